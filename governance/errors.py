@@ -1,0 +1,56 @@
+"""Errors of the ``governance`` package (it knows nothing about HTTP).
+
+GovernanceError
+ +-- PolicyError            a policy file is missing or malformed: withhold everything
+ +-- NotFound               an entity does not exist (or is not visible to the caller)
+ +-- Forbidden              the caller's role or site does not allow the action
+ |    +-- FourEyesViolation the registrant tried to approve its own version
+ +-- Conflict               the action contradicts the current state
+ +-- InvalidInput           a value is wrong; the message names the field and the fix
+ +-- AuditWriteError        the audit record could not be committed: nothing is released
+ +-- AuditChainBroken       verification found a record that does not match
+"""
+
+
+class GovernanceError(Exception):
+    """Base of every error raised by :mod:`governance`."""
+
+
+class PolicyError(GovernanceError):
+    """A policy file is missing or malformed; every decision is withheld."""
+
+
+class NotFound(GovernanceError):
+    """The entity does not exist, or the caller may not know that it does."""
+
+
+class Forbidden(GovernanceError):
+    """The caller's role or site does not allow the action."""
+
+
+class FourEyesViolation(Forbidden):
+    """The registrant of a version may never approve it."""
+
+
+class Conflict(GovernanceError):
+    """The action contradicts the current state (e.g. approving a suspended version)."""
+
+
+class InvalidInput(GovernanceError):
+    """A value is wrong; ``field`` names it and the message says what to fix."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class AuditWriteError(GovernanceError):
+    """The audit record could not be committed durably."""
+
+
+class AuditChainBroken(GovernanceError):
+    """A record's hash does not match the chain; ``seq`` names the first one."""
+
+    def __init__(self, message: str, seq: int | None) -> None:
+        super().__init__(message)
+        self.seq = seq

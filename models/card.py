@@ -1,0 +1,173 @@
+"""The twin card: everything a version declares about itself besides its weights.
+
+A card is plain data (JSON-serialisable through :meth:`TwinCard.to_dict`) so that the
+registry can store it next to the artifact and governance can reason about purposes,
+data categories and the population envelope without loading the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from models.errors import CardError
+
+FeatureType = Literal["float", "int", "binary"]
+
+#: Data categories a twin may read; consents are granted per category.
+DATA_CATEGORIES: frozenset[str] = frozenset({"demographics", "vitals", "labs", "genomic",
+                                             "medication", "imaging", "history"})
+
+
+class TwinKind(StrEnum):
+    """The model families twinreg knows how to store, load and explain."""
+
+    LOGISTIC_REGRESSION = "logistic_regression"
+    XGBOOST_CLASSIFIER = "xgboost_classifier"
+    XGBOOST_REGRESSOR = "xgboost_regressor"
+    RANDOM_FOREST_CLASSIFIER = "random_forest_classifier"
+    RANDOM_FOREST_REGRESSOR = "random_forest_regressor"
+    COX_PH = "cox_ph"
+
+    @property
+    def prediction_kind(self) -> Literal["probability", "risk_score", "value"]:
+        """What ``prediction.value`` means for this kind."""
+        if self in (TwinKind.XGBOOST_CLASSIFIER, TwinKind.LOGISTIC_REGRESSION,
+                    TwinKind.RANDOM_FOREST_CLASSIFIER):
+            return "probability"
+        if self is TwinKind.COX_PH:
+            return "risk_score"
+        return "value"
+
+    @property
+    def output_space(self) -> str:
+        """The space in which the SHAP attributions add up."""
+        if self in (TwinKind.XGBOOST_CLASSIFIER, TwinKind.LOGISTIC_REGRESSION):
+            return "log_odds"
+        if self is TwinKind.RANDOM_FOREST_CLASSIFIER:
+            return "probability"
+        if self is TwinKind.COX_PH:
+            return "log_partial_hazard"
+        return "raw"
+
+    @property
+    def is_float32(self) -> bool:
+        """XGBoost computes in float32; the additivity tolerance follows."""
+        return self in (TwinKind.XGBOOST_CLASSIFIER, TwinKind.XGBOOST_REGRESSOR)
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One input feature: its type, unit and the range the schema allows at all."""
+
+    name: str
+    dtype: FeatureType
+    unit: str
+    minimum: float
+    maximum: float
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise CardError("feature name must not be empty")
+        if not self.minimum <= self.maximum:
+            raise CardError(f"feature {self.name!r}: minimum must not exceed maximum")
+
+
+@dataclass(frozen=True)
+class TwinCard:
+    """Metadata of one twin model version (the 'model card')."""
+
+    kind: TwinKind
+    description: str
+    outcome: str
+    intended_purposes: tuple[str, ...]
+    features: tuple[FeatureSpec, ...]
+    #: Per-feature (low, high) range of the population the version was validated on.
+    envelope: dict[str, tuple[float, float]]
+    sensitive_attributes: tuple[str, ...]
+    data_categories: tuple[str, ...]
+    #: Operating threshold on the probability, for classifiers.
+    threshold: float | None = None
+    #: Horizon (in ``horizon_unit``) at which survival probabilities are reported.
+    horizon: float | None = None
+    horizon_unit: str = "days"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.intended_purposes:
+            raise CardError("intended_purposes must name at least one purpose")
+        if not self.features:
+            raise CardError("features must not be empty")
+        names = [f.name for f in self.features]
+        if len(set(names)) != len(names):
+            raise CardError("feature names must be unique")
+        unknown = set(self.envelope) - set(names)
+        if unknown:
+            raise CardError(f"envelope names unknown features: {sorted(unknown)}")
+        bad = set(self.data_categories) - DATA_CATEGORIES
+        if bad or not self.data_categories:
+            raise CardError(
+                f"data_categories must be a non-empty subset of {sorted(DATA_CATEGORIES)}"
+            )
+        if self.kind.prediction_kind == "probability" and self.threshold is None:
+            raise CardError("classifiers need an operating threshold")
+        if self.kind is TwinKind.COX_PH and self.horizon is None:
+            raise CardError("survival twins need a horizon")
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    def feature(self, name: str) -> FeatureSpec:
+        for spec in self.features:
+            if spec.name == name:
+                return spec
+        raise CardError(f"unknown feature {name!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "description": self.description,
+            "outcome": self.outcome,
+            "intended_purposes": list(self.intended_purposes),
+            "features": [
+                {"name": f.name, "dtype": f.dtype, "unit": f.unit, "minimum": f.minimum,
+                 "maximum": f.maximum, "description": f.description}
+                for f in self.features
+            ],
+            "envelope": {k: [lo, hi] for k, (lo, hi) in self.envelope.items()},
+            "sensitive_attributes": list(self.sensitive_attributes),
+            "data_categories": list(self.data_categories),
+            "threshold": self.threshold,
+            "horizon": self.horizon,
+            "horizon_unit": self.horizon_unit,
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TwinCard:
+        try:
+            return cls(
+                kind=TwinKind(data["kind"]),
+                description=str(data.get("description", "")),
+                outcome=str(data["outcome"]),
+                intended_purposes=tuple(str(p) for p in data["intended_purposes"]),
+                features=tuple(
+                    FeatureSpec(name=str(f["name"]), dtype=f["dtype"], unit=str(f["unit"]),
+                                minimum=float(f["minimum"]), maximum=float(f["maximum"]),
+                                description=str(f.get("description", "")))
+                    for f in data["features"]
+                ),
+                envelope={str(k): (float(v[0]), float(v[1]))
+                          for k, v in data.get("envelope", {}).items()},
+                sensitive_attributes=tuple(str(s) for s in data["sensitive_attributes"]),
+                data_categories=tuple(str(c) for c in data["data_categories"]),
+                threshold=None if data.get("threshold") is None else float(data["threshold"]),
+                horizon=None if data.get("horizon") is None else float(data["horizon"]),
+                horizon_unit=str(data.get("horizon_unit", "days")),
+                extra=dict(data.get("extra", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CardError(f"malformed twin card: {exc!r}") from exc

@@ -1,0 +1,18 @@
+"""Errors of the ``models`` package.
+
+ModelsError
+ +-- CardError        a twin card (metadata) is malformed
+ +-- ArtifactFormatError  a model file cannot be written or read in its safe format
+"""
+
+
+class ModelsError(Exception):
+    """Base of every error raised by :mod:`models`."""
+
+
+class CardError(ModelsError):
+    """A twin card is malformed; the message says which field and why."""
+
+
+class ArtifactFormatError(ModelsError):
+    """A model artifact cannot be serialised or read back in its safe format."""
