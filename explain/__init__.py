@@ -1,1 +1,63 @@
-"""explain package."""
+"""Explanations of twin predictions: one explainer per model kind behind one front door.
+
+Build an explainer once per model version with :func:`build_explainer` (it dispatches on
+:class:`~models.TwinKind` through an explicit table), then call ``explain(row)`` per
+request. The result is our own serialisable type: an :class:`Explained` holding the
+prediction in natural units and an :class:`Attribution` (base value, the model's own
+output, one contribution per feature) in the kind's output space. Check faithfulness
+with :func:`check_additivity` / :func:`require_faithful`; draw with :func:`waterfall_svg`.
+
+Errors derive from :class:`ExplainError` (tree in :mod:`explain.errors`).
+"""
+
+from explain.attribution import (
+    FLOAT32_TOLERANCE,
+    FLOAT64_TOLERANCE,
+    AdditivityCheck,
+    Attribution,
+    check_additivity,
+    require_faithful,
+)
+from explain.errors import (
+    ExplainError,
+    InvalidRowError,
+    ModelMismatchError,
+    UnfaithfulExplanation,
+    UnsupportedKind,
+)
+from explain.explained import Explained, TwinExplainer
+from explain.front import EXPLAINER_FACTORIES, build_explainer
+from explain.linear import CoxExplainer, CoxLinear, LogisticRegressionExplainer
+from explain.plots import waterfall_svg
+from explain.trees import (
+    RandomForestClassifierExplainer,
+    RandomForestRegressorExplainer,
+    XGBoostClassifierExplainer,
+    XGBoostRegressorExplainer,
+)
+
+__all__ = [
+    "EXPLAINER_FACTORIES",
+    "FLOAT32_TOLERANCE",
+    "FLOAT64_TOLERANCE",
+    "AdditivityCheck",
+    "Attribution",
+    "CoxExplainer",
+    "CoxLinear",
+    "ExplainError",
+    "Explained",
+    "InvalidRowError",
+    "LogisticRegressionExplainer",
+    "ModelMismatchError",
+    "RandomForestClassifierExplainer",
+    "RandomForestRegressorExplainer",
+    "TwinExplainer",
+    "UnfaithfulExplanation",
+    "UnsupportedKind",
+    "XGBoostClassifierExplainer",
+    "XGBoostRegressorExplainer",
+    "build_explainer",
+    "check_additivity",
+    "require_faithful",
+    "waterfall_svg",
+]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from governance import records  # noqa: F401  (registers the tables on the metadata)
@@ -24,10 +23,6 @@ def make_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        # A connection pool per thread keeps SQLite's locks short and simple.
-        kwargs["poolclass"] = NullPool if ":memory:" not in url else None
-        if kwargs["poolclass"] is None:
-            del kwargs["poolclass"]
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
@@ -51,5 +46,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Execution option choosing how a SQLite transaction begins. Writers keep the default
+#: ``IMMEDIATE`` (the write lock from the first read); pure readers pass
+#: ``conn.execution_options(sqlite_begin="DEFERRED")`` so that a long read (audit
+#: verification) works on its WAL snapshot without blocking writers.
+SQLITE_BEGIN = "sqlite_begin"
+_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE", "EXCLUSIVE"})
+
+
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+    if mode not in _BEGIN_MODES:
+        raise ValueError(f"{SQLITE_BEGIN} must be one of {sorted(_BEGIN_MODES)}, not {mode!r}")
+    connection.exec_driver_sql(f"BEGIN {mode}")

@@ -1,0 +1,171 @@
+"""``twinreg bench``: governed vs bare explained predictions, measured side by side.
+
+bare     = booster.inplace_predict on a numpy row + XGBoost TreeSHAP (pred_contribs)
+           + one raw durable, hash-chained SQLite commit (WAL, synchronous=FULL):
+           the physical floor of a governed decision;
+governed = the full release gate in-process (policy, consent, approval, bias audit,
+           envelope, explanation, additivity, audit commit);
+http     = the same request over HTTP to a server in another process on loopback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import numpy as np
+import xgboost as xgb
+from rich.console import Console
+from rich.table import Table
+
+from api.demo import CLINICIAN, SITE, run_demo
+from api.service import TwinregService
+from api.tokens import issue_token
+
+MODEL = "whas500-mortality"
+PATIENT = "patient-001"
+
+
+def _timings(fn: Callable[[], object], rounds: int, warmup: int = 20) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) * 1e3
+
+
+def _raw_commit(path: Path) -> Callable[[], None]:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE IF NOT EXISTS chain (seq INTEGER PRIMARY KEY, body TEXT, "
+                 "hash TEXT)")
+
+    def commit() -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        row = conn.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (row[0], row[1]) if row else (0, "0" * 64)
+        body = '{"decision":"released","seq":%d}' % (seq + 1)
+        digest = hashlib.sha256((prev + body).encode()).hexdigest()
+        conn.execute("INSERT INTO chain VALUES (?, ?, ?)", (seq + 1, body, digest))
+        conn.execute("COMMIT")
+
+    return commit
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_bench(service: TwinregService, rounds: int, console: Console | None = None) -> None:
+    console = console or Console()
+    if service.lifecycle.approved_version(MODEL) is None:
+        run_demo(service, Console(quiet=True))
+    state = service.lifecycle.approved_version(MODEL)
+    assert state is not None
+    twin = service.registry.load(MODEL, state.version, state.artifact_sha256)
+    booster: xgb.Booster = twin.model  # type: ignore[assignment]
+    names = list(state.card.feature_names)
+    row_df = twin.evaluation.loc[:, names].iloc[[0]]
+    features = {n: float(row_df.iloc[0][n]) for n in names}
+    row32 = row_df.to_numpy(dtype=np.float32)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        commit = _raw_commit(Path(tmp) / "floor.db")
+
+        def bare() -> None:
+            booster.inplace_predict(row32, predict_type="margin")
+            booster.predict(xgb.DMatrix(row32, feature_names=names), pred_contribs=True)
+            commit()
+
+        def governed() -> None:
+            decision = service.predict(CLINICIAN, MODEL, PATIENT, "treatment", features)
+            assert decision.released, decision.reasons
+
+        def predict_only() -> None:
+            booster.inplace_predict(row32, predict_type="margin")
+
+        # interleave so drift on the machine hits both sides alike
+        t_bare: list[float] = []
+        t_gov: list[float] = []
+        t_pred: list[float] = []
+        for _ in range(3):
+            t_bare += _timings(bare, rounds // 3)
+            t_gov += _timings(governed, rounds // 3)
+            t_pred += _timings(predict_only, rounds // 3)
+
+    http_lat, rps = _http(service, features, rounds, console)
+    table = Table(title=f"twinreg bench: {MODEL} v{state.version}, one row, {rounds} rounds")
+    for col in ("path", "p50 ms", "p99 ms", "mean ms"):
+        table.add_column(col, justify="right" if col != "path" else "left")
+    for name, t in (("bare predict only", t_pred), ("bare (predict+TreeSHAP+commit)", t_bare),
+                    ("governed, in-process", t_gov), ("governed, over HTTP", http_lat)):
+        table.add_row(name, f"{_pct(t, 50):.3f}", f"{_pct(t, 99):.3f}",
+                      f"{statistics.fmean(t) * 1e3:.3f}")
+    console.print(table)
+    console.print(f"governed / bare (p50):        {_pct(t_gov, 50) / _pct(t_bare, 50):.2f}x "
+                  "(target <= 1.5x)")
+    console.print(f"HTTP / in-process (p50):      {_pct(http_lat, 50) / _pct(t_gov, 50):.2f}x "
+                  "(target <= 1.3x)")
+    console.print(f"explained predictions/s over HTTP (1 client): {rps:.0f}")
+
+
+def _http(service: TwinregService, features: dict[str, float], rounds: int,
+          console: Console) -> tuple[list[float], float]:
+    port = _free_port()
+    env = dict(os.environ, TWINREG_HOME=str(service.settings.home),
+               TWINREG_GOVERNANCE_URL=service.settings.governance_url,
+               TWINREG_TRACKING_URI=service.settings.tracking_uri,
+               TWINREG_ARTIFACT_ROOT=service.settings.artifact_root,
+               TWINREG_POLICIES=str(service.settings.policies_dir))
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.asgi:app", "--port",
+                             str(port), "--log-level", "warning"], env=env)
+    token = issue_token(service.token_key, CLINICIAN.user, "clinician", SITE, 3600)
+    body = {"model": MODEL, "patient_id": PATIENT, "purpose": "treatment",
+            "features": features}
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}",
+                          headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the benchmark server did not start")
+                time.sleep(0.2)
+
+            def call() -> None:
+                response = client.post("/v1/predictions", json=body)
+                assert response.status_code == 200, response.text
+
+            lat = _timings(call, rounds)
+            t0 = time.perf_counter()
+            for _ in range(rounds):
+                call()
+            rps = rounds / (time.perf_counter() - t0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return lat, rps

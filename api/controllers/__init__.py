@@ -1,0 +1,1 @@
+"""HTTP controllers: path, guards and dependencies as class attributes; one-line handlers."""

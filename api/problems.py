@@ -1,0 +1,94 @@
+"""The one table mapping domain errors to HTTP: JSON problem details that say what to fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from api.errors import BadRequest, ConfigError, Unauthorized
+from explain import ExplainError
+from governance.errors import (
+    AuditWriteError,
+    Conflict,
+    Forbidden,
+    GovernanceError,
+    InvalidInput,
+    NotFound,
+    PolicyError,
+)
+from registry import ArtifactTampered, InvalidIdentifier, ModelNotFound, RegistryError
+
+PROBLEM_JSON = "application/problem+json"
+
+#: (exception type, status, title) — the first match wins, so subclasses come first.
+STATUS_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
+    (Unauthorized, 401, "Not authenticated"),
+    (BadRequest, 422, "Invalid request"),
+    (InvalidInput, 422, "Invalid request"),
+    (NotFound, 404, "Not found"),
+    (Forbidden, 403, "Forbidden"),
+    (Conflict, 409, "Conflict"),
+    (PolicyError, 503, "Policies unavailable"),
+    (AuditWriteError, 503, "Audit log unavailable: nothing was released"),
+    (GovernanceError, 500, "Governance error"),
+    (ModelNotFound, 404, "Not found"),
+    (InvalidIdentifier, 422, "Invalid model reference"),
+    (ArtifactTampered, 409, "Artifact does not match its recorded hash"),
+    (RegistryError, 503, "Registry unavailable"),
+    (ExplainError, 500, "Explanation error"),
+    (ConfigError, 500, "Configuration error"),
+)
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
+                            "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_error_handler(_request: Request[Any, Any, Any], exc: Exception
+                         ) -> Response[dict[str, Any]]:
+    for kind, status, title in STATUS_TABLE:
+        if isinstance(exc, kind):
+            return problem(status, title, str(exc), field=getattr(exc, "field", None))
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "unexpected error")
+
+
+def http_error_handler(_request: Request[Any, Any, Any], exc: HTTPException
+                       ) -> Response[dict[str, Any]]:
+    detail = str(exc.detail)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        first = exc.extra[0]
+        if isinstance(first, dict):
+            key = str(first.get("key") or "")
+            extra["field"] = key or None
+            message = first.get("message")
+            if message:
+                detail = f"{detail}: {message}" + (f" (field {key})" if key else "")
+    if exc.status_code == 413:
+        detail = "the request body is too large; send at most the configured size"
+    return problem(exc.status_code, _title(exc.status_code), detail, **extra)
+
+
+def _title(status: int) -> str:
+    return {400: "Bad request", 401: "Not authenticated", 403: "Forbidden",
+            404: "Not found", 405: "Method not allowed", 409: "Conflict",
+            413: "Request body too large", 415: "Unsupported media type",
+            422: "Invalid request", 429: "Too many requests"}.get(status, "Error")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    HTTPException: http_error_handler,
+    GovernanceError: domain_error_handler,
+    RegistryError: domain_error_handler,
+    ExplainError: domain_error_handler,
+    Unauthorized: domain_error_handler,
+    BadRequest: domain_error_handler,
+    ConfigError: domain_error_handler,
+}

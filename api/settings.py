@@ -1,0 +1,61 @@
+"""The one settings object: read from the environment (and ``--home``) in one place.
+
+| variable | default |
+|---|---|
+| ``TWINREG_HOME`` | ``./.twinreg`` |
+| ``TWINREG_GOVERNANCE_URL`` | ``sqlite:///<home>/governance.db`` |
+| ``TWINREG_TRACKING_URI`` | ``sqlite:///<home>/mlflow.db`` |
+| ``TWINREG_ARTIFACT_ROOT`` | ``<home>/mlartifacts`` |
+| ``TWINREG_POLICIES`` | the repository's ``policies/`` folder |
+| ``TWINREG_MAX_BODY_BYTES`` | ``65536`` |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from api.errors import ConfigError
+
+_REPO_POLICIES = Path(__file__).resolve().parent.parent / "policies"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    governance_url: str
+    tracking_uri: str
+    artifact_root: str
+    policies_dir: Path
+    max_body_bytes: int = 64 * 1024
+
+    @classmethod
+    def load(cls, home: str | Path | None = None,
+             environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        home_path = Path(home or env.get("TWINREG_HOME") or ".twinreg").expanduser().resolve()
+        policies = Path(env.get("TWINREG_POLICIES") or _REPO_POLICIES).expanduser().resolve()
+        try:
+            max_body = int(env.get("TWINREG_MAX_BODY_BYTES", str(64 * 1024)))
+        except ValueError as exc:
+            raise ConfigError("TWINREG_MAX_BODY_BYTES must be a whole number") from exc
+        return cls(
+            home=home_path,
+            governance_url=env.get("TWINREG_GOVERNANCE_URL")
+            or f"sqlite:///{home_path / 'governance.db'}",
+            tracking_uri=env.get("TWINREG_TRACKING_URI")
+            or f"sqlite:///{home_path / 'mlflow.db'}",
+            artifact_root=env.get("TWINREG_ARTIFACT_ROOT") or str(home_path / "mlartifacts"),
+            policies_dir=policies,
+            max_body_bytes=max_body,
+        )
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.home / "secrets.json"
+
+    @property
+    def checkpoints_file(self) -> Path:
+        return self.home / "audit-checkpoints.jsonl"

@@ -1,0 +1,90 @@
+"""The front door: one explicit table from twin kind to explainer factory.
+
+Build an explainer once per model version with :func:`build_explainer`; call its
+``explain(row)`` per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import xgboost as xgb
+
+from explain.errors import ModelMismatchError, UnsupportedKind
+from explain.explained import TwinExplainer
+from explain.linear import CoxExplainer, CoxLinear, LogisticRegressionExplainer
+from explain.trees import (
+    RandomForestClassifierExplainer,
+    RandomForestRegressorExplainer,
+    XGBoostClassifierExplainer,
+    XGBoostRegressorExplainer,
+)
+from models import TwinKind
+
+#: ``(model, feature_names, background) -> explainer``.
+ExplainerFactory = Callable[[Any, Sequence[str], np.ndarray], TwinExplainer]
+
+
+def _booster(model: Any) -> xgb.Booster:
+    """Accept a bare Booster or the scikit-learn wrapper around one."""
+    if isinstance(model, xgb.Booster):
+        return model
+    if isinstance(model, xgb.XGBModel):
+        return model.get_booster()
+    raise ModelMismatchError(f"expected an xgboost Booster, got {type(model).__name__}")
+
+
+def _xgb_classifier(model: Any, names: Sequence[str], _bg: np.ndarray) -> TwinExplainer:
+    return XGBoostClassifierExplainer(_booster(model), names)
+
+
+def _xgb_regressor(model: Any, names: Sequence[str], _bg: np.ndarray) -> TwinExplainer:
+    return XGBoostRegressorExplainer(_booster(model), names)
+
+
+def _rf_classifier(model: Any, names: Sequence[str], _bg: np.ndarray) -> TwinExplainer:
+    return RandomForestClassifierExplainer(model, names)
+
+
+def _rf_regressor(model: Any, names: Sequence[str], _bg: np.ndarray) -> TwinExplainer:
+    return RandomForestRegressorExplainer(model, names)
+
+
+def _logistic(model: Any, names: Sequence[str], bg: np.ndarray) -> TwinExplainer:
+    return LogisticRegressionExplainer(model, names, bg)
+
+
+def _cox(model: Any, names: Sequence[str], bg: np.ndarray) -> TwinExplainer:
+    if not isinstance(model, CoxLinear):
+        raise ModelMismatchError(f"expected a Cox linear model, got {type(model).__name__}")
+    return CoxExplainer(model, names, bg)
+
+
+#: The dispatch table. Tree explainers are path-dependent and ignore the background.
+EXPLAINER_FACTORIES: Mapping[TwinKind, ExplainerFactory] = MappingProxyType(
+    {
+        TwinKind.XGBOOST_CLASSIFIER: _xgb_classifier,
+        TwinKind.XGBOOST_REGRESSOR: _xgb_regressor,
+        TwinKind.RANDOM_FOREST_CLASSIFIER: _rf_classifier,
+        TwinKind.RANDOM_FOREST_REGRESSOR: _rf_regressor,
+        TwinKind.LOGISTIC_REGRESSION: _logistic,
+        TwinKind.COX_PH: _cox,
+    }
+)
+
+
+def build_explainer(
+    kind: TwinKind, model: object, feature_names: Sequence[str], background: np.ndarray
+) -> TwinExplainer:
+    """Build the explainer for ``kind`` once; expensive set-up happens here.
+
+    Raises :class:`UnsupportedKind` for a kind without explainer and
+    :class:`ModelMismatchError` when the model does not fit the kind.
+    """
+    factory = EXPLAINER_FACTORIES.get(kind)
+    if factory is None:
+        raise UnsupportedKind(f"no explainer for twin kind {kind!r}")
+    return factory(model, feature_names, background)

@@ -1,0 +1,387 @@
+"""Append-only, hash-chained audit log on the ``audit_record`` table.
+
+Each record stores its canonical JSON body (see :mod:`governance.canonical`) exactly as
+it was hashed::
+
+    body = {"action": ..., "at": "2026-11-23T19:58:01.123456Z", "payload": {...},
+            "record_id": "<uuid4>", "seq": n}
+    hash = sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+with ``prev_hash`` of the first record (``seq = 1``) being :data:`GENESIS`. Appending takes
+the chain head under a lock — SQLite: the engine's ``BEGIN IMMEDIATE`` (see
+:mod:`governance.db`); PostgreSQL: a transaction-scoped advisory lock — so concurrent
+writers, in one process or several, can never fork the chain.
+
+:func:`verify` recomputes the chain; checkpoints (count + head hash) written *outside* the
+database with :func:`write_checkpoint` also reveal a truncated tail or a wholesale
+rewrite. Nothing in this module deletes or edits a record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, text
+
+from governance.canonical import NotCanonical, canonical_json, iso_utc
+from governance.clock import as_utc, utcnow
+from governance.db import SQLITE_BEGIN
+from governance.errors import AuditChainBroken, AuditWriteError, InvalidInput
+from governance.records import AuditRecord
+
+#: ``prev_hash`` of the first record.
+GENESIS = "0" * 64
+#: Longest action name (the width of the ``action`` column).
+MAX_ACTION_LENGTH = 64
+#: Key of the PostgreSQL advisory lock that serialises appends (any fixed 64-bit value).
+ADVISORY_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"twinreg.audit_log.head").digest()[:8], "big", signed=True
+)
+
+_t = AuditRecord.__table__  # type: ignore[attr-defined]
+_HEAD = select(_t.c.seq, _t.c.hash).order_by(_t.c.seq.desc()).limit(1)
+_INSERT = insert(_t)
+_PG_LOCK = text(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
+_VERIFY_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What the caller learns about the record it appended."""
+
+    seq: int
+    record_id: str
+    hash: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The chain head at one moment: the first ``count`` records end in ``hash``."""
+
+    count: int
+    hash: str
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "hash": self.hash, "at": iso_utc(self.at)}
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """``count`` is the number of leading records that verified intact.
+
+    ``first_bad_seq`` is the seq of the first record that does not match (or is missing);
+    ``message`` names it (seq and record_id) and says why.
+    """
+
+    ok: bool
+    count: int
+    first_bad_seq: int | None
+    message: str
+
+
+def chain_hash(prev_hash: str, body: str) -> str:
+    """SHA-256 (hex) of the previous record's hash followed by this record's body."""
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+class AuditLog:
+    """Appends records to the chain and reads them back. Thread-safe; one per engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    # -- writes -------------------------------------------------------------------------
+    def append(
+        self, action: str, payload: Mapping[str, Any], *, conn: Connection | None = None
+    ) -> AuditEntry:
+        """Append one record and commit it durably before returning.
+
+        With ``conn`` the record joins the caller's transaction instead (the caller's
+        change and its audit record commit or roll back together; durability is then the
+        caller's commit). Any failure raises :class:`AuditWriteError` and stores nothing.
+        """
+        try:
+            action_json = _action_json(action)
+            if not isinstance(payload, Mapping):
+                raise NotCanonical("the payload must be a mapping with string keys")
+            payload_json = canonical_json(payload)
+            if conn is not None:
+                return self._append(conn, action, action_json, payload_json)
+            with self._engine.begin() as own:
+                entry = self._append(own, action, action_json, payload_json)
+            return entry
+        except AuditWriteError:
+            raise
+        except Exception as exc:
+            raise AuditWriteError(
+                f"audit record {action!r} was not written (nothing was stored): {exc}"
+            ) from exc
+
+    def _append(
+        self, conn: Connection, action: str, action_json: str, payload_json: str
+    ) -> AuditEntry:
+        if self._postgres:
+            conn.execute(_PG_LOCK)  # held until this transaction ends
+        head = conn.execute(_HEAD).first()
+        seq, prev_hash = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
+        at = utcnow()
+        record_id = str(uuid.uuid4())
+        body = _body(seq, record_id, iso_utc(at), action_json, payload_json)
+        digest = chain_hash(prev_hash, body)
+        conn.execute(
+            _INSERT,
+            {
+                "seq": seq,
+                "record_id": record_id,
+                "at": at,
+                "action": action,
+                "body": body,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            },
+        )
+        return AuditEntry(seq, record_id, digest, at)
+
+    # -- reads --------------------------------------------------------------------------
+    def records(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        action: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Records in seq order with ``since <= at < until``: parsed body + hash, prev_hash.
+
+        Naive datetimes are taken as UTC.
+        """
+        if limit < 0:
+            raise InvalidInput("limit must be zero or more", field="limit")
+        if offset < 0:
+            raise InvalidInput("offset must be zero or more", field="offset")
+        stmt = select(_t.c.body, _t.c.hash, _t.c.prev_hash).order_by(_t.c.seq)
+        if since is not None:
+            stmt = stmt.where(_t.c.at >= as_utc(since))
+        if until is not None:
+            stmt = stmt.where(_t.c.at < as_utc(until))
+        if action is not None:
+            stmt = stmt.where(_t.c.action == action)
+        stmt = stmt.limit(limit).offset(offset)
+        with _reader(self._engine) as conn:
+            rows = conn.execute(stmt).all()
+        out: list[dict[str, Any]] = []
+        for body, digest, prev_hash in rows:
+            record: dict[str, Any] = json.loads(body)
+            record["hash"] = digest
+            record["prev_hash"] = prev_hash
+            out.append(record)
+        return out
+
+    def count(self) -> int:
+        """Number of records stored."""
+        with _reader(self._engine) as conn:
+            return int(conn.execute(select(func.count()).select_from(_t)).scalar_one())
+
+    def head(self) -> tuple[int, str]:
+        """(seq of the last record, its hash); ``(0, GENESIS)`` for an empty log."""
+        with _reader(self._engine) as conn:
+            row = conn.execute(_HEAD).first()
+        return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+
+# -- verification ------------------------------------------------------------------------
+def verify(engine: Engine, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResult:
+    """Recompute the chain in seq order on one consistent snapshot.
+
+    Checks, per record: seqs contiguous from 1 (deletion), the body's seq equals the row's
+    (reordering), SHA-256(previous recomputed hash + body) equals the stored hash (edits),
+    the row's record_id, action and prev_hash agree with the body and the chain; and per
+    checkpoint: the record at ``seq = count`` exists and has the checkpoint's hash
+    (truncation behind it, wholesale rewrite). Stops at the first problem.
+    """
+    due: dict[int, list[Checkpoint]] = {}
+    for cp in checkpoints:
+        if cp.count > 0:
+            due.setdefault(cp.count, []).append(cp)
+    prev = GENESIS
+    verified = 0
+    try:
+        with _reader(engine, snapshot=True) as conn:
+            for seq, record_id, action, body, prev_col, stored in _stream(conn):
+                problem = _check_record(verified + 1, prev, seq, record_id, action, body,
+                                        prev_col, stored)
+                if problem is not None:
+                    return VerifyResult(False, verified, problem[0], problem[1])
+                prev = stored
+                for cp in due.pop(seq, ()):
+                    if cp.hash != stored:
+                        return VerifyResult(False, verified, seq, (
+                            f"record seq={seq} (record_id={record_id}) has hash {stored} but "
+                            f"the checkpoint of {iso_utc(cp.at)} recorded {cp.hash} for the "
+                            f"first {cp.count} records: the chain up to it was rewritten"))
+                verified = seq
+    except Exception as exc:
+        return VerifyResult(False, verified, None, f"the audit log could not be read: {exc}")
+    if due:
+        cp = due[min(due)][0]
+        return VerifyResult(False, verified, verified + 1, (
+            f"records seq={verified + 1}..{cp.count} are missing: the checkpoint of "
+            f"{iso_utc(cp.at)} recorded {cp.count} records (head hash {cp.hash}) but the "
+            f"chain ends at seq={verified}: it was truncated"))
+    matched = sum(1 for cp in checkpoints if cp.count > 0)
+    return VerifyResult(True, verified, None,
+                        f"{verified} records verified; {matched} checkpoints matched")
+
+
+def _check_record(expected: int, prev: str, seq: int, record_id: str, action: str,
+                  body: str, prev_col: str, stored: str) -> tuple[int, str] | None:
+    """(bad seq, why) for the first thing wrong with this row, else None."""
+    name = f"record seq={seq} (record_id={record_id})"
+    if seq != expected:
+        if seq > expected:
+            return expected, (f"record seq={expected} is missing: the chain jumps from "
+                              f"seq={expected - 1} to {name}: records were deleted")
+        return seq, f"{name} is out of sequence: expected seq={expected}"
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return seq, f"{name} has a body that is not JSON: it was edited"
+    body_seq = parsed.get("seq") if isinstance(parsed, dict) else None
+    if type(body_seq) is not int or body_seq != seq:
+        return seq, (f"{name} carries seq={body_seq!r} in its body: records were "
+                     "reordered or moved")
+    if chain_hash(prev, body) != stored:
+        return seq, (f"{name} does not match: SHA-256(previous hash + body) differs from its "
+                     "stored hash; its body or hash was edited")
+    if parsed.get("record_id") != record_id or parsed.get("action") != action:
+        return seq, (f"{name} does not match: its record_id/action columns differ from its "
+                     f"body (record_id={parsed.get('record_id')!r}, "
+                     f"action={parsed.get('action')!r})")
+    if prev_col != prev:
+        return seq, f"{name} does not match: its prev_hash column was edited"
+    return None
+
+
+def _stream(conn: Connection) -> Iterator[tuple[int, str, str, str, str, str]]:
+    """All rows in seq order, fetched in keyset batches (bounded memory)."""
+    stmt = select(_t.c.seq, _t.c.record_id, _t.c.action, _t.c.body, _t.c.prev_hash,
+                  _t.c.hash).order_by(_t.c.seq).limit(_VERIFY_BATCH)
+    last: int | None = None
+    while True:
+        page = stmt if last is None else stmt.where(_t.c.seq > last)
+        rows = conn.execute(page).all()
+        for row in rows:
+            yield (int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]),
+                   str(row[5]))
+        if len(rows) < _VERIFY_BATCH:
+            return
+        last = int(rows[-1][0])
+
+
+# -- checkpoints -------------------------------------------------------------------------
+def write_checkpoint(engine: Engine, path: Path) -> Checkpoint:
+    """Append the current head (count + hash) as one JSON line to ``path``, fsync'd.
+
+    ``path`` should live outside the database (e.g. ``<home>/audit-checkpoints.jsonl``)
+    so that a rewrite of the database cannot also rewrite its checkpoints.
+    """
+    count, digest = AuditLog(engine).head()
+    cp = Checkpoint(count, digest, utcnow())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    created = not path.exists()
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(canonical_json(cp.to_dict()) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    if created:
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return cp
+
+
+def read_checkpoints(path: Path) -> list[Checkpoint]:
+    """The checkpoints in ``path`` (none if it does not exist).
+
+    A malformed line raises :class:`AuditChainBroken`, except an unterminated last line
+    (a write torn by a crash), which is ignored.
+    """
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").split("\n")
+    out: list[Checkpoint] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(_parse_checkpoint(line))
+        except (ValueError, KeyError, TypeError) as exc:
+            if number == len(lines):  # no newline after it: torn write
+                continue
+            raise AuditChainBroken(f"{path}:{number}: malformed checkpoint: {exc}",
+                                   seq=None) from exc
+    return out
+
+
+def _parse_checkpoint(line: str) -> Checkpoint:
+    data = json.loads(line)
+    count, digest, at = data["count"], data["hash"], data["at"]
+    if type(count) is not int or count < 0:
+        raise ValueError(f"count must be a non-negative integer, not {count!r}")
+    if not isinstance(digest, str) or len(digest) != 64:
+        raise ValueError(f"hash must be 64 hex digits, not {digest!r}")
+    int(digest, 16)
+    parsed = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+    return Checkpoint(count, digest, as_utc(parsed))
+
+
+# -- helpers -----------------------------------------------------------------------------
+def _action_json(action: str) -> str:
+    if not isinstance(action, str) or not action or len(action) > MAX_ACTION_LENGTH:
+        raise NotCanonical(
+            f"action must be a non-empty string of at most {MAX_ACTION_LENGTH} characters",
+            field="action",
+        )
+    return canonical_json(action)
+
+
+def _body(seq: int, record_id: str, at: str, action_json: str, payload_json: str) -> str:
+    """Canonical JSON of the record body, assembled from already canonical parts.
+
+    Equal to ``canonical_json({"action", "at", "payload", "record_id", "seq"})`` (keys in
+    sorted order); the payload is encoded before the chain head is locked.
+    """
+    return (f'{{"action":{action_json},"at":"{at}","payload":{payload_json},'
+            f'"record_id":"{record_id}","seq":{seq}}}')
+
+
+@contextmanager
+def _reader(engine: Engine, *, snapshot: bool = False) -> Iterator[Connection]:
+    """A read-only transaction that does not take SQLite's write lock.
+
+    With ``snapshot`` PostgreSQL reads under REPEATABLE READ (one consistent snapshot);
+    SQLite's WAL gives every read transaction a snapshot anyway.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = conn.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+        elif snapshot:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        try:
+            yield conn
+        finally:
+            conn.rollback()

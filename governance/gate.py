@@ -1,0 +1,285 @@
+"""The release gate: no explained prediction leaves unless every check passes.
+
+Checks run cheapest first and stop at the first hard failure; no patient data is used
+before consent is confirmed:
+
+1. ``role``        the caller's role may request predictions with this model (Casbin)
+2. ``purpose``     the purpose is allowed by the ethics rules and intended by the model
+3. ``site``        the patient is registered at the caller's site
+4. ``consent``     active consents for the purpose cover the model's data categories
+5. ``approval``    the version is approved (not suspended) and its artifact hash intact
+6. ``bias_audit``  a passing bias audit younger than the policy's maximum age
+7. ``envelope``    the features lie inside the validated population envelope
+8. ``explanation`` compute, explain, and check the explanation adds up
+
+The decision — every check with its outcome and matched rule, digests of the inputs and
+outputs, never raw features — is committed to the audit log before it is returned. The
+registry and the explainer are not imported here: the caller passes a :class:`TwinRuntime`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+from governance.audit_log import AuditLog
+from governance.clock import utcnow
+from governance.errors import PolicyError
+from governance.lifecycle import APPROVED, Lifecycle, VersionState
+from governance.patients import PatientService
+from governance.policy import PolicySet, PolicyStore
+from governance.principal import Principal
+from governance.pseudonym import Pseudonymiser
+
+
+@dataclass(frozen=True)
+class Computation:
+    """What the runtime hands back: the prediction and its explanation, JSON-ready."""
+
+    prediction: dict[str, Any]
+    explanation: dict[str, Any]
+    additivity_ok: bool
+    additivity_detail: str
+    warnings: tuple[str, ...] = ()
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class TwinRuntime(Protocol):
+    """Loads verified versions and computes explained predictions (registry + explain)."""
+
+    def load(self, state: VersionState) -> object:
+        """Load (cached) and verify the artifact hash; raise on any problem."""
+        ...
+
+    def compute(self, handle: object, state: VersionState, features: Mapping[str, float],
+                options: Mapping[str, Any]) -> Computation: ...
+
+
+@dataclass(frozen=True)
+class PredictionRequest:
+    model: str
+    patient_id: str
+    purpose: str
+    features: Mapping[str, float]
+    version: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    check: str
+    passed: bool
+    detail: str
+    rule: tuple[str, ...] = ()
+    #: A warning that did not stop the release (e.g. out of envelope under "warn").
+    warning: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"check": self.check, "passed": self.passed,
+                               "detail": self.detail}
+        if self.rule:
+            out["rule"] = list(self.rule)
+        return out
+
+
+@dataclass(frozen=True)
+class ReleaseDecision:
+    released: bool
+    audit_id: str
+    model: str
+    model_version: str | None
+    checks: tuple[CheckOutcome, ...]
+    computation: Computation | None
+    warnings: tuple[str, ...]
+
+    @property
+    def reasons(self) -> list[dict[str, str]]:
+        return [{"check": c.check, "detail": c.detail} for c in self.checks if not c.passed]
+
+
+class _Withheld(Exception):
+    pass
+
+
+class ReleaseGate:
+    def __init__(self, policies: PolicyStore, lifecycle: Lifecycle, patients: PatientService,
+                 audit: AuditLog, pseudonymiser: Pseudonymiser) -> None:
+        self._policies = policies
+        self._lifecycle = lifecycle
+        self._patients = patients
+        self._audit = audit
+        self._pseudonymiser = pseudonymiser
+
+    def decide(self, principal: Principal, request: PredictionRequest,
+               runtime: TwinRuntime, action: str = "prediction") -> ReleaseDecision:
+        checks: list[CheckOutcome] = []
+        warnings: list[str] = []
+        computation: Computation | None = None
+        state: VersionState | None = None
+        policy_version = "unavailable"
+        patient_key = self._pseudonymiser.patient_key(request.patient_id)
+
+        def fail(check: str, detail: str, rule: tuple[str, ...] = ()) -> _Withheld:
+            checks.append(CheckOutcome(check, False, detail, rule))
+            return _Withheld()
+
+        try:
+            try:
+                policy = self._policies.current()
+            except PolicyError as exc:
+                raise fail("policy", f"policies cannot be read, everything is withheld: "
+                                     f"{exc}") from exc
+            policy_version = policy.version
+            now = utcnow()
+            with self._lifecycle_conn() as conn:
+                # 1. role
+                access = policy.allows(principal.role, principal.site,
+                                       principal.site or "*", f"model/{request.model}",
+                                       "predict")
+                if not access.allowed:
+                    raise fail("role", f"role {principal.role!r} may not request "
+                                       f"predictions from {request.model}")
+                checks.append(CheckOutcome("role", True, "allowed", access.rule))
+                state = self._resolve(request, conn)
+                card_state = state or self._latest(request.model)
+                # 2. purpose
+                self._check_purpose(policy, request.purpose, card_state, checks, fail)
+                # 3. site
+                site = self._patients.site_of(patient_key, conn)
+                site_access = (policy.allows(principal.role, principal.site, site,
+                                             f"model/{request.model}", "predict")
+                               if site is not None else None)
+                if site_access is None or not site_access.allowed:
+                    raise fail("site", "no patient with this id is registered at your site")
+                checks.append(CheckOutcome("site", True, "patient registered at your site",
+                                           site_access.rule))
+                # 4. consent
+                needed = frozenset(card_state.card.data_categories) if card_state else None
+                have = self._patients.consented_categories(patient_key, request.purpose, now,
+                                                           conn)
+                if needed is None or not needed <= have:
+                    missing = sorted((needed or frozenset({"unknown"})) - have)
+                    raise fail("consent", f"no active consent for purpose "
+                                          f"{request.purpose!r} covering data categories "
+                                          f"{missing}")
+                checks.append(CheckOutcome("consent", True,
+                                           f"active consent covers {sorted(needed)}"))
+                # 5. approval + artifact
+                if state is None or state.status != APPROVED:
+                    what = ("no approved version" if state is None
+                            else f"version {state.version} is {state.status}")
+                    raise fail("approval", f"{request.model}: {what}; nothing is served")
+                # 6. bias audit (before loading: cheaper than hashing the artifact)
+                ok, why = self._lifecycle.audit_is_current(state.model, state.version, now,
+                                                           conn)
+            try:
+                handle = runtime.load(state)
+            except Exception as exc:  # fail closed on any load problem
+                raise fail("approval", f"{request.model} v{state.version} cannot be served: "
+                                       f"{exc}") from exc
+            checks.append(CheckOutcome("approval", True, f"version {state.version} approved, "
+                                                         "artifact hash verified"))
+            if not ok:
+                raise fail("bias_audit", why)
+            checks.append(CheckOutcome("bias_audit", True, why))
+            # 7. envelope
+            outside = _outside_envelope(state, request.features)
+            if outside:
+                detail = "outside the validated population envelope: " + "; ".join(outside)
+                if policy.ethics.envelope_action(request.purpose) == "withhold":
+                    raise fail("envelope", detail)
+                checks.append(CheckOutcome("envelope", True, detail, warning=True))
+                warnings.append(detail)
+            else:
+                checks.append(CheckOutcome("envelope", True, "inside the validated envelope"))
+            # 8. compute, explain, additivity
+            try:
+                computation = runtime.compute(handle, state, request.features, request.options)
+            except Exception as exc:
+                raise fail("explanation", f"the prediction could not be computed: {exc}") \
+                    from exc
+            if not computation.additivity_ok:
+                raise fail("explanation", "the explanation is not faithful: "
+                           + computation.additivity_detail)
+            checks.append(CheckOutcome("explanation", True, computation.additivity_detail))
+            warnings.extend(computation.warnings)
+            released = True
+        except _Withheld:
+            released = False
+            computation = None
+
+        body = {
+            "principal": principal.to_audit(),
+            "patient": patient_key,
+            "purpose": request.purpose,
+            "model": request.model,
+            "model_version": state.version if state else None,
+            "decision": "released" if released else "withheld",
+            "checks": [c.to_dict() for c in checks],
+            "policy_version": policy_version,
+            "input_digest": self._digest(request.features),
+            "output_digest": (self._digest({"p": computation.prediction,
+                                            "e": computation.explanation})
+                              if computation else None),
+            "warnings": warnings,
+        }
+        entry = self._audit.append(action, body)
+        return ReleaseDecision(released, entry.record_id, request.model,
+                               state.version if state else None, tuple(checks), computation,
+                               tuple(warnings))
+
+    def record_refusal(self, principal: Principal | None, action: str,
+                       details: Mapping[str, Any]) -> str:
+        """Audit a request refused for bad input (nothing else is written)."""
+        body = {"principal": principal.to_audit() if principal else None,
+                "decision": "refused", **details}
+        return self._audit.append(action + ".refused", body).record_id
+
+    def _digest(self, value: Any) -> str:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+        return self._pseudonymiser.digest(text.encode("utf-8"))
+
+    def _lifecycle_conn(self) -> AbstractContextManager[Connection]:
+        return self._lifecycle.connection()
+
+    def _resolve(self, request: PredictionRequest, conn: Any) -> VersionState | None:
+        if request.version is not None:
+            return self._lifecycle.version(request.model, request.version, conn)
+        return self._lifecycle.approved_version(request.model, conn)
+
+    def _latest(self, model: str) -> VersionState | None:
+        versions = self._lifecycle.versions(model)
+        return versions[-1] if versions else None
+
+    @staticmethod
+    def _check_purpose(policy: PolicySet, purpose: str, state: VersionState | None,
+                       checks: list[CheckOutcome], fail: Any) -> None:
+        ethics = policy.ethics
+        if purpose in ethics.prohibited_purposes:
+            raise fail("purpose", f"purpose {purpose!r} is prohibited by the ethical-use "
+                                  "rules, whatever the consent")
+        if purpose not in ethics.purposes:
+            raise fail("purpose", f"purpose {purpose!r} is not one of "
+                                  f"{sorted(ethics.purposes)}")
+        intended = state.card.intended_purposes if state else ()
+        if purpose not in intended:
+            raise fail("purpose", f"the model is not intended for {purpose!r} "
+                                  f"(intended: {sorted(intended)})")
+        checks.append(CheckOutcome("purpose", True, f"{purpose!r} is an intended purpose"))
+
+
+def _outside_envelope(state: VersionState, features: Mapping[str, float]) -> list[str]:
+    out = []
+    for name, (low, high) in state.card.envelope.items():
+        value = features.get(name)
+        if value is None or not math.isfinite(value):
+            continue
+        if value < low or value > high:
+            out.append(f"{name}={value:g} not in [{low:g}, {high:g}]")
+    return out

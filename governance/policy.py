@@ -1,0 +1,175 @@
+"""Policies: the Casbin model and policy, ethical-use rules and thresholds in ``policies/``.
+
+The policy version is the SHA-256 over every file's name and content. Files are re-read
+when they change (checked at most every ``refresh_seconds``), so edits take effect
+without a restart. A missing or malformed file makes :meth:`PolicyStore.current` raise
+:class:`PolicyError`: every decision is withheld until the files are fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import casbin
+
+from governance.errors import PolicyError
+
+MODEL_FILE = "rbac_model.conf"
+POLICY_FILE = "rbac_policy.csv"
+ETHICS_FILE = "ethics.toml"
+THRESHOLDS_FILE = "thresholds.toml"
+REQUIRED_FILES = (MODEL_FILE, POLICY_FILE, ETHICS_FILE, THRESHOLDS_FILE)
+ENVELOPE_ACTIONS = frozenset({"withhold", "warn"})
+
+
+@dataclass(frozen=True)
+class AccessDecision:
+    allowed: bool
+    #: The policy line that matched (empty when nothing matched).
+    rule: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EthicsRules:
+    purposes: frozenset[str]
+    prohibited_purposes: frozenset[str]
+    out_of_envelope: Mapping[str, str]
+
+    def envelope_action(self, purpose: str) -> str:
+        return self.out_of_envelope.get(purpose, self.out_of_envelope["default"])
+
+
+class PolicySet:
+    """One consistent, immutable reading of the policy files."""
+
+    def __init__(self, directory: Path) -> None:
+        contents = _read_files(directory)
+        self.version = _content_hash(contents)
+        self.directory = directory
+        try:
+            self._enforcer = casbin.Enforcer(
+                str(directory / MODEL_FILE), str(directory / POLICY_FILE)
+            )
+        except Exception as exc:  # casbin raises plain exceptions on syntax errors
+            raise PolicyError(f"{MODEL_FILE}/{POLICY_FILE} cannot be loaded: {exc}") from exc
+        self._lock = threading.Lock()
+        policy_lines = self._enforcer.get_policy()
+        if not policy_lines:
+            raise PolicyError(f"{POLICY_FILE} grants nothing; refusing to run on it")
+        self.roles = frozenset(str(line[0]) for line in policy_lines)
+        self.ethics = _parse_ethics(contents[ETHICS_FILE])
+        self.thresholds = _parse_toml(THRESHOLDS_FILE, contents[THRESHOLDS_FILE])
+        bias = self.thresholds.get("bias_audit")
+        if not isinstance(bias, dict) or not isinstance(bias.get("max_age_days"), int | float):
+            raise PolicyError(f"{THRESHOLDS_FILE}: [bias_audit] max_age_days is required")
+        self.bias_audit_limits: Mapping[str, Any] = bias
+        self.bias_audit_max_age_days = float(bias["max_age_days"])
+
+    def allows(self, role: str, site: str | None, target: str | None, obj: str,
+               act: str) -> AccessDecision:
+        """Casbin check; ``site`` is the caller's site, ``target`` the resource's."""
+        with self._lock:  # the enforcer is not documented as thread-safe
+            allowed, explain = self._enforcer.enforce_ex(role, site or "", target or "",
+                                                         obj, act)
+        return AccessDecision(bool(allowed), tuple(str(x) for x in explain))
+
+
+class PolicyStore:
+    """Serves the current :class:`PolicySet`, reloading when the files change."""
+
+    def __init__(self, directory: Path, refresh_seconds: float = 0.5) -> None:
+        self.directory = directory
+        self.refresh_seconds = refresh_seconds
+        self._lock = threading.Lock()
+        self._checked_at = 0.0
+        self._stamp: tuple[tuple[str, int, int], ...] | None = None
+        self._current: PolicySet | None = None
+        self._error: PolicyError | None = None
+
+    def current(self) -> PolicySet:
+        now = time.monotonic()
+        if now - self._checked_at >= self.refresh_seconds or self._stamp is None:
+            with self._lock:
+                self._checked_at = now
+                stamp = _stamp(self.directory)
+                if stamp != self._stamp:
+                    self._stamp = stamp
+                    try:
+                        self._current, self._error = PolicySet(self.directory), None
+                    except PolicyError as exc:
+                        self._current, self._error = None, exc
+        if self._error is not None:
+            raise self._error
+        assert self._current is not None
+        return self._current
+
+    def invalidate(self) -> None:
+        """Force a re-read on the next call (used after an edit through the product)."""
+        with self._lock:
+            self._stamp = None
+
+
+def _stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    out = []
+    for name in REQUIRED_FILES:
+        try:
+            st = (directory / name).stat()
+            out.append((name, st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((name, -1, -1))
+    return tuple(out)
+
+
+def _read_files(directory: Path) -> dict[str, str]:
+    contents: dict[str, str] = {}
+    for name in REQUIRED_FILES:
+        path = directory / name
+        try:
+            contents[name] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyError(f"policy file {path} is missing or unreadable: {exc}") from exc
+    return contents
+
+
+def _content_hash(contents: Mapping[str, str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(contents):
+        digest.update(name.encode())
+        digest.update(b"\0")
+        digest.update(contents[name].encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _parse_toml(name: str, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{name} is not valid TOML: {exc}") from exc
+
+
+def _parse_ethics(text: str) -> EthicsRules:
+    data = _parse_toml(ETHICS_FILE, text)
+    try:
+        purposes = frozenset(str(p) for p in data["purposes"])
+        prohibited = frozenset(str(p) for p in data["prohibited_purposes"])
+        envelope = {str(k): str(v) for k, v in data["out_of_envelope"].items()}
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise PolicyError(
+            f"{ETHICS_FILE} needs purposes, prohibited_purposes and [out_of_envelope]: {exc!r}"
+        ) from exc
+    if "default" not in envelope or not set(envelope.values()) <= ENVELOPE_ACTIONS:
+        raise PolicyError(
+            f"{ETHICS_FILE}: [out_of_envelope] needs a default and values in "
+            f"{sorted(ENVELOPE_ACTIONS)}"
+        )
+    if purposes & prohibited:
+        raise PolicyError(f"{ETHICS_FILE}: a purpose cannot be both allowed and prohibited")
+    return EthicsRules(purposes, prohibited, envelope)

@@ -1,0 +1,31 @@
+"""Token revocation: by token id (``jti``) or by user; checked on every request."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, insert, or_, select
+
+from governance.audit_log import AuditLog
+from governance.clock import utcnow
+from governance.records import RevokedToken
+
+_rt = RevokedToken.__table__  # type: ignore[attr-defined]
+
+
+class Revocations:
+    def __init__(self, engine: Engine, audit: AuditLog) -> None:
+        self._engine = engine
+        self._audit = audit
+
+    def revoke(self, actor: str, jti: str | None = None, subject: str | None = None) -> None:
+        if (jti is None) == (subject is None):
+            raise ValueError("revoke exactly one of a token id or a user")
+        with self._engine.begin() as conn:
+            conn.execute(insert(_rt).values(jti=jti, subject=subject, revoked_at=utcnow(),
+                                            revoked_by=actor))
+            self._audit.append("token.revoke", {"actor": actor, "jti": jti,
+                                                "subject": subject}, conn=conn)
+
+    def is_revoked(self, jti: str, subject: str) -> bool:
+        stmt = select(_rt.c.id).where(or_(_rt.c.jti == jti, _rt.c.subject == subject)).limit(1)
+        with self._engine.connect() as conn:
+            return conn.execute(stmt).first() is not None

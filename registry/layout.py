@@ -1,0 +1,133 @@
+"""The twin artifact layout, as logged under ``twin/`` in an MLflow run::
+
+    twin/
+      model.ubj | model.skops | model.json   the model in its safe format (models.formats)
+      card.json                              the TwinCard
+      evaluation.csv                         held-out evaluation set
+      environment.json                       models.environment.build_environment()
+
+Nothing else is allowed in the directory, so the digest covers exactly what is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from models.card import TwinCard, TwinKind
+from models.errors import ModelsError
+from models.formats import load_model, model_filename, save_model
+from registry.errors import ArtifactInvalid
+from registry.hashing import artifact_files, bytes_digest
+
+ARTIFACT_PATH = "twin"
+CARD_FILE = "card.json"
+EVALUATION_FILE = "evaluation.csv"
+ENVIRONMENT_FILE = "environment.json"
+
+
+def expected_files(kind: TwinKind) -> frozenset[str]:
+    return frozenset({model_filename(kind), CARD_FILE, EVALUATION_FILE, ENVIRONMENT_FILE})
+
+
+def evaluation_bytes(evaluation: pd.DataFrame) -> bytes:
+    """The canonical CSV encoding of an evaluation set (what is stored and digested)."""
+    text: str = evaluation.to_csv(index=False, lineterminator="\n")
+    return text.encode("utf-8")
+
+
+def write_twin(
+    directory: Path,
+    kind: TwinKind,
+    model: object,
+    card: TwinCard,
+    evaluation: pd.DataFrame,
+    environment: dict[str, str],
+) -> str:
+    """Write the layout into ``directory``; returns the evaluation set's SHA-256."""
+    if card.kind is not kind:
+        raise ArtifactInvalid(f"card declares kind {card.kind.value}, model is {kind.value}")
+    missing = [name for name in card.feature_names if name not in evaluation.columns]
+    if missing:
+        raise ArtifactInvalid(f"evaluation set lacks feature columns {missing}")
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        save_model(kind, model, directory)
+    except ModelsError as exc:
+        raise ArtifactInvalid(str(exc)) from exc
+    _write_json(directory / CARD_FILE, card.to_dict())
+    _write_json(directory / ENVIRONMENT_FILE, environment)
+    data = evaluation_bytes(evaluation)
+    (directory / EVALUATION_FILE).write_bytes(data)
+    return bytes_digest(data)
+
+
+@dataclass(frozen=True, eq=False)
+class TwinFiles:
+    """The contents of a twin directory, read and checked."""
+
+    card: TwinCard
+    model: object
+    evaluation: pd.DataFrame
+    environment: dict[str, str]
+    evaluation_digest: str
+
+
+def read_twin(directory: Path, *, kind: TwinKind | None = None) -> TwinFiles:
+    """Read and check the layout; ``kind``, when given, must match the card's."""
+    card = read_card(directory)
+    if kind is not None and card.kind is not kind:
+        raise ArtifactInvalid(f"card declares kind {card.kind.value}, expected {kind.value}")
+    present = {relative for relative, _ in artifact_files(directory)}
+    wanted = expected_files(card.kind)
+    if present != wanted:
+        raise ArtifactInvalid(
+            f"twin layout mismatch: missing {sorted(wanted - present)}, "
+            f"unexpected {sorted(present - wanted)}"
+        )
+    environment = read_environment(directory)
+    raw = (directory / EVALUATION_FILE).read_bytes()
+    try:
+        evaluation = pd.read_csv(directory / EVALUATION_FILE)
+        model = load_model(card.kind, directory)
+    except ModelsError as exc:
+        raise ArtifactInvalid(str(exc)) from exc
+    except (ValueError, OSError) as exc:
+        raise ArtifactInvalid(f"unreadable {EVALUATION_FILE}: {exc!r}") from exc
+    return TwinFiles(card, model, evaluation, environment, bytes_digest(raw))
+
+
+def read_card(directory: Path) -> TwinCard:
+    data = _read_json(directory / CARD_FILE)
+    if not isinstance(data, dict):
+        raise ArtifactInvalid(f"{CARD_FILE} must hold a JSON object")
+    try:
+        return TwinCard.from_dict(data)
+    except (ModelsError, ValueError) as exc:
+        raise ArtifactInvalid(f"invalid {CARD_FILE}: {exc}") from exc
+
+
+def read_environment(directory: Path) -> dict[str, str]:
+    data = _read_json(directory / ENVIRONMENT_FILE)
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise ArtifactInvalid(f"{ENVIRONMENT_FILE} must map names to version strings")
+    return dict(data)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ArtifactInvalid(f"missing {path.name}") from exc
+    except (OSError, ValueError) as exc:
+        raise ArtifactInvalid(f"unreadable {path.name}: {exc!r}") from exc

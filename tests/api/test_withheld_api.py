@@ -1,0 +1,191 @@
+"""Each gate check withholds through the real app, with its reason and an audit id."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from models.demo_twins import DemoTwin
+from tests.api.helpers import features_of, prepare_patient, twin_named
+
+WHAS = "whas500-mortality"
+CATS = ["demographics", "vitals", "history"]
+
+
+def predict(api: Any, features: dict[str, float], headers: dict[str, str] | None = None,
+            patient: str = "p-1", purpose: str = "treatment", model: str = WHAS,
+            **extra: Any) -> Any:
+    body = {"model": model, "patient_id": patient, "purpose": purpose,
+            "features": features, **extra}
+    return api.client.post("/v1/predictions", json=body,
+                           headers=headers if headers is not None else api.clinician)
+
+
+def withheld(response: Any, check: str) -> dict[str, Any]:
+    assert response.status_code == 403, response.text
+    body: dict[str, Any] = response.json()
+    assert body["decision"] == "withheld"
+    assert body["audit_id"]
+    assert [r["check"] for r in body["reasons"]] == [check], body
+    assert "prediction" not in body and "explanation" not in body
+    return body
+
+
+@pytest.fixture()
+def whas(demo_twins: list[DemoTwin]) -> DemoTwin:
+    return twin_named(demo_twins, WHAS)
+
+
+@pytest.mark.parametrize("role", ["data_scientist", "validator", "ethics_board", "admin"])
+def test_role_may_not_predict(api: Any, whas: DemoTwin, role: str) -> None:
+    prepare_patient(api, "p-1", CATS)
+    withheld(predict(api, features_of(whas), api.headers("x", role)), "role")
+
+
+@pytest.mark.parametrize("purpose", ["insurance-underwriting", "employment-screening"])
+def test_prohibited_purpose_whatever_the_consent(api: Any, whas: DemoTwin, purpose: str
+                                                 ) -> None:
+    prepare_patient(api, "p-1", CATS)
+    body = withheld(predict(api, features_of(whas), purpose=purpose), "purpose")
+    assert "prohibited" in body["reasons"][0]["detail"]
+
+
+def test_purpose_not_intended_by_the_model(api: Any, demo_twins: list[DemoTwin]) -> None:
+    twin = next((t for t in demo_twins if "quality-improvement" not in
+                 t.card.intended_purposes), None)
+    if twin is None:
+        pytest.skip("every demo twin intends quality-improvement")
+    prepare_patient(api, "p-1", list(twin.card.data_categories), "quality-improvement")
+    withheld(predict(api, features_of(twin), model=twin.name, purpose="quality-improvement"),
+             "purpose")
+
+
+def test_patient_of_another_site_same_answer_as_unknown(api: Any, whas: DemoTwin) -> None:
+    prepare_patient(api, "p-1", CATS)
+    other = api.headers("olga", "clinician", "st-elsewhere")
+    known = withheld(predict(api, features_of(whas), other), "site")
+    unknown = withheld(predict(api, features_of(whas), other, patient="nobody"), "site")
+    assert known["reasons"] == unknown["reasons"]
+
+
+def test_missing_consent(api: Any, whas: DemoTwin) -> None:
+    api.client.put("/v1/patients/p-1", json={"site": "st-mary"}, headers=api.clinician)
+    withheld(predict(api, features_of(whas)), "consent")
+
+
+def test_consent_not_covering_every_category(api: Any, whas: DemoTwin) -> None:
+    prepare_patient(api, "p-1", ["demographics", "vitals"])
+    body = withheld(predict(api, features_of(whas)), "consent")
+    assert "history" in body["reasons"][0]["detail"]
+
+
+def test_consent_for_another_purpose(api: Any, whas: DemoTwin) -> None:
+    prepare_patient(api, "p-1", CATS, purpose="research")
+    withheld(predict(api, features_of(whas)), "consent")
+
+
+def test_expired_and_future_consents_do_not_count(api: Any, whas: DemoTwin) -> None:
+    api.client.put("/v1/patients/p-1", json={"site": "st-mary"}, headers=api.clinician)
+    now = datetime.now(UTC)
+    for start, end in ((now - timedelta(days=10), now - timedelta(days=1)),
+                       (now + timedelta(days=1), now + timedelta(days=10))):
+        r = api.client.post("/v1/patients/p-1/consents", headers=api.clinician, json={
+            "purpose": "treatment", "data_categories": CATS,
+            "valid_from": start.isoformat(), "valid_until": end.isoformat()})
+        assert r.status_code == 201, r.text
+    withheld(predict(api, features_of(whas)), "consent")
+
+
+def test_withdrawal_applies_to_the_next_request(api: Any, whas: DemoTwin) -> None:
+    consent_id = prepare_patient(api, "p-1", CATS)
+    assert predict(api, features_of(whas)).status_code == 200
+    r = api.client.post(f"/v1/patients/p-1/consents/{consent_id}/withdraw",
+                        headers=api.clinician)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "withdrawn"
+    withheld(predict(api, features_of(whas)), "consent")
+
+
+def test_suspension_and_reinstatement(api: Any, whas: DemoTwin) -> None:
+    prepare_patient(api, "p-1", CATS)
+    url = f"/v1/models/{WHAS}/versions/1"
+    r = api.client.post(url + "/suspend", json={"comment": "drift"}, headers=api.ethics)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "suspended"
+    withheld(predict(api, features_of(whas)), "approval")
+    r = api.client.post(url + "/reinstate", json={"comment": "fixed"}, headers=api.ethics)
+    assert r.status_code == 200, r.text
+    assert predict(api, features_of(whas)).status_code == 200
+    history = api.client.get(url, headers=api.ethics).json()["history"]
+    assert [h["to"] for h in history][-2:] == ["suspended", "approved"]
+    assert history[-2]["actor"] == "erin" and history[-2]["reason"] == "drift"
+
+
+def test_unapproved_version_named_in_request(api: Any, whas: DemoTwin) -> None:
+    prepare_patient(api, "p-1", CATS)
+    service = api.service
+    from api.demo import DATA_SCIENTIST
+
+    service.register_version(DATA_SCIENTIST, WHAS, whas.card.kind, whas.model, whas.card,
+                             whas.evaluation)
+    body = withheld(predict(api, features_of(whas), version="2"), "approval")
+    assert "registered" in body["reasons"][0]["detail"]
+
+
+def test_bias_audit_too_old(api: Any, whas: DemoTwin) -> None:
+    prepare_patient(api, "p-1", CATS)
+    path = api.service.settings.policies_dir / "thresholds.toml"
+    path.write_text(path.read_text().replace("max_age_days = 180", "max_age_days = 0"))
+    api.service.policies.invalidate()
+    body = withheld(predict(api, features_of(whas)), "bias_audit")
+    assert "older than" in body["reasons"][0]["detail"]
+
+
+def test_no_passing_bias_audit(api: Any, whas: DemoTwin) -> None:
+    prepare_patient(api, "p-1", CATS)
+    db = api.service.settings.home / "governance.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE bias_audit SET passed = 0 WHERE model = ?", (WHAS,))
+    withheld(predict(api, features_of(whas)), "bias_audit")
+
+
+def test_out_of_envelope_withheld_for_treatment_warned_for_research(api: Any,
+                                                                    whas: DemoTwin) -> None:
+    prepare_patient(api, "p-1", CATS)
+    prepare_patient(api, "p-1", CATS, purpose="research")
+    features = features_of(whas)
+    name, (low, _high) = next(iter(whas.card.envelope.items()))
+    spec = whas.card.feature(name)
+    if low - 1 < spec.minimum:
+        pytest.skip("no room below the envelope inside the schema range")
+    features[name] = low - 1
+    withheld(predict(api, features), "envelope")
+    released = predict(api, features, purpose="research")
+    assert released.status_code == 200, released.text
+    assert any("envelope" in w for w in released.json()["warnings"])
+
+
+def test_corrupt_policy_withholds_everything_and_fails_health(api: Any, whas: DemoTwin
+                                                              ) -> None:
+    prepare_patient(api, "p-1", CATS)
+    (api.service.settings.policies_dir / "ethics.toml").write_text("purposes = [")
+    api.service.policies.invalidate()
+    body = predict(api, features_of(whas))
+    assert body.status_code in (403, 401, 503), body.text
+    assert api.client.get("/health").status_code == 503
+
+
+def test_withheld_decision_is_audited(api: Any, whas: DemoTwin) -> None:
+    api.client.put("/v1/patients/p-1", json={"site": "st-mary"}, headers=api.clinician)
+    audit_id = withheld(predict(api, features_of(whas)), "consent")["audit_id"]
+    records = api.client.get("/v1/audit/records", params={"action": "prediction"},
+                             headers=api.ethics).json()
+    record = next(r for r in records if r["record_id"] == audit_id)
+    assert record["decision"] == "withheld"
+    assert record["checks"][-1] == {"check": "consent", "passed": False,
+                                    "detail": record["checks"][-1]["detail"]}
+    assert json.dumps(record).count("p-1") == 0
