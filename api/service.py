@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -132,8 +133,8 @@ class TwinregService:
         state = self.lifecycle.version(model, version)
         return TransitionOut(model=model, version=version, status=state.status)
 
-    def is_revoked(self, jti: str, subject: str) -> bool:
-        return self.revocations.is_revoked(jti, subject)
+    def is_revoked(self, jti: str, subject: str, issued_at: datetime) -> bool:
+        return self.revocations.is_revoked(jti, subject, issued_at)
 
     def approve(self, principal: Principal, model: str, version: str, comment: str) -> None:
         self.lifecycle.approve(principal, model, version, comment)

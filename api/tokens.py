@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from datetime import UTC, datetime
 from collections.abc import Callable
 
 import jwt
@@ -37,7 +38,7 @@ def issue_token(key: bytes, user: str, role: str, site: str | None, ttl_seconds:
 
 
 def read_token(key: bytes, token: str, known_roles: frozenset[str],
-               is_revoked: Callable[[str, str], bool] | None = None) -> Principal:
+               is_revoked: Callable[[str, str, datetime], bool] | None = None) -> Principal:
     """Verify ``token`` and return its principal, or raise :class:`Unauthorized`."""
     try:
         claims = jwt.decode(token, key, algorithms=["HS256"],
@@ -57,6 +58,7 @@ def read_token(key: bytes, token: str, known_roles: frozenset[str],
     elif site is not None:
         raise Unauthorized("only clinicians carry a site")
     jti = str(claims["jti"])
-    if is_revoked is not None and is_revoked(jti, sub):
+    issued = datetime.fromtimestamp(int(claims["iat"]), UTC)
+    if is_revoked is not None and is_revoked(jti, sub, issued):
         raise Unauthorized("the token has been revoked")
     return Principal(user=sub, role=role, site=site, token_id=jti)

@@ -220,39 +220,63 @@ def verify(engine: Engine, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResu
     try:
         with _reader(engine, snapshot=True) as conn:
             for seq, record_id, action, body, prev_col, stored in _stream(conn):
-                problem = _check_record(verified + 1, prev, seq, record_id, action, body,
-                                        prev_col, stored)
+                problem = _check_record(
+                    verified + 1, prev, seq, record_id, action, body, prev_col, stored
+                )
                 if problem is not None:
                     return VerifyResult(False, verified, problem[0], problem[1])
                 prev = stored
                 for cp in due.pop(seq, ()):
                     if cp.hash != stored:
-                        return VerifyResult(False, verified, seq, (
-                            f"record seq={seq} (record_id={record_id}) has hash {stored} but "
-                            f"the checkpoint of {iso_utc(cp.at)} recorded {cp.hash} for the "
-                            f"first {cp.count} records: the chain up to it was rewritten"))
+                        return VerifyResult(
+                            False,
+                            verified,
+                            seq,
+                            (
+                                f"record seq={seq} (record_id={record_id}) has hash {stored} but "
+                                f"the checkpoint of {iso_utc(cp.at)} recorded {cp.hash} for the "
+                                f"first {cp.count} records: the chain up to it was rewritten"
+                            ),
+                        )
                 verified = seq
     except Exception as exc:
         return VerifyResult(False, verified, None, f"the audit log could not be read: {exc}")
     if due:
         cp = due[min(due)][0]
-        return VerifyResult(False, verified, verified + 1, (
-            f"records seq={verified + 1}..{cp.count} are missing: the checkpoint of "
-            f"{iso_utc(cp.at)} recorded {cp.count} records (head hash {cp.hash}) but the "
-            f"chain ends at seq={verified}: it was truncated"))
+        return VerifyResult(
+            False,
+            verified,
+            verified + 1,
+            (
+                f"records seq={verified + 1}..{cp.count} are missing: the checkpoint of "
+                f"{iso_utc(cp.at)} recorded {cp.count} records (head hash {cp.hash}) but the "
+                f"chain ends at seq={verified}: it was truncated"
+            ),
+        )
     matched = sum(1 for cp in checkpoints if cp.count > 0)
-    return VerifyResult(True, verified, None,
-                        f"{verified} records verified; {matched} checkpoints matched")
+    return VerifyResult(
+        True, verified, None, f"{verified} records verified; {matched} checkpoints matched"
+    )
 
 
-def _check_record(expected: int, prev: str, seq: int, record_id: str, action: str,
-                  body: str, prev_col: str, stored: str) -> tuple[int, str] | None:
+def _check_record(
+    expected: int,
+    prev: str,
+    seq: int,
+    record_id: str,
+    action: str,
+    body: str,
+    prev_col: str,
+    stored: str,
+) -> tuple[int, str] | None:
     """(bad seq, why) for the first thing wrong with this row, else None."""
     name = f"record seq={seq} (record_id={record_id})"
     if seq != expected:
         if seq > expected:
-            return expected, (f"record seq={expected} is missing: the chain jumps from "
-                              f"seq={expected - 1} to {name}: records were deleted")
+            return expected, (
+                f"record seq={expected} is missing: the chain jumps from "
+                f"seq={expected - 1} to {name}: records were deleted"
+            )
         return seq, f"{name} is out of sequence: expected seq={expected}"
     try:
         parsed = json.loads(body)
@@ -260,15 +284,20 @@ def _check_record(expected: int, prev: str, seq: int, record_id: str, action: st
         return seq, f"{name} has a body that is not JSON: it was edited"
     body_seq = parsed.get("seq") if isinstance(parsed, dict) else None
     if type(body_seq) is not int or body_seq != seq:
-        return seq, (f"{name} carries seq={body_seq!r} in its body: records were "
-                     "reordered or moved")
+        return seq, (
+            f"{name} carries seq={body_seq!r} in its body: records were reordered or moved"
+        )
     if chain_hash(prev, body) != stored:
-        return seq, (f"{name} does not match: SHA-256(previous hash + body) differs from its "
-                     "stored hash; its body or hash was edited")
+        return seq, (
+            f"{name} does not match: SHA-256(previous hash + body) differs from its "
+            "stored hash; its body or hash was edited"
+        )
     if parsed.get("record_id") != record_id or parsed.get("action") != action:
-        return seq, (f"{name} does not match: its record_id/action columns differ from its "
-                     f"body (record_id={parsed.get('record_id')!r}, "
-                     f"action={parsed.get('action')!r})")
+        return seq, (
+            f"{name} does not match: its record_id/action columns differ from its "
+            f"body (record_id={parsed.get('record_id')!r}, "
+            f"action={parsed.get('action')!r})"
+        )
     if prev_col != prev:
         return seq, f"{name} does not match: its prev_hash column was edited"
     return None
@@ -276,15 +305,17 @@ def _check_record(expected: int, prev: str, seq: int, record_id: str, action: st
 
 def _stream(conn: Connection) -> Iterator[tuple[int, str, str, str, str, str]]:
     """All rows in seq order, fetched in keyset batches (bounded memory)."""
-    stmt = select(_t.c.seq, _t.c.record_id, _t.c.action, _t.c.body, _t.c.prev_hash,
-                  _t.c.hash).order_by(_t.c.seq).limit(_VERIFY_BATCH)
+    stmt = (
+        select(_t.c.seq, _t.c.record_id, _t.c.action, _t.c.body, _t.c.prev_hash, _t.c.hash)
+        .order_by(_t.c.seq)
+        .limit(_VERIFY_BATCH)
+    )
     last: int | None = None
     while True:
         page = stmt if last is None else stmt.where(_t.c.seq > last)
         rows = conn.execute(page).all()
         for row in rows:
-            yield (int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]),
-                   str(row[5]))
+            yield (int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), str(row[5]))
         if len(rows) < _VERIFY_BATCH:
             return
         last = int(rows[-1][0])
@@ -332,8 +363,9 @@ def read_checkpoints(path: Path) -> list[Checkpoint]:
         except (ValueError, KeyError, TypeError) as exc:
             if number == len(lines):  # no newline after it: torn write
                 continue
-            raise AuditChainBroken(f"{path}:{number}: malformed checkpoint: {exc}",
-                                   seq=None) from exc
+            raise AuditChainBroken(
+                f"{path}:{number}: malformed checkpoint: {exc}", seq=None
+            ) from exc
     return out
 
 
@@ -365,8 +397,10 @@ def _body(seq: int, record_id: str, at: str, action_json: str, payload_json: str
     Equal to ``canonical_json({"action", "at", "payload", "record_id", "seq"})`` (keys in
     sorted order); the payload is encoded before the chain head is locked.
     """
-    return (f'{{"action":{action_json},"at":"{at}","payload":{payload_json},'
-            f'"record_id":"{record_id}","seq":{seq}}}')
+    return (
+        f'{{"action":{action_json},"at":"{at}","payload":{payload_json},'
+        f'"record_id":"{record_id}","seq":{seq}}}'
+    )
 
 
 @contextmanager

@@ -43,7 +43,7 @@ def canonical_json(value: Any) -> str:
     """The canonical JSON text of ``value`` (see the module docstring for the rules)."""
     try:
         plain = _plain(value)
-    except _Bad as bad:
+    except _BadValueError as bad:
         path = "$" + "".join(reversed(bad.where))
         raise NotCanonical(f"{path}: {bad.reason}", field=path) from None
     text = _DUMPS(plain)
@@ -54,7 +54,7 @@ def canonical_json(value: Any) -> str:
     return text
 
 
-class _Bad(Exception):
+class _BadValueError(Exception):
     """Internal: why a value is not canonical; ``where`` collects the path, innermost first."""
 
     def __init__(self, reason: str) -> None:
@@ -64,24 +64,26 @@ class _Bad(Exception):
 
 
 def _plain(value: Any) -> Any:
-    """``value`` rebuilt from exact JSON types, or :class:`_Bad` (hot path: exact types first)."""
+    """``value`` rebuilt from exact JSON types, else :class:`_BadValueError` (exact types first)."""
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
         return value
     if kind is float:
         if not math.isfinite(value):
-            raise _Bad(f"{value!r} is not a finite number")
+            raise _BadValueError(f"{value!r} is not a finite number")
         return value
     if kind is dict or isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for key, item in value.items():
             if type(key) is not str:
                 if not isinstance(key, str):
-                    raise _Bad(f"object keys must be strings, not {type(key).__name__} ({key!r})")
+                    raise _BadValueError(
+                        f"object keys must be strings, not {type(key).__name__} ({key!r})"
+                    )
                 key = str.__str__(key)
             try:
                 out[key] = _plain(item)
-            except _Bad as bad:
+            except _BadValueError as bad:
                 bad.where.append(f".{key}")
                 raise
         return out
@@ -90,7 +92,7 @@ def _plain(value: Any) -> Any:
         for i, item in enumerate(value):
             try:
                 items.append(_plain(item))
-            except _Bad as bad:
+            except _BadValueError as bad:
                 bad.where.append(f"[{i}]")
                 raise
         return items
@@ -102,9 +104,9 @@ def _plain(value: Any) -> Any:
         return _plain(float(value))
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
-            raise _Bad("a datetime must be timezone-aware (UTC is assumed nowhere)")
+            raise _BadValueError("a datetime must be timezone-aware (UTC is assumed nowhere)")
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    raise _Bad(
+    raise _BadValueError(
         f"values of type {type(value).__name__} are not allowed in an audit record "
         "(use None, bool, int, finite float, str, aware datetime, list or str-keyed dict)"
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, insert, or_, select
+from datetime import datetime
+
+from sqlalchemy import Engine, and_, insert, or_, select
 
 from governance.audit_log import AuditLog
 from governance.clock import utcnow
@@ -25,7 +27,11 @@ class Revocations:
             self._audit.append("token.revoke", {"actor": actor, "jti": jti,
                                                 "subject": subject}, conn=conn)
 
-    def is_revoked(self, jti: str, subject: str) -> bool:
-        stmt = select(_rt.c.id).where(or_(_rt.c.jti == jti, _rt.c.subject == subject)).limit(1)
+    def is_revoked(self, jti: str, subject: str, issued_at: datetime) -> bool:
+        """A token is revoked by its id, or by a revocation of its user made after it
+        was issued (tokens issued later are valid again)."""
+        stmt = select(_rt.c.id).where(or_(
+            _rt.c.jti == jti,
+            and_(_rt.c.subject == subject, _rt.c.revoked_at >= issued_at))).limit(1)
         with self._engine.connect() as conn:
             return conn.execute(stmt).first() is not None

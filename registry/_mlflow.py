@@ -1,8 +1,13 @@
 """The one place that imports MLflow: a quiet client and the error translation.
 
 MLflow's usage telemetry is switched off (unless the operator set the variable) before
-MLflow is imported: a clinical registry does not phone home. Alembic's migration logs on
-the first use of a SQLite store are silenced.
+MLflow is imported: a clinical registry does not phone home. An HTTP tracking server that
+does not answer fails within seconds rather than minutes (fewer retries, shorter timeout;
+again only where the operator has not set the variables). Alembic's migration logs on the
+first use of a SQLite store are silenced.
+
+Not configurable from here: a SQL backend that refuses connections is retried by MLflow
+itself ten times with exponential back-off (about 100 s) before the error surfaces.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from models.card import TwinCard, TwinKind
+from models.environment import build_environment
 from models.errors import ModelsError
 from models.formats import load_model, model_filename, save_model
 from registry.errors import ArtifactInvalid
@@ -40,15 +41,20 @@ def evaluation_bytes(evaluation: pd.DataFrame) -> bytes:
     return text.encode("utf-8")
 
 
-def write_twin(
+def write_twin_layout(
     directory: Path,
     kind: TwinKind,
     model: object,
     card: TwinCard,
     evaluation: pd.DataFrame,
-    environment: dict[str, str],
+    environment: dict[str, str] | None = None,
 ) -> str:
-    """Write the layout into ``directory``; returns the evaluation set's SHA-256."""
+    """Write the layout into ``directory``; returns the evaluation set's SHA-256.
+
+    ``environment`` defaults to :func:`models.environment.build_environment` now.
+    """
+    if environment is None:
+        environment = build_environment()
     if card.kind is not kind:
         raise ArtifactInvalid(f"card declares kind {card.kind.value}, model is {kind.value}")
     missing = [name for name in card.feature_names if name not in evaluation.columns]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ class TwinRegistry:
 
     ``tracking_uri`` is passed to this client only (no global MLflow state). With a SQLite
     store and no ``artifact_root``, artifacts go to ``mlartifacts/`` beside the database.
+    The store is opened on first use; call :meth:`ping` at start-up to open (and, for a new
+    SQLite store, migrate) it early and to fail fast when it is unreachable.
     """
 
     def __init__(
@@ -75,7 +78,8 @@ class TwinRegistry:
         if artifact_root is None:
             artifact_root = _default_artifact_root(tracking_uri)
         self.artifact_root = artifact_root
-        self._client = MlflowClient(tracking_uri=tracking_uri)
+        self._client_instance: MlflowClient | None = None
+        self._client_lock = threading.Lock()
         self._cache: LoadedCache[LoadedTwin] = LoadedCache(cache_size)
         self._experiment_id: str | None = None
 
@@ -89,6 +93,18 @@ class TwinRegistry:
             (home / "mlartifacts").as_uri(),
             cache_size=cache_size,
         )
+
+    @property
+    def _client(self) -> MlflowClient:
+        """The MLflow client, created on first use (opening a store may migrate it)."""
+        client = self._client_instance
+        if client is not None:
+            return client
+        with self._client_lock:
+            if self._client_instance is None:
+                with translated("opening the tracking store"):
+                    self._client_instance = MlflowClient(tracking_uri=self.tracking_uri)
+            return self._client_instance
 
     # ------------------------------------------------------------------ registration
 
@@ -107,7 +123,7 @@ class TwinRegistry:
         environment = build_environment()
         with tempfile.TemporaryDirectory(prefix="twinreg-") as tmp:
             directory = Path(tmp) / layout.ARTIFACT_PATH
-            evaluation_digest = layout.write_twin(
+            evaluation_digest = layout.write_twin_layout(
                 directory, kind, model, card, evaluation, environment
             )
             digest = artifact_digest(directory)

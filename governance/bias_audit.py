@@ -1,0 +1,503 @@
+"""Bias audits: per sensitive attribute, per group metrics with fairlearn's ``MetricFrame``.
+
+Models are judged on *error-rate parity* and per-group quality — never on demographic
+parity (different groups may legitimately have different base rates).
+
+Limits come from ``policies/thresholds.toml``, table ``[bias_audit]`` (the mapping handed
+in as ``limits``); every key below is required for the model kind audited, and a missing
+or non-numeric one raises :class:`~governance.errors.PolicyError` (fail closed)::
+
+    [bias_audit]
+    max_age_days = 180          # (read by the policy loader, not here)
+    min_group_size = 30         # every group of every attribute needs this many records
+    min_group_events = 10       # classifier: positives AND negatives per group;
+                                # survival: observed events per group
+
+    [bias_audit.classifier]
+    max_tpr_gap = 0.10          # max - min true-positive rate (recall) between groups
+    max_fpr_gap = 0.10          # max - min false-positive rate between groups
+    min_auc = 0.70              # ROC AUC of every group
+    max_calibration_error = 0.05  # per group |mean predicted probability - observed rate|
+
+    [bias_audit.survival]
+    min_concordance = 0.65      # Harrell's C of every group
+    max_concordance_gap = 0.10  # max - min C between groups
+    max_calibration_error = 0.05  # per group |mean predicted S(horizon) - Kaplan-Meier S(horizon)|
+
+    [bias_audit.regressor]
+    max_mae_ratio = 1.25        # largest / smallest group mean absolute error
+
+A group smaller than ``min_group_size`` (or with too few events), an attribute with a
+single group, a metric that cannot be computed and an empty ``sensitive`` mapping all fail
+the audit with a reason: too little evidence never passes. Sensitive values may be numeric
+codes; groups are labelled by their string form (``1.0`` as ``"1"``, missing as
+``"missing"``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from fairlearn.metrics import MetricFrame, false_positive_rate, true_positive_rate
+from sklearn.metrics import mean_absolute_error, roc_auc_score
+from sksurv.metrics import concordance_index_censored
+from sksurv.nonparametric import kaplan_meier_estimator
+
+from governance.errors import InvalidInput, PolicyError
+
+FloatArray = npt.NDArray[np.float64]
+Labels = npt.NDArray[np.str_]
+MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One judged comparison: ``value <op> limit`` (``group`` set for per-group criteria)."""
+
+    name: str
+    value: float
+    limit: float
+    op: str  # "<=" or ">="
+    group: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        if not math.isfinite(self.value):
+            return False
+        return self.value <= self.limit if self.op == "<=" else self.value >= self.limit
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "group": self.group,
+            "value": _safe(self.value),
+            "op": self.op,
+            "limit": _safe(self.limit),
+            "passed": self.passed,
+        }
+
+
+@dataclass
+class AttributeResult:
+    """Per-group metric values, group sizes, gaps and judged criteria of one attribute."""
+
+    attribute: str
+    group_sizes: dict[str, int]
+    metrics: dict[str, dict[str, float]]
+    gaps: dict[str, float]
+    criteria: list[Criterion] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.reasons and all(c.passed for c in self.criteria)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "group_sizes": dict(self.group_sizes),
+            "metrics": {m: {g: _safe(v) for g, v in by.items()} for m, by in self.metrics.items()},
+            "gaps": {m: _safe(v) for m, v in self.gaps.items()},
+            "criteria": [c.to_dict() for c in self.criteria],
+            "reasons": list(self.reasons),
+        }
+
+
+@dataclass
+class BiasAuditResult:
+    passed: bool
+    attributes: dict[str, AttributeResult]
+    reasons: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: non-finite floats become ``None``, group keys are strings."""
+        return {
+            "passed": self.passed,
+            "attributes": {a: r.to_dict() for a, r in self.attributes.items()},
+            "reasons": list(self.reasons),
+        }
+
+
+# -- public audits --------------------------------------------------------------------------
+def audit_classifier(
+    y_true: npt.ArrayLike,
+    proba: npt.ArrayLike,
+    threshold: float,
+    sensitive: Mapping[str, npt.ArrayLike],
+    limits: Mapping[str, Any],
+) -> BiasAuditResult:
+    """Error-rate parity (TPR, FPR gaps), per-group AUC and calibration of a classifier.
+
+    ``proba`` is the predicted probability of the positive class; a record is predicted
+    positive when ``proba >= threshold``.
+    """
+    y = _binary(y_true, "y_true")
+    p = _floats(proba, "proba", len(y))
+    if np.any((p < 0) | (p > 1)):
+        raise InvalidInput("proba must lie in [0, 1]", field="proba")
+    if not 0.0 < float(threshold) < 1.0:
+        raise InvalidInput("threshold must lie strictly between 0 and 1", field="threshold")
+    min_size, min_events = _size_limits(limits, events=True)
+    lim = _section(
+        limits, "classifier", ("max_tpr_gap", "max_fpr_gap", "min_auc", "max_calibration_error")
+    )
+    metrics: dict[str, Callable[..., float]] = {
+        "tpr": _guard(partial(_thresholded, true_positive_rate, threshold=float(threshold))),
+        "fpr": _guard(partial(_thresholded, false_positive_rate, threshold=float(threshold))),
+        "auc": _guard(roc_auc_score),
+        "calibration_error": _guard(_calibration_in_the_large),
+    }
+
+    def judge(res: AttributeResult, labels: Labels) -> None:
+        for g, label in _groups_with(res, labels):
+            positives = int(np.sum(y[label]))
+            negatives = int(label.sum()) - positives
+            if min(positives, negatives) < min_events:
+                res.reasons.append(
+                    f"{res.attribute}: group {g!r} has {positives} positives and {negatives} "
+                    f"negatives, fewer than min_group_events={min_events} of each: too little "
+                    "evidence to judge"
+                )
+        _gap(res, "tpr", "max_tpr_gap", lim["max_tpr_gap"], "TPR (recall)")
+        _gap(res, "fpr", "max_fpr_gap", lim["max_fpr_gap"], "FPR")
+        _per_group(res, "auc", "min_auc", lim["min_auc"], ">=", "AUC")
+        _per_group(
+            res,
+            "calibration_error",
+            "max_calibration_error",
+            lim["max_calibration_error"],
+            "<=",
+            "calibration error",
+        )
+
+    return _audit(y, p, sensitive, metrics, None, min_size, judge)
+
+
+def audit_survival(
+    time: npt.ArrayLike,
+    event: npt.ArrayLike,
+    risk_score: npt.ArrayLike,
+    survival_at_horizon: npt.ArrayLike,
+    horizon: float,
+    sensitive: Mapping[str, npt.ArrayLike],
+    limits: Mapping[str, Any],
+) -> BiasAuditResult:
+    """Per-group concordance (and its gap) and calibration at ``horizon`` of a survival model.
+
+    ``risk_score``: higher means earlier events; ``survival_at_horizon``: each record's
+    predicted probability of surviving past ``horizon``, compared per group with the
+    Kaplan-Meier estimate at ``horizon``.
+    """
+    e = _binary(event, "event").astype(bool)
+    t = _floats(time, "time", len(e))
+    r = _floats(risk_score, "risk_score", len(e))
+    s = _floats(survival_at_horizon, "survival_at_horizon", len(e))
+    if not math.isfinite(float(horizon)) or float(horizon) <= 0:
+        raise InvalidInput("horizon must be a positive number", field="horizon")
+    min_size, min_events = _size_limits(limits, events=True)
+    lim = _section(
+        limits, "survival", ("min_concordance", "max_concordance_gap", "max_calibration_error")
+    )
+    metrics: dict[str, Callable[..., float]] = {
+        "concordance": _guard(_concordance),
+        "calibration_error": _guard(partial(_km_calibration, horizon=float(horizon))),
+    }
+    params = {"concordance": {"time": t}, "calibration_error": {"time": t, "survival": s}}
+
+    def judge(res: AttributeResult, labels: Labels) -> None:
+        for g, label in _groups_with(res, labels):
+            events = int(np.sum(e[label]))
+            if events < min_events:
+                res.reasons.append(
+                    f"{res.attribute}: group {g!r} has {events} observed events, fewer than "
+                    f"min_group_events={min_events}: too little evidence to judge"
+                )
+            if float(np.max(t[label])) < float(horizon):
+                res.reasons.append(
+                    f"{res.attribute}: group {g!r} has no follow-up reaching the horizon "
+                    f"{horizon}: its calibration cannot be judged"
+                )
+        _per_group(
+            res, "concordance", "min_concordance", lim["min_concordance"], ">=", "concordance"
+        )
+        _gap(res, "concordance", "max_concordance_gap", lim["max_concordance_gap"], "concordance")
+        _per_group(
+            res,
+            "calibration_error",
+            "max_calibration_error",
+            lim["max_calibration_error"],
+            "<=",
+            "calibration error at the horizon",
+        )
+
+    return _audit(e, r, sensitive, metrics, params, min_size, judge)
+
+
+def audit_regressor(
+    y_true: npt.ArrayLike,
+    y_pred: npt.ArrayLike,
+    sensitive: Mapping[str, npt.ArrayLike],
+    limits: Mapping[str, Any],
+) -> BiasAuditResult:
+    """Per-group mean absolute error; the largest / smallest group MAE must stay bounded."""
+    y = _floats(y_true, "y_true", None)
+    p = _floats(y_pred, "y_pred", len(y))
+    min_size, _ = _size_limits(limits, events=False)
+    lim = _section(limits, "regressor", ("max_mae_ratio",))
+    metrics: dict[str, Callable[..., float]] = {"mae": _guard(mean_absolute_error)}
+
+    def judge(res: AttributeResult, _labels: Labels) -> None:
+        by = res.metrics["mae"]
+        values = list(by.values())
+        ratio = _ratio(values)
+        res.gaps["mae_ratio"] = ratio
+        crit = Criterion("max_mae_ratio", ratio, lim["max_mae_ratio"], "<=")
+        res.criteria.append(crit)
+        if not crit.passed:
+            res.reasons.append(
+                f"{res.attribute}: MAE ratio between groups {_fmt(ratio)} exceeds "
+                f"max_mae_ratio {lim['max_mae_ratio']} ({_by_group(by)})"
+            )
+
+    return _audit(y, p, sensitive, metrics, None, min_size, judge)
+
+
+# -- the common frame -----------------------------------------------------------------------
+def _audit(
+    y: npt.NDArray[Any],
+    pred: FloatArray,
+    sensitive: Mapping[str, npt.ArrayLike],
+    metrics: dict[str, Callable[..., float]],
+    params: dict[str, dict[str, FloatArray]] | None,
+    min_size: int,
+    judge: Callable[[AttributeResult, Labels], None],
+) -> BiasAuditResult:
+    attributes: dict[str, AttributeResult] = {}
+    reasons: list[str] = []
+    if not sensitive:
+        reasons.append("no sensitive attributes were given: fairness cannot be judged")
+    for name, values in sensitive.items():
+        labels = _labels(values, name, len(y))
+        frame = MetricFrame(
+            metrics=metrics, y_true=y, y_pred=pred, sensitive_features=labels, sample_params=params
+        )
+        by_group = frame.by_group
+        groups = sorted({str(g) for g in by_group.index}, key=_group_order)
+        sizes = {g: int(np.sum(labels == g)) for g in groups}
+        res = AttributeResult(
+            attribute=name,
+            group_sizes=sizes,
+            metrics={m: {g: float(by_group.loc[g, m]) for g in groups} for m in metrics},
+            gaps={m: _spread([float(by_group.loc[g, m]) for g in groups]) for m in metrics},
+        )
+        if len(groups) < 2:
+            res.reasons.append(
+                f"{name}: only one group ({', '.join(groups)}) in the data: "
+                "parity between groups cannot be judged"
+            )
+        for g, n in sizes.items():
+            if n < min_size:
+                res.reasons.append(
+                    f"{name}: group {g!r} has {n} records, fewer than "
+                    f"min_group_size={min_size}: too little evidence to judge"
+                )
+        judge(res, labels)
+        attributes[name] = res
+        reasons.extend(res.reasons)
+    return BiasAuditResult(not reasons, attributes, reasons)
+
+
+def _groups_with(res: AttributeResult, labels: Labels) -> list[tuple[str, npt.NDArray[np.bool_]]]:
+    return [(g, labels == g) for g in res.group_sizes]
+
+
+def _gap(res: AttributeResult, metric: str, limit_name: str, limit: float, label: str) -> None:
+    gap = res.gaps[metric]
+    crit = Criterion(limit_name, gap, limit, "<=")
+    res.criteria.append(crit)
+    if not crit.passed:
+        why = (
+            f"{_fmt(gap)} exceeds {limit_name} {limit}"
+            if math.isfinite(gap)
+            else "cannot be computed"
+        )
+        res.reasons.append(
+            f"{res.attribute}: {label} gap between groups {why} ({_by_group(res.metrics[metric])})"
+        )
+
+
+def _per_group(
+    res: AttributeResult, metric: str, limit_name: str, limit: float, op: str, label: str
+) -> None:
+    for g, value in res.metrics[metric].items():
+        crit = Criterion(limit_name, value, limit, op, group=g)
+        res.criteria.append(crit)
+        if not crit.passed:
+            why = (
+                "cannot be computed"
+                if not math.isfinite(value)
+                else (f"{_fmt(value)} is {'below' if op == '>=' else 'above'} {limit_name} {limit}")
+            )
+            res.reasons.append(f"{res.attribute}: group {g!r} {label} {why}")
+
+
+# -- metrics ----------------------------------------------------------------------------------
+def _guard(metric: Callable[..., Any]) -> Callable[..., float]:
+    """The metric as a float, NaN where it is undefined for a group (e.g. one class only)."""
+
+    def safe(y_true: Any, y_pred: Any, **kw: Any) -> float:
+        try:
+            return float(metric(y_true, y_pred, **kw))
+        except (ValueError, ZeroDivisionError, IndexError):
+            return math.nan
+
+    return safe
+
+
+def _thresholded(metric: Callable[..., Any], y_true: Any, proba: Any, threshold: float) -> float:
+    y = np.asarray(y_true)
+    if len(np.unique(y)) < 2:
+        return math.nan
+    return float(metric(y, (np.asarray(proba) >= threshold).astype(int)))
+
+
+def _calibration_in_the_large(y_true: Any, proba: Any) -> float:
+    return abs(float(np.mean(proba)) - float(np.mean(y_true)))
+
+
+def _concordance(event: Any, risk: Any, time: Any) -> float:
+    return float(
+        concordance_index_censored(
+            np.asarray(event, dtype=bool),
+            np.asarray(time, dtype=float),
+            np.asarray(risk, dtype=float),
+        )[0]
+    )
+
+
+def _km_calibration(event: Any, _risk: Any, time: Any, survival: Any, horizon: float) -> float:
+    t = np.asarray(time, dtype=float)
+    if t.size == 0 or float(np.max(t)) < horizon:
+        return math.nan
+    times, surv = kaplan_meier_estimator(np.asarray(event, dtype=bool), t)
+    idx = int(np.searchsorted(times, horizon, side="right")) - 1
+    observed = 1.0 if idx < 0 else float(surv[idx])
+    return abs(float(np.mean(survival)) - observed)
+
+
+# -- inputs and limits ------------------------------------------------------------------------
+def _floats(values: npt.ArrayLike, name: str, n: int | None) -> FloatArray:
+    try:
+        arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{name} must be numbers: {exc}", field=name) from exc
+    if n is not None and arr.shape[0] != n:
+        raise InvalidInput(f"{name} has {arr.shape[0]} values, expected {n}", field=name)
+    if arr.shape[0] == 0:
+        raise InvalidInput(f"{name} is empty", field=name)
+    if not np.all(np.isfinite(arr)):
+        raise InvalidInput(f"{name} contains NaN or infinite values", field=name)
+    return arr
+
+
+def _binary(values: npt.ArrayLike, name: str) -> npt.NDArray[np.int64]:
+    arr = _floats(values, name, None)
+    if not np.all((arr == 0) | (arr == 1)):
+        raise InvalidInput(f"{name} must contain only 0/1 (or booleans)", field=name)
+    return arr.astype(np.int64)
+
+
+def _labels(values: npt.ArrayLike, name: str, n: int) -> Labels:
+    raw = np.asarray(values, dtype=object).reshape(-1)
+    if raw.shape[0] != n:
+        raise InvalidInput(
+            f"sensitive attribute {name!r} has {raw.shape[0]} values, expected {n}", field=name
+        )
+    return np.array([_label(v) for v in raw], dtype=str)
+
+
+def _label(value: Any) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, float | np.floating):
+        if math.isnan(float(value)):
+            return MISSING
+        if float(value).is_integer():
+            return str(int(value))
+        return repr(float(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    return str(value)
+
+
+def _group_order(label: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label)
+
+
+def _number(limits: Mapping[str, Any], key: str, where: str) -> float:
+    value = limits.get(key)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(float(value))
+        or float(value) < 0
+    ):
+        raise PolicyError(
+            f"thresholds.toml [{where}] {key} is required: a non-negative number (found {value!r})"
+        )
+    return float(value)
+
+
+def _size_limits(limits: Mapping[str, Any], *, events: bool) -> tuple[int, int]:
+    size = int(_number(limits, "min_group_size", "bias_audit"))
+    n_events = int(_number(limits, "min_group_events", "bias_audit")) if events else 0
+    return size, n_events
+
+
+def _section(limits: Mapping[str, Any], kind: str, keys: tuple[str, ...]) -> dict[str, float]:
+    table = limits.get(kind)
+    if not isinstance(table, Mapping):
+        raise PolicyError(
+            f"thresholds.toml [bias_audit.{kind}] is required (keys: {', '.join(keys)})"
+        )
+    return {k: _number(table, k, f"bias_audit.{kind}") for k in keys}
+
+
+# -- formatting -------------------------------------------------------------------------------
+def _spread(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    if len(finite) != len(values) or len(values) < 2:
+        return math.nan
+    return max(finite) - min(finite)
+
+
+def _ratio(values: list[float]) -> float:
+    if len(values) < 2 or not all(math.isfinite(v) for v in values):
+        return math.nan
+    low, high = min(values), max(values)
+    if low <= 0:
+        return math.inf if high > 0 else 1.0
+    return high / low
+
+
+def _safe(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3f}" if math.isfinite(value) else "undefined"
+
+
+def _by_group(by: Mapping[str, float]) -> str:
+    return ", ".join(f"group {g}: {_fmt(v)}" for g, v in by.items())

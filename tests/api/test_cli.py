@@ -1,0 +1,134 @@
+"""The CLI: token, info, audit verify/checkpoint catching edits, deletions, reorders and
+truncations; tampered artifacts refused."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from click.testing import CliRunner
+
+from api.cli import main
+from api.settings import Settings
+from models.demo_twins import DemoTwin
+from tests.api.helpers import features_of, prepare_patient, twin_named
+
+
+def run(settings: Settings, *args: str) -> Any:
+    env = {"TWINREG_TRACKING_URI": settings.tracking_uri,
+           "TWINREG_ARTIFACT_ROOT": settings.artifact_root,
+           "TWINREG_POLICIES": str(settings.policies_dir)}
+    return CliRunner().invoke(main, [*args, "--home", str(settings.home)], env=env)
+
+
+def test_token_prints_a_valid_token_alone(settings: Settings, service: Any) -> None:
+    result = run(settings, "token", "--user", "carla", "--role", "clinician", "--site", "a",
+                 "--ttl", "30m")
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    assert "\n" not in token
+    claims = jwt.decode(token, service.token_key, algorithms=["HS256"])
+    assert claims["sub"] == "carla" and claims["site"] == "a"
+    assert claims["exp"] - claims["iat"] == 1800 and claims["jti"]
+
+
+@pytest.mark.parametrize("args", [["--user", "u", "--role", "wizard"],
+                                  ["--user", "u", "--role", "clinician"],
+                                  ["--user", "u", "--role", "validator", "--site", "a"],
+                                  ["--user", "u", "--role", "validator", "--ttl", "soon"]])
+def test_token_refuses_bad_arguments(settings: Settings, args: list[str]) -> None:
+    result = run(settings, "token", *args)
+    assert result.exit_code != 0
+    assert "twinreg:" in result.output
+
+
+def test_info_json(settings: Settings) -> None:
+    result = run(settings, "info", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["home"] == str(settings.home)
+    assert len(data["policy_version"]) == 64
+    names = {m["name"]: m for m in data["models"]}
+    assert names["whas500-mortality"]["approved_version"] == "1"
+
+
+def _db(settings: Settings) -> Path:
+    return settings.home / "governance.db"
+
+
+def _verify(settings: Settings) -> Any:
+    return run(settings, "audit", "verify")
+
+
+def test_verify_ok(settings: Settings) -> None:
+    result = _verify(settings)
+    assert result.exit_code == 0, result.output
+    assert "verified" in result.output
+
+
+def test_verify_catches_an_edited_record(settings: Settings) -> None:
+    with sqlite3.connect(_db(settings)) as conn:
+        conn.execute("UPDATE audit_record SET body = replace(body, 'victor', 'mallory') "
+                     "WHERE seq = 3")
+    result = _verify(settings)
+    assert result.exit_code == 1
+    assert "3" in result.output
+
+
+def test_verify_catches_a_deleted_record(settings: Settings) -> None:
+    with sqlite3.connect(_db(settings)) as conn:
+        conn.execute("DELETE FROM audit_record WHERE seq = 4")
+    result = _verify(settings)
+    assert result.exit_code == 1
+    assert "4" in result.output or "5" in result.output
+
+
+def test_verify_catches_reordered_records(settings: Settings) -> None:
+    with sqlite3.connect(_db(settings)) as conn:
+        rows = {r[0]: r[1:] for r in conn.execute(
+            "SELECT seq, record_id, body, prev_hash, hash FROM audit_record "
+            "WHERE seq IN (5, 6)")}
+        conn.execute("UPDATE audit_record SET record_id = 'tmp' WHERE seq = 6")
+        for seq, other in ((5, 6), (6, 5)):
+            conn.execute("UPDATE audit_record SET record_id = ?, body = ?, prev_hash = ?, "
+                         "hash = ? WHERE seq = ?", (*rows[other], seq))
+    result = _verify(settings)
+    assert result.exit_code == 1
+
+
+def test_verify_catches_truncation_behind_a_checkpoint(settings: Settings) -> None:
+    cp = run(settings, "audit", "checkpoint")
+    assert cp.exit_code == 0, cp.output
+    count = int(cp.output.split()[0])
+    with sqlite3.connect(_db(settings)) as conn:
+        conn.execute("DELETE FROM audit_record WHERE seq >= ?", (count - 1,))
+    assert _verify(settings).exit_code == 1
+
+
+def test_tampered_artifact_is_refused(api: Any, settings: Settings,
+                                      demo_twins: list[DemoTwin]) -> None:
+    """A byte changed in the artifact withholds the prediction; restored afterwards."""
+    whas = twin_named(demo_twins, "whas500-mortality")
+    files = list(Path(settings.artifact_root).rglob("model.ubj"))
+    assert files
+    originals = {path: path.read_bytes() for path in files}
+    try:
+        for path, data in originals.items():
+            changed = bytearray(data)
+            changed[len(changed) // 2] ^= 0x01
+            path.write_bytes(bytes(changed))
+        prepare_patient(api, "p-1", ["demographics", "vitals", "history"])
+        r = api.client.post("/v1/predictions", headers=api.clinician, json={
+            "model": whas.name, "patient_id": "p-1", "purpose": "treatment",
+            "features": features_of(whas)})
+        assert r.status_code == 403, r.text
+        reason = r.json()["reasons"][0]
+        assert reason["check"] == "approval"
+        assert "hash" in reason["detail"].lower() or "tamper" in reason["detail"].lower()
+    finally:
+        for path, data in originals.items():
+            path.write_bytes(data)
