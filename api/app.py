@@ -45,7 +45,9 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             path="/",
             js_url="/static/swagger/swagger-ui-bundle.js",
             css_url="/static/swagger/swagger-ui.css",
-            standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js")],
+            standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
+            favicon="<link rel='icon' type='image/png' "
+                    "href='/static/swagger/favicon-32x32.png'>")],
     )
     return Litestar(
         route_handlers=[health, PredictionController, PatientController, ModelController,

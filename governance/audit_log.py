@@ -163,7 +163,8 @@ class AuditLog:
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Records in seq order with ``since <= at < until``: parsed body + hash, prev_hash.
+        """Records in seq order with ``since <= at < until``: the payload's fields next to
+        ``seq``, ``record_id``, ``at``, ``action``, ``hash`` and ``prev_hash``.
 
         Naive datetimes are taken as UTC.
         """
@@ -183,7 +184,9 @@ class AuditLog:
             rows = conn.execute(stmt).all()
         out: list[dict[str, Any]] = []
         for body, digest, prev_hash in rows:
-            record: dict[str, Any] = json.loads(body)
+            parsed: dict[str, Any] = json.loads(body)
+            record: dict[str, Any] = dict(parsed.pop("payload"))
+            record.update(parsed)
             record["hash"] = digest
             record["prev_hash"] = prev_hash
             out.append(record)

@@ -150,7 +150,7 @@ def audit_classifier(
     metrics: dict[str, Callable[..., float]] = {
         "tpr": _guard(partial(_thresholded, true_positive_rate, threshold=float(threshold))),
         "fpr": _guard(partial(_thresholded, false_positive_rate, threshold=float(threshold))),
-        "auc": _guard(roc_auc_score),
+        "auc": _guard(_auc),
         "calibration_error": _guard(_calibration_in_the_large),
     }
 
@@ -365,6 +365,13 @@ def _thresholded(metric: Callable[..., Any], y_true: Any, proba: Any, threshold:
     if len(np.unique(y)) < 2:
         return math.nan
     return float(metric(y, (np.asarray(proba) >= threshold).astype(int)))
+
+
+def _auc(y_true: Any, proba: Any) -> float:
+    y = np.asarray(y_true)
+    if len(np.unique(y)) < 2:
+        return math.nan  # undefined with one class (sklearn would warn and return NaN)
+    return float(roc_auc_score(y, proba))
 
 
 def _calibration_in_the_large(y_true: Any, proba: Any) -> float:

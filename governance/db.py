@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlmodel import SQLModel
 
 from governance import records  # noqa: F401  (registers the tables on the metadata)
@@ -59,3 +59,8 @@ def _sqlite_begin(connection: Any) -> None:
     if mode not in _BEGIN_MODES:
         raise ValueError(f"{SQLITE_BEGIN} must be one of {sorted(_BEGIN_MODES)}, not {mode!r}")
     connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def read_connection(engine: Engine) -> Connection:
+    """A connection for reads only: on SQLite it begins DEFERRED and never blocks writers."""
+    return engine.connect().execution_options(**{SQLITE_BEGIN: "DEFERRED"})

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from governance.db import read_connection
 from governance.audit_log import AuditLog
 from governance.clock import as_utc, utcnow
 from governance.errors import Conflict, Forbidden, FourEyesViolation, InvalidInput, NotFound
@@ -74,7 +75,7 @@ class Lifecycle:
     # -- reads --------------------------------------------------------------------------
     def connection(self) -> Connection:
         """A read connection, for callers that want several reads on one connection."""
-        return self._engine.connect()
+        return read_connection(self._engine)
 
     def version(self, model: str, version: str, conn: Connection | None = None
                 ) -> VersionState:
@@ -97,13 +98,13 @@ class Lifecycle:
         stmt = select(_mv).order_by(_mv.c.model, _mv.c.id)
         if model is not None:
             stmt = stmt.where(_mv.c.model == model)
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             return [self._state(r) for r in conn.execute(stmt).all()]
 
     def history(self, model: str, version: str) -> list[dict[str, Any]]:
         stmt = (select(_tr).where(_tr.c.model == model, _tr.c.version == version)
                 .order_by(_tr.c.id))
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             return [{"from": r.from_status, "to": r.to_status, "actor": r.actor,
                      "reason": r.reason, "at": _iso(as_utc(r.at))}
                     for r in conn.execute(stmt).all()]
@@ -111,7 +112,7 @@ class Lifecycle:
     def bias_audits(self, model: str, version: str) -> list[BiasAuditView]:
         stmt = (select(_ba).where(_ba.c.model == model, _ba.c.version == version)
                 .order_by(_ba.c.at))
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             return [BiasAuditView(r.id, bool(r.passed), json.loads(r.metrics_json),
                                   r.policy_version, r.auditor, as_utc(r.at))
                     for r in conn.execute(stmt).all()]
@@ -274,7 +275,7 @@ class Lifecycle:
     def _one(self, stmt: Any, conn: Connection | None) -> Any:
         if conn is not None:
             return conn.execute(stmt).first()
-        with self._engine.connect() as c:
+        with read_connection(self._engine) as c:
             return c.execute(stmt).first()
 
     def _state(self, row: Any) -> VersionState:

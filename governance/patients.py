@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
+from governance.db import read_connection
 from governance.audit_log import AuditLog
 from governance.clock import as_utc, utcnow
 from governance.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -85,7 +86,7 @@ class PatientService:
         stmt = select(_patient.c.site).where(_patient.c.patient_key == patient_key)
         if conn is not None:
             return conn.execute(stmt).scalar_one_or_none()
-        with self._engine.connect() as c:
+        with read_connection(self._engine) as c:
             return c.execute(stmt).scalar_one_or_none()
 
     def consented_categories(self, patient_key: str, purpose: str, at: datetime,
@@ -101,7 +102,7 @@ class PatientService:
         if conn is not None:
             rows = conn.execute(stmt).scalars().all()
         else:
-            with self._engine.connect() as c:
+            with read_connection(self._engine) as c:
                 rows = c.execute(stmt).scalars().all()
         categories: set[str] = set()
         for text in rows:
@@ -199,7 +200,7 @@ class PatientService:
 
     def consents(self, principal: Principal, patient_id: str) -> list[ConsentView]:
         key = self._visible_patient(principal, patient_id, "read")
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             rows = conn.execute(select(_consent).where(_consent.c.patient_key == key)
                                 .order_by(_consent.c.granted_at)).all()
         return [_view(r) for r in rows]

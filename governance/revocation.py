@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, and_, insert, or_, select
 
+from governance.db import read_connection
 from governance.audit_log import AuditLog
 from governance.clock import utcnow
 from governance.records import RevokedToken
@@ -33,5 +34,5 @@ class Revocations:
         stmt = select(_rt.c.id).where(or_(
             _rt.c.jti == jti,
             and_(_rt.c.subject == subject, _rt.c.revoked_at >= issued_at))).limit(1)
-        with self._engine.connect() as conn:
+        with read_connection(self._engine) as conn:
             return conn.execute(stmt).first() is not None

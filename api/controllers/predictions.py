@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Response, post
 from litestar.di import Provide
+from litestar.openapi import ResponseSpec
 
 from api.deps import provide_principal, provide_service
 from api.presenters import decision_response
@@ -19,8 +20,9 @@ class PredictionController(Controller):
     tags = ["predictions"]
     dependencies = {"service": Provide(provide_service), "principal": Provide(provide_principal)}
 
-    @post(status_code=200, sync_to_thread=True,
-          responses={403: WithheldOut}, summary="Request an explained prediction")  # type: ignore[dict-item]
+    @post(status_code=200, sync_to_thread=True, summary="Request an explained prediction",
+          responses={403: ResponseSpec(data_container=WithheldOut,
+                                       description="Withheld, with the reasons")})
     def predict(self, data: PredictionIn, service: TwinregService, principal: Principal
                 ) -> Response[PredictionOut | WithheldOut | dict[str, Any]]:
         return decision_response(service.predict(principal, data.model, data.patient_id,

@@ -15,9 +15,11 @@ COLUMNS = ("record_id", "at", "action", "body", "prev_hash", "hash")
 
 def row(engine: Engine, seq: int) -> dict[str, Any]:
     with engine.connect() as conn:
-        found = conn.execute(
-            text("SELECT * FROM audit_record WHERE seq = :s"), {"s": seq}
-        ).mappings().one()
+        found = (
+            conn.execute(text("SELECT * FROM audit_record WHERE seq = :s"), {"s": seq})
+            .mappings()
+            .one()
+        )
         conn.commit()
     return dict(found)
 
@@ -31,8 +33,9 @@ def edit_body(engine: Engine, seq: int) -> None:
     """Change one payload value, keeping the body canonical JSON (the hash is left)."""
     body = json.loads(row(engine, seq)["body"])
     body["payload"]["tampered"] = True
-    execute(engine, "UPDATE audit_record SET body = :b WHERE seq = :s",
-            b=canonical_json(body), s=seq)
+    execute(
+        engine, "UPDATE audit_record SET body = :b WHERE seq = :s", b=canonical_json(body), s=seq
+    )
 
 
 def edit_hash(engine: Engine, seq: int) -> None:
@@ -58,10 +61,14 @@ def swap(engine: Engine, a: int, b: int) -> None:
     with engine.begin() as conn:
         # record_id is unique: park one record on a temporary id first.
         conn.execute(text("UPDATE audit_record SET record_id = 'tmp' WHERE seq = :s"), {"s": a})
-        conn.execute(text(f"UPDATE audit_record SET {sets} WHERE seq = :s"),
-                     {**{c: ra[c] for c in COLUMNS}, "s": b})
-        conn.execute(text(f"UPDATE audit_record SET {sets} WHERE seq = :s"),
-                     {**{c: rb[c] for c in COLUMNS}, "s": a})
+        conn.execute(
+            text(f"UPDATE audit_record SET {sets} WHERE seq = :s"),
+            {**{c: ra[c] for c in COLUMNS}, "s": b},
+        )
+        conn.execute(
+            text(f"UPDATE audit_record SET {sets} WHERE seq = :s"),
+            {**{c: rb[c] for c in COLUMNS}, "s": a},
+        )
 
 
 def rewrite_from(engine: Engine, seq: int) -> None:
@@ -79,8 +86,7 @@ def rewrite_from(engine: Engine, seq: int) -> None:
                 body = canonical_json(parsed)
             digest = chain_hash(prev, body)
             conn.execute(
-                text("UPDATE audit_record SET body = :b, prev_hash = :p, hash = :h "
-                     "WHERE seq = :s"),
+                text("UPDATE audit_record SET body = :b, prev_hash = :p, hash = :h WHERE seq = :s"),
                 {"b": body, "p": prev, "h": digest, "s": s},
             )
             prev = digest

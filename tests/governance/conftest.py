@@ -19,9 +19,7 @@ from sqlalchemy import Engine
 
 from governance.db import make_engine
 
-PG_URL = os.environ.get(
-    "TWINREG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("TWINREG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture()

@@ -22,8 +22,13 @@ json_leaf = st.one_of(
 )
 payloads = st.dictionaries(
     st.text(max_size=8),
-    st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=3)
-                 | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8),
+    st.recursive(
+        json_leaf,
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+        ),
+        max_leaves=8,
+    ),
     max_size=5,
 )
 actions = st.sampled_from(["predict", "consent.grant", "lifecycle.approved", "audit.read"])
@@ -35,10 +40,9 @@ def scenarios(draw: st.DrawFn) -> tuple[list[tuple[str, dict[str, Any]]], str, i
     appends = draw(st.lists(st.tuples(actions, payloads), min_size=2, max_size=12))
     n = len(appends)
     kind = draw(st.sampled_from(TAMPERS))
-    if kind == "delete":  # deleting the last record is a truncation (checkpoints' job)
-        a = draw(st.integers(1, n - 1))
-    else:
-        a = draw(st.integers(1, n))
+    # Deleting the last record is a truncation: the "truncate" case (with a checkpoint).
+    last = n - 1 if kind == "delete" else n
+    a = draw(st.integers(1, last))
     b = draw(st.integers(a + 1, n)) if kind == "swap" and a < n else a
     if kind == "swap" and a == n:
         a, b = n - 1, n

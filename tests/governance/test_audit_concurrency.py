@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import audit_tamper as tamper
@@ -33,8 +34,11 @@ def hammer(logs: list[AuditLog]) -> list[AuditEntry]:
             with lock:
                 errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(log, n * THREADS + k))
-               for n, log in enumerate(logs) for k in range(THREADS)]
+    threads = [
+        threading.Thread(target=work, args=(log, n * THREADS + k))
+        for n, log in enumerate(logs)
+        for k in range(THREADS)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -53,7 +57,7 @@ def assert_one_chain(engine: Engine, entries: list[AuditEntry], total: int) -> N
     assert log.count() == total
     # Every record's stored prev_hash is its predecessor's hash: one line, no branches.
     records = log.records(limit=total)
-    for before, after in zip(records, records[1:], strict=False):
+    for before, after in itertools.pairwise(records):
         assert after["prev_hash"] == before["hash"]
 
 

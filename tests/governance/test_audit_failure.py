@@ -66,15 +66,18 @@ def test_a_read_only_database_fails_the_write(sqlite_url: str) -> None:
         engine.dispose()
 
 
-@pytest.mark.parametrize("payload", [
-    {"x": math.nan},
-    {"x": [1, {"y": math.inf}]},
-    {"when": datetime(2026, 1, 1)},  # naive
-    {"n": np.int64(3)},
-    {"s": {1, 2}},
-    {1: "non-string key"},
-    {"b": b"bytes"},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"x": math.nan},
+        {"x": [1, {"y": math.inf}]},
+        {"when": datetime(2026, 1, 1)},  # naive
+        {"n": np.int64(3)},
+        {"s": {1, 2}},
+        {1: "non-string key"},
+        {"b": b"bytes"},
+    ],
+)
 def test_a_non_canonical_payload_is_refused(sqlite_engine: Engine, payload: Any) -> None:
     log = AuditLog(sqlite_engine)
     with pytest.raises(AuditWriteError, match="nothing was stored"):
