@@ -22,8 +22,7 @@ from api.service import TwinregService
 from api.settings import Settings
 
 
-@get("/health", sync_to_thread=True, summary="Liveness and policy/database health",
-     tags=["health"])
+@get("/health", sync_to_thread=True, summary="Liveness and policy/database health", tags=["health"])
 def health(state: State) -> Response[dict[str, Any]]:
     service: TwinregService = state.twinreg
     result = service.health()
@@ -33,28 +32,36 @@ def health(state: State) -> Response[dict[str, Any]]:
     return Response(body, status_code=503, media_type=PROBLEM_JSON)
 
 
-def create_app(settings: Settings | None = None, service: TwinregService | None = None
-               ) -> Litestar:
+def create_app(settings: Settings | None = None, service: TwinregService | None = None) -> Litestar:
     service = service or TwinregService(settings or Settings.load())
     service.repair_aliases()
     openapi = OpenAPIConfig(
-        title="twinreg", version="1.0.0",
+        title="twinreg",
+        version="1.0.0",
         description="Governed, explained predictions from registered digital-twin models.",
         path="/schema",
-        render_plugins=[SwaggerRenderPlugin(
-            path="/",
-            js_url="/static/swagger/swagger-ui-bundle.js",
-            css_url="/static/swagger/swagger-ui.css",
-            standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
-            favicon="<link rel='icon' type='image/png' "
-                    "href='/static/swagger/favicon-32x32.png'>")],
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url="/static/swagger/swagger-ui-bundle.js",
+                css_url="/static/swagger/swagger-ui.css",
+                standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
+                favicon="<link rel='icon' type='image/png' "
+                "href='/static/swagger/favicon-32x32.png'>",
+            )
+        ],
     )
     return Litestar(
-        route_handlers=[health, PredictionController, PatientController, ModelController,
-                        AuditController,
-                        create_static_files_router(path="/static/swagger",
-                                                   directories=[swagger_ui_path],
-                                                   include_in_schema=False)],
+        route_handlers=[
+            health,
+            PredictionController,
+            PatientController,
+            ModelController,
+            AuditController,
+            create_static_files_router(
+                path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
+            ),
+        ],
         middleware=[DefineMiddleware(BearerAuthMiddleware, exclude=list(PUBLIC_PATHS))],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,

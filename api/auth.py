@@ -19,22 +19,28 @@ PUBLIC_PATHS = ("/health", "/schema", "/static")
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]
-                                   ) -> AuthenticationResult:
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
         service: TwinregService = connection.app.state.twinreg
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         try:
             if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthorized("send 'Authorization: Bearer <token>' (twinreg token "
-                                   "prints one)")
+                raise Unauthorized(
+                    "send 'Authorization: Bearer <token>' (twinreg token prints one)"
+                )
             roles = service.policies.current().roles
-            principal = read_token(service.token_key, token.strip(), roles,
-                                   service.is_revoked)
+            principal = read_token(service.token_key, token.strip(), roles, service.is_revoked)
         except Unauthorized as exc:
-            service.audit.append("auth.refused", {"path": connection.url.path,
-                                                  "method": connection.scope.get("method"),
-                                                  "reason": str(exc)})
+            service.audit.append(
+                "auth.refused",
+                {
+                    "path": connection.url.path,
+                    "method": connection.scope.get("method"),
+                    "reason": str(exc),
+                },
+            )
             raise
         return AuthenticationResult(user=principal, auth=token)
 

@@ -55,14 +55,13 @@ def _raw_commit(path: Path) -> Callable[[], None]:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("CREATE TABLE IF NOT EXISTS chain (seq INTEGER PRIMARY KEY, body TEXT, "
-                 "hash TEXT)")
+    conn.execute("CREATE TABLE IF NOT EXISTS chain (seq INTEGER PRIMARY KEY, body TEXT, hash TEXT)")
 
     def commit() -> None:
         conn.execute("BEGIN IMMEDIATE")
         row = conn.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (row[0], row[1]) if row else (0, "0" * 64)
-        body = '{"decision":"released","seq":%d}' % (seq + 1)
+        body = f'{{"decision":"released","seq":{seq + 1}}}'
         digest = hashlib.sha256((prev + body).encode()).hexdigest()
         conn.execute("INSERT INTO chain VALUES (?, ?, ?)", (seq + 1, body, digest))
         conn.execute("COMMIT")
@@ -117,34 +116,48 @@ def run_bench(service: TwinregService, rounds: int, console: Console | None = No
     table = Table(title=f"twinreg bench: {MODEL} v{state.version}, one row, {rounds} rounds")
     for col in ("path", "p50 ms", "p99 ms", "mean ms"):
         table.add_column(col, justify="right" if col != "path" else "left")
-    for name, t in (("bare predict only", t_pred), ("bare (predict+TreeSHAP+commit)", t_bare),
-                    ("governed, in-process", t_gov), ("governed, over HTTP", http_lat)):
-        table.add_row(name, f"{_pct(t, 50):.3f}", f"{_pct(t, 99):.3f}",
-                      f"{statistics.fmean(t) * 1e3:.3f}")
+    for name, t in (
+        ("bare predict only", t_pred),
+        ("bare (predict+TreeSHAP+commit)", t_bare),
+        ("governed, in-process", t_gov),
+        ("governed, over HTTP", http_lat),
+    ):
+        table.add_row(
+            name, f"{_pct(t, 50):.3f}", f"{_pct(t, 99):.3f}", f"{statistics.fmean(t) * 1e3:.3f}"
+        )
     console.print(table)
-    console.print(f"governed / bare (p50):        {_pct(t_gov, 50) / _pct(t_bare, 50):.2f}x "
-                  "(target <= 1.5x)")
-    console.print(f"HTTP / in-process (p50):      {_pct(http_lat, 50) / _pct(t_gov, 50):.2f}x "
-                  "(target <= 1.3x)")
+    console.print(
+        f"governed / bare (p50):        {_pct(t_gov, 50) / _pct(t_bare, 50):.2f}x (target <= 1.5x)"
+    )
+    console.print(
+        f"HTTP / in-process (p50):      {_pct(http_lat, 50) / _pct(t_gov, 50):.2f}x "
+        "(target <= 1.3x)"
+    )
     console.print(f"explained predictions/s over HTTP (1 client): {rps:.0f}")
 
 
-def _http(service: TwinregService, features: dict[str, float], rounds: int,
-          console: Console) -> tuple[list[float], float]:
+def _http(
+    service: TwinregService, features: dict[str, float], rounds: int, console: Console
+) -> tuple[list[float], float]:
     port = _free_port()
-    env = dict(os.environ, TWINREG_HOME=str(service.settings.home),
-               TWINREG_GOVERNANCE_URL=service.settings.governance_url,
-               TWINREG_TRACKING_URI=service.settings.tracking_uri,
-               TWINREG_ARTIFACT_ROOT=service.settings.artifact_root,
-               TWINREG_POLICIES=str(service.settings.policies_dir))
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.asgi:app", "--port",
-                             str(port), "--log-level", "warning"], env=env)
+    env = dict(
+        os.environ,
+        TWINREG_HOME=str(service.settings.home),
+        TWINREG_GOVERNANCE_URL=service.settings.governance_url,
+        TWINREG_TRACKING_URI=service.settings.tracking_uri,
+        TWINREG_ARTIFACT_ROOT=service.settings.artifact_root,
+        TWINREG_POLICIES=str(service.settings.policies_dir),
+    )
+    command = [sys.executable, "-m", "uvicorn", "api.asgi:app", "--port", str(port)]
+    proc = subprocess.Popen([*command, "--log-level", "warning"], env=env)  # noqa: S603
     token = issue_token(service.token_key, CLINICIAN.user, "clinician", SITE, 3600)
-    body = {"model": MODEL, "patient_id": PATIENT, "purpose": "treatment",
-            "features": features}
+    body = {"model": MODEL, "patient_id": PATIENT, "purpose": "treatment", "features": features}
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}",
-                          headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        ) as client:
             deadline = time.monotonic() + 60
             while True:
                 try:

@@ -77,8 +77,14 @@ def serve(home: str | None, host: str, port: int, workers: int) -> None:
 @click.option("--site", default=None, help="Site of a clinician (clinicians only).")
 @click.option("--ttl", default="8h", show_default=True, help="Lifetime, e.g. 30m, 8h, 7d.")
 @click.pass_context
-def token(ctx: click.Context, home: str | None, user: str | None, role: str | None,
-          site: str | None, ttl: str) -> None:
+def token(
+    ctx: click.Context,
+    home: str | None,
+    user: str | None,
+    role: str | None,
+    site: str | None,
+    ttl: str,
+) -> None:
     """Print a signed bearer token (alone on stdout)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -127,8 +133,7 @@ def register(home: str | None, name: str, run_id: str, user: str) -> None:
     from governance.principal import Principal
 
     try:
-        rv = _service(home).register_logged_run(Principal(user, "data_scientist"), name,
-                                                run_id)
+        rv = _service(home).register_logged_run(Principal(user, "data_scientist"), name, run_id)
     except (GovernanceError, RegistryError, ApiError) as exc:
         _fail(str(exc))
     click.echo(f"registered {rv.name} version {rv.version} (sha256 {rv.artifact_sha256})")
@@ -143,14 +148,23 @@ def info(home: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    for key in ("home", "governance_url", "tracking_uri", "artifact_root", "policies",
-                "policy_version"):
+    for key in (
+        "home",
+        "governance_url",
+        "tracking_uri",
+        "artifact_root",
+        "policies",
+        "policy_version",
+    ):
         click.echo(f"{key:16} {data[key]}")
     click.echo("models:")
-    for m in data["models"] or [{"name": "(none)", "kind": "", "approved_version": "",
-                                 "versions": 0}]:
-        click.echo(f"  {m['name']:28} {m['kind']:24} approved={m['approved_version']} "
-                   f"versions={m['versions']}")
+    for m in data["models"] or [
+        {"name": "(none)", "kind": "", "approved_version": "", "versions": 0}
+    ]:
+        click.echo(
+            f"  {m['name']:28} {m['kind']:24} approved={m['approved_version']} "
+            f"versions={m['versions']}"
+        )
 
 
 @main.group()
@@ -190,4 +204,3 @@ def bench(home: str | None, rounds: int) -> None:
 
 if __name__ == "__main__":
     main()
-

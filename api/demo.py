@@ -23,8 +23,9 @@ def run_demo(service: TwinregService, console: Console | None = None) -> int:
     console.rule("[bold]twinreg demo")
     console.print(f"home: {service.settings.home}")
     twins = _train(console)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console) as progress:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    ) as progress:
         task = progress.add_task("registering", total=len(twins))
         for twin in twins:
             progress.update(task, description=f"register, audit, approve {twin.name}")
@@ -35,14 +36,14 @@ def run_demo(service: TwinregService, console: Console | None = None) -> int:
     whas = next(t for t in twins if t.name == "whas500-mortality")
     features = _features(whas)
     console.rule("1. released: patient-001, treatment, whas500-mortality")
-    _show(console, service.predict(CLINICIAN, whas.name, "patient-001", "treatment",
-                                   features))
+    _show(console, service.predict(CLINICIAN, whas.name, "patient-001", "treatment", features))
     console.rule("2. withheld: patient-002 has no consent for treatment")
-    _show(console, service.predict(CLINICIAN, whas.name, "patient-002", "treatment",
-                                   features))
+    _show(console, service.predict(CLINICIAN, whas.name, "patient-002", "treatment", features))
     console.rule("3. withheld: insurance-underwriting is a prohibited purpose")
-    _show(console, service.predict(CLINICIAN, whas.name, "patient-001",
-                                   "insurance-underwriting", features))
+    _show(
+        console,
+        service.predict(CLINICIAN, whas.name, "patient-001", "insurance-underwriting", features),
+    )
     console.rule("4. audit verification")
     result = service.audit_verify(None)
     style = "green" if result["ok"] else "red"
@@ -51,11 +52,13 @@ def run_demo(service: TwinregService, console: Console | None = None) -> int:
 
 
 def _train(console: Console) -> list[DemoTwin]:
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console) as progress:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    ) as progress:
         task = progress.add_task("training demo twins", total=None)
         twins = train_demo_twins(
-            progress=lambda msg: progress.update(task, description=f"training: {msg}"))
+            progress=lambda msg: progress.update(task, description=f"training: {msg}")
+        )
         progress.update(task, description=f"trained {len(twins)} demo twins")
     return twins
 
@@ -63,22 +66,24 @@ def _train(console: Console) -> list[DemoTwin]:
 def _govern(service: TwinregService, twin: DemoTwin) -> None:
     if any(v.status == "approved" for v in service.lifecycle.versions(twin.name)):
         return
-    rv = service.register_version(DATA_SCIENTIST, twin.name, twin.card.kind, twin.model,
-                                  twin.card, twin.evaluation)
+    rv = service.register_version(
+        DATA_SCIENTIST, twin.name, twin.card.kind, twin.model, twin.card, twin.evaluation
+    )
     audit = service.run_bias_audit(VALIDATOR, twin.name, rv.version)
     if not audit["passed"]:
         raise SystemExit(f"the bias audit of {twin.name} failed: {audit.get('reasons')}")
-    service.approve(VALIDATOR, twin.name, rv.version,
-                    "demo: validation metrics and bias audit reviewed")
+    service.approve(
+        VALIDATOR, twin.name, rv.version, "demo: validation metrics and bias audit reviewed"
+    )
 
 
 def _patients(service: TwinregService) -> None:
     service.patients.register(CLINICIAN, "patient-001", SITE)
     service.patients.register(CLINICIAN, "patient-002", SITE)
-    if not any(c.status == "active" for c in service.patients.consents(CLINICIAN,
-                                                                       "patient-001")):
-        service.patients.grant(CLINICIAN, "patient-001", "treatment",
-                               ["demographics", "vitals", "history"], None, None)
+    if not any(c.status == "active" for c in service.patients.consents(CLINICIAN, "patient-001")):
+        service.patients.grant(
+            CLINICIAN, "patient-001", "treatment", ["demographics", "vitals", "history"], None, None
+        )
 
 
 def _features(twin: DemoTwin) -> dict[str, float]:
@@ -99,10 +104,14 @@ def _show(console: Console, decision: Any) -> None:
     if decision.released:
         comp = decision.computation
         pred, expl = comp.prediction, comp.explanation
-        console.print(f"[green]released[/] {decision.model} v{decision.model_version}: "
-                      f"{pred['kind']} = {pred['value']:.3f}   audit {decision.audit_id}")
-        console.print(f"explained in {expl['output_space']}: base {expl['base_value']:.3f} "
-                      f"-> output {expl['output_value']:.3f}")
+        console.print(
+            f"[green]released[/] {decision.model} v{decision.model_version}: "
+            f"{pred['kind']} = {pred['value']:.3f}   audit {decision.audit_id}"
+        )
+        console.print(
+            f"explained in {expl['output_space']}: base {expl['base_value']:.3f} "
+            f"-> output {expl['output_value']:.3f}"
+        )
         top = sorted(expl["contributions"].items(), key=lambda kv: -abs(kv[1]))[:5]
         table = Table(title="top contributions")
         table.add_column("feature")

@@ -10,21 +10,30 @@ from api.schemas import Explanation, PredictionOut, Reason, WithheldOut
 from governance.gate import ReleaseDecision
 
 
-def decision_response(decision: ReleaseDecision
-                      ) -> Response[PredictionOut | WithheldOut | dict[str, Any]]:
+def decision_response(
+    decision: ReleaseDecision,
+) -> Response[PredictionOut | WithheldOut | dict[str, Any]]:
     if decision.released and decision.computation is not None:
         assert decision.model_version is not None
         e = decision.computation.explanation
         body: PredictionOut | WithheldOut = PredictionOut(
-            decision="released", audit_id=decision.audit_id, model=decision.model,
-            model_version=decision.model_version, prediction=decision.computation.prediction,
-            explanation=Explanation(output_space=e["output_space"],
-                                    base_value=e["base_value"],
-                                    output_value=e["output_value"],
-                                    contributions=e["contributions"],
-                                    plot_svg=e.get("plot_svg")),
-            warnings=list(decision.warnings))
+            decision="released",
+            audit_id=decision.audit_id,
+            model=decision.model,
+            model_version=decision.model_version,
+            prediction=decision.computation.prediction,
+            explanation=Explanation(
+                output_space=e["output_space"],
+                base_value=e["base_value"],
+                output_value=e["output_value"],
+                contributions=e["contributions"],
+                plot_svg=e.get("plot_svg"),
+            ),
+            warnings=list(decision.warnings),
+        )
         return Response(body, status_code=200)
     reasons = [Reason(check=r["check"], detail=r["detail"]) for r in decision.reasons]
-    return Response(WithheldOut(decision="withheld", audit_id=decision.audit_id,
-                                reasons=reasons), status_code=403)
+    return Response(
+        WithheldOut(decision="withheld", audit_id=decision.audit_id, reasons=reasons),
+        status_code=403,
+    )

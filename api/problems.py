@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -44,23 +44,29 @@ STATUS_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
-                            "detail": detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     body.update({k: v for k, v in extra.items() if v is not None})
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def domain_error_handler(_request: Request[Any, Any, Any], exc: Exception
-                         ) -> Response[dict[str, Any]]:
+def domain_error_handler(
+    _request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, Any]]:
     for kind, status, title in STATUS_TABLE:
         if isinstance(exc, kind):
             return problem(status, title, str(exc), field=getattr(exc, "field", None))
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "unexpected error")
 
 
-def http_error_handler(_request: Request[Any, Any, Any], exc: HTTPException
-                       ) -> Response[dict[str, Any]]:
+def http_error_handler(
+    _request: Request[Any, Any, Any], exc: HTTPException
+) -> Response[dict[str, Any]]:
     detail = str(exc.detail)
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
@@ -77,10 +83,18 @@ def http_error_handler(_request: Request[Any, Any, Any], exc: HTTPException
 
 
 def _title(status: int) -> str:
-    return {400: "Bad request", 401: "Not authenticated", 403: "Forbidden",
-            404: "Not found", 405: "Method not allowed", 409: "Conflict",
-            413: "Request body too large", 415: "Unsupported media type",
-            422: "Invalid request", 429: "Too many requests"}.get(status, "Error")
+    return {
+        400: "Bad request",
+        401: "Not authenticated",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        409: "Conflict",
+        413: "Request body too large",
+        415: "Unsupported media type",
+        422: "Invalid request",
+        429: "Too many requests",
+    }.get(status, "Error")
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

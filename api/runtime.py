@@ -47,21 +47,29 @@ class RegistryRuntime:
                 twin = self._registry.load(state.model, state.version, state.artifact_sha256)
                 names = state.card.feature_names
                 background = twin.evaluation.loc[:, list(names)].to_numpy(dtype=np.float64)
-                explainer = build_explainer(state.card.kind, twin.model, names,
-                                            background[:BACKGROUND_ROWS])
+                explainer = build_explainer(
+                    state.card.kind, twin.model, names, background[:BACKGROUND_ROWS]
+                )
                 served = ServedTwin(twin, explainer, names)
                 self._served[key] = served
         return served
 
-    def compute(self, handle: object, state: VersionState, features: Mapping[str, float],
-                options: Mapping[str, Any]) -> Computation:
+    def compute(
+        self,
+        handle: object,
+        state: VersionState,
+        features: Mapping[str, float],
+        options: Mapping[str, Any],
+    ) -> Computation:
         assert isinstance(handle, ServedTwin)
         row = np.array([[features[n] for n in handle.feature_names]], dtype=np.float64)
         explained = handle.explainer.explain(row)
         attribution = explained.attribution
         check = check_additivity(attribution, float32=handle.explainer.float32)
-        prediction: dict[str, Any] = {"value": explained.prediction,
-                                      "kind": explained.prediction_kind}
+        prediction: dict[str, Any] = {
+            "value": explained.prediction,
+            "kind": explained.prediction_kind,
+        }
         if explained.prediction_kind == "probability" and state.card.threshold is not None:
             prediction["threshold"] = state.card.threshold
             prediction["above_threshold"] = explained.prediction >= state.card.threshold
@@ -72,13 +80,19 @@ class RegistryRuntime:
         explanation: dict[str, Any] = attribution.to_dict()
         if options.get("plot") == "svg":
             explanation["plot_svg"] = waterfall_svg(attribution, features)
-        detail = (f"base + sum of contributions = output within {check.allowed:.1e} "
-                  f"(residual {check.residual:.1e})")
-        return Computation(prediction=prediction, explanation=explanation,
-                           additivity_ok=check.faithful,
-                           additivity_detail=detail if check.faithful
-                           else f"residual {check.residual:.3e} exceeds {check.allowed:.3e}",
-                           warnings=handle.twin.environment_warnings)
+        detail = (
+            f"base + sum of contributions = output within {check.allowed:.1e} "
+            f"(residual {check.residual:.1e})"
+        )
+        return Computation(
+            prediction=prediction,
+            explanation=explanation,
+            additivity_ok=check.faithful,
+            additivity_detail=detail
+            if check.faithful
+            else f"residual {check.residual:.3e} exceeds {check.allowed:.3e}",
+            warnings=handle.twin.environment_warnings,
+        )
 
     def evict(self, model: str, version: str) -> None:
         with self._lock:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -53,30 +53,50 @@ class TwinregService:
         self.policies = PolicyStore(settings.policies_dir)
         self.pseudonymiser = Pseudonymiser(secrets.pseudonym_key)
         self.lifecycle = Lifecycle(self.engine, self.audit, self.policies)
-        self.patients = PatientService(self.engine, self.audit, self.policies,
-                                       self.pseudonymiser)
-        self.gate = ReleaseGate(self.policies, self.lifecycle, self.patients, self.audit,
-                                self.pseudonymiser)
+        self.patients = PatientService(self.engine, self.audit, self.policies, self.pseudonymiser)
+        self.gate = ReleaseGate(
+            self.policies, self.lifecycle, self.patients, self.audit, self.pseudonymiser
+        )
         self.registry = TwinRegistry(settings.tracking_uri, settings.artifact_root)
         self.runtime = RegistryRuntime(self.registry)
         self.revocations = Revocations(self.engine, self.audit)
 
     # -- predictions ----------------------------------------------------------------------
-    def predict(self, principal: Principal, model: str, patient_id: str, purpose: str,
-                features: Mapping[str, Any], version: str | None = None,
-                plot: str | None = None) -> ReleaseDecision:
+    def predict(
+        self,
+        principal: Principal,
+        model: str,
+        patient_id: str,
+        purpose: str,
+        features: Mapping[str, Any],
+        version: str | None = None,
+        plot: str | None = None,
+    ) -> ReleaseDecision:
         try:
             card = self._card_for_validation(model, version)
             clean = validate_features(card, features)
         except (BadRequest, NotFound) as exc:
-            self.gate.record_refusal(principal, "prediction", {
-                "model": model, "model_version": version, "purpose": purpose,
-                "patient": self.pseudonymiser.patient_key(patient_id),
-                "reason": str(exc), "field": getattr(exc, "field", None)})
+            self.gate.record_refusal(
+                principal,
+                "prediction",
+                {
+                    "model": model,
+                    "model_version": version,
+                    "purpose": purpose,
+                    "patient": self.pseudonymiser.patient_key(patient_id),
+                    "reason": str(exc),
+                    "field": getattr(exc, "field", None),
+                },
+            )
             raise
-        request = PredictionRequest(model=model, patient_id=patient_id, purpose=purpose,
-                                    features=clean, version=version,
-                                    options={"plot": plot} if plot else {})
+        request = PredictionRequest(
+            model=model,
+            patient_id=patient_id,
+            purpose=purpose,
+            features=clean,
+            version=version,
+            options={"plot": plot} if plot else {},
+        )
         return self.gate.decide(principal, request, self.runtime)
 
     def _card_for_validation(self, model: str, version: str | None) -> TwinCard:
@@ -91,17 +111,26 @@ class TwinregService:
         return versions[-1].card
 
     # -- registration -------------------------------------------------------------------
-    def register_version(self, principal: Principal, name: str, kind: TwinKind, model: object,
-                         card: TwinCard, evaluation: pd.DataFrame) -> RegisteredVersion:
+    def register_version(
+        self,
+        principal: Principal,
+        name: str,
+        kind: TwinKind,
+        model: object,
+        card: TwinCard,
+        evaluation: pd.DataFrame,
+    ) -> RegisteredVersion:
         """The data scientist's Python entry point: log, register and record a version."""
         self.lifecycle.require(principal, name, "register")
-        registered = self.registry.register(name, kind, model, card, evaluation,
-                                            registrant=principal.user)
+        registered = self.registry.register(
+            name, kind, model, card, evaluation, registrant=principal.user
+        )
         self._record(principal, registered)
         return registered
 
-    def register_logged_run(self, principal: Principal, name: str, run_id: str
-                            ) -> RegisteredVersion:
+    def register_logged_run(
+        self, principal: Principal, name: str, run_id: str
+    ) -> RegisteredVersion:
         self.lifecycle.require(principal, name, "register")
         registered = self.registry.register_logged_run(name, run_id, registrant=principal.user)
         self._record(principal, registered)
@@ -109,26 +138,39 @@ class TwinregService:
 
     def _record(self, principal: Principal, registered: RegisteredVersion) -> None:
         self.lifecycle.record_registration(
-            principal, model=registered.name, version=registered.version,
-            kind=registered.kind.value, artifact_sha256=registered.artifact_sha256,
-            evaluation_digest=registered.evaluation_digest, run_id=registered.run_id,
-            card=registered.card, environment=registered.environment)
+            principal,
+            model=registered.name,
+            version=registered.version,
+            kind=registered.kind.value,
+            artifact_sha256=registered.artifact_sha256,
+            evaluation_digest=registered.evaluation_digest,
+            run_id=registered.run_id,
+            card=registered.card,
+            environment=registered.environment,
+        )
 
     # -- lifecycle ----------------------------------------------------------------------
     def run_bias_audit(self, principal: Principal, model: str, version: str) -> dict[str, Any]:
         self.lifecycle.require(principal, model, "bias_audit")
         state = self.lifecycle.version(model, version)
         twin = self.registry.load(model, version, state.artifact_sha256)
-        result = evaluate_bias(state, twin.model, twin.evaluation,
-                               self.policies.current().bias_audit_limits)
-        view = self.lifecycle.record_bias_audit(principal, model, version,
-                                                passed=result["passed"], metrics=result)
+        result = evaluate_bias(
+            state, twin.model, twin.evaluation, self.policies.current().bias_audit_limits
+        )
+        view = self.lifecycle.record_bias_audit(
+            principal, model, version, passed=result["passed"], metrics=result
+        )
         return view.to_dict()
 
-    def transition(self, principal: Principal, action: str, model: str, version: str,
-                   comment: str) -> TransitionOut:
-        actions = {"approve": self.approve, "reject": self.reject, "suspend": self.suspend,
-                   "reinstate": self.reinstate}
+    def transition(
+        self, principal: Principal, action: str, model: str, version: str, comment: str
+    ) -> TransitionOut:
+        actions = {
+            "approve": self.approve,
+            "reject": self.reject,
+            "suspend": self.suspend,
+            "reinstate": self.reinstate,
+        }
         actions[action](principal, model, version, comment)
         state = self.lifecycle.version(model, version)
         return TransitionOut(model=model, version=version, status=state.status)
@@ -169,8 +211,9 @@ class TwinregService:
     def models(self) -> list[dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for v in self.lifecycle.versions():
-            entry = out.setdefault(v.model, {"name": v.model, "kind": v.kind,
-                                             "approved_version": None, "versions": []})
+            entry = out.setdefault(
+                v.model, {"name": v.model, "kind": v.kind, "approved_version": None, "versions": []}
+            )
             entry["versions"].append({"version": v.version, "status": v.status})
             entry["kind"] = v.kind
             if v.status == "approved":
@@ -188,15 +231,20 @@ class TwinregService:
             raise NotFound(f"unknown model {model!r}; GET /v1/models lists the models")
         return models[0]
 
-    def version_detail(self, principal: Principal, model: str, version: str
-                       ) -> dict[str, Any]:
+    def version_detail(self, principal: Principal, model: str, version: str) -> dict[str, Any]:
         self.lifecycle.require(principal, model, "read")
         v = self.lifecycle.version(model, version)
         return {
-            "model": v.model, "version": v.version, "kind": v.kind, "status": v.status,
-            "registrant": v.registrant, "registered_at": v.registered_at.isoformat(),
-            "artifact_sha256": v.artifact_sha256, "evaluation_digest": v.evaluation_digest,
-            "card": v.card.to_dict(), "environment": v.environment,
+            "model": v.model,
+            "version": v.version,
+            "kind": v.kind,
+            "status": v.status,
+            "registrant": v.registrant,
+            "registered_at": v.registered_at.isoformat(),
+            "artifact_sha256": v.artifact_sha256,
+            "evaluation_digest": v.evaluation_digest,
+            "card": v.card.to_dict(),
+            "environment": v.environment,
             "bias_audits": [a.to_dict() for a in self.lifecycle.bias_audits(model, version)],
             "history": self.lifecycle.history(model, version),
         }
@@ -205,10 +253,14 @@ class TwinregService:
     def audit_records(self, principal: Principal, **filters: Any) -> list[dict[str, Any]]:
         self._require_audit(principal, "read")
         records = self.audit.records(**filters)
-        self.audit.append("audit.read", {"principal": principal.to_audit(),
-                                         "filters": {k: v for k, v in filters.items()
-                                                     if v is not None},
-                                         "returned": len(records)})
+        self.audit.append(
+            "audit.read",
+            {
+                "principal": principal.to_audit(),
+                "filters": {k: v for k, v in filters.items() if v is not None},
+                "returned": len(records),
+            },
+        )
         return records
 
     def audit_verify(self, principal: Principal | None) -> dict[str, Any]:
@@ -216,10 +268,16 @@ class TwinregService:
             self._require_audit(principal, "verify")
         result = verify(self.engine, read_checkpoints(self.settings.checkpoints_file))
         if principal is not None:
-            self.audit.append("audit.verify", {"principal": principal.to_audit(),
-                                               "ok": result.ok, "count": result.count})
-        return {"ok": result.ok, "count": result.count,
-                "first_bad_seq": result.first_bad_seq, "message": result.message}
+            self.audit.append(
+                "audit.verify",
+                {"principal": principal.to_audit(), "ok": result.ok, "count": result.count},
+            )
+        return {
+            "ok": result.ok,
+            "count": result.count,
+            "first_bad_seq": result.first_bad_seq,
+            "message": result.message,
+        }
 
     def audit_checkpoint(self) -> dict[str, Any]:
         cp = write_checkpoint(self.engine, self.settings.checkpoints_file)
@@ -254,9 +312,15 @@ class TwinregService:
             "artifact_root": self.settings.artifact_root,
             "policies": str(self.settings.policies_dir),
             "policy_version": policy_version,
-            "models": [{"name": m["name"], "kind": m["kind"],
-                        "approved_version": m["approved_version"],
-                        "versions": len(m["versions"])} for m in self.models()],
+            "models": [
+                {
+                    "name": m["name"],
+                    "kind": m["kind"],
+                    "approved_version": m["approved_version"],
+                    "versions": len(m["versions"]),
+                }
+                for m in self.models()
+            ],
         }
 
 
@@ -265,8 +329,10 @@ def validate_features(card: TwinCard, features: Mapping[str, Any]) -> dict[str, 
     names = set(card.feature_names)
     unknown = sorted(set(features) - names)
     if unknown:
-        raise BadRequest(f"unknown feature(s) {unknown}; this model reads "
-                         f"{sorted(names)}", field=f"features.{unknown[0]}")
+        raise BadRequest(
+            f"unknown feature(s) {unknown}; this model reads {sorted(names)}",
+            field=f"features.{unknown[0]}",
+        )
     missing = sorted(names - set(features))
     if missing:
         raise BadRequest(f"missing feature(s) {missing}", field=f"features.{missing[0]}")
@@ -284,15 +350,18 @@ def validate_features(card: TwinCard, features: Mapping[str, Any]) -> dict[str, 
         if spec.dtype == "binary" and value not in (0.0, 1.0):
             raise BadRequest(f"{field} must be 0 or 1", field=field)
         if not spec.minimum <= value <= spec.maximum:
-            raise BadRequest(f"{field}={value:g} is outside the allowed range "
-                             f"[{spec.minimum:g}, {spec.maximum:g}] {spec.unit}".rstrip(),
-                             field=field)
+            raise BadRequest(
+                f"{field}={value:g} is outside the allowed range "
+                f"[{spec.minimum:g}, {spec.maximum:g}] {spec.unit}".rstrip(),
+                field=field,
+            )
         clean[spec.name] = value
     return clean
 
 
-def evaluate_bias(state: VersionState, model: object, evaluation: pd.DataFrame,
-                  limits: Mapping[str, Any]) -> dict[str, Any]:
+def evaluate_bias(
+    state: VersionState, model: object, evaluation: pd.DataFrame, limits: Mapping[str, Any]
+) -> dict[str, Any]:
     """Score the version's evaluation set and judge it with the policy's limits."""
     card = state.card
     X = evaluation.loc[:, list(card.feature_names)].to_numpy(dtype=np.float64)
@@ -300,18 +369,25 @@ def evaluate_bias(state: VersionState, model: object, evaluation: pd.DataFrame,
     scores = score(card.kind, model, X)
     if scores.probability is not None:
         assert card.threshold is not None
-        result = bias_audit.audit_classifier(evaluation["y"].to_numpy(), scores.probability,
-                                             card.threshold, sensitive, limits)
+        result = bias_audit.audit_classifier(
+            evaluation["y"].to_numpy(), scores.probability, card.threshold, sensitive, limits
+        )
     elif scores.risk_score is not None:
         assert card.horizon is not None and scores.survival_at_horizon is not None
-        result = bias_audit.audit_survival(evaluation["time"].to_numpy(),
-                                           evaluation["event"].to_numpy().astype(bool),
-                                           scores.risk_score, scores.survival_at_horizon,
-                                           card.horizon, sensitive, limits)
+        result = bias_audit.audit_survival(
+            evaluation["time"].to_numpy(),
+            evaluation["event"].to_numpy().astype(bool),
+            scores.risk_score,
+            scores.survival_at_horizon,
+            card.horizon,
+            sensitive,
+            limits,
+        )
     else:
         assert scores.value is not None
-        result = bias_audit.audit_regressor(evaluation["y"].to_numpy(), scores.value,
-                                            sensitive, limits)
+        result = bias_audit.audit_regressor(
+            evaluation["y"].to_numpy(), scores.value, sensitive, limits
+        )
     out: dict[str, Any] = json.loads(json.dumps(result.to_dict()))
     out["passed"] = bool(result.passed)
     return out

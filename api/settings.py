@@ -32,8 +32,9 @@ class Settings:
     max_body_bytes: int = 64 * 1024
 
     @classmethod
-    def load(cls, home: str | Path | None = None,
-             environ: Mapping[str, str] | None = None) -> Settings:
+    def load(
+        cls, home: str | Path | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
         env = os.environ if environ is None else environ
         home_path = Path(home or env.get("TWINREG_HOME") or ".twinreg").expanduser().resolve()
         policies = Path(env.get("TWINREG_POLICIES") or _REPO_POLICIES).expanduser().resolve()
@@ -45,8 +46,7 @@ class Settings:
             home=home_path,
             governance_url=env.get("TWINREG_GOVERNANCE_URL")
             or f"sqlite:///{home_path / 'governance.db'}",
-            tracking_uri=env.get("TWINREG_TRACKING_URI")
-            or f"sqlite:///{home_path / 'mlflow.db'}",
+            tracking_uri=env.get("TWINREG_TRACKING_URI") or f"sqlite:///{home_path / 'mlflow.db'}",
             artifact_root=env.get("TWINREG_ARTIFACT_ROOT") or str(home_path / "mlartifacts"),
             policies_dir=policies,
             max_body_bytes=max_body,

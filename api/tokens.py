@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import jwt
 
@@ -30,19 +30,27 @@ def parse_ttl(text: str) -> int:
 
 def issue_token(key: bytes, user: str, role: str, site: str | None, ttl_seconds: int) -> str:
     now = int(time.time())
-    claims: dict[str, object] = {"sub": user, "role": role, "iat": now,
-                                 "exp": now + ttl_seconds, "jti": uuid.uuid4().hex}
+    claims: dict[str, object] = {
+        "sub": user,
+        "role": role,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
     if site is not None:
         claims["site"] = site
     return jwt.encode(claims, key, algorithm="HS256")
 
 
-def read_token(key: bytes, token: str, known_roles: frozenset[str],
-               is_revoked: Callable[[str, str, datetime], bool] | None = None) -> Principal:
+def read_token(
+    key: bytes,
+    token: str,
+    known_roles: frozenset[str],
+    is_revoked: Callable[[str, str, datetime], bool] | None = None,
+) -> Principal:
     """Verify ``token`` and return its principal, or raise :class:`Unauthorized`."""
     try:
-        claims = jwt.decode(token, key, algorithms=["HS256"],
-                            options={"require": _REQUIRED})
+        claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": _REQUIRED})
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("the token has expired; ask for a new one") from exc
     except jwt.PyJWTError as exc:

@@ -14,7 +14,7 @@ class ExplainError(Exception):
     """Base of every error raised by :mod:`explain`."""
 
 
-class UnsupportedKind(ExplainError):  # noqa: N818 (name fixed by the house plan)
+class UnsupportedKind(ExplainError):
     """No explainer is registered for this twin kind (or this variant of the model)."""
 
 
@@ -26,5 +26,5 @@ class InvalidRowError(ExplainError):
     """The row to explain has the wrong shape or contains non-finite values."""
 
 
-class UnfaithfulExplanation(ExplainError):  # noqa: N818 (name fixed by the house plan)
+class UnfaithfulExplanation(ExplainError):
     """An attribution does not add up to the model's own output within tolerance."""

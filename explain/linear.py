@@ -35,11 +35,11 @@ class CoxLinear(Protocol):
     @property
     def horizon(self) -> float: ...
 
-    def linear_predictor(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def linear_predictor(self, X: np.ndarray) -> np.ndarray:
         """Log partial hazard ``X @ coefficients`` per row."""
         ...
 
-    def survival_at_horizon(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+    def survival_at_horizon(self, X: np.ndarray) -> np.ndarray:
         """Survival probability at ``horizon`` per row."""
         ...
 

@@ -57,8 +57,13 @@ class TwinRuntime(Protocol):
         """Load (cached) and verify the artifact hash; raise on any problem."""
         ...
 
-    def compute(self, handle: object, state: VersionState, features: Mapping[str, float],
-                options: Mapping[str, Any]) -> Computation: ...
+    def compute(
+        self,
+        handle: object,
+        state: VersionState,
+        features: Mapping[str, float],
+        options: Mapping[str, Any],
+    ) -> Computation: ...
 
 
 @dataclass(frozen=True)
@@ -81,8 +86,7 @@ class CheckOutcome:
     warning: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"check": self.check, "passed": self.passed,
-                               "detail": self.detail}
+        out: dict[str, Any] = {"check": self.check, "passed": self.passed, "detail": self.detail}
         if self.rule:
             out["rule"] = list(self.rule)
         return out
@@ -108,16 +112,27 @@ class _Withheld(Exception):
 
 
 class ReleaseGate:
-    def __init__(self, policies: PolicyStore, lifecycle: Lifecycle, patients: PatientService,
-                 audit: AuditLog, pseudonymiser: Pseudonymiser) -> None:
+    def __init__(
+        self,
+        policies: PolicyStore,
+        lifecycle: Lifecycle,
+        patients: PatientService,
+        audit: AuditLog,
+        pseudonymiser: Pseudonymiser,
+    ) -> None:
         self._policies = policies
         self._lifecycle = lifecycle
         self._patients = patients
         self._audit = audit
         self._pseudonymiser = pseudonymiser
 
-    def decide(self, principal: Principal, request: PredictionRequest,
-               runtime: TwinRuntime, action: str = "prediction") -> ReleaseDecision:
+    def decide(
+        self,
+        principal: Principal,
+        request: PredictionRequest,
+        runtime: TwinRuntime,
+        action: str = "prediction",
+    ) -> ReleaseDecision:
         checks: list[CheckOutcome] = []
         warnings: list[str] = []
         computation: Computation | None = None
@@ -133,18 +148,25 @@ class ReleaseGate:
             try:
                 policy = self._policies.current()
             except PolicyError as exc:
-                raise fail("policy", f"policies cannot be read, everything is withheld: "
-                                     f"{exc}") from exc
+                raise fail(
+                    "policy", f"policies cannot be read, everything is withheld: {exc}"
+                ) from exc
             policy_version = policy.version
             now = utcnow()
             with self._lifecycle_conn() as conn:
                 # 1. role
-                access = policy.allows(principal.role, principal.site,
-                                       principal.site or "*", f"model/{request.model}",
-                                       "predict")
+                access = policy.allows(
+                    principal.role,
+                    principal.site,
+                    principal.site or "*",
+                    f"model/{request.model}",
+                    "predict",
+                )
                 if not access.allowed:
-                    raise fail("role", f"role {principal.role!r} may not request "
-                                       f"predictions from {request.model}")
+                    raise fail(
+                        "role",
+                        f"role {principal.role!r} may not request predictions from {request.model}",
+                    )
                 checks.append(CheckOutcome("role", True, "allowed", access.rule))
                 state = self._resolve(request, conn)
                 card_state = state or self._latest(request.model)
@@ -152,39 +174,53 @@ class ReleaseGate:
                 self._check_purpose(policy, request.purpose, card_state, checks, fail)
                 # 3. site
                 site = self._patients.site_of(patient_key, conn)
-                site_access = (policy.allows(principal.role, principal.site, site,
-                                             f"model/{request.model}", "predict")
-                               if site is not None else None)
+                site_access = (
+                    policy.allows(
+                        principal.role, principal.site, site, f"model/{request.model}", "predict"
+                    )
+                    if site is not None
+                    else None
+                )
                 if site_access is None or not site_access.allowed:
                     raise fail("site", "no patient with this id is registered at your site")
-                checks.append(CheckOutcome("site", True, "patient registered at your site",
-                                           site_access.rule))
+                checks.append(
+                    CheckOutcome("site", True, "patient registered at your site", site_access.rule)
+                )
                 # 4. consent
                 needed = frozenset(card_state.card.data_categories) if card_state else None
-                have = self._patients.consented_categories(patient_key, request.purpose, now,
-                                                           conn)
+                have = self._patients.consented_categories(patient_key, request.purpose, now, conn)
                 if needed is None or not needed <= have:
                     missing = sorted((needed or frozenset({"unknown"})) - have)
-                    raise fail("consent", f"no active consent for purpose "
-                                          f"{request.purpose!r} covering data categories "
-                                          f"{missing}")
-                checks.append(CheckOutcome("consent", True,
-                                           f"active consent covers {sorted(needed)}"))
+                    raise fail(
+                        "consent",
+                        f"no active consent for purpose "
+                        f"{request.purpose!r} covering data categories "
+                        f"{missing}",
+                    )
+                checks.append(
+                    CheckOutcome("consent", True, f"active consent covers {sorted(needed)}")
+                )
                 # 5. approval + artifact
                 if state is None or state.status != APPROVED:
-                    what = ("no approved version" if state is None
-                            else f"version {state.version} is {state.status}")
+                    what = (
+                        "no approved version"
+                        if state is None
+                        else f"version {state.version} is {state.status}"
+                    )
                     raise fail("approval", f"{request.model}: {what}; nothing is served")
                 # 6. bias audit (before loading: cheaper than hashing the artifact)
-                ok, why = self._lifecycle.audit_is_current(state.model, state.version, now,
-                                                           conn)
+                ok, why = self._lifecycle.audit_is_current(state.model, state.version, now, conn)
             try:
                 handle = runtime.load(state)
             except Exception as exc:  # fail closed on any load problem
-                raise fail("approval", f"{request.model} v{state.version} cannot be served: "
-                                       f"{exc}") from exc
-            checks.append(CheckOutcome("approval", True, f"version {state.version} approved, "
-                                                         "artifact hash verified"))
+                raise fail(
+                    "approval", f"{request.model} v{state.version} cannot be served: {exc}"
+                ) from exc
+            checks.append(
+                CheckOutcome(
+                    "approval", True, f"version {state.version} approved, artifact hash verified"
+                )
+            )
             if not ok:
                 raise fail("bias_audit", why)
             checks.append(CheckOutcome("bias_audit", True, why))
@@ -202,11 +238,12 @@ class ReleaseGate:
             try:
                 computation = runtime.compute(handle, state, request.features, request.options)
             except Exception as exc:
-                raise fail("explanation", f"the prediction could not be computed: {exc}") \
-                    from exc
+                raise fail("explanation", f"the prediction could not be computed: {exc}") from exc
             if not computation.additivity_ok:
-                raise fail("explanation", "the explanation is not faithful: "
-                           + computation.additivity_detail)
+                raise fail(
+                    "explanation",
+                    "the explanation is not faithful: " + computation.additivity_detail,
+                )
             checks.append(CheckOutcome("explanation", True, computation.additivity_detail))
             warnings.extend(computation.warnings)
             released = True
@@ -224,21 +261,33 @@ class ReleaseGate:
             "checks": [c.to_dict() for c in checks],
             "policy_version": policy_version,
             "input_digest": self._digest(request.features),
-            "output_digest": (self._digest({"p": computation.prediction,
-                                            "e": computation.explanation})
-                              if computation else None),
+            "output_digest": (
+                self._digest({"p": computation.prediction, "e": computation.explanation})
+                if computation
+                else None
+            ),
             "warnings": warnings,
         }
         entry = self._audit.append(action, body)
-        return ReleaseDecision(released, entry.record_id, request.model,
-                               state.version if state else None, tuple(checks), computation,
-                               tuple(warnings))
+        return ReleaseDecision(
+            released,
+            entry.record_id,
+            request.model,
+            state.version if state else None,
+            tuple(checks),
+            computation,
+            tuple(warnings),
+        )
 
-    def record_refusal(self, principal: Principal | None, action: str,
-                       details: Mapping[str, Any]) -> str:
+    def record_refusal(
+        self, principal: Principal | None, action: str, details: Mapping[str, Any]
+    ) -> str:
         """Audit a request refused for bad input (nothing else is written)."""
-        body = {"principal": principal.to_audit() if principal else None,
-                "decision": "refused", **details}
+        body = {
+            "principal": principal.to_audit() if principal else None,
+            "decision": "refused",
+            **details,
+        }
         return self._audit.append(action + ".refused", body).record_id
 
     def _digest(self, value: Any) -> str:
@@ -258,19 +307,27 @@ class ReleaseGate:
         return versions[-1] if versions else None
 
     @staticmethod
-    def _check_purpose(policy: PolicySet, purpose: str, state: VersionState | None,
-                       checks: list[CheckOutcome], fail: Any) -> None:
+    def _check_purpose(
+        policy: PolicySet,
+        purpose: str,
+        state: VersionState | None,
+        checks: list[CheckOutcome],
+        fail: Any,
+    ) -> None:
         ethics = policy.ethics
         if purpose in ethics.prohibited_purposes:
-            raise fail("purpose", f"purpose {purpose!r} is prohibited by the ethical-use "
-                                  "rules, whatever the consent")
+            raise fail(
+                "purpose",
+                f"purpose {purpose!r} is prohibited by the ethical-use rules, whatever the consent",
+            )
         if purpose not in ethics.purposes:
-            raise fail("purpose", f"purpose {purpose!r} is not one of "
-                                  f"{sorted(ethics.purposes)}")
+            raise fail("purpose", f"purpose {purpose!r} is not one of {sorted(ethics.purposes)}")
         intended = state.card.intended_purposes if state else ()
         if purpose not in intended:
-            raise fail("purpose", f"the model is not intended for {purpose!r} "
-                                  f"(intended: {sorted(intended)})")
+            raise fail(
+                "purpose",
+                f"the model is not intended for {purpose!r} (intended: {sorted(intended)})",
+            )
         checks.append(CheckOutcome("purpose", True, f"{purpose!r} is an intended purpose"))
 
 

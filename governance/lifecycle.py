@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from governance.db import read_connection
 from governance.audit_log import AuditLog
 from governance.clock import as_utc, utcnow
+from governance.db import read_connection
 from governance.errors import Conflict, Forbidden, FourEyesViolation, InvalidInput, NotFound
 from governance.policy import PolicyStore
 from governance.principal import Principal
@@ -59,9 +59,14 @@ class BiasAuditView:
     at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "passed": self.passed, "metrics": self.metrics,
-                "policy_version": self.policy_version, "auditor": self.auditor,
-                "at": _iso(self.at)}
+        return {
+            "id": self.id,
+            "passed": self.passed,
+            "metrics": self.metrics,
+            "policy_version": self.policy_version,
+            "auditor": self.auditor,
+            "at": _iso(self.at),
+        }
 
 
 class Lifecycle:
@@ -77,16 +82,14 @@ class Lifecycle:
         """A read connection, for callers that want several reads on one connection."""
         return read_connection(self._engine)
 
-    def version(self, model: str, version: str, conn: Connection | None = None
-                ) -> VersionState:
+    def version(self, model: str, version: str, conn: Connection | None = None) -> VersionState:
         stmt = select(_mv).where(_mv.c.model == model, _mv.c.version == version)
         row = self._one(stmt, conn)
         if row is None:
             raise NotFound(f"model {model!r} has no version {version!r}")
         return self._state(row)
 
-    def approved_version(self, model: str, conn: Connection | None = None
-                         ) -> VersionState | None:
+    def approved_version(self, model: str, conn: Connection | None = None) -> VersionState | None:
         stmt = select(_mv).where(_mv.c.model == model, _mv.c.status == APPROVED)
         row = self._one(stmt, conn)
         return None if row is None else self._state(row)
@@ -102,84 +105,163 @@ class Lifecycle:
             return [self._state(r) for r in conn.execute(stmt).all()]
 
     def history(self, model: str, version: str) -> list[dict[str, Any]]:
-        stmt = (select(_tr).where(_tr.c.model == model, _tr.c.version == version)
-                .order_by(_tr.c.id))
+        stmt = select(_tr).where(_tr.c.model == model, _tr.c.version == version).order_by(_tr.c.id)
         with read_connection(self._engine) as conn:
-            return [{"from": r.from_status, "to": r.to_status, "actor": r.actor,
-                     "reason": r.reason, "at": _iso(as_utc(r.at))}
-                    for r in conn.execute(stmt).all()]
+            return [
+                {
+                    "from": r.from_status,
+                    "to": r.to_status,
+                    "actor": r.actor,
+                    "reason": r.reason,
+                    "at": _iso(as_utc(r.at)),
+                }
+                for r in conn.execute(stmt).all()
+            ]
 
     def bias_audits(self, model: str, version: str) -> list[BiasAuditView]:
-        stmt = (select(_ba).where(_ba.c.model == model, _ba.c.version == version)
-                .order_by(_ba.c.at))
+        stmt = select(_ba).where(_ba.c.model == model, _ba.c.version == version).order_by(_ba.c.at)
         with read_connection(self._engine) as conn:
-            return [BiasAuditView(r.id, bool(r.passed), json.loads(r.metrics_json),
-                                  r.policy_version, r.auditor, as_utc(r.at))
-                    for r in conn.execute(stmt).all()]
+            return [
+                BiasAuditView(
+                    r.id,
+                    bool(r.passed),
+                    json.loads(r.metrics_json),
+                    r.policy_version,
+                    r.auditor,
+                    as_utc(r.at),
+                )
+                for r in conn.execute(stmt).all()
+            ]
 
-    def latest_passing_audit_at(self, model: str, version: str,
-                                conn: Connection | None = None) -> datetime | None:
+    def latest_passing_audit_at(
+        self, model: str, version: str, conn: Connection | None = None
+    ) -> datetime | None:
         """Time of the newest bias audit on file, if it passed (a newer failure voids it)."""
-        stmt = (select(_ba.c.passed, _ba.c.at)
-                .where(_ba.c.model == model, _ba.c.version == version)
-                .order_by(_ba.c.at.desc()).limit(1))
+        stmt = (
+            select(_ba.c.passed, _ba.c.at)
+            .where(_ba.c.model == model, _ba.c.version == version)
+            .order_by(_ba.c.at.desc())
+            .limit(1)
+        )
         row = self._one(stmt, conn)
         if row is None or not row.passed:
             return None
         return as_utc(row.at)
 
-    def audit_is_current(self, model: str, version: str, now: datetime,
-                         conn: Connection | None = None) -> tuple[bool, str]:
+    def audit_is_current(
+        self, model: str, version: str, now: datetime, conn: Connection | None = None
+    ) -> tuple[bool, str]:
         max_age = self._policies.current().bias_audit_max_age_days
         at = self.latest_passing_audit_at(model, version, conn)
         if at is None:
             return False, "no passing bias audit on file for this version"
         if now - at > timedelta(days=max_age):
-            return False, (f"the passing bias audit of {_iso(at)} is older than the "
-                           f"policy's maximum age of {max_age:g} days")
+            return False, (
+                f"the passing bias audit of {_iso(at)} is older than the "
+                f"policy's maximum age of {max_age:g} days"
+            )
         return True, f"passing bias audit of {_iso(at)}"
 
     # -- writes -------------------------------------------------------------------------
-    def record_registration(self, principal: Principal, *, model: str, version: str,
-                            kind: str, artifact_sha256: str, evaluation_digest: str,
-                            run_id: str, card: TwinCard, environment: dict[str, str]) -> None:
+    def record_registration(
+        self,
+        principal: Principal,
+        *,
+        model: str,
+        version: str,
+        kind: str,
+        artifact_sha256: str,
+        evaluation_digest: str,
+        run_id: str,
+        card: TwinCard,
+        environment: dict[str, str],
+    ) -> None:
         self.require(principal, model, "register")
         now = utcnow()
         with self._engine.begin() as conn:
-            conn.execute(insert(_mv).values(
-                model=model, version=version, kind=kind, status=REGISTERED,
-                registrant=principal.user, registered_at=now, artifact_sha256=artifact_sha256,
-                card_json=json.dumps(card.to_dict(), sort_keys=True),
-                environment_json=json.dumps(environment, sort_keys=True),
-                evaluation_digest=evaluation_digest, run_id=run_id))
-            self._transition(conn, principal, model, version, None, REGISTERED,
-                             "registered", {"artifact_sha256": artifact_sha256,
-                                            "evaluation_digest": evaluation_digest,
-                                            "kind": kind})
+            conn.execute(
+                insert(_mv).values(
+                    model=model,
+                    version=version,
+                    kind=kind,
+                    status=REGISTERED,
+                    registrant=principal.user,
+                    registered_at=now,
+                    artifact_sha256=artifact_sha256,
+                    card_json=json.dumps(card.to_dict(), sort_keys=True),
+                    environment_json=json.dumps(environment, sort_keys=True),
+                    evaluation_digest=evaluation_digest,
+                    run_id=run_id,
+                )
+            )
+            self._transition(
+                conn,
+                principal,
+                model,
+                version,
+                None,
+                REGISTERED,
+                "registered",
+                {
+                    "artifact_sha256": artifact_sha256,
+                    "evaluation_digest": evaluation_digest,
+                    "kind": kind,
+                },
+            )
 
-    def record_bias_audit(self, principal: Principal, model: str, version: str, *,
-                          passed: bool, metrics: dict[str, Any]) -> BiasAuditView:
+    def record_bias_audit(
+        self,
+        principal: Principal,
+        model: str,
+        version: str,
+        *,
+        passed: bool,
+        metrics: dict[str, Any],
+    ) -> BiasAuditView:
         self.require(principal, model, "bias_audit")
         state = self.version(model, version)
         policy = self._policies.current()
         audit_id, now = str(uuid.uuid4()), utcnow()
         with self._engine.begin() as conn:
-            conn.execute(insert(_ba).values(
-                id=audit_id, model=model, version=version, passed=passed,
-                metrics_json=json.dumps(metrics, sort_keys=True),
-                policy_version=policy.version, evaluation_digest=state.evaluation_digest,
-                auditor=principal.user, at=now))
-            self._audit.append("bias_audit", {
-                "principal": principal.to_audit(), "model": model, "model_version": version,
-                "bias_audit_id": audit_id, "passed": passed, "policy_version": policy.version,
-                "evaluation_digest": state.evaluation_digest}, conn=conn)
+            conn.execute(
+                insert(_ba).values(
+                    id=audit_id,
+                    model=model,
+                    version=version,
+                    passed=passed,
+                    metrics_json=json.dumps(metrics, sort_keys=True),
+                    policy_version=policy.version,
+                    evaluation_digest=state.evaluation_digest,
+                    auditor=principal.user,
+                    at=now,
+                )
+            )
+            self._audit.append(
+                "bias_audit",
+                {
+                    "principal": principal.to_audit(),
+                    "model": model,
+                    "model_version": version,
+                    "bias_audit_id": audit_id,
+                    "passed": passed,
+                    "policy_version": policy.version,
+                    "evaluation_digest": state.evaluation_digest,
+                },
+                conn=conn,
+            )
             if passed and state.status == REGISTERED:
-                self._transition(conn, principal, model, version, REGISTERED, VALIDATED,
-                                 "passing bias audit " + audit_id)
+                self._transition(
+                    conn,
+                    principal,
+                    model,
+                    version,
+                    REGISTERED,
+                    VALIDATED,
+                    "passing bias audit " + audit_id,
+                )
         return BiasAuditView(audit_id, passed, metrics, policy.version, principal.user, now)
 
-    def approve(self, principal: Principal, model: str, version: str, comment: str
-                ) -> str | None:
+    def approve(self, principal: Principal, model: str, version: str, comment: str) -> str | None:
         """Approve ``version``; returns the version it supersedes, if any."""
         self.require(principal, model, "approve")
         _need_comment(comment)
@@ -187,19 +269,29 @@ class Lifecycle:
         if state.registrant == principal.user:
             raise FourEyesViolation(
                 f"four-eyes rule: {principal.user!r} registered {model} v{version} and can "
-                "never approve it; another validator must")
+                "never approve it; another validator must"
+            )
         if state.status != VALIDATED:
-            raise Conflict(f"{model} v{version} is {state.status}; only a validated version "
-                           "(one with a passing bias audit) can be approved")
+            raise Conflict(
+                f"{model} v{version} is {state.status}; only a validated version "
+                "(one with a passing bias audit) can be approved"
+            )
         ok, why = self.audit_is_current(model, version, utcnow())
         if not ok:
             raise Conflict(f"cannot approve {model} v{version}: {why}")
         with self._engine.begin() as conn:
             previous = self.approved_version(model, conn)
-            for old in [previous] + self._suspended(model, conn):
+            for old in [previous, *self._suspended(model, conn)]:
                 if old is not None:
-                    self._transition(conn, principal, model, old.version, old.status, RETIRED,
-                                     f"superseded by version {version}")
+                    self._transition(
+                        conn,
+                        principal,
+                        model,
+                        old.version,
+                        old.status,
+                        RETIRED,
+                        f"superseded by version {version}",
+                    )
             self._transition(conn, principal, model, version, VALIDATED, APPROVED, comment)
         return None if previous is None else previous.version
 
@@ -208,8 +300,10 @@ class Lifecycle:
         _need_comment(comment)
         state = self.version(model, version)
         if state.status not in (REGISTERED, VALIDATED):
-            raise Conflict(f"{model} v{version} is {state.status}; only a registered or "
-                           "validated version can be rejected")
+            raise Conflict(
+                f"{model} v{version} is {state.status}; only a registered or "
+                "validated version can be rejected"
+            )
         with self._engine.begin() as conn:
             self._transition(conn, principal, model, version, state.status, REJECTED, comment)
 
@@ -218,8 +312,9 @@ class Lifecycle:
         _need_comment(reason)
         state = self.version(model, version)
         if state.status != APPROVED:
-            raise Conflict(f"{model} v{version} is {state.status}; only the approved version "
-                           "can be suspended")
+            raise Conflict(
+                f"{model} v{version} is {state.status}; only the approved version can be suspended"
+            )
         with self._engine.begin() as conn:
             self._transition(conn, principal, model, version, APPROVED, SUSPENDED, reason)
 
@@ -228,12 +323,14 @@ class Lifecycle:
         _need_comment(reason)
         state = self.version(model, version)
         if state.status != SUSPENDED:
-            raise Conflict(f"{model} v{version} is {state.status}; only a suspended version "
-                           "can be reinstated")
+            raise Conflict(
+                f"{model} v{version} is {state.status}; only a suspended version can be reinstated"
+            )
         with self._engine.begin() as conn:
             if self.approved_version(model, conn) is not None:
-                raise Conflict(f"another version of {model} is approved; approve this one "
-                               "again instead")
+                raise Conflict(
+                    f"another version of {model} is approved; approve this one again instead"
+                )
             self._transition(conn, principal, model, version, SUSPENDED, APPROVED, reason)
 
     # -- internals ----------------------------------------------------------------------
@@ -241,36 +338,73 @@ class Lifecycle:
         """Raise :class:`Forbidden` (audited) unless the role may ``act`` on the model."""
         self.require_on(principal, f"model/{model}", act, subject="model versions")
 
-    def require_on(self, principal: Principal, obj: str, act: str,
-                   subject: str | None = None) -> None:
+    def require_on(
+        self, principal: Principal, obj: str, act: str, subject: str | None = None
+    ) -> None:
         policy = self._policies.current()
-        decision = policy.allows(principal.role, principal.site, principal.site or "*",
-                                 obj, act)
+        decision = policy.allows(principal.role, principal.site, principal.site or "*", obj, act)
         if not decision.allowed:
-            self._audit.append(f"{obj.split('/')[0]}.{act}.refused", {
-                "principal": principal.to_audit(), "object": obj,
-                "policy_version": policy.version, "reason": "role"})
-            raise Forbidden(f"role {principal.role!r} may not {act.replace('_', ' ')} "
-                            f"{subject or obj}")
+            self._audit.append(
+                f"{obj.split('/')[0]}.{act}.refused",
+                {
+                    "principal": principal.to_audit(),
+                    "object": obj,
+                    "policy_version": policy.version,
+                    "reason": "role",
+                },
+            )
+            raise Forbidden(
+                f"role {principal.role!r} may not {act.replace('_', ' ')} {subject or obj}"
+            )
 
     def _suspended(self, model: str, conn: Connection) -> list[VersionState]:
-        rows = conn.execute(select(_mv).where(_mv.c.model == model,
-                                              _mv.c.status == SUSPENDED)).all()
+        rows = conn.execute(
+            select(_mv).where(_mv.c.model == model, _mv.c.status == SUSPENDED)
+        ).all()
         return [self._state(r) for r in rows]
 
-    def _transition(self, conn: Connection, principal: Principal, model: str, version: str,
-                    from_status: str | None, to_status: str, reason: str,
-                    extra: dict[str, Any] | None = None) -> None:
+    def _transition(
+        self,
+        conn: Connection,
+        principal: Principal,
+        model: str,
+        version: str,
+        from_status: str | None,
+        to_status: str,
+        reason: str,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         now = utcnow()
-        conn.execute(update(_mv).where(_mv.c.model == model, _mv.c.version == version)
-                     .values(status=to_status))
-        conn.execute(insert(_tr).values(model=model, version=version, from_status=from_status,
-                                        to_status=to_status, actor=principal.user,
-                                        reason=reason, at=now))
-        self._audit.append(f"lifecycle.{to_status}", {
-            "principal": principal.to_audit(), "model": model, "model_version": version,
-            "from": from_status, "to": to_status, "reason": reason,
-            "policy_version": self._policies.current().version, **(extra or {})}, conn=conn)
+        conn.execute(
+            update(_mv)
+            .where(_mv.c.model == model, _mv.c.version == version)
+            .values(status=to_status)
+        )
+        conn.execute(
+            insert(_tr).values(
+                model=model,
+                version=version,
+                from_status=from_status,
+                to_status=to_status,
+                actor=principal.user,
+                reason=reason,
+                at=now,
+            )
+        )
+        self._audit.append(
+            f"lifecycle.{to_status}",
+            {
+                "principal": principal.to_audit(),
+                "model": model,
+                "model_version": version,
+                "from": from_status,
+                "to": to_status,
+                "reason": reason,
+                "policy_version": self._policies.current().version,
+                **(extra or {}),
+            },
+            conn=conn,
+        )
 
     def _one(self, stmt: Any, conn: Connection | None) -> Any:
         if conn is not None:
@@ -285,9 +419,19 @@ class Lifecycle:
             card = TwinCard.from_dict(json.loads(row.card_json))
             with self._cards_lock:
                 self._cards[key] = card
-        return VersionState(row.model, row.version, row.kind, row.status, row.registrant,
-                            row.artifact_sha256, row.evaluation_digest, row.run_id, card,
-                            json.loads(row.environment_json), as_utc(row.registered_at))
+        return VersionState(
+            row.model,
+            row.version,
+            row.kind,
+            row.status,
+            row.registrant,
+            row.artifact_sha256,
+            row.evaluation_digest,
+            row.run_id,
+            card,
+            json.loads(row.environment_json),
+            as_utc(row.registered_at),
+        )
 
 
 def _need_comment(comment: str) -> None:

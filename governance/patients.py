@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 
-from governance.db import read_connection
 from governance.audit_log import AuditLog
 from governance.clock import as_utc, utcnow
+from governance.db import read_connection
 from governance.errors import Conflict, Forbidden, InvalidInput, NotFound
 from governance.policy import PolicyStore
 from governance.principal import Principal
@@ -74,8 +74,9 @@ class ConsentView:
 class PatientService:
     """Registers patients and records consent grants and withdrawals."""
 
-    def __init__(self, engine: Engine, audit: AuditLog, policies: PolicyStore,
-                 pseudonymiser: Pseudonymiser) -> None:
+    def __init__(
+        self, engine: Engine, audit: AuditLog, policies: PolicyStore, pseudonymiser: Pseudonymiser
+    ) -> None:
         self._engine = engine
         self._audit = audit
         self._policies = policies
@@ -89,8 +90,9 @@ class PatientService:
         with read_connection(self._engine) as c:
             return c.execute(stmt).scalar_one_or_none()
 
-    def consented_categories(self, patient_key: str, purpose: str, at: datetime,
-                             conn: Connection | None = None) -> frozenset[str]:
+    def consented_categories(
+        self, patient_key: str, purpose: str, at: datetime, conn: Connection | None = None
+    ) -> frozenset[str]:
         """Union of the data categories of the consents active for ``purpose`` at ``at``."""
         stmt = select(_consent.c.data_categories).where(
             _consent.c.patient_key == patient_key,
@@ -119,8 +121,7 @@ class PatientService:
         decision = policy.allows(principal.role, principal.site, site, "patient", "register")
         if not decision.allowed:
             self._audit_refusal(principal, "patient.register", key, "role or site")
-            raise Forbidden(f"role {principal.role!r} may not register patients at site "
-                            f"{site!r}")
+            raise Forbidden(f"role {principal.role!r} may not register patients at site {site!r}")
         with self._engine.begin() as conn:
             current = self.site_of(key, conn)
             if current == site:
@@ -128,38 +129,67 @@ class PatientService:
             if current is not None:
                 move = policy.allows(principal.role, principal.site, site, "patient", "move")
                 if not move.allowed:
-                    raise Conflict("the patient is registered at another site; only an "
-                                   "admin can move a patient between sites")
-                conn.execute(update(_patient).where(_patient.c.patient_key == key)
-                             .values(site=site))
-                self._audit.append("patient.move", {
-                    "principal": principal.to_audit(), "patient": key,
-                    "from_site": current, "to_site": site, "policy_version": policy.version,
-                    "rule": list(move.rule)}, conn=conn)
+                    raise Conflict(
+                        "the patient is registered at another site; only an "
+                        "admin can move a patient between sites"
+                    )
+                conn.execute(
+                    update(_patient).where(_patient.c.patient_key == key).values(site=site)
+                )
+                self._audit.append(
+                    "patient.move",
+                    {
+                        "principal": principal.to_audit(),
+                        "patient": key,
+                        "from_site": current,
+                        "to_site": site,
+                        "policy_version": policy.version,
+                        "rule": list(move.rule),
+                    },
+                    conn=conn,
+                )
                 return site, False
-            conn.execute(insert(_patient).values(
-                patient_key=key, site=site, registered_by=principal.user,
-                registered_at=utcnow()))
-            self._audit.append("patient.register", {
-                "principal": principal.to_audit(), "patient": key, "site": site,
-                "policy_version": policy.version, "rule": list(decision.rule)}, conn=conn)
+            conn.execute(
+                insert(_patient).values(
+                    patient_key=key, site=site, registered_by=principal.user, registered_at=utcnow()
+                )
+            )
+            self._audit.append(
+                "patient.register",
+                {
+                    "principal": principal.to_audit(),
+                    "patient": key,
+                    "site": site,
+                    "policy_version": policy.version,
+                    "rule": list(decision.rule),
+                },
+                conn=conn,
+            )
         return site, True
 
-    def grant(self, principal: Principal, patient_id: str, purpose: str,
-              data_categories: Sequence[str], valid_from: datetime | None,
-              valid_until: datetime | None) -> ConsentView:
+    def grant(
+        self,
+        principal: Principal,
+        patient_id: str,
+        purpose: str,
+        data_categories: Sequence[str],
+        valid_from: datetime | None,
+        valid_until: datetime | None,
+    ) -> ConsentView:
         key = self._visible_patient(principal, patient_id, "grant")
         policy = self._policies.current()
         if purpose not in policy.ethics.purposes:
-            raise InvalidInput(f"purpose must be one of {sorted(policy.ethics.purposes)}",
-                               field="purpose")
+            raise InvalidInput(
+                f"purpose must be one of {sorted(policy.ethics.purposes)}", field="purpose"
+            )
         categories = tuple(sorted(set(data_categories)))
         unknown = set(categories) - DATA_CATEGORIES
         if not categories or unknown:
             raise InvalidInput(
                 f"data_categories must be a non-empty list drawn from "
-                f"{sorted(DATA_CATEGORIES)}" + (f"; unknown: {sorted(unknown)}" if unknown
-                                                 else ""), field="data_categories")
+                f"{sorted(DATA_CATEGORIES)}" + (f"; unknown: {sorted(unknown)}" if unknown else ""),
+                field="data_categories",
+            )
         vf = None if valid_from is None else as_utc(valid_from)
         vu = None if valid_until is None else as_utc(valid_until)
         if vf is not None and vu is not None and vu <= vf:
@@ -167,42 +197,74 @@ class PatientService:
         consent_id = str(uuid.uuid4())
         now = utcnow()
         with self._engine.begin() as conn:
-            conn.execute(insert(_consent).values(
-                id=consent_id, patient_key=key, purpose=purpose,
-                data_categories=json.dumps(list(categories)), valid_from=vf, valid_until=vu,
-                granted_by=principal.user, granted_at=now))
-            self._audit.append("consent.grant", {
-                "principal": principal.to_audit(), "patient": key, "consent_id": consent_id,
-                "purpose": purpose, "data_categories": list(categories),
-                "valid_from": vf, "valid_until": vu, "policy_version": policy.version},
-                conn=conn)
-        return ConsentView(consent_id, purpose, categories, vf, vu, now, principal.user,
-                           None, None)
+            conn.execute(
+                insert(_consent).values(
+                    id=consent_id,
+                    patient_key=key,
+                    purpose=purpose,
+                    data_categories=json.dumps(list(categories)),
+                    valid_from=vf,
+                    valid_until=vu,
+                    granted_by=principal.user,
+                    granted_at=now,
+                )
+            )
+            self._audit.append(
+                "consent.grant",
+                {
+                    "principal": principal.to_audit(),
+                    "patient": key,
+                    "consent_id": consent_id,
+                    "purpose": purpose,
+                    "data_categories": list(categories),
+                    "valid_from": vf,
+                    "valid_until": vu,
+                    "policy_version": policy.version,
+                },
+                conn=conn,
+            )
+        return ConsentView(consent_id, purpose, categories, vf, vu, now, principal.user, None, None)
 
     def withdraw(self, principal: Principal, patient_id: str, consent_id: str) -> ConsentView:
         key = self._visible_patient(principal, patient_id, "withdraw")
         now = utcnow()
         with self._engine.begin() as conn:
-            row = conn.execute(select(_consent).where(
-                and_(_consent.c.id == consent_id, _consent.c.patient_key == key))).first()
+            row = conn.execute(
+                select(_consent).where(
+                    and_(_consent.c.id == consent_id, _consent.c.patient_key == key)
+                )
+            ).first()
             if row is None:
                 raise NotFound(f"consent {consent_id!r} not found for this patient")
             if row.withdrawn_at is not None:
                 return _view(row)
-            conn.execute(update(_consent).where(_consent.c.id == consent_id)
-                         .values(withdrawn_at=now, withdrawn_by=principal.user))
-            self._audit.append("consent.withdraw", {
-                "principal": principal.to_audit(), "patient": key, "consent_id": consent_id,
-                "purpose": row.purpose,
-                "policy_version": self._policies.current().version}, conn=conn)
+            conn.execute(
+                update(_consent)
+                .where(_consent.c.id == consent_id)
+                .values(withdrawn_at=now, withdrawn_by=principal.user)
+            )
+            self._audit.append(
+                "consent.withdraw",
+                {
+                    "principal": principal.to_audit(),
+                    "patient": key,
+                    "consent_id": consent_id,
+                    "purpose": row.purpose,
+                    "policy_version": self._policies.current().version,
+                },
+                conn=conn,
+            )
             updated = conn.execute(select(_consent).where(_consent.c.id == consent_id)).one()
         return _view(updated)
 
     def consents(self, principal: Principal, patient_id: str) -> list[ConsentView]:
         key = self._visible_patient(principal, patient_id, "read")
         with read_connection(self._engine) as conn:
-            rows = conn.execute(select(_consent).where(_consent.c.patient_key == key)
-                                .order_by(_consent.c.granted_at)).all()
+            rows = conn.execute(
+                select(_consent)
+                .where(_consent.c.patient_key == key)
+                .order_by(_consent.c.granted_at)
+            ).all()
         return [_view(r) for r in rows]
 
     def _visible_patient(self, principal: Principal, patient_id: str, act: str) -> str:
@@ -214,27 +276,37 @@ class PatientService:
             raise Forbidden(f"role {principal.role!r} may not {act} consents")
         key = self._pseudonymiser.patient_key(patient_id)
         site = self.site_of(key)
-        if site is None or not policy.allows(principal.role, principal.site, site, "consent",
-                                             act).allowed:
+        if (
+            site is None
+            or not policy.allows(principal.role, principal.site, site, "consent", act).allowed
+        ):
             # Same answer whether the patient exists at another site or not at all.
             raise NotFound("no patient with this id is registered at your site")
         return key
 
     def _audit_refusal(self, principal: Principal, action: str, key: str, why: str) -> None:
-        self._audit.append(action + ".refused", {
-            "principal": principal.to_audit(), "patient": key, "reason": why})
+        self._audit.append(
+            action + ".refused", {"principal": principal.to_audit(), "patient": key, "reason": why}
+        )
 
 
 def _view(row: Any) -> ConsentView:
     def opt(v: datetime | None) -> datetime | None:
         return None if v is None else as_utc(v)
 
-    return ConsentView(row.id, row.purpose, tuple(json.loads(row.data_categories)),
-                       opt(row.valid_from), opt(row.valid_until), as_utc(row.granted_at),
-                       row.granted_by, opt(row.withdrawn_at), row.withdrawn_by)
+    return ConsentView(
+        row.id,
+        row.purpose,
+        tuple(json.loads(row.data_categories)),
+        opt(row.valid_from),
+        opt(row.valid_until),
+        as_utc(row.granted_at),
+        row.granted_by,
+        opt(row.withdrawn_at),
+        row.withdrawn_by,
+    )
 
 
 def _check_id(field: str, value: str) -> None:
     if not value or len(value) > 128 or not value.isprintable() or "/" in value:
-        raise InvalidInput(f"{field} must be 1-128 printable characters without '/'",
-                           field=field)
+        raise InvalidInput(f"{field} must be 1-128 printable characters without '/'", field=field)

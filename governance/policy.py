@@ -72,12 +72,12 @@ class PolicySet:
         self.bias_audit_limits: Mapping[str, Any] = bias
         self.bias_audit_max_age_days = float(bias["max_age_days"])
 
-    def allows(self, role: str, site: str | None, target: str | None, obj: str,
-               act: str) -> AccessDecision:
+    def allows(
+        self, role: str, site: str | None, target: str | None, obj: str, act: str
+    ) -> AccessDecision:
         """Casbin check; ``site`` is the caller's site, ``target`` the resource's."""
         with self._lock:  # the enforcer is not documented as thread-safe
-            allowed, explain = self._enforcer.enforce_ex(role, site or "", target or "",
-                                                         obj, act)
+            allowed, explain = self._enforcer.enforce_ex(role, site or "", target or "", obj, act)
         return AccessDecision(bool(allowed), tuple(str(x) for x in explain))
 
 

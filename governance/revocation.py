@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import Engine, and_, insert, or_, select
 
-from governance.db import read_connection
 from governance.audit_log import AuditLog
 from governance.clock import utcnow
+from governance.db import read_connection
 from governance.records import RevokedToken
 
 _rt = RevokedToken.__table__  # type: ignore[attr-defined]
@@ -23,16 +23,22 @@ class Revocations:
         if (jti is None) == (subject is None):
             raise ValueError("revoke exactly one of a token id or a user")
         with self._engine.begin() as conn:
-            conn.execute(insert(_rt).values(jti=jti, subject=subject, revoked_at=utcnow(),
-                                            revoked_by=actor))
-            self._audit.append("token.revoke", {"actor": actor, "jti": jti,
-                                                "subject": subject}, conn=conn)
+            conn.execute(
+                insert(_rt).values(jti=jti, subject=subject, revoked_at=utcnow(), revoked_by=actor)
+            )
+            self._audit.append(
+                "token.revoke", {"actor": actor, "jti": jti, "subject": subject}, conn=conn
+            )
 
     def is_revoked(self, jti: str, subject: str, issued_at: datetime) -> bool:
         """A token is revoked by its id, or by a revocation of its user made after it
         was issued (tokens issued later are valid again)."""
-        stmt = select(_rt.c.id).where(or_(
-            _rt.c.jti == jti,
-            and_(_rt.c.subject == subject, _rt.c.revoked_at >= issued_at))).limit(1)
+        stmt = (
+            select(_rt.c.id)
+            .where(
+                or_(_rt.c.jti == jti, and_(_rt.c.subject == subject, _rt.c.revoked_at >= issued_at))
+            )
+            .limit(1)
+        )
         with read_connection(self._engine) as conn:
             return conn.execute(stmt).first() is not None

@@ -16,8 +16,9 @@ from models.errors import CardError
 FeatureType = Literal["float", "int", "binary"]
 
 #: Data categories a twin may read; consents are granted per category.
-DATA_CATEGORIES: frozenset[str] = frozenset({"demographics", "vitals", "labs", "genomic",
-                                             "medication", "imaging", "history"})
+DATA_CATEGORIES: frozenset[str] = frozenset(
+    {"demographics", "vitals", "labs", "genomic", "medication", "imaging", "history"}
+)
 
 
 class TwinKind(StrEnum):
@@ -33,8 +34,11 @@ class TwinKind(StrEnum):
     @property
     def prediction_kind(self) -> Literal["probability", "risk_score", "value"]:
         """What ``prediction.value`` means for this kind."""
-        if self in (TwinKind.XGBOOST_CLASSIFIER, TwinKind.LOGISTIC_REGRESSION,
-                    TwinKind.RANDOM_FOREST_CLASSIFIER):
+        if self in (
+            TwinKind.XGBOOST_CLASSIFIER,
+            TwinKind.LOGISTIC_REGRESSION,
+            TwinKind.RANDOM_FOREST_CLASSIFIER,
+        ):
             return "probability"
         if self is TwinKind.COX_PH:
             return "risk_score"
@@ -133,8 +137,14 @@ class TwinCard:
             "outcome": self.outcome,
             "intended_purposes": list(self.intended_purposes),
             "features": [
-                {"name": f.name, "dtype": f.dtype, "unit": f.unit, "minimum": f.minimum,
-                 "maximum": f.maximum, "description": f.description}
+                {
+                    "name": f.name,
+                    "dtype": f.dtype,
+                    "unit": f.unit,
+                    "minimum": f.minimum,
+                    "maximum": f.maximum,
+                    "description": f.description,
+                }
                 for f in self.features
             ],
             "envelope": {k: [lo, hi] for k, (lo, hi) in self.envelope.items()},
@@ -155,13 +165,19 @@ class TwinCard:
                 outcome=str(data["outcome"]),
                 intended_purposes=tuple(str(p) for p in data["intended_purposes"]),
                 features=tuple(
-                    FeatureSpec(name=str(f["name"]), dtype=f["dtype"], unit=str(f["unit"]),
-                                minimum=float(f["minimum"]), maximum=float(f["maximum"]),
-                                description=str(f.get("description", "")))
+                    FeatureSpec(
+                        name=str(f["name"]),
+                        dtype=f["dtype"],
+                        unit=str(f["unit"]),
+                        minimum=float(f["minimum"]),
+                        maximum=float(f["maximum"]),
+                        description=str(f.get("description", "")),
+                    )
                     for f in data["features"]
                 ),
-                envelope={str(k): (float(v[0]), float(v[1]))
-                          for k, v in data.get("envelope", {}).items()},
+                envelope={
+                    str(k): (float(v[0]), float(v[1])) for k, v in data.get("envelope", {}).items()
+                },
                 sensitive_attributes=tuple(str(s) for s in data["sensitive_attributes"]),
                 data_categories=tuple(str(c) for c in data["data_categories"]),
                 threshold=None if data.get("threshold") is None else float(data["threshold"]),

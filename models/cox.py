@@ -55,7 +55,7 @@ class CoxLinearModel:
     def n_features(self) -> int:
         return len(self.feature_names)
 
-    def _as_matrix(self, X: npt.ArrayLike) -> FloatArray:  # noqa: N803
+    def _as_matrix(self, X: npt.ArrayLike) -> FloatArray:
         matrix = np.asarray(X, dtype=np.float64)
         if matrix.ndim == 1:
             matrix = matrix.reshape(1, -1)
@@ -65,16 +65,16 @@ class CoxLinearModel:
             )
         return matrix
 
-    def linear_predictor(self, X: npt.ArrayLike) -> FloatArray:  # noqa: N803
+    def linear_predictor(self, X: npt.ArrayLike) -> FloatArray:
         """The log partial hazard ``X @ coefficients`` (the space SHAP explains)."""
         product: FloatArray = self._as_matrix(X) @ self.coefficients
         return product
 
-    def partial_hazard(self, X: npt.ArrayLike) -> FloatArray:  # noqa: N803
+    def partial_hazard(self, X: npt.ArrayLike) -> FloatArray:
         """``exp(linear_predictor(X))``: the relative risk."""
         return cast(FloatArray, np.exp(self.linear_predictor(X)))
 
-    def survival_at_horizon(self, X: npt.ArrayLike) -> FloatArray:  # noqa: N803
+    def survival_at_horizon(self, X: npt.ArrayLike) -> FloatArray:
         """Probability of no event before the horizon: ``S0(h) ** exp(lp)``."""
         log_s0 = math.log(self.baseline_survival_at_horizon)
         return cast(FloatArray, np.exp(log_s0 * self.partial_hazard(X)))
@@ -106,7 +106,7 @@ class CoxLinearModel:
     @classmethod
     def fit(
         cls,
-        X: npt.ArrayLike,  # noqa: N803
+        X: npt.ArrayLike,
         time: npt.ArrayLike,
         event: npt.ArrayLike,
         feature_names: tuple[str, ...] | list[str],

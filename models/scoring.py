@@ -23,8 +23,9 @@ class Scores:
 def score(kind: TwinKind, model: Any, X: np.ndarray) -> Scores:
     X = np.ascontiguousarray(X, dtype=np.float64)
     if kind in (TwinKind.XGBOOST_CLASSIFIER, TwinKind.XGBOOST_REGRESSOR):
-        margin = np.asarray(model.inplace_predict(X.astype(np.float32),
-                                                  predict_type="margin"), dtype=np.float64)
+        margin = np.asarray(
+            model.inplace_predict(X.astype(np.float32), predict_type="margin"), dtype=np.float64
+        )
         if kind is TwinKind.XGBOOST_CLASSIFIER:
             return Scores(probability=1.0 / (1.0 + np.exp(-margin)))
         return Scores(value=margin)
@@ -33,7 +34,8 @@ def score(kind: TwinKind, model: Any, X: np.ndarray) -> Scores:
     if kind is TwinKind.RANDOM_FOREST_REGRESSOR:
         return Scores(value=np.asarray(model.predict(X), dtype=np.float64))
     if kind is TwinKind.COX_PH:
-        return Scores(risk_score=np.asarray(model.linear_predictor(X), dtype=np.float64),
-                      survival_at_horizon=np.asarray(model.survival_at_horizon(X),
-                                                     dtype=np.float64))
+        return Scores(
+            risk_score=np.asarray(model.linear_predictor(X), dtype=np.float64),
+            survival_at_horizon=np.asarray(model.survival_at_horizon(X), dtype=np.float64),
+        )
     raise ValueError(f"no scorer for kind {kind!r}")

@@ -15,19 +15,19 @@ class RegistryError(Exception):
     """Base of every error raised by :mod:`registry`."""
 
 
-class InvalidIdentifier(RegistryError):  # noqa: N818 (names fixed by the house plan)
+class InvalidIdentifier(RegistryError):
     """A name, version, run id or digest is malformed; nothing was sent to MLflow."""
 
 
-class ModelNotFound(RegistryError):  # noqa: N818 (names fixed by the house plan)
+class ModelNotFound(RegistryError):
     """The registered model, version, run or alias does not exist."""
 
 
-class ArtifactInvalid(RegistryError):  # noqa: N818 (names fixed by the house plan)
+class ArtifactInvalid(RegistryError):
     """The artifacts are missing files, hold unexpected ones, or cannot be read."""
 
 
-class ArtifactTampered(RegistryError):  # noqa: N818 (names fixed by the house plan)
+class ArtifactTampered(RegistryError):
     """The artifacts changed since registration: their digest no longer matches."""
 
     def __init__(self, message: str, *, expected: str, actual: str) -> None:
@@ -36,5 +36,5 @@ class ArtifactTampered(RegistryError):  # noqa: N818 (names fixed by the house p
         self.actual = actual
 
 
-class RegistryUnavailable(RegistryError):  # noqa: N818 (names fixed by the house plan)
+class RegistryUnavailable(RegistryError):
     """The tracking or artifact store did not answer; callers must fail closed."""

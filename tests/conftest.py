@@ -33,8 +33,7 @@ def demo_twins() -> list[DemoTwin]:
 
 
 @pytest.fixture(scope="session")
-def template_home(tmp_path_factory: pytest.TempPathFactory,
-                  demo_twins: list[DemoTwin]) -> Settings:
+def template_home(tmp_path_factory: pytest.TempPathFactory, demo_twins: list[DemoTwin]) -> Settings:
     home = tmp_path_factory.mktemp("template-home")
     settings = Settings.load(home, environ={})
     service = TwinregService(settings)
@@ -61,10 +60,14 @@ def settings(template_home: Settings, tmp_path: Path) -> Settings:
     _copy_sqlite(str(template_home.home / "governance.db"), home / "governance.db")
     policies = tmp_path / "policies"
     shutil.copytree(REPO / "policies", policies)
-    return Settings(home=home, governance_url=f"sqlite:///{home / 'governance.db'}",
-                    tracking_uri=template_home.tracking_uri,
-                    artifact_root=template_home.artifact_root, policies_dir=policies,
-                    max_body_bytes=64 * 1024)
+    return Settings(
+        home=home,
+        governance_url=f"sqlite:///{home / 'governance.db'}",
+        tracking_uri=template_home.tracking_uri,
+        artifact_root=template_home.artifact_root,
+        policies_dir=policies,
+        max_body_bytes=64 * 1024,
+    )
 
 
 @pytest.fixture()

@@ -18,6 +18,16 @@ def test_package_resolves_to_our_folder(name: str) -> None:
 
 
 def test_top_level_layout() -> None:
-    for entry in ("pyproject.toml", "registry", "explain", "governance", "models", "api",
-                  "tests", "policies", "README.md", ".ci/run"):
+    for entry in (
+        "pyproject.toml",
+        "registry",
+        "explain",
+        "governance",
+        "models",
+        "api",
+        "tests",
+        "policies",
+        "README.md",
+        ".ci/run",
+    ):
         assert (REPO / entry).exists(), entry

@@ -20,13 +20,19 @@ class AuditController(Controller):
     dependencies = {"service": Provide(provide_service), "principal": Provide(provide_principal)}
 
     @get("/records", sync_to_thread=True, summary="Audit records (every read is audited)")
-    def records(self, service: TwinregService, principal: Principal,
-                since: datetime | None = None, until: datetime | None = None,
-                action: str | None = None,
-                limit: int = Parameter(default=100, ge=1, le=1000),
-                offset: int = Parameter(default=0, ge=0)) -> list[dict[str, Any]]:
-        return service.audit_records(principal, since=since, until=until, action=action,
-                                     limit=limit, offset=offset)
+    def records(
+        self,
+        service: TwinregService,
+        principal: Principal,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        action: str | None = None,
+        limit: int = Parameter(default=100, ge=1, le=1000),
+        offset: int = Parameter(default=0, ge=0),
+    ) -> list[dict[str, Any]]:
+        return service.audit_records(
+            principal, since=since, until=until, action=action, limit=limit, offset=offset
+        )
 
     @get("/verify", sync_to_thread=True, summary="Verify the hash chain")
     def verify(self, service: TwinregService, principal: Principal) -> dict[str, Any]:

@@ -21,44 +21,79 @@ class ModelController(Controller):
     dependencies = {"service": Provide(provide_service), "principal": Provide(provide_principal)}
 
     @get(sync_to_thread=True, summary="List models with their versions")
-    def list_models(self, service: TwinregService, principal: Principal
-                    ) -> list[dict[str, Any]]:
+    def list_models(self, service: TwinregService, principal: Principal) -> list[dict[str, Any]]:
         return service.list_models(principal)
 
     @get("/{name:str}", sync_to_thread=True, summary="One model")
-    def model(self, name: str, service: TwinregService, principal: Principal
-              ) -> dict[str, Any]:
+    def model(self, name: str, service: TwinregService, principal: Principal) -> dict[str, Any]:
         return service.model_detail(principal, name)
 
-    @get(VERSION, sync_to_thread=True,
-         summary="A version: metadata, bias audits and lifecycle history")
-    def version(self, name: str, version: str, service: TwinregService, principal: Principal
-                ) -> dict[str, Any]:
+    @get(
+        VERSION,
+        sync_to_thread=True,
+        summary="A version: metadata, bias audits and lifecycle history",
+    )
+    def version(
+        self, name: str, version: str, service: TwinregService, principal: Principal
+    ) -> dict[str, Any]:
         return service.version_detail(principal, name, version)
 
-    @post(VERSION + "/bias-audits", status_code=201, sync_to_thread=True,
-          summary="Run the bias audit on the version's evaluation set")
-    def bias_audit(self, name: str, version: str, service: TwinregService,
-                   principal: Principal) -> dict[str, Any]:
+    @post(
+        VERSION + "/bias-audits",
+        status_code=201,
+        sync_to_thread=True,
+        summary="Run the bias audit on the version's evaluation set",
+    )
+    def bias_audit(
+        self, name: str, version: str, service: TwinregService, principal: Principal
+    ) -> dict[str, Any]:
         return service.run_bias_audit(principal, name, version)
 
     @post(VERSION + "/approve", status_code=200, sync_to_thread=True, summary="Approve")
-    def approve(self, name: str, version: str, data: CommentIn, service: TwinregService,
-                principal: Principal) -> TransitionOut:
+    def approve(
+        self,
+        name: str,
+        version: str,
+        data: CommentIn,
+        service: TwinregService,
+        principal: Principal,
+    ) -> TransitionOut:
         return service.transition(principal, "approve", name, version, data.comment)
 
     @post(VERSION + "/reject", status_code=200, sync_to_thread=True, summary="Reject")
-    def reject(self, name: str, version: str, data: CommentIn, service: TwinregService,
-               principal: Principal) -> TransitionOut:
+    def reject(
+        self,
+        name: str,
+        version: str,
+        data: CommentIn,
+        service: TwinregService,
+        principal: Principal,
+    ) -> TransitionOut:
         return service.transition(principal, "reject", name, version, data.comment)
 
-    @post(VERSION + "/suspend", status_code=200, sync_to_thread=True,
-          summary="Suspend at once (stop button)")
-    def suspend(self, name: str, version: str, data: CommentIn, service: TwinregService,
-                principal: Principal) -> TransitionOut:
+    @post(
+        VERSION + "/suspend",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Suspend at once (stop button)",
+    )
+    def suspend(
+        self,
+        name: str,
+        version: str,
+        data: CommentIn,
+        service: TwinregService,
+        principal: Principal,
+    ) -> TransitionOut:
         return service.transition(principal, "suspend", name, version, data.comment)
 
     @post(VERSION + "/reinstate", status_code=200, sync_to_thread=True, summary="Reinstate")
-    def reinstate(self, name: str, version: str, data: CommentIn, service: TwinregService,
-                  principal: Principal) -> TransitionOut:
+    def reinstate(
+        self,
+        name: str,
+        version: str,
+        data: CommentIn,
+        service: TwinregService,
+        principal: Principal,
+    ) -> TransitionOut:
         return service.transition(principal, "reinstate", name, version, data.comment)

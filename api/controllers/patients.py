@@ -21,25 +21,40 @@ class PatientController(Controller):
     dependencies = {"service": Provide(provide_service), "principal": Provide(provide_principal)}
 
     @put(sync_to_thread=True, summary="Register a pseudonymous patient at a site")
-    def register(self, patient_id: str, data: PatientIn, service: TwinregService,
-                 principal: Principal) -> PatientOut:
+    def register(
+        self, patient_id: str, data: PatientIn, service: TwinregService, principal: Principal
+    ) -> PatientOut:
         site, created = service.patients.register(principal, patient_id, data.site)
         return PatientOut(patient_id=patient_id, site=site, created=created)
 
     @post("/consents", status_code=201, sync_to_thread=True, summary="Grant a consent")
-    def grant(self, patient_id: str, data: ConsentIn, service: TwinregService,
-              principal: Principal) -> ConsentOut:
-        return _out(service.patients.grant(principal, patient_id, data.purpose,
-                                           data.data_categories, data.valid_from,
-                                           data.valid_until).to_dict())
+    def grant(
+        self, patient_id: str, data: ConsentIn, service: TwinregService, principal: Principal
+    ) -> ConsentOut:
+        return _out(
+            service.patients.grant(
+                principal,
+                patient_id,
+                data.purpose,
+                data.data_categories,
+                data.valid_from,
+                data.valid_until,
+            ).to_dict()
+        )
 
     @get("/consents", sync_to_thread=True, summary="List a patient's consents")
-    def consents(self, patient_id: str, service: TwinregService, principal: Principal
-                 ) -> list[ConsentOut]:
+    def consents(
+        self, patient_id: str, service: TwinregService, principal: Principal
+    ) -> list[ConsentOut]:
         return [_out(c.to_dict()) for c in service.patients.consents(principal, patient_id)]
 
-    @post("/consents/{consent_id:str}/withdraw", status_code=200, sync_to_thread=True,
-          summary="Withdraw a consent (applies to the next request)")
-    def withdraw(self, patient_id: str, consent_id: str, service: TwinregService,
-                 principal: Principal) -> ConsentOut:
+    @post(
+        "/consents/{consent_id:str}/withdraw",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Withdraw a consent (applies to the next request)",
+    )
+    def withdraw(
+        self, patient_id: str, consent_id: str, service: TwinregService, principal: Principal
+    ) -> ConsentOut:
         return _out(service.patients.withdraw(principal, patient_id, consent_id).to_dict())

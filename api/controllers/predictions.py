@@ -20,11 +20,25 @@ class PredictionController(Controller):
     tags = ["predictions"]
     dependencies = {"service": Provide(provide_service), "principal": Provide(provide_principal)}
 
-    @post(status_code=200, sync_to_thread=True, summary="Request an explained prediction",
-          responses={403: ResponseSpec(data_container=WithheldOut,
-                                       description="Withheld, with the reasons")})
-    def predict(self, data: PredictionIn, service: TwinregService, principal: Principal
-                ) -> Response[PredictionOut | WithheldOut | dict[str, Any]]:
-        return decision_response(service.predict(principal, data.model, data.patient_id,
-                                                 data.purpose, data.features, data.version,
-                                                 data.plot))
+    @post(
+        status_code=200,
+        sync_to_thread=True,
+        summary="Request an explained prediction",
+        responses={
+            403: ResponseSpec(data_container=WithheldOut, description="Withheld, with the reasons")
+        },
+    )
+    def predict(
+        self, data: PredictionIn, service: TwinregService, principal: Principal
+    ) -> Response[PredictionOut | WithheldOut | dict[str, Any]]:
+        return decision_response(
+            service.predict(
+                principal,
+                data.model,
+                data.patient_id,
+                data.purpose,
+                data.features,
+                data.version,
+                data.plot,
+            )
+        )

@@ -16,15 +16,19 @@ def features_of(twin: DemoTwin, index: int = 0) -> dict[str, float]:
     return {n: float(row[n]) for n in twin.card.feature_names}
 
 
-def prepare_patient(api: Any, patient: str, categories: list[str],
-                    purpose: str = "treatment") -> str:
+def prepare_patient(
+    api: Any, patient: str, categories: list[str], purpose: str = "treatment"
+) -> str:
     """Register ``patient`` at the clinician's site and grant a consent; returns its id."""
-    response = api.client.put(f"/v1/patients/{patient}", json={"site": "st-mary"},
-                              headers=api.clinician)
+    response = api.client.put(
+        f"/v1/patients/{patient}", json={"site": "st-mary"}, headers=api.clinician
+    )
     assert response.status_code == 200, response.text
-    response = api.client.post(f"/v1/patients/{patient}/consents",
-                               json={"purpose": purpose, "data_categories": categories},
-                               headers=api.clinician)
+    response = api.client.post(
+        f"/v1/patients/{patient}/consents",
+        json={"purpose": purpose, "data_categories": categories},
+        headers=api.clinician,
+    )
     assert response.status_code == 201, response.text
     consent_id: str = response.json()["id"]
     return consent_id

@@ -23,8 +23,7 @@ def post(api: Any, body: Any, **kwargs: Any) -> Any:
 
 
 def body_with(features: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    body = {"model": WHAS, "patient_id": "p-1", "purpose": "treatment",
-            "features": dict(features)}
+    body = {"model": WHAS, "patient_id": "p-1", "purpose": "treatment", "features": dict(features)}
     body.update(changes)
     return body
 
@@ -44,22 +43,27 @@ def audit_count(api: Any) -> int:
 
 
 def prediction_records(api: Any) -> list[dict[str, Any]]:
-    return [r for r in api.service.audit.records(limit=1000) if
-            r["action"].startswith("prediction")]
+    return [
+        r for r in api.service.audit.records(limit=1000) if r["action"].startswith("prediction")
+    ]
 
 
-@pytest.mark.parametrize("mutate,field", [
-    (lambda f: f.pop("age"), "features.age"),
-    (lambda f: f.update(shoe_size=42), "features.shoe_size"),
-    (lambda f: f.update(age="old"), "features.age"),
-    (lambda f: f.update(age=True), "features.age"),
-    (lambda f: f.update(age=None), "features.age"),
-    (lambda f: f.update(age=-5), "features.age"),
-    (lambda f: f.update(age=400), "features.age"),
-    (lambda f: f.update(gender=0.5), "features.gender"),
-])
-def test_bad_features_are_422_and_audited_as_refusals(api: Any, features: dict[str, Any],
-                                                      mutate: Any, field: str) -> None:
+@pytest.mark.parametrize(
+    "mutate,field",
+    [
+        (lambda f: f.pop("age"), "features.age"),
+        (lambda f: f.update(shoe_size=42), "features.shoe_size"),
+        (lambda f: f.update(age="old"), "features.age"),
+        (lambda f: f.update(age=True), "features.age"),
+        (lambda f: f.update(age=None), "features.age"),
+        (lambda f: f.update(age=-5), "features.age"),
+        (lambda f: f.update(age=400), "features.age"),
+        (lambda f: f.update(gender=0.5), "features.gender"),
+    ],
+)
+def test_bad_features_are_422_and_audited_as_refusals(
+    api: Any, features: dict[str, Any], mutate: Any, field: str
+) -> None:
     prepare_patient(api, "p-1", ["demographics", "vitals", "history"])
     before = len(prediction_records(api))
     mutate(features)
@@ -72,21 +76,27 @@ def test_bad_features_are_422_and_audited_as_refusals(api: Any, features: dict[s
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400"])
-def test_non_finite_numbers_are_rejected(api: Any, features: dict[str, Any],
-                                         literal: str) -> None:
+def test_non_finite_numbers_are_rejected(api: Any, features: dict[str, Any], literal: str) -> None:
     prepare_patient(api, "p-1", ["demographics", "vitals", "history"])
-    body = json.dumps(body_with(features)).replace('"age": %r' % features["age"],
-                                                   '"age": ' + literal)
+    body = json.dumps(body_with(features)).replace(
+        '"age": {!r}'.format(features["age"]), '"age": ' + literal
+    )
     assert literal in body
-    response = api.client.post("/v1/predictions", content=body,
-                               headers={**api.clinician, "content-type": "application/json"})
+    response = api.client.post(
+        "/v1/predictions",
+        content=body,
+        headers={**api.clinician, "content-type": "application/json"},
+    )
     assert response.status_code == 400, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
 def test_malformed_json(api: Any) -> None:
-    response = api.client.post("/v1/predictions", content=b'{"model": ',
-                               headers={**api.clinician, "content-type": "application/json"})
+    response = api.client.post(
+        "/v1/predictions",
+        content=b'{"model": ',
+        headers={**api.clinician, "content-type": "application/json"},
+    )
     problem(response, 400)
 
 
@@ -94,10 +104,12 @@ def test_unknown_model(api: Any, features: dict[str, Any]) -> None:
     problem(post(api, body_with(features, model="no-such-model")), 404)
 
 
-@pytest.mark.parametrize("model", ["../etc/passwd", "file:///etc/passwd", "/abs/path",
-                                   "%2e%2e%2f", "models:/x/1"])
-def test_model_reference_tricks_never_reach_the_registry(api: Any, features: dict[str, Any],
-                                                         model: str) -> None:
+@pytest.mark.parametrize(
+    "model", ["../etc/passwd", "file:///etc/passwd", "/abs/path", "%2e%2e%2f", "models:/x/1"]
+)
+def test_model_reference_tricks_never_reach_the_registry(
+    api: Any, features: dict[str, Any], model: str
+) -> None:
     response = post(api, body_with(features, model=model))
     assert 400 <= response.status_code < 500, response.text
 
@@ -126,13 +138,23 @@ def test_unknown_version(api: Any, features: dict[str, Any]) -> None:
 def test_bad_consent_input(api: Any) -> None:
     api.client.put("/v1/patients/p-1", json={"site": "st-mary"}, headers=api.clinician)
     before = audit_count(api)
-    for body, field in (({"purpose": "treatment", "data_categories": []}, "data_categories"),
-                        ({"purpose": "treatment", "data_categories": ["dna"]},
-                         "data_categories"),
-                        ({"purpose": "marketing", "data_categories": ["vitals"]}, "purpose"),
-                        ({"purpose": "treatment", "data_categories": ["vitals"],
-                          "valid_from": "2026-01-02T00:00:00Z",
-                          "valid_until": "2026-01-01T00:00:00Z"}, "valid_until")):
-        problem(api.client.post("/v1/patients/p-1/consents", json=body,
-                                headers=api.clinician), 422, field)
+    for body, field in (
+        ({"purpose": "treatment", "data_categories": []}, "data_categories"),
+        ({"purpose": "treatment", "data_categories": ["dna"]}, "data_categories"),
+        ({"purpose": "marketing", "data_categories": ["vitals"]}, "purpose"),
+        (
+            {
+                "purpose": "treatment",
+                "data_categories": ["vitals"],
+                "valid_from": "2026-01-02T00:00:00Z",
+                "valid_until": "2026-01-01T00:00:00Z",
+            },
+            "valid_until",
+        ),
+    ):
+        problem(
+            api.client.post("/v1/patients/p-1/consents", json=body, headers=api.clinician),
+            422,
+            field,
+        )
     assert audit_count(api) == before

@@ -19,15 +19,18 @@ from tests.api.helpers import features_of, prepare_patient, twin_named
 
 
 def run(settings: Settings, *args: str) -> Any:
-    env = {"TWINREG_TRACKING_URI": settings.tracking_uri,
-           "TWINREG_ARTIFACT_ROOT": settings.artifact_root,
-           "TWINREG_POLICIES": str(settings.policies_dir)}
+    env = {
+        "TWINREG_TRACKING_URI": settings.tracking_uri,
+        "TWINREG_ARTIFACT_ROOT": settings.artifact_root,
+        "TWINREG_POLICIES": str(settings.policies_dir),
+    }
     return CliRunner().invoke(main, [*args, "--home", str(settings.home)], env=env)
 
 
 def test_token_prints_a_valid_token_alone(settings: Settings, service: Any) -> None:
-    result = run(settings, "token", "--user", "carla", "--role", "clinician", "--site", "a",
-                 "--ttl", "30m")
+    result = run(
+        settings, "token", "--user", "carla", "--role", "clinician", "--site", "a", "--ttl", "30m"
+    )
     assert result.exit_code == 0, result.output
     token = result.output.strip()
     assert "\n" not in token
@@ -36,10 +39,15 @@ def test_token_prints_a_valid_token_alone(settings: Settings, service: Any) -> N
     assert claims["exp"] - claims["iat"] == 1800 and claims["jti"]
 
 
-@pytest.mark.parametrize("args", [["--user", "u", "--role", "wizard"],
-                                  ["--user", "u", "--role", "clinician"],
-                                  ["--user", "u", "--role", "validator", "--site", "a"],
-                                  ["--user", "u", "--role", "validator", "--ttl", "soon"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--user", "u", "--role", "wizard"],
+        ["--user", "u", "--role", "clinician"],
+        ["--user", "u", "--role", "validator", "--site", "a"],
+        ["--user", "u", "--role", "validator", "--ttl", "soon"],
+    ],
+)
 def test_token_refuses_bad_arguments(settings: Settings, args: list[str]) -> None:
     result = run(settings, "token", *args)
     assert result.exit_code != 0
@@ -72,8 +80,9 @@ def test_verify_ok(settings: Settings) -> None:
 
 def test_verify_catches_an_edited_record(settings: Settings) -> None:
     with sqlite3.connect(_db(settings)) as conn:
-        conn.execute("UPDATE audit_record SET body = replace(body, 'victor', 'mallory') "
-                     "WHERE seq = 3")
+        conn.execute(
+            "UPDATE audit_record SET body = replace(body, 'victor', 'mallory') WHERE seq = 3"
+        )
     result = _verify(settings)
     assert result.exit_code == 1
     assert "3" in result.output
@@ -89,13 +98,19 @@ def test_verify_catches_a_deleted_record(settings: Settings) -> None:
 
 def test_verify_catches_reordered_records(settings: Settings) -> None:
     with sqlite3.connect(_db(settings)) as conn:
-        rows = {r[0]: r[1:] for r in conn.execute(
-            "SELECT seq, record_id, body, prev_hash, hash FROM audit_record "
-            "WHERE seq IN (5, 6)")}
+        rows = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "SELECT seq, record_id, body, prev_hash, hash FROM audit_record WHERE seq IN (5, 6)"
+            )
+        }
         conn.execute("UPDATE audit_record SET record_id = 'tmp' WHERE seq = 6")
         for seq, other in ((5, 6), (6, 5)):
-            conn.execute("UPDATE audit_record SET record_id = ?, body = ?, prev_hash = ?, "
-                         "hash = ? WHERE seq = ?", (*rows[other], seq))
+            conn.execute(
+                "UPDATE audit_record SET record_id = ?, body = ?, prev_hash = ?, "
+                "hash = ? WHERE seq = ?",
+                (*rows[other], seq),
+            )
     result = _verify(settings)
     assert result.exit_code == 1
 
@@ -109,8 +124,9 @@ def test_verify_catches_truncation_behind_a_checkpoint(settings: Settings) -> No
     assert _verify(settings).exit_code == 1
 
 
-def test_tampered_artifact_is_refused(api: Any, settings: Settings,
-                                      demo_twins: list[DemoTwin]) -> None:
+def test_tampered_artifact_is_refused(
+    api: Any, settings: Settings, demo_twins: list[DemoTwin]
+) -> None:
     """A byte changed in the artifact withholds the prediction; restored afterwards."""
     whas = twin_named(demo_twins, "whas500-mortality")
     files = list(Path(settings.artifact_root).rglob("model.ubj"))
@@ -122,9 +138,16 @@ def test_tampered_artifact_is_refused(api: Any, settings: Settings,
             changed[len(changed) // 2] ^= 0x01
             path.write_bytes(bytes(changed))
         prepare_patient(api, "p-1", ["demographics", "vitals", "history"])
-        r = api.client.post("/v1/predictions", headers=api.clinician, json={
-            "model": whas.name, "patient_id": "p-1", "purpose": "treatment",
-            "features": features_of(whas)})
+        r = api.client.post(
+            "/v1/predictions",
+            headers=api.clinician,
+            json={
+                "model": whas.name,
+                "patient_id": "p-1",
+                "purpose": "treatment",
+                "features": features_of(whas),
+            },
+        )
         assert r.status_code == 403, r.text
         reason = r.json()["reasons"][0]
         assert reason["check"] == "approval"

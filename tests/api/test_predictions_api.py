@@ -13,10 +13,21 @@ from models.demo_twins import DemoTwin
 from tests.api.helpers import features_of, prepare_patient, twin_named
 
 
-def _predict(api: Any, model: str, features: dict[str, float], patient: str = "p-1",
-             purpose: str = "treatment", **extra: Any) -> Any:
-    body = {"model": model, "patient_id": patient, "purpose": purpose,
-            "features": features, **extra}
+def _predict(
+    api: Any,
+    model: str,
+    features: dict[str, float],
+    patient: str = "p-1",
+    purpose: str = "treatment",
+    **extra: Any,
+) -> Any:
+    body = {
+        "model": model,
+        "patient_id": patient,
+        "purpose": purpose,
+        "features": features,
+        **extra,
+    }
     return api.client.post("/v1/predictions", json=body, headers=api.clinician)
 
 
@@ -45,13 +56,17 @@ def test_released_xgboost_with_exact_tree_shap(api: Any, demo_twins: list[DemoTw
     assert "features" not in body
 
 
-@pytest.mark.parametrize("name,space,kind", [
-    ("whas500-mortality-logit", "log_odds", "probability"),
-    ("gbsg2-recurrence", "log_partial_hazard", "risk_score"),
-    ("diabetes-progression", "raw", "value"),
-])
-def test_released_for_every_kind(api: Any, demo_twins: list[DemoTwin], name: str,
-                                 space: str, kind: str) -> None:
+@pytest.mark.parametrize(
+    "name,space,kind",
+    [
+        ("whas500-mortality-logit", "log_odds", "probability"),
+        ("gbsg2-recurrence", "log_partial_hazard", "risk_score"),
+        ("diabetes-progression", "raw", "value"),
+    ],
+)
+def test_released_for_every_kind(
+    api: Any, demo_twins: list[DemoTwin], name: str, space: str, kind: str
+) -> None:
     twin = twin_named(demo_twins, name)
     prepare_patient(api, "p-1", list(twin.card.data_categories))
     response = _predict(api, name, features_of(twin, 1))
@@ -61,8 +76,9 @@ def test_released_for_every_kind(api: Any, demo_twins: list[DemoTwin], name: str
     assert body["prediction"]["kind"] == kind
     expl = body["explanation"]
     total = expl["base_value"] + sum(expl["contributions"].values())
-    tol = 1e-9 * max(1.0, abs(expl["output_value"]),
-                     sum(abs(v) for v in expl["contributions"].values()))
+    tol = 1e-9 * max(
+        1.0, abs(expl["output_value"]), sum(abs(v) for v in expl["contributions"].values())
+    )
     assert abs(total - expl["output_value"]) <= tol
     if name == "gbsg2-recurrence":
         survival = body["prediction"]["survival_probability"]
@@ -77,20 +93,29 @@ def test_plot_svg_on_request(api: Any, demo_twins: list[DemoTwin]) -> None:
     assert "<svg" in response.json()["explanation"]["plot_svg"]
 
 
-def test_released_decision_is_audited_without_raw_features(api: Any,
-                                                           demo_twins: list[DemoTwin]) -> None:
+def test_released_decision_is_audited_without_raw_features(
+    api: Any, demo_twins: list[DemoTwin]
+) -> None:
     twin = twin_named(demo_twins, "whas500-mortality")
     prepare_patient(api, "p-1", ["demographics", "vitals", "history"])
     features = features_of(twin, 2)
     audit_id = _predict(api, twin.name, features).json()["audit_id"]
-    records = api.client.get("/v1/audit/records", params={"action": "prediction"},
-                             headers=api.ethics).json()
+    records = api.client.get(
+        "/v1/audit/records", params={"action": "prediction"}, headers=api.ethics
+    ).json()
     record = next(r for r in records if r["record_id"] == audit_id)
     assert record["decision"] == "released"
     assert record["model_version"] == "1"
     assert [c["check"] for c in record["checks"]] == [
-        "role", "purpose", "site", "consent", "approval", "bias_audit", "envelope",
-        "explanation"]
+        "role",
+        "purpose",
+        "site",
+        "consent",
+        "approval",
+        "bias_audit",
+        "envelope",
+        "explanation",
+    ]
     assert record["checks"][0]["rule"] == ["clinician", "own", "model/*", "predict"]
     assert "p-1" not in str(record)
     text = str(record)

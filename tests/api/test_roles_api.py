@@ -50,47 +50,66 @@ def test_only_ethics_board_suspends(api: Any, role: str) -> None:
 @pytest.mark.parametrize("role", ["data_scientist", "validator", "ethics_board"])
 def test_patients_and_consents_only_clinicians_and_admins(api: Any, role: str) -> None:
     headers = api.headers("u", role)
-    assert api.client.put("/v1/patients/p-9", json={"site": "st-mary"},
-                          headers=headers).status_code == 403
+    assert (
+        api.client.put("/v1/patients/p-9", json={"site": "st-mary"}, headers=headers).status_code
+        == 403
+    )
     api.client.put("/v1/patients/p-9", json={"site": "st-mary"}, headers=api.clinician)
-    r = api.client.post("/v1/patients/p-9/consents", headers=headers,
-                        json={"purpose": "treatment", "data_categories": ["vitals"]})
+    r = api.client.post(
+        "/v1/patients/p-9/consents",
+        headers=headers,
+        json={"purpose": "treatment", "data_categories": ["vitals"]},
+    )
     assert r.status_code == 403, r.text
 
 
 def test_clinician_cannot_act_at_another_site(api: Any) -> None:
     other = api.headers("olga", "clinician", "st-elsewhere")
-    assert api.client.put("/v1/patients/p-9", json={"site": "st-mary"},
-                          headers=other).status_code == 403
+    assert (
+        api.client.put("/v1/patients/p-9", json={"site": "st-mary"}, headers=other).status_code
+        == 403
+    )
     api.client.put("/v1/patients/p-9", json={"site": "st-mary"}, headers=api.clinician)
-    r = api.client.post("/v1/patients/p-9/consents", headers=other,
-                        json={"purpose": "treatment", "data_categories": ["vitals"]})
+    r = api.client.post(
+        "/v1/patients/p-9/consents",
+        headers=other,
+        json={"purpose": "treatment", "data_categories": ["vitals"]},
+    )
     assert r.status_code == 404, r.text
 
 
 def test_moving_a_patient_is_409_unless_admin(api: Any) -> None:
     api.client.put("/v1/patients/p-9", json={"site": "st-mary"}, headers=api.clinician)
     other = api.headers("olga", "clinician", "st-elsewhere")
-    assert api.client.put("/v1/patients/p-9", json={"site": "st-elsewhere"},
-                          headers=other).status_code == 409
+    assert (
+        api.client.put("/v1/patients/p-9", json={"site": "st-elsewhere"}, headers=other).status_code
+        == 409
+    )
     r = api.client.put("/v1/patients/p-9", json={"site": "st-elsewhere"}, headers=api.admin)
     assert r.status_code == 200, r.text
     assert r.json()["site"] == "st-elsewhere"
 
 
 def test_admin_manages_consents_at_any_site(api: Any) -> None:
-    assert api.client.put("/v1/patients/p-9", json={"site": "far-away"},
-                          headers=api.admin).status_code == 200
-    r = api.client.post("/v1/patients/p-9/consents", headers=api.admin,
-                        json={"purpose": "research", "data_categories": ["vitals"]})
+    assert (
+        api.client.put("/v1/patients/p-9", json={"site": "far-away"}, headers=api.admin).status_code
+        == 200
+    )
+    r = api.client.post(
+        "/v1/patients/p-9/consents",
+        headers=api.admin,
+        json={"purpose": "research", "data_categories": ["vitals"]},
+    )
     assert r.status_code == 201, r.text
 
 
-def test_data_scientist_registers_but_never_approves_own(api: Any,
-                                                         demo_twins: list[DemoTwin]) -> None:
+def test_data_scientist_registers_but_never_approves_own(
+    api: Any, demo_twins: list[DemoTwin]
+) -> None:
     twin = twin_named(demo_twins, WHAS)
-    rv = api.service.register_version(DATA_SCIENTIST, WHAS, twin.card.kind, twin.model,
-                                      twin.card, twin.evaluation)
+    rv = api.service.register_version(
+        DATA_SCIENTIST, WHAS, twin.card.kind, twin.model, twin.card, twin.evaluation
+    )
     url = f"/v1/models/{WHAS}/versions/{rv.version}"
     # the registrant, even holding a validator token, cannot approve its own version
     own = api.headers(DATA_SCIENTIST.user, "validator")
@@ -109,22 +128,30 @@ def test_data_scientist_registers_but_never_approves_own(api: Any,
 
 def test_approval_needs_a_passing_bias_audit(api: Any, demo_twins: list[DemoTwin]) -> None:
     twin = twin_named(demo_twins, WHAS)
-    rv = api.service.register_version(DATA_SCIENTIST, WHAS, twin.card.kind, twin.model,
-                                      twin.card, twin.evaluation)
-    r = api.client.post(f"/v1/models/{WHAS}/versions/{rv.version}/approve",
-                        json={"comment": "skip the audit"}, headers=api.validator)
+    rv = api.service.register_version(
+        DATA_SCIENTIST, WHAS, twin.card.kind, twin.model, twin.card, twin.evaluation
+    )
+    r = api.client.post(
+        f"/v1/models/{WHAS}/versions/{rv.version}/approve",
+        json={"comment": "skip the audit"},
+        headers=api.validator,
+    )
     assert r.status_code == 409, r.text
 
 
 def test_reject_with_comment(api: Any, demo_twins: list[DemoTwin]) -> None:
     twin = twin_named(demo_twins, WHAS)
-    rv = api.service.register_version(DATA_SCIENTIST, WHAS, twin.card.kind, twin.model,
-                                      twin.card, twin.evaluation)
+    rv = api.service.register_version(
+        DATA_SCIENTIST, WHAS, twin.card.kind, twin.model, twin.card, twin.evaluation
+    )
     url = f"/v1/models/{WHAS}/versions/{rv.version}"
-    assert api.client.post(f"{url}/reject", json={"comment": ""},
-                           headers=api.validator).status_code == 422
-    r = api.client.post(f"{url}/reject", json={"comment": "poor calibration"},
-                        headers=api.validator)
+    assert (
+        api.client.post(f"{url}/reject", json={"comment": ""}, headers=api.validator).status_code
+        == 422
+    )
+    r = api.client.post(
+        f"{url}/reject", json={"comment": "poor calibration"}, headers=api.validator
+    )
     assert r.status_code == 200 and r.json()["status"] == "rejected"
 
 
@@ -152,8 +179,7 @@ def test_expired_forged_and_unknown_role_tokens_are_401(api: Any) -> None:
     for token in bad:
         r = api.client.get("/v1/models", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401, r.text
-    refused = [r for r in api.service.audit.records(limit=1000)
-               if r["action"] == "auth.refused"]
+    refused = [r for r in api.service.audit.records(limit=1000) if r["action"] == "auth.refused"]
     assert len(refused) >= len(bad)
 
 

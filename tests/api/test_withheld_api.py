@@ -16,13 +16,25 @@ WHAS = "whas500-mortality"
 CATS = ["demographics", "vitals", "history"]
 
 
-def predict(api: Any, features: dict[str, float], headers: dict[str, str] | None = None,
-            patient: str = "p-1", purpose: str = "treatment", model: str = WHAS,
-            **extra: Any) -> Any:
-    body = {"model": model, "patient_id": patient, "purpose": purpose,
-            "features": features, **extra}
-    return api.client.post("/v1/predictions", json=body,
-                           headers=headers if headers is not None else api.clinician)
+def predict(
+    api: Any,
+    features: dict[str, float],
+    headers: dict[str, str] | None = None,
+    patient: str = "p-1",
+    purpose: str = "treatment",
+    model: str = WHAS,
+    **extra: Any,
+) -> Any:
+    body = {
+        "model": model,
+        "patient_id": patient,
+        "purpose": purpose,
+        "features": features,
+        **extra,
+    }
+    return api.client.post(
+        "/v1/predictions", json=body, headers=headers if headers is not None else api.clinician
+    )
 
 
 def withheld(response: Any, check: str) -> dict[str, Any]:
@@ -47,21 +59,22 @@ def test_role_may_not_predict(api: Any, whas: DemoTwin, role: str) -> None:
 
 
 @pytest.mark.parametrize("purpose", ["insurance-underwriting", "employment-screening"])
-def test_prohibited_purpose_whatever_the_consent(api: Any, whas: DemoTwin, purpose: str
-                                                 ) -> None:
+def test_prohibited_purpose_whatever_the_consent(api: Any, whas: DemoTwin, purpose: str) -> None:
     prepare_patient(api, "p-1", CATS)
     body = withheld(predict(api, features_of(whas), purpose=purpose), "purpose")
     assert "prohibited" in body["reasons"][0]["detail"]
 
 
 def test_purpose_not_intended_by_the_model(api: Any, demo_twins: list[DemoTwin]) -> None:
-    twin = next((t for t in demo_twins if "quality-improvement" not in
-                 t.card.intended_purposes), None)
+    twin = next(
+        (t for t in demo_twins if "quality-improvement" not in t.card.intended_purposes), None
+    )
     if twin is None:
         pytest.skip("every demo twin intends quality-improvement")
     prepare_patient(api, "p-1", list(twin.card.data_categories), "quality-improvement")
-    withheld(predict(api, features_of(twin), model=twin.name, purpose="quality-improvement"),
-             "purpose")
+    withheld(
+        predict(api, features_of(twin), model=twin.name, purpose="quality-improvement"), "purpose"
+    )
 
 
 def test_patient_of_another_site_same_answer_as_unknown(api: Any, whas: DemoTwin) -> None:
@@ -91,11 +104,20 @@ def test_consent_for_another_purpose(api: Any, whas: DemoTwin) -> None:
 def test_expired_and_future_consents_do_not_count(api: Any, whas: DemoTwin) -> None:
     api.client.put("/v1/patients/p-1", json={"site": "st-mary"}, headers=api.clinician)
     now = datetime.now(UTC)
-    for start, end in ((now - timedelta(days=10), now - timedelta(days=1)),
-                       (now + timedelta(days=1), now + timedelta(days=10))):
-        r = api.client.post("/v1/patients/p-1/consents", headers=api.clinician, json={
-            "purpose": "treatment", "data_categories": CATS,
-            "valid_from": start.isoformat(), "valid_until": end.isoformat()})
+    for start, end in (
+        (now - timedelta(days=10), now - timedelta(days=1)),
+        (now + timedelta(days=1), now + timedelta(days=10)),
+    ):
+        r = api.client.post(
+            "/v1/patients/p-1/consents",
+            headers=api.clinician,
+            json={
+                "purpose": "treatment",
+                "data_categories": CATS,
+                "valid_from": start.isoformat(),
+                "valid_until": end.isoformat(),
+            },
+        )
         assert r.status_code == 201, r.text
     withheld(predict(api, features_of(whas)), "consent")
 
@@ -103,8 +125,7 @@ def test_expired_and_future_consents_do_not_count(api: Any, whas: DemoTwin) -> N
 def test_withdrawal_applies_to_the_next_request(api: Any, whas: DemoTwin) -> None:
     consent_id = prepare_patient(api, "p-1", CATS)
     assert predict(api, features_of(whas)).status_code == 200
-    r = api.client.post(f"/v1/patients/p-1/consents/{consent_id}/withdraw",
-                        headers=api.clinician)
+    r = api.client.post(f"/v1/patients/p-1/consents/{consent_id}/withdraw", headers=api.clinician)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "withdrawn"
     withheld(predict(api, features_of(whas)), "consent")
@@ -130,8 +151,9 @@ def test_unapproved_version_named_in_request(api: Any, whas: DemoTwin) -> None:
     service = api.service
     from api.demo import DATA_SCIENTIST
 
-    service.register_version(DATA_SCIENTIST, WHAS, whas.card.kind, whas.model, whas.card,
-                             whas.evaluation)
+    service.register_version(
+        DATA_SCIENTIST, WHAS, whas.card.kind, whas.model, whas.card, whas.evaluation
+    )
     body = withheld(predict(api, features_of(whas), version="2"), "approval")
     assert "registered" in body["reasons"][0]["detail"]
 
@@ -153,8 +175,9 @@ def test_no_passing_bias_audit(api: Any, whas: DemoTwin) -> None:
     withheld(predict(api, features_of(whas)), "bias_audit")
 
 
-def test_out_of_envelope_withheld_for_treatment_warned_for_research(api: Any,
-                                                                    whas: DemoTwin) -> None:
+def test_out_of_envelope_withheld_for_treatment_warned_for_research(
+    api: Any, whas: DemoTwin
+) -> None:
     prepare_patient(api, "p-1", CATS)
     prepare_patient(api, "p-1", CATS, purpose="research")
     features = features_of(whas)
@@ -169,8 +192,7 @@ def test_out_of_envelope_withheld_for_treatment_warned_for_research(api: Any,
     assert any("envelope" in w for w in released.json()["warnings"])
 
 
-def test_corrupt_policy_withholds_everything_and_fails_health(api: Any, whas: DemoTwin
-                                                              ) -> None:
+def test_corrupt_policy_withholds_everything_and_fails_health(api: Any, whas: DemoTwin) -> None:
     prepare_patient(api, "p-1", CATS)
     (api.service.settings.policies_dir / "ethics.toml").write_text("purposes = [")
     api.service.policies.invalidate()
@@ -182,10 +204,14 @@ def test_corrupt_policy_withholds_everything_and_fails_health(api: Any, whas: De
 def test_withheld_decision_is_audited(api: Any, whas: DemoTwin) -> None:
     api.client.put("/v1/patients/p-1", json={"site": "st-mary"}, headers=api.clinician)
     audit_id = withheld(predict(api, features_of(whas)), "consent")["audit_id"]
-    records = api.client.get("/v1/audit/records", params={"action": "prediction"},
-                             headers=api.ethics).json()
+    records = api.client.get(
+        "/v1/audit/records", params={"action": "prediction"}, headers=api.ethics
+    ).json()
     record = next(r for r in records if r["record_id"] == audit_id)
     assert record["decision"] == "withheld"
-    assert record["checks"][-1] == {"check": "consent", "passed": False,
-                                    "detail": record["checks"][-1]["detail"]}
+    assert record["checks"][-1] == {
+        "check": "consent",
+        "passed": False,
+        "detail": record["checks"][-1]["detail"],
+    }
     assert json.dumps(record).count("p-1") == 0
