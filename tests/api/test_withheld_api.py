@@ -151,10 +151,10 @@ def test_unapproved_version_named_in_request(api: Any, whas: DemoTwin) -> None:
     service = api.service
     from api.demo import DATA_SCIENTIST
 
-    service.register_version(
+    rv = service.register_version(
         DATA_SCIENTIST, WHAS, whas.card.kind, whas.model, whas.card, whas.evaluation
     )
-    body = withheld(predict(api, features_of(whas), version="2"), "approval")
+    body = withheld(predict(api, features_of(whas), version=rv.version), "approval")
     assert "registered" in body["reasons"][0]["detail"]
 
 
