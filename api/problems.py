@@ -19,9 +19,11 @@ from governance.errors import (
     NotFound,
     PolicyError,
 )
+from governance.principal import Principal
 from registry import ArtifactTampered, InvalidIdentifier, ModelNotFound, RegistryError
 
 PROBLEM_JSON = "application/problem+json"
+PREDICTIONS_PATH = "/v1/predictions"
 
 #: (exception type, status, title) — the first match wins, so subclasses come first.
 STATUS_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
@@ -60,12 +62,18 @@ def domain_error_handler(
 ) -> Response[dict[str, Any]]:
     for kind, status, title in STATUS_TABLE:
         if isinstance(exc, kind):
-            return problem(status, title, str(exc), field=getattr(exc, "field", None))
+            return problem(
+                status,
+                title,
+                str(exc),
+                field=getattr(exc, "field", None),
+                audit_id=getattr(exc, "audit_id", None),
+            )
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "unexpected error")
 
 
 def http_error_handler(
-    _request: Request[Any, Any, Any], exc: HTTPException
+    request: Request[Any, Any, Any], exc: HTTPException
 ) -> Response[dict[str, Any]]:
     detail = str(exc.detail)
     extra: dict[str, Any] = {}
@@ -79,7 +87,23 @@ def http_error_handler(
                 detail = f"{detail}: {message}" + (f" (field {key})" if key else "")
     if exc.status_code == 413:
         detail = "the request body is too large; send at most the configured size"
-    return problem(exc.status_code, _title(exc.status_code), detail, **extra)
+    audit_id = _audit_refused_prediction(request, exc.status_code, detail)
+    return problem(exc.status_code, _title(exc.status_code), detail, audit_id=audit_id, **extra)
+
+
+def _audit_refused_prediction(
+    request: Request[Any, Any, Any], status: int, detail: str
+) -> str | None:
+    """A prediction request refused before its handler ran is still audited."""
+    if request.scope.get("path") != PREDICTIONS_PATH or status not in (400, 413, 415, 422):
+        return None
+    user = request.scope.get("user")
+    principal = user if isinstance(user, Principal) else None
+    service = request.app.state.twinreg
+    audit_id: str = service.gate.record_refusal(
+        principal, "prediction", {"reason": detail, "status": status}
+    )
+    return audit_id
 
 
 def _title(status: int) -> str:

@@ -76,7 +76,7 @@ class TwinregService:
             card = self._card_for_validation(model, version)
             clean = validate_features(card, features)
         except (BadRequest, NotFound) as exc:
-            self.gate.record_refusal(
+            audit_id = self.gate.record_refusal(
                 principal,
                 "prediction",
                 {
@@ -88,6 +88,7 @@ class TwinregService:
                     "field": getattr(exc, "field", None),
                 },
             )
+            exc.audit_id = audit_id  # type: ignore[union-attr]
             raise
         request = PredictionRequest(
             model=model,

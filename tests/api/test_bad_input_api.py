@@ -158,3 +158,22 @@ def test_bad_consent_input(api: Any) -> None:
             field,
         )
     assert audit_count(api) == before
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"model": ', b'{"model": "x", "patient_id": "p", "purpose": "t", "features": {}, "x": 1}'],
+)
+def test_structural_refusals_are_audited(api: Any, content: bytes) -> None:
+    before = len(prediction_records(api))
+    response = api.client.post(
+        "/v1/predictions",
+        content=content,
+        headers={**api.clinician, "content-type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    records = prediction_records(api)
+    assert len(records) == before + 1
+    assert records[-1]["action"] == "prediction.refused"
+    assert records[-1]["principal"]["user"] == "carla"
+    assert response.json()["audit_id"] == records[-1]["record_id"]
