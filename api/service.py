@@ -73,8 +73,8 @@ class TwinregService:
         plot: str | None = None,
     ) -> ReleaseDecision:
         try:
-            card = self._card_for_validation(model, version)
-            clean = validate_features(card, features)
+            resolved = self._resolve(model, version)
+            clean = validate_features(resolved.card, features)
         except (BadRequest, NotFound) as exc:
             audit_id = self.gate.record_refusal(
                 principal,
@@ -97,19 +97,22 @@ class TwinregService:
             features=clean,
             version=version,
             options={"plot": plot} if plot else {},
+            resolved=resolved if resolved.status == "approved" or version else None,
         )
         return self.gate.decide(principal, request, self.runtime)
 
-    def _card_for_validation(self, model: str, version: str | None) -> TwinCard:
+    def _resolve(self, model: str, version: str | None) -> VersionState:
+        """The version a request names, else the approved one, else the latest (whose card
+        still validates the body; the gate then withholds for want of approval)."""
         if version is not None:
-            return self.lifecycle.version(model, version).card
+            return self.lifecycle.version(model, version)
         approved = self.lifecycle.approved_version(model)
         if approved is not None:
-            return approved.card
+            return approved
         versions = self.lifecycle.versions(model)
         if not versions:
             raise NotFound(f"unknown model {model!r}; GET /v1/models lists the models")
-        return versions[-1].card
+        return versions[-1]
 
     # -- registration -------------------------------------------------------------------
     def register_version(

@@ -52,6 +52,13 @@ _HEAD = select(_t.c.seq, _t.c.hash).order_by(_t.c.seq.desc()).limit(1)
 _INSERT = insert(_t)
 _PG_LOCK = text(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
 _VERIFY_BATCH = 2000
+_RAW_HEAD = "SELECT seq, hash FROM audit_record ORDER BY seq DESC LIMIT 1"
+_RAW_INSERT = (
+    "INSERT INTO audit_record (seq, record_id, at, action, body, prev_hash, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+#: How SQLAlchemy's SQLite DateTime type stores values (UTC, no offset).
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ class AuditLog:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
+        self._sqlite = engine.dialect.name == "sqlite"
 
     # -- writes -------------------------------------------------------------------------
     def append(
@@ -132,6 +140,8 @@ class AuditLog:
     def _append(
         self, conn: Connection, action: str, action_json: str, payload_json: str
     ) -> AuditEntry:
+        if self._sqlite:
+            return self._append_sqlite(conn, action, action_json, payload_json)
         if self._postgres:
             conn.execute(_PG_LOCK)  # held until this transaction ends
         head = conn.execute(_HEAD).first()
@@ -152,6 +162,30 @@ class AuditLog:
                 "hash": digest,
             },
         )
+        return AuditEntry(seq, record_id, digest, at)
+
+    def _append_sqlite(
+        self, conn: Connection, action: str, action_json: str, payload_json: str
+    ) -> AuditEntry:
+        """The same append on the DB-API connection: the hot path of every decision.
+
+        The transaction was begun (``BEGIN IMMEDIATE``) by the engine, so the head read
+        and the insert are serialised with every other writer; the engine commits.
+        """
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            head = cursor.execute(_RAW_HEAD).fetchone()
+            seq, prev_hash = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
+            at = utcnow()
+            record_id = str(uuid.uuid4())
+            body = _body(seq, record_id, iso_utc(at), action_json, payload_json)
+            digest = chain_hash(prev_hash, body)
+            stored_at = at.strftime(_SQLITE_DATETIME)
+            cursor.execute(
+                _RAW_INSERT, (seq, record_id, stored_at, action, body, prev_hash, digest)
+            )
+        finally:
+            cursor.close()
         return AuditEntry(seq, record_id, digest, at)
 
     # -- reads --------------------------------------------------------------------------

@@ -74,6 +74,8 @@ class PredictionRequest:
     features: Mapping[str, float]
     version: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: The version the caller already resolved for this request (resolved once).
+    resolved: VersionState | None = None
 
 
 @dataclass(frozen=True)
@@ -298,6 +300,8 @@ class ReleaseGate:
         return self._lifecycle.connection()
 
     def _resolve(self, request: PredictionRequest, conn: Any) -> VersionState | None:
+        if request.resolved is not None:
+            return request.resolved
         if request.version is not None:
             return self._lifecycle.version(request.model, request.version, conn)
         return self._lifecycle.approved_version(request.model, conn)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from governance.audit_log import AuditLog
 from governance.clock import as_utc, utcnow
@@ -31,6 +31,18 @@ _tr = Transition.__table__  # type: ignore[attr-defined]
 _ba = BiasAudit.__table__  # type: ignore[attr-defined]
 
 REGISTERED, VALIDATED, APPROVED = "registered", "validated", "approved"
+
+# Statements on the prediction path are built once (SQLAlchemy caches their compilation).
+_APPROVED = select(_mv).where(_mv.c.model == bindparam("model"), _mv.c.status == APPROVED)
+_VERSION = select(_mv).where(
+    _mv.c.model == bindparam("model"), _mv.c.version == bindparam("version")
+)
+_LATEST_AUDIT = (
+    select(_ba.c.passed, _ba.c.at)
+    .where(_ba.c.model == bindparam("model"), _ba.c.version == bindparam("version"))
+    .order_by(_ba.c.at.desc())
+    .limit(1)
+)
 SUSPENDED, RETIRED, REJECTED = "suspended", "retired", "rejected"
 
 
@@ -74,7 +86,7 @@ class Lifecycle:
         self._engine = engine
         self._audit = audit
         self._policies = policies
-        self._cards: dict[tuple[str, str], TwinCard] = {}
+        self._states: dict[tuple[str, str, str], VersionState] = {}
         self._cards_lock = threading.Lock()
 
     # -- reads --------------------------------------------------------------------------
@@ -83,15 +95,13 @@ class Lifecycle:
         return read_connection(self._engine)
 
     def version(self, model: str, version: str, conn: Connection | None = None) -> VersionState:
-        stmt = select(_mv).where(_mv.c.model == model, _mv.c.version == version)
-        row = self._one(stmt, conn)
+        row = self._one(_VERSION, conn, {"model": model, "version": version})
         if row is None:
             raise NotFound(f"model {model!r} has no version {version!r}")
         return self._state(row)
 
     def approved_version(self, model: str, conn: Connection | None = None) -> VersionState | None:
-        stmt = select(_mv).where(_mv.c.model == model, _mv.c.status == APPROVED)
-        row = self._one(stmt, conn)
+        row = self._one(_APPROVED, conn, {"model": model})
         return None if row is None else self._state(row)
 
     def model_exists(self, model: str, conn: Connection | None = None) -> bool:
@@ -137,13 +147,7 @@ class Lifecycle:
         self, model: str, version: str, conn: Connection | None = None
     ) -> datetime | None:
         """Time of the newest bias audit on file, if it passed (a newer failure voids it)."""
-        stmt = (
-            select(_ba.c.passed, _ba.c.at)
-            .where(_ba.c.model == model, _ba.c.version == version)
-            .order_by(_ba.c.at.desc())
-            .limit(1)
-        )
-        row = self._one(stmt, conn)
+        row = self._one(_LATEST_AUDIT, conn, {"model": model, "version": version})
         if row is None or not row.passed:
             return None
         return as_utc(row.at)
@@ -406,19 +410,25 @@ class Lifecycle:
             conn=conn,
         )
 
-    def _one(self, stmt: Any, conn: Connection | None) -> Any:
+    def _one(self, stmt: Any, conn: Connection | None, params: dict[str, Any] | None = None) -> Any:
         if conn is not None:
-            return conn.execute(stmt).first()
+            return conn.execute(stmt, params or {}).first()
         with read_connection(self._engine) as c:
-            return c.execute(stmt).first()
+            return c.execute(stmt, params or {}).first()
 
     def _state(self, row: Any) -> VersionState:
-        key = (row.model, row.version)
-        card = self._cards.get(key)
-        if card is None:
-            card = TwinCard.from_dict(json.loads(row.card_json))
-            with self._cards_lock:
-                self._cards[key] = card
+        key = (row.model, row.version, row.status)
+        cached = self._states.get(key)
+        if cached is not None and cached.artifact_sha256 == row.artifact_sha256:
+            return cached
+        state = self._parse_state(row)
+        with self._cards_lock:
+            self._states[key] = state
+        return state
+
+    def _parse_state(self, row: Any) -> VersionState:
+        """Parse a version row; versions are immutable but for their status."""
+        card = TwinCard.from_dict(json.loads(row.card_json))
         return VersionState(
             row.model,
             row.version,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, or_, select, update
 
 from governance.audit_log import AuditLog
 from governance.clock import as_utc, utcnow
@@ -28,6 +28,16 @@ from models.card import DATA_CATEGORIES
 
 _patient = Patient.__table__  # type: ignore[attr-defined]
 _consent = Consent.__table__  # type: ignore[attr-defined]
+
+# Statements on the prediction path are built once (SQLAlchemy caches their compilation).
+_SITE = select(_patient.c.site).where(_patient.c.patient_key == bindparam("key"))
+_ACTIVE_CONSENTS = select(_consent.c.data_categories).where(
+    _consent.c.patient_key == bindparam("key"),
+    _consent.c.purpose == bindparam("purpose"),
+    _consent.c.withdrawn_at.is_(None),
+    or_(_consent.c.valid_from.is_(None), _consent.c.valid_from <= bindparam("at")),
+    or_(_consent.c.valid_until.is_(None), _consent.c.valid_until > bindparam("at")),
+)
 
 
 @dataclass(frozen=True)
@@ -84,28 +94,22 @@ class PatientService:
 
     # -- reads used by the gate -------------------------------------------------
     def site_of(self, patient_key: str, conn: Connection | None = None) -> str | None:
-        stmt = select(_patient.c.site).where(_patient.c.patient_key == patient_key)
+        params = {"key": patient_key}
         if conn is not None:
-            return conn.execute(stmt).scalar_one_or_none()
+            return conn.execute(_SITE, params).scalar_one_or_none()
         with read_connection(self._engine) as c:
-            return c.execute(stmt).scalar_one_or_none()
+            return c.execute(_SITE, params).scalar_one_or_none()
 
     def consented_categories(
         self, patient_key: str, purpose: str, at: datetime, conn: Connection | None = None
     ) -> frozenset[str]:
         """Union of the data categories of the consents active for ``purpose`` at ``at``."""
-        stmt = select(_consent.c.data_categories).where(
-            _consent.c.patient_key == patient_key,
-            _consent.c.purpose == purpose,
-            _consent.c.withdrawn_at.is_(None),
-            or_(_consent.c.valid_from.is_(None), _consent.c.valid_from <= at),
-            or_(_consent.c.valid_until.is_(None), _consent.c.valid_until > at),
-        )
+        params = {"key": patient_key, "purpose": purpose, "at": at}
         if conn is not None:
-            rows = conn.execute(stmt).scalars().all()
+            rows = conn.execute(_ACTIVE_CONSENTS, params).scalars().all()
         else:
             with read_connection(self._engine) as c:
-                rows = c.execute(stmt).scalars().all()
+                rows = c.execute(_ACTIVE_CONSENTS, params).scalars().all()
         categories: set[str] = set()
         for text in rows:
             categories.update(json.loads(text))

@@ -9,6 +9,7 @@ without a restart. A missing or malformed file makes :meth:`PolicyStore.current`
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 import tomllib
@@ -27,6 +28,7 @@ ETHICS_FILE = "ethics.toml"
 THRESHOLDS_FILE = "thresholds.toml"
 REQUIRED_FILES = (MODEL_FILE, POLICY_FILE, ETHICS_FILE, THRESHOLDS_FILE)
 ENVELOPE_ACTIONS = frozenset({"withhold", "warn"})
+_MAX_MEMO = 10_000
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class PolicySet:
         contents = _read_files(directory)
         self.version = _content_hash(contents)
         self.directory = directory
+        logging.getLogger("casbin").setLevel(logging.WARNING)
         try:
             self._enforcer = casbin.Enforcer(
                 str(directory / MODEL_FILE), str(directory / POLICY_FILE)
@@ -60,6 +63,7 @@ class PolicySet:
         except Exception as exc:  # casbin raises plain exceptions on syntax errors
             raise PolicyError(f"{MODEL_FILE}/{POLICY_FILE} cannot be loaded: {exc}") from exc
         self._lock = threading.Lock()
+        self._decisions: dict[tuple[str, str, str, str, str], AccessDecision] = {}
         policy_lines = self._enforcer.get_policy()
         if not policy_lines:
             raise PolicyError(f"{POLICY_FILE} grants nothing; refusing to run on it")
@@ -75,10 +79,21 @@ class PolicySet:
     def allows(
         self, role: str, site: str | None, target: str | None, obj: str, act: str
     ) -> AccessDecision:
-        """Casbin check; ``site`` is the caller's site, ``target`` the resource's."""
+        """Casbin check; ``site`` is the caller's site, ``target`` the resource's.
+
+        A policy set is immutable, so decisions are memoised (bounded) per request tuple.
+        """
+        key = (role, site or "", target or "", obj, act)
+        decision = self._decisions.get(key)
+        if decision is not None:
+            return decision
         with self._lock:  # the enforcer is not documented as thread-safe
-            allowed, explain = self._enforcer.enforce_ex(role, site or "", target or "", obj, act)
-        return AccessDecision(bool(allowed), tuple(str(x) for x in explain))
+            allowed, explain = self._enforcer.enforce_ex(*key)
+            decision = AccessDecision(bool(allowed), tuple(str(x) for x in explain))
+            if len(self._decisions) >= _MAX_MEMO:
+                self._decisions.clear()
+            self._decisions[key] = decision
+        return decision
 
 
 class PolicyStore:
