@@ -97,7 +97,7 @@ class TwinregService:
             features=clean,
             version=version,
             options={"plot": plot} if plot else {},
-            resolved=resolved if resolved.status == "approved" or version else None,
+            resolved=resolved if version or resolved.status == "approved" else None,
         )
         return self.gate.decide(principal, request, self.runtime)
 
@@ -106,7 +106,8 @@ class TwinregService:
         still validates the body; the gate then withholds for want of approval)."""
         if version is not None:
             return self.lifecycle.version(model, version)
-        approved = self.lifecycle.approved_version(model)
+        with self.lifecycle.connection() as conn:
+            approved = self.lifecycle.serving_version(model, conn)
         if approved is not None:
             return approved
         versions = self.lifecycle.versions(model)

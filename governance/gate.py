@@ -211,7 +211,10 @@ class ReleaseGate:
                     )
                     raise fail("approval", f"{request.model}: {what}; nothing is served")
                 # 6. bias audit (before loading: cheaper than hashing the artifact)
-                ok, why = self._lifecycle.audit_is_current(state.model, state.version, now, conn)
+                audit_at = self._lifecycle.serving_audit_at(state.model, state.version, conn)
+                ok, why = self._lifecycle.audit_is_current(
+                    state.model, state.version, now, conn, at=audit_at
+                )
             try:
                 handle = runtime.load(state)
             except Exception as exc:  # fail closed on any load problem
@@ -302,6 +305,8 @@ class ReleaseGate:
     def _resolve(self, request: PredictionRequest, conn: Any) -> VersionState | None:
         if request.resolved is not None:
             return request.resolved
+        if request.version is None:
+            return self._lifecycle.serving_version(request.model, conn)
         if request.version is not None:
             return self._lifecycle.version(request.model, request.version, conn)
         return self._lifecycle.approved_version(request.model, conn)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from governance.audit_log import AuditLog
 from governance.clock import as_utc, utcnow
@@ -36,6 +36,12 @@ REGISTERED, VALIDATED, APPROVED = "registered", "validated", "approved"
 _APPROVED = select(_mv).where(_mv.c.model == bindparam("model"), _mv.c.status == APPROVED)
 _VERSION = select(_mv).where(
     _mv.c.model == bindparam("model"), _mv.c.version == bindparam("version")
+)
+#: Changes whenever a lifecycle transition or a bias audit is committed: the key of the
+#: serving cache, so the prediction path reads one row instead of re-resolving.
+_GENERATION = select(
+    select(func.coalesce(func.max(_tr.c.id), 0)).scalar_subquery(),
+    select(func.count()).select_from(_ba).scalar_subquery(),
 )
 _LATEST_AUDIT = (
     select(_ba.c.passed, _ba.c.at)
@@ -87,6 +93,8 @@ class Lifecycle:
         self._audit = audit
         self._policies = policies
         self._states: dict[tuple[str, str, str], VersionState] = {}
+        self._generation: tuple[int, int] | None = None
+        self._serving: dict[tuple[str, str | None], Any] = {}
         self._cards_lock = threading.Lock()
 
     # -- reads --------------------------------------------------------------------------
@@ -152,11 +160,44 @@ class Lifecycle:
             return None
         return as_utc(row.at)
 
+    # -- the serving path (cached per generation) ------------------------------------------
+    def _serving_cache(self, conn: Connection) -> dict[tuple[str, str | None], Any]:
+        row = conn.execute(_GENERATION).one()
+        generation = (int(row[0]), int(row[1]))
+        with self._cards_lock:
+            if generation != self._generation:
+                self._generation, self._serving = generation, {}
+            return self._serving
+
+    def serving_version(self, model: str, conn: Connection) -> VersionState | None:
+        """The approved version, from a cache keyed on the governance generation: one
+        cheap query per request, and a committed transition applies to the next one."""
+        cache = self._serving_cache(conn)
+        key = (model, None)
+        if key not in cache:
+            cache[key] = self.approved_version(model, conn)
+        state: VersionState | None = cache[key]
+        return state
+
+    def serving_audit_at(self, model: str, version: str, conn: Connection) -> datetime | None:
+        cache = self._serving_cache(conn)
+        key = (f"audit:{model}", version)
+        if key not in cache:
+            cache[key] = self.latest_passing_audit_at(model, version, conn)
+        at: datetime | None = cache[key]
+        return at
+
     def audit_is_current(
-        self, model: str, version: str, now: datetime, conn: Connection | None = None
+        self,
+        model: str,
+        version: str,
+        now: datetime,
+        conn: Connection | None = None,
+        at: datetime | None = None,
     ) -> tuple[bool, str]:
         max_age = self._policies.current().bias_audit_max_age_days
-        at = self.latest_passing_audit_at(model, version, conn)
+        if at is None:
+            at = self.latest_passing_audit_at(model, version, conn)
         if at is None:
             return False, "no passing bias audit on file for this version"
         if now - at > timedelta(days=max_age):

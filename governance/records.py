@@ -116,3 +116,28 @@ class RevokedToken(SQLModel, table=True):
     subject: str | None = Field(default=None, index=True, max_length=128)
     revoked_at: datetime = Field(sa_column=_ts())
     revoked_by: str = Field(max_length=128)
+
+
+class Override(SQLModel, table=True):
+    """A clinician disregarded or overrode a released prediction (human oversight).
+
+    ``audit_id`` is the record_id of the released decision in the audit log; the patient
+    appears only as the keyed hash already in that decision.
+    """
+
+    __tablename__ = "override"
+    __table_args__ = (UniqueConstraint("audit_id", "clinician"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    audit_id: str = Field(index=True, max_length=36)
+    model: str = Field(max_length=128)
+    model_version: str = Field(max_length=32)
+    patient_key: str = Field(max_length=64)
+    site: str = Field(max_length=64)
+    #: "disregarded" or "overridden".
+    action: str = Field(max_length=16)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    clinician: str = Field(max_length=128)
+    at: datetime = Field(sa_column=_ts())
+    #: record_id of the "prediction.override" audit record.
+    override_audit_id: str = Field(max_length=36)
