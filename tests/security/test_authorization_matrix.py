@@ -1,0 +1,147 @@
+"""Authorization matrix: every endpoint x every role x own site / other site.
+
+The endpoints come from the app's route table, so a new endpoint without an entry in
+``ALLOWED`` fails the test instead of going unchecked. Each refused cell must answer 403
+(or 404 for a patient outside the caller's site: the same answer as a patient that does
+not exist) and must not leak patient-level data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.helpers import features_of, prepare_patient, twin_named
+
+PUBLIC = {"/health", "/schema", "/static"}
+ROLES = ("data_scientist", "validator", "clinician", "ethics_board", "admin")
+M = "whas500-mortality"
+
+#: (method, route path) -> roles allowed; clinicians only at their own site.
+ALLOWED: dict[tuple[str, str], set[str]] = {
+    ("POST", "/v1/predictions"): {"clinician"},
+    ("PUT", "/v1/patients/{patient_id:str}"): {"clinician", "admin"},
+    ("GET", "/v1/patients/{patient_id:str}/consents"): {"clinician", "admin"},
+    ("POST", "/v1/patients/{patient_id:str}/consents"): {"clinician", "admin"},
+    ("POST", "/v1/patients/{patient_id:str}/consents/{consent_id:str}/withdraw"): {
+        "clinician",
+        "admin",
+    },
+    ("GET", "/v1/models"): set(ROLES),
+    ("GET", "/v1/models/{name:str}"): set(ROLES),
+    ("GET", "/v1/models/{name:str}/versions/{version:str}"): set(ROLES),
+    ("POST", "/v1/models/{name:str}/versions/{version:str}/bias-audits"): {"validator"},
+    ("POST", "/v1/models/{name:str}/versions/{version:str}/approve"): {"validator"},
+    ("POST", "/v1/models/{name:str}/versions/{version:str}/reject"): {"validator"},
+    ("POST", "/v1/models/{name:str}/versions/{version:str}/suspend"): {"ethics_board"},
+    ("POST", "/v1/models/{name:str}/versions/{version:str}/reinstate"): {"ethics_board"},
+    ("GET", "/v1/audit/records"): {"ethics_board"},
+    ("GET", "/v1/audit/verify"): {"ethics_board"},
+}
+
+#: Routes whose resource lives at a site: a clinician of another site is refused there.
+SITE_BOUND = {path for _, path in ALLOWED if "patients" in path} | {"/v1/predictions"}
+
+
+def _routes(app: Any) -> list[tuple[str, str]]:
+    out = []
+    for route in app.routes:
+        if any(route.path == p or route.path.startswith(p + "/") for p in PUBLIC):
+            continue
+        for method in sorted(getattr(route, "methods", ())):
+            if method not in ("OPTIONS", "HEAD"):
+                out.append((method, route.path))
+    return out
+
+
+def test_every_route_has_an_entry(api: Any) -> None:
+    routes = set(_routes(api.client.app))
+    assert routes == set(ALLOWED), (
+        f"unlisted: {sorted(routes - set(ALLOWED))}, stale: {sorted(set(ALLOWED) - routes)}"
+    )
+
+
+def _request(
+    api: Any,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    consent: str,
+    features: dict[str, float],
+) -> Any:
+    url = (
+        path.replace("{patient_id:str}", "p-1")
+        .replace("{consent_id:str}", consent)
+        .replace("{name:str}", M)
+        .replace("{version:str}", "1")
+    )
+    body: Any = None
+    if path == "/v1/predictions":
+        body = {"model": M, "patient_id": "p-1", "purpose": "treatment", "features": features}
+    elif path.endswith("/consents"):
+        body = {"purpose": "treatment", "data_categories": ["vitals"]}
+    elif path == "/v1/patients/{patient_id:str}":
+        body = {"site": "st-mary"}
+    elif method == "POST" and "/versions/" in path and not path.endswith("bias-audits"):
+        body = {"comment": "matrix"}
+    return api.client.request(method, url, json=body, headers=headers)
+
+
+LEAKS = ("contributions", "p-1", "base_value", '"prediction"')
+
+
+CELLS = [(r, "own") for r in ROLES] + [("clinician", "other")]
+
+
+@pytest.mark.parametrize("role,site", CELLS)
+def test_matrix(api: Any, demo_twins: list[Any], role: str, site: str) -> None:
+    whas = twin_named(demo_twins, M)
+    features = features_of(whas)
+    consent = prepare_patient(api, "p-1", ["demographics", "vitals", "history"])
+    if role == "clinician":
+        headers = api.headers("c", role, "st-mary" if site == "own" else "st-elsewhere")
+    else:
+        headers = api.headers("u", role)
+    for method, path in _routes(api.client.app):
+        if path.endswith(("/suspend", "/reinstate", "/approve", "/reject", "/withdraw")):
+            continue  # state-changing: their refusals are covered below without side effects
+        allowed = role in ALLOWED[(method, path)] and not (
+            role == "clinician" and site == "other" and path in SITE_BOUND
+        )
+        response = _request(api, method, path, headers, consent, features)
+        cell = f"{method} {path} as {role}@{site}: {response.status_code} {response.text[:200]}"
+        assert response.status_code != 401, cell
+        if allowed:
+            assert response.status_code < 400 or (
+                path == "/v1/predictions" and response.json().get("decision") == "withheld"
+            ), cell
+        else:
+            assert response.status_code in (403, 404, 409), cell
+            if path == "/v1/predictions":
+                assert response.json().get("decision") == "withheld", cell
+            for leak in LEAKS:
+                assert leak not in response.text, cell
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_state_changing_refusals(api: Any, role: str) -> None:
+    consent = prepare_patient(api, "p-1", ["demographics", "vitals", "history"])
+    headers = api.headers("u", role, "st-elsewhere" if role == "clinician" else None)
+    for action, roles in (
+        ("suspend", {"ethics_board"}),
+        ("approve", {"validator"}),
+        ("reject", {"validator"}),
+        ("reinstate", {"ethics_board"}),
+    ):
+        if role in roles:
+            continue
+        r = api.client.post(
+            f"/v1/models/{M}/versions/1/{action}", json={"comment": "x"}, headers=headers
+        )
+        assert r.status_code == 403, (action, role, r.text)
+    r = api.client.post(f"/v1/patients/p-1/consents/{consent}/withdraw", headers=headers)
+    if role == "admin":
+        assert r.status_code == 200
+    else:
+        assert r.status_code in (403, 404), r.text
