@@ -1,19 +1,26 @@
 """Shared fixtures: a demo registry trained once per session, copied per test.
 
-The template home holds the MLflow store (SQLite + local artifacts) and a governance
-database in which the four demo twins are registered, bias-audited and approved. Each
-test gets its own copy of the governance database and secrets (made with SQLite's backup
-API), sharing the read-only MLflow store.
+The template home holds the MLflow store and a governance database in which the four
+demo twins are registered, bias-audited and approved. Each test gets its own copy of the
+governance database and secrets, sharing the MLflow store.
+
+``TWINREG_TEST_BACKEND=postgresql`` runs the same tests on the scale path: the governance
+database and the MLflow backend store live in PostgreSQL (``TWINREG_TEST_PG_URL``), and
+each test's governance database is a ``CREATE DATABASE ... TEMPLATE`` copy.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from litestar.testing import TestClient
 
@@ -25,6 +32,32 @@ from api.tokens import issue_token
 from models.demo_twins import DemoTwin, train_demo_twins
 
 REPO = Path(__file__).resolve().parent.parent
+BACKEND = os.environ.get("TWINREG_TEST_BACKEND", "sqlite")
+PG_SERVER = os.environ.get(
+    "TWINREG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+_RUN = uuid.uuid4().hex[:8]
+
+
+def _pg_admin() -> psycopg.Connection[Any]:
+    return psycopg.connect(PG_SERVER.replace("+psycopg", ""), autocommit=True)
+
+
+def _pg_url(database: str) -> str:
+    return PG_SERVER.rsplit("/", 1)[0] + "/" + database
+
+
+def _pg_create(database: str, template: str | None = None) -> str:
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(f'CREATE DATABASE "{database}"{suffix}')
+    return _pg_url(database)
+
+
+def _pg_drop(database: str) -> None:
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -33,14 +66,25 @@ def demo_twins() -> list[DemoTwin]:
 
 
 @pytest.fixture(scope="session")
-def template_home(tmp_path_factory: pytest.TempPathFactory, demo_twins: list[DemoTwin]) -> Settings:
+def template_home(
+    tmp_path_factory: pytest.TempPathFactory, demo_twins: list[DemoTwin]
+) -> Iterator[Settings]:
     home = tmp_path_factory.mktemp("template-home")
-    settings = Settings.load(home, environ={})
+    environ: dict[str, str] = {}
+    if BACKEND == "postgresql":
+        environ = {
+            "TWINREG_GOVERNANCE_URL": _pg_create(f"twinreg_tpl_gov_{_RUN}"),
+            "TWINREG_TRACKING_URI": _pg_create(f"twinreg_tpl_mlflow_{_RUN}"),
+        }
+    settings = Settings.load(home, environ=environ)
     service = TwinregService(settings)
     for twin in demo_twins:
         _govern(service, twin)
     service.engine.dispose()
-    return settings
+    yield settings
+    if BACKEND == "postgresql":
+        _pg_drop(f"twinreg_tpl_gov_{_RUN}")
+        _pg_drop(f"twinreg_tpl_mlflow_{_RUN}")
 
 
 def _copy_sqlite(src: str, dst: Path) -> None:
@@ -53,21 +97,29 @@ def _copy_sqlite(src: str, dst: Path) -> None:
 
 
 @pytest.fixture()
-def settings(template_home: Settings, tmp_path: Path) -> Settings:
+def settings(template_home: Settings, tmp_path: Path) -> Iterator[Settings]:
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(template_home.secrets_file, home / "secrets.json")
-    _copy_sqlite(str(template_home.home / "governance.db"), home / "governance.db")
+    database = None
+    if BACKEND == "postgresql":
+        database = f"twinreg_t_{_RUN}_{uuid.uuid4().hex[:8]}"
+        url = _pg_create(database, template=f"twinreg_tpl_gov_{_RUN}")
+    else:
+        _copy_sqlite(str(template_home.home / "governance.db"), home / "governance.db")
+        url = f"sqlite:///{home / 'governance.db'}"
     policies = tmp_path / "policies"
     shutil.copytree(REPO / "policies", policies)
-    return Settings(
+    yield Settings(
         home=home,
-        governance_url=f"sqlite:///{home / 'governance.db'}",
+        governance_url=url,
         tracking_uri=template_home.tracking_uri,
         artifact_root=template_home.artifact_root,
         policies_dir=policies,
         max_body_bytes=64 * 1024,
     )
+    if database is not None:
+        _pg_drop(database)
 
 
 @pytest.fixture()

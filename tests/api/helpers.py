@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import create_engine, text
+
 from models.demo_twins import DemoTwin
 
 
@@ -32,3 +34,15 @@ def prepare_patient(
     assert response.status_code == 201, response.text
     consent_id: str = response.json()["id"]
     return consent_id
+
+
+def run_sql(url: str, sql: str, **params: Any) -> list[Any]:
+    """Run one statement directly on a governance database (SQLite or PostgreSQL), as an
+    attacker with database access would; returns the rows of a SELECT."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(sql), params)
+            return list(result.all()) if result.returns_rows else []
+    finally:
+        engine.dispose()

@@ -4,7 +4,6 @@ truncations; tampered artifacts refused."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +14,13 @@ from click.testing import CliRunner
 from api.cli import main
 from api.settings import Settings
 from models.demo_twins import DemoTwin
-from tests.api.helpers import features_of, prepare_patient, twin_named
+from tests.api.helpers import features_of, prepare_patient, run_sql, twin_named
 
 
 def run(settings: Settings, *args: str) -> Any:
     env = {
         "TWINREG_TRACKING_URI": settings.tracking_uri,
+        "TWINREG_GOVERNANCE_URL": settings.governance_url,
         "TWINREG_ARTIFACT_ROOT": settings.artifact_root,
         "TWINREG_POLICIES": str(settings.policies_dir),
     }
@@ -79,38 +79,39 @@ def test_verify_ok(settings: Settings) -> None:
 
 
 def test_verify_catches_an_edited_record(settings: Settings) -> None:
-    with sqlite3.connect(_db(settings)) as conn:
-        conn.execute(
-            "UPDATE audit_record SET body = replace(body, 'victor', 'mallory') WHERE seq = 3"
-        )
+    run_sql(
+        settings.governance_url,
+        "UPDATE audit_record SET body = replace(body, 'victor', 'mallory') WHERE seq = 3",
+    )
     result = _verify(settings)
     assert result.exit_code == 1
     assert "3" in result.output
 
 
 def test_verify_catches_a_deleted_record(settings: Settings) -> None:
-    with sqlite3.connect(_db(settings)) as conn:
-        conn.execute("DELETE FROM audit_record WHERE seq = 4")
+    run_sql(settings.governance_url, "DELETE FROM audit_record WHERE seq = 4")
     result = _verify(settings)
     assert result.exit_code == 1
     assert "4" in result.output or "5" in result.output
 
 
 def test_verify_catches_reordered_records(settings: Settings) -> None:
-    with sqlite3.connect(_db(settings)) as conn:
-        rows = {
-            r[0]: r[1:]
-            for r in conn.execute(
-                "SELECT seq, record_id, body, prev_hash, hash FROM audit_record WHERE seq IN (5, 6)"
-            )
-        }
-        conn.execute("UPDATE audit_record SET record_id = 'tmp' WHERE seq = 6")
-        for seq, other in ((5, 6), (6, 5)):
-            conn.execute(
-                "UPDATE audit_record SET record_id = ?, body = ?, prev_hash = ?, "
-                "hash = ? WHERE seq = ?",
-                (*rows[other], seq),
-            )
+    url = settings.governance_url
+    sql = "SELECT seq, record_id, body, prev_hash, hash FROM audit_record WHERE seq IN (5, 6)"
+    rows = {r[0]: r[1:] for r in run_sql(url, sql)}
+    run_sql(url, "UPDATE audit_record SET record_id = 'tmp' WHERE seq = 6")
+    for seq, other in ((5, 6), (6, 5)):
+        record_id, body, prev_hash, digest = rows[other]
+        run_sql(
+            url,
+            "UPDATE audit_record SET record_id = :r, body = :b, prev_hash = :p, hash = :h "
+            "WHERE seq = :s",
+            r=record_id,
+            b=body,
+            p=prev_hash,
+            h=digest,
+            s=seq,
+        )
     result = _verify(settings)
     assert result.exit_code == 1
 
@@ -119,8 +120,7 @@ def test_verify_catches_truncation_behind_a_checkpoint(settings: Settings) -> No
     cp = run(settings, "audit", "checkpoint")
     assert cp.exit_code == 0, cp.output
     count = int(cp.output.split()[0])
-    with sqlite3.connect(_db(settings)) as conn:
-        conn.execute("DELETE FROM audit_record WHERE seq >= ?", (count - 1,))
+    run_sql(settings.governance_url, "DELETE FROM audit_record WHERE seq >= :n", n=count - 1)
     assert _verify(settings).exit_code == 1
 
 

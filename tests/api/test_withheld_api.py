@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from models.demo_twins import DemoTwin
-from tests.api.helpers import features_of, prepare_patient, twin_named
+from tests.api.helpers import features_of, prepare_patient, run_sql, twin_named
 
 WHAS = "whas500-mortality"
 CATS = ["demographics", "vitals", "history"]
@@ -169,9 +168,11 @@ def test_bias_audit_too_old(api: Any, whas: DemoTwin) -> None:
 
 def test_no_passing_bias_audit(api: Any, whas: DemoTwin) -> None:
     prepare_patient(api, "p-1", CATS)
-    db = api.service.settings.home / "governance.db"
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE bias_audit SET passed = 0 WHERE model = ?", (WHAS,))
+    run_sql(
+        api.service.settings.governance_url,
+        "UPDATE bias_audit SET passed = false WHERE model = :m",
+        m=WHAS,
+    )
     withheld(predict(api, features_of(whas)), "bias_audit")
 
 
