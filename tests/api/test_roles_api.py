@@ -175,6 +175,10 @@ def test_expired_forged_and_unknown_role_tokens_are_401(api: Any) -> None:
         jwt.encode({**base, "role": "superuser"}, key, algorithm="HS256"),
         jwt.encode({k: v for k, v in base.items() if k != "jti"}, key, algorithm="HS256"),
         jwt.encode(base, None, algorithm="none"),
+        jwt.encode({**base, "nbf": now + 3600}, key, algorithm="HS256"),
+        jwt.encode({**base, "iat": now + 3600}, key, algorithm="HS256"),
+        jwt.encode(base, key + b"x" * 32, algorithm="HS512"),
+        jwt.encode({k: v for k, v in base.items() if k != "sub"}, key, algorithm="HS256"),
     ]
     for token in bad:
         r = api.client.get("/v1/models", headers={"Authorization": f"Bearer {token}"})
