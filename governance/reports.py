@@ -301,7 +301,10 @@ def _decisions(conn: Connection, since: datetime, until: datetime) -> DecisionSe
             refusals[str(payload.get("reason") or "no reason recorded")] += 1
     by_version = tuple(
         VersionDecisions(m, v, c["released"], c["withheld"], c["refused"])
-        for (m, v), c in sorted(per_version.items(), key=lambda kv: (kv[0][0] or "", _vkey(kv[0][1])))
+        for (m, v), c in sorted(
+            per_version.items(),
+            key=lambda kv: (kv[0][0] is None, kv[0][0] or "", _vkey(kv[0][1])),
+        )
     )
     withheld = _reason_counts(reasons.items())
     refused = _reason_counts([(INPUT_CHECK, refusals)] if refusals else [])
@@ -343,19 +346,17 @@ def _top(counter: Counter[str]) -> list[tuple[str, int]]:
 
 
 def _consent(conn: Connection, since: datetime, until: datetime) -> ConsentSection:
-    grants = dict(
-        conn.execute(
-            select(_co.c.purpose, func.count())
-            .where(_co.c.granted_at >= since, _co.c.granted_at < until)
-            .group_by(_co.c.purpose)
-        ).all()
+    grants = _counts(
+        conn,
+        select(_co.c.purpose, func.count())
+        .where(_co.c.granted_at >= since, _co.c.granted_at < until)
+        .group_by(_co.c.purpose),
     )
-    withdrawals = dict(
-        conn.execute(
-            select(_co.c.purpose, func.count())
-            .where(_co.c.withdrawn_at >= since, _co.c.withdrawn_at < until)
-            .group_by(_co.c.purpose)
-        ).all()
+    withdrawals = _counts(
+        conn,
+        select(_co.c.purpose, func.count())
+        .where(_co.c.withdrawn_at >= since, _co.c.withdrawn_at < until)
+        .group_by(_co.c.purpose),
     )
     active_at_until = and_(
         _co.c.granted_at < until,
@@ -363,12 +364,11 @@ def _consent(conn: Connection, since: datetime, until: datetime) -> ConsentSecti
         or_(_co.c.valid_from.is_(None), _co.c.valid_from <= until),
         or_(_co.c.valid_until.is_(None), _co.c.valid_until > until),
     )
-    covered = dict(
-        conn.execute(
-            select(_co.c.purpose, func.count(func.distinct(_co.c.patient_key)))
-            .where(active_at_until)
-            .group_by(_co.c.purpose)
-        ).all()
+    covered = _counts(
+        conn,
+        select(_co.c.purpose, func.count(func.distinct(_co.c.patient_key)))
+        .where(active_at_until)
+        .group_by(_co.c.purpose),
     )
     registered = int(
         conn.execute(
@@ -379,16 +379,16 @@ def _consent(conn: Connection, since: datetime, until: datetime) -> ConsentSecti
     by_purpose = tuple(
         PurposeConsent(
             p,
-            int(grants.get(p, 0)),
-            int(withdrawals.get(p, 0)),
-            int(covered.get(p, 0)),
-            round(int(covered.get(p, 0)) / registered, 4) if registered else 0.0,
+            grants.get(p, 0),
+            withdrawals.get(p, 0),
+            covered.get(p, 0),
+            round(covered.get(p, 0) / registered, 4) if registered else 0.0,
         )
         for p in purposes
     )
     return ConsentSection(
-        sum(int(n) for n in grants.values()),
-        sum(int(n) for n in withdrawals.values()),
+        sum(grants.values()),
+        sum(withdrawals.values()),
         registered,
         by_purpose,
     )
@@ -439,8 +439,8 @@ def _bias_audits(
             age = (until - at).total_seconds() / 86400.0
             expired[key] = ExpiredAudit(r.model, r.version, at, round(age, 2), r.status)
     return BiasAuditSection(
-        sum(1 for a in audits if a.passed),
-        sum(1 for a in audits if not a.passed),
+        len([a for a in audits if a.passed]),
+        len([a for a in audits if not a.passed]),
         float(max_age_days),
         audits,
         tuple(expired[k] for k in sorted(expired)),
@@ -497,12 +497,17 @@ def _overrides(conn: Connection, since: datetime, until: datetime) -> OverrideSe
     return OverrideSection(len(entries), disregarded, overridden, entries)
 
 
+def _counts(conn: Connection, stmt: Any) -> dict[str, int]:
+    """``{key: count}`` from a two-column grouped count."""
+    return {str(key): int(n) for key, n in conn.execute(stmt).all()}
+
+
 def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
 def _vkey(version: str | None) -> tuple[int, int, str]:
-    """Versions in numeric order where they are numbers ("2" before "10")."""
+    """Versions in numeric order where they are numbers ("2" before "10"); unknown last."""
     if version is None:
         return (1, 0, "")
     return (0, int(version), "") if version.isdigit() else (0, 1 << 62, version)

@@ -123,3 +123,21 @@ def test_released_decision_is_audited_without_raw_features(
         assert f"'{value}'" not in text
     assert record["input_digest"] and record["output_digest"]
     assert record["principal"] == {"user": CLINICIAN.user, "role": "clinician", "site": SITE}
+
+
+def test_environment_difference_is_a_warning_in_response_and_audit(
+    api: Any, demo_twins: list[DemoTwin], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import registry.store
+    from models.environment import build_environment
+
+    changed = dict(build_environment(), xgboost="0.0.1")
+    monkeypatch.setattr(registry.store, "build_environment", lambda: changed)
+    twin = twin_named(demo_twins, "whas500-mortality")
+    prepare_patient(api, "p-1", ["demographics", "vitals", "history"])
+    response = _predict(api, twin.name, features_of(twin, 0))
+    assert response.status_code == 200, response.text
+    warnings = response.json()["warnings"]
+    assert any("xgboost" in w for w in warnings), warnings
+    record = api.service.audit.records(action="prediction", limit=1000)[-1]
+    assert any("xgboost" in w for w in record["warnings"])
