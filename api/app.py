@@ -15,6 +15,7 @@ from swagger_ui_bundle import swagger_ui_path
 from api.auth import PUBLIC_PATHS, BearerAuthMiddleware
 from api.controllers.audit import AuditController
 from api.controllers.models import ModelController
+from api.controllers.oversight import OverrideController, ReportController
 from api.controllers.patients import PatientController
 from api.controllers.predictions import PredictionController
 from api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             PatientController,
             ModelController,
             AuditController,
+            OverrideController,
+            ReportController,
             create_static_files_router(
                 path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
             ),

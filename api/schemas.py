@@ -99,3 +99,8 @@ class Problem(msgspec.Struct, omit_defaults=True):
     type: str = "about:blank"
     field: str | None = None
     audit_id: str | None = None
+
+
+class OverrideIn(msgspec.Struct, forbid_unknown_fields=True):
+    action: Literal["disregarded", "overridden"]
+    reason: str

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -27,10 +27,13 @@ from governance.db import make_engine
 from governance.errors import NotFound
 from governance.gate import PredictionRequest, ReleaseDecision, ReleaseGate
 from governance.lifecycle import Lifecycle, VersionState
+from governance.overrides import OVERRIDE_ACTIONS, OverrideAction, OverrideService
 from governance.patients import PatientService
 from governance.policy import PolicyStore
 from governance.principal import Principal
 from governance.pseudonym import Pseudonymiser
+from governance.report_export import to_csv, to_html, to_json
+from governance.reports import build_report
 from governance.revocation import Revocations
 from models.card import TwinCard, TwinKind
 from models.scoring import score
@@ -60,6 +63,7 @@ class TwinregService:
         self.registry = TwinRegistry(settings.tracking_uri, settings.artifact_root)
         self.runtime = RegistryRuntime(self.registry)
         self.revocations = Revocations(self.engine, self.audit)
+        self.overrides = OverrideService(self.engine, self.audit, self.policies)
 
     # -- predictions ----------------------------------------------------------------------
     def predict(
@@ -253,6 +257,44 @@ class TwinregService:
             "bias_audits": [a.to_dict() for a in self.lifecycle.bias_audits(model, version)],
             "history": self.lifecycle.history(model, version),
         }
+
+    # -- human oversight and reports ----------------------------------------------------
+    def record_override(
+        self, principal: Principal, audit_id: str, action: str, reason: str
+    ) -> dict[str, Any]:
+        """A clinician disregarded or overrode a released prediction (human oversight)."""
+        if action not in OVERRIDE_ACTIONS:
+            raise BadRequest(f"action must be one of {list(OVERRIDE_ACTIONS)}", field="action")
+        chosen = cast(OverrideAction, action)
+        return self.overrides.record(principal, audit_id, chosen, reason).to_dict()
+
+    def ethics_report(
+        self, principal: Principal, since: datetime, until: datetime, fmt: str
+    ) -> tuple[str, str]:
+        """The ethics-board report for [since, until) as (media type, body)."""
+        self.lifecycle.require_on(principal, "report", "read")
+        if until <= since:
+            raise BadRequest("until must be after since", field="until")
+        exporters = {
+            "json": ("application/json", to_json),
+            "csv": ("text/csv", to_csv),
+            "html": ("text/html", to_html),
+        }
+        if fmt not in exporters:
+            raise BadRequest(f"format must be one of {sorted(exporters)}", field="format")
+        report = build_report(
+            self.engine,
+            since,
+            until,
+            self.policies.current().bias_audit_max_age_days,
+            read_checkpoints(self.settings.checkpoints_file),
+        )
+        self.audit.append(
+            "report.read",
+            {"principal": principal.to_audit(), "format": fmt, "since": since, "until": until},
+        )
+        media, export = exporters[fmt]
+        return media, export(report)
 
     # -- audit --------------------------------------------------------------------------
     def audit_records(self, principal: Principal, **filters: Any) -> list[dict[str, Any]]:

@@ -38,10 +38,15 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/models/{name:str}/versions/{version:str}/reinstate"): {"ethics_board"},
     ("GET", "/v1/audit/records"): {"ethics_board"},
     ("GET", "/v1/audit/verify"): {"ethics_board"},
+    ("POST", "/v1/predictions/{audit_id:str}/overrides"): {"clinician"},
+    ("GET", "/v1/reports/ethics"): {"ethics_board"},
 }
 
 #: Routes whose resource lives at a site: a clinician of another site is refused there.
-SITE_BOUND = {path for _, path in ALLOWED if "patients" in path} | {"/v1/predictions"}
+SITE_BOUND = {path for _, path in ALLOWED if "patients" in path} | {
+    "/v1/predictions",
+    "/v1/predictions/{audit_id:str}/overrides",
+}
 
 
 def _routes(app: Any) -> list[tuple[str, str]]:
@@ -69,9 +74,11 @@ def _request(
     headers: dict[str, str],
     consent: str,
     features: dict[str, float],
+    released: str,
 ) -> Any:
     url = (
         path.replace("{patient_id:str}", "p-1")
+        .replace("{audit_id:str}", released)
         .replace("{consent_id:str}", consent)
         .replace("{name:str}", M)
         .replace("{version:str}", "1")
@@ -79,6 +86,8 @@ def _request(
     body: Any = None
     if path == "/v1/predictions":
         body = {"model": M, "patient_id": "p-1", "purpose": "treatment", "features": features}
+    elif path.endswith("/overrides"):
+        body = {"action": "disregarded", "reason": "matrix"}
     elif path.endswith("/consents"):
         body = {"purpose": "treatment", "data_categories": ["vitals"]}
     elif path == "/v1/patients/{patient_id:str}":
@@ -99,6 +108,12 @@ def test_matrix(api: Any, demo_twins: list[Any], role: str, site: str) -> None:
     whas = twin_named(demo_twins, M)
     features = features_of(whas)
     consent = prepare_patient(api, "p-1", ["demographics", "vitals", "history"])
+    decision = api.client.post(
+        "/v1/predictions",
+        json={"model": M, "patient_id": "p-1", "purpose": "treatment", "features": features},
+        headers=api.clinician,
+    )
+    released = decision.json()["audit_id"]
     if role == "clinician":
         headers = api.headers("c", role, "st-mary" if site == "own" else "st-elsewhere")
     else:
@@ -109,7 +124,7 @@ def test_matrix(api: Any, demo_twins: list[Any], role: str, site: str) -> None:
         allowed = role in ALLOWED[(method, path)] and not (
             role == "clinician" and site == "other" and path in SITE_BOUND
         )
-        response = _request(api, method, path, headers, consent, features)
+        response = _request(api, method, path, headers, consent, features, released)
         cell = f"{method} {path} as {role}@{site}: {response.status_code} {response.text[:200]}"
         assert response.status_code != 401, cell
         if allowed:
