@@ -18,6 +18,7 @@ from api.controllers.models import ModelController
 from api.controllers.oversight import OverrideController, ReportController
 from api.controllers.patients import PatientController
 from api.controllers.predictions import PredictionController
+from api.limits import STORE_NAME, rate_limit_config, rate_limit_store
 from api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
 from api.service import TwinregService
 from api.settings import Settings
@@ -65,7 +66,11 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
                 path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
             ),
         ],
-        middleware=[DefineMiddleware(BearerAuthMiddleware, exclude=list(PUBLIC_PATHS))],
+        middleware=[
+            DefineMiddleware(BearerAuthMiddleware, exclude=list(PUBLIC_PATHS)),
+            rate_limit_config(service.settings).middleware,
+        ],
+        stores={STORE_NAME: rate_limit_store(service.settings)},
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         state=State({"twinreg": service}),

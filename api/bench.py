@@ -147,6 +147,7 @@ def _http(
         TWINREG_TRACKING_URI=service.settings.tracking_uri,
         TWINREG_ARTIFACT_ROOT=service.settings.artifact_root,
         TWINREG_POLICIES=str(service.settings.policies_dir),
+        TWINREG_RATE_LIMIT="100000000",
     )
     command = [sys.executable, "-m", "uvicorn", "api.asgi:app", "--port", str(port)]
     proc = subprocess.Popen([*command, "--log-level", "warning"], env=env)  # noqa: S603

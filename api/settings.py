@@ -8,6 +8,8 @@
 | ``TWINREG_ARTIFACT_ROOT`` | ``<home>/mlartifacts`` |
 | ``TWINREG_POLICIES`` | the repository's ``policies/`` folder |
 | ``TWINREG_MAX_BODY_BYTES`` | ``65536`` |
+| ``TWINREG_RATE_LIMIT`` | ``600`` requests per minute per principal |
+| ``TWINREG_REDIS_URL`` | unset: rate-limit counters in memory (one worker); set: in Redis |
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class Settings:
     artifact_root: str
     policies_dir: Path
     max_body_bytes: int = 64 * 1024
+    rate_limit_per_minute: int = 600
+    redis_url: str | None = None
 
     @classmethod
     def load(
@@ -40,8 +44,13 @@ class Settings:
         policies = Path(env.get("TWINREG_POLICIES") or _REPO_POLICIES).expanduser().resolve()
         try:
             max_body = int(env.get("TWINREG_MAX_BODY_BYTES", str(64 * 1024)))
+            rate_limit = int(env.get("TWINREG_RATE_LIMIT", "600"))
         except ValueError as exc:
-            raise ConfigError("TWINREG_MAX_BODY_BYTES must be a whole number") from exc
+            raise ConfigError(
+                "TWINREG_MAX_BODY_BYTES and TWINREG_RATE_LIMIT must be whole numbers"
+            ) from exc
+        if rate_limit < 1:
+            raise ConfigError("TWINREG_RATE_LIMIT must be at least 1 request per minute")
         return cls(
             home=home_path,
             governance_url=env.get("TWINREG_GOVERNANCE_URL")
@@ -50,6 +59,8 @@ class Settings:
             artifact_root=env.get("TWINREG_ARTIFACT_ROOT") or str(home_path / "mlartifacts"),
             policies_dir=policies,
             max_body_bytes=max_body,
+            rate_limit_per_minute=rate_limit,
+            redis_url=env.get("TWINREG_REDIS_URL") or None,
         )
 
     @property
