@@ -232,7 +232,7 @@ class VancomycinTwin:
         check_range(sample_step_h, "sample_step_h", 1e-3, horizon_h, unit="h")
         n_doses = int(np.floor(horizon_h / row[3])) + 1
         regimen = DosingRegimen.repeated(row[2], row[3], n_doses, ROUTE_INFUSION, self.infusion_h)
-        times = np.linspace(0.0, horizon_h, int(round(horizon_h / sample_step_h)) + 1)
+        times = np.linspace(0.0, horizon_h, round(horizon_h / sample_step_h) + 1)
         params = self.kinetic_parameters(row)[0]
         states = simulate_two_compartment(params, regimen, times, self.dt_max)
         return times, states[:, 1] / params[1]

@@ -36,7 +36,7 @@ N_STATE = 5
 N_PARAMS = 6
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _deriv(
     ag: float, a1: float, a2: float, p: FloatArray, rate: float
 ) -> tuple[float, float, float, float, float]:
@@ -51,13 +51,15 @@ def _deriv(
     return -absorbed, absorbed - cl * c1 - transfer + rate, transfer, c1, cl * c1
 
 
-@njit(cache=True)  # type: ignore[misc]
-def _rk4_segment(y: FloatArray, p: FloatArray, rate: float, t0: float, t1: float, dt_max: float) -> None:
+@njit(cache=True)
+def _rk4_segment(
+    y: FloatArray, p: FloatArray, rate: float, t0: float, t1: float, dt_max: float
+) -> None:
     """Advance ``y`` in place from ``t0`` to ``t1`` in equal RK4 steps of at most dt_max."""
     span = t1 - t0
     if span <= 0.0:
         return
-    n = int(math.ceil(span / dt_max))
+    n = math.ceil(span / dt_max)
     h = span / n
     for _ in range(n):
         ag, a1, a2 = y[0], y[1], y[2]
@@ -72,7 +74,7 @@ def _rk4_segment(y: FloatArray, p: FloatArray, rate: float, t0: float, t1: float
         y[4] += h / 6.0 * (k1[4] + 2.0 * k2[4] + 2.0 * k3[4] + k4[4])
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _infusion_rate(
     times: FloatArray,
     amounts: FloatArray,
@@ -89,7 +91,7 @@ def _infusion_rate(
     return rate
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def pk_integrate(
     params: FloatArray,
     dose_times: FloatArray,
@@ -148,7 +150,7 @@ def pk_integrate(
     return out
 
 
-@njit(parallel=True, cache=True)  # type: ignore[misc]
+@njit(parallel=True, cache=True)
 def pk_integrate_batch(
     params: FloatArray,
     dose_times: FloatArray,
@@ -176,7 +178,7 @@ def pk_integrate_batch(
     return out
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _cycle(
     y: FloatArray,
     p: FloatArray,
@@ -191,7 +193,7 @@ def _cycle(
         y[1] += amount
     elif route == ROUTE_ORAL:
         y[0] += p[5] * amount
-    peak = y[1] / p[1]
+    peak = float(y[1] / p[1])
     if route == ROUTE_INFUSION:
         pieces = (duration, tau)
         rates = (amount / duration, 0.0)
@@ -203,7 +205,7 @@ def _cycle(
         t1 = pieces[piece]
         span = t1 - t0
         if span > 0.0:
-            n = int(math.ceil(span / dt_max))
+            n = math.ceil(span / dt_max)
             h = span / n
             for step in range(n):
                 _rk4_segment(y, p, rates[piece], t0 + step * h, t0 + (step + 1) * h, h * 1.5)
@@ -214,7 +216,7 @@ def _cycle(
     return peak
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def _solve3(a: FloatArray, b: FloatArray) -> FloatArray:
     """Solve the 3x3 system ``a x = b`` by Gaussian elimination with partial pivoting."""
     m = a.copy()
@@ -241,7 +243,7 @@ def _solve3(a: FloatArray, b: FloatArray) -> FloatArray:
     return x
 
 
-@njit(cache=True)  # type: ignore[misc]
+@njit(cache=True)
 def pk_steady_state(
     params: FloatArray, amount: float, route: int, duration: float, tau: float, dt_max: float
 ) -> FloatArray:
@@ -275,7 +277,7 @@ def pk_steady_state(
     return out
 
 
-@njit(parallel=True, cache=True)  # type: ignore[misc]
+@njit(parallel=True, cache=True)
 def pk_steady_state_batch(
     params: FloatArray,
     amounts: FloatArray,
