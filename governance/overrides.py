@@ -187,7 +187,7 @@ class OverrideService:
             and principal.site is not None
             and site is not None
             and policy.allows(
-                principal.role, principal.site, site, f"model/{model}", "predict"
+                principal.role, principal.site, site, f"model/{model}", "override"
             ).allowed
         )
         if allowed and site is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, and_, insert, or_, select
+from sqlalchemy import Engine, and_, bindparam, insert, or_, select
 
 from governance.audit_log import AuditLog
 from governance.clock import utcnow
@@ -12,6 +12,18 @@ from governance.db import read_connection
 from governance.records import RevokedToken
 
 _rt = RevokedToken.__table__  # type: ignore[attr-defined]
+
+# Checked on every authenticated request: built once (compilation is cached).
+_REVOKED = (
+    select(_rt.c.id)
+    .where(
+        or_(
+            _rt.c.jti == bindparam("jti"),
+            and_(_rt.c.subject == bindparam("subject"), _rt.c.revoked_at >= bindparam("at")),
+        )
+    )
+    .limit(1)
+)
 
 
 class Revocations:
@@ -33,12 +45,6 @@ class Revocations:
     def is_revoked(self, jti: str, subject: str, issued_at: datetime) -> bool:
         """A token is revoked by its id, or by a revocation of its user made after it
         was issued (tokens issued later are valid again)."""
-        stmt = (
-            select(_rt.c.id)
-            .where(
-                or_(_rt.c.jti == jti, and_(_rt.c.subject == subject, _rt.c.revoked_at >= issued_at))
-            )
-            .limit(1)
-        )
         with read_connection(self._engine) as conn:
-            return conn.execute(stmt).first() is not None
+            params = {"jti": jti, "subject": subject, "at": issued_at}
+            return conn.execute(_REVOKED, params).first() is not None
