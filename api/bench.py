@@ -18,8 +18,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -134,11 +136,25 @@ def run_bench(service: TwinregService, rounds: int, console: Console | None = No
         "(target <= 1.3x)"
     )
     console.print(f"explained predictions/s over HTTP (1 client): {rps:.0f}")
+    load = Table(title="load on loopback: 4 clients, 8 s per row")
+    for col in ("workers", "requests", "predictions/s", "p50 ms", "p99 ms", "error rate"):
+        load.add_column(col, justify="right")
+    for workers in (1, 2):
+        r = run_load(service, features, workers, clients=4, seconds=8)
+        load.add_row(
+            str(workers),
+            str(int(r["requests"])),
+            f"{r['rps']:.0f}",
+            f"{r['p50_ms']:.2f}",
+            f"{r['p99_ms']:.2f}",
+            f"{r['error_rate']:.4f}",
+        )
+    console.print(load)
 
 
-def _http(
-    service: TwinregService, features: dict[str, float], rounds: int, console: Console
-) -> tuple[list[float], float]:
+@contextmanager
+def _server(service: TwinregService, workers: int) -> Iterator[str]:
+    """A real server in other processes on loopback; yields its base URL."""
     port = _free_port()
     env = dict(
         os.environ,
@@ -150,36 +166,101 @@ def _http(
         TWINREG_RATE_LIMIT="100000000",
     )
     command = [sys.executable, "-m", "uvicorn", "api.asgi:app", "--port", str(port)]
-    proc = subprocess.Popen([*command, "--log-level", "warning"], env=env)  # noqa: S603
-    token = issue_token(service.token_key, CLINICIAN.user, "clinician", SITE, 3600)
-    body = {"model": MODEL, "patient_id": PATIENT, "purpose": "treatment", "features": features}
+    command += ["--workers", str(workers), "--log-level", "warning"]
+    proc = subprocess.Popen(command, env=env)  # noqa: S603 (our interpreter, our module)
+    base = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        ) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the benchmark server did not start")
+        deadline = time.monotonic() + 60
+        ready = 0
+        while ready < 3 * workers:  # several answers: every worker is up
+            try:
+                ready += httpx.get(base + "/health", timeout=5).status_code == 200
+            except httpx.TransportError:
                 time.sleep(0.2)
-
-            def call() -> None:
-                response = client.post("/v1/predictions", json=body)
-                assert response.status_code == 200, response.text
-
-            lat = _timings(call, rounds)
-            t0 = time.perf_counter()
-            for _ in range(rounds):
-                call()
-            rps = rounds / (time.perf_counter() - t0)
+            if time.monotonic() > deadline:
+                raise RuntimeError("the benchmark server did not start")
+        yield base
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def _headers(service: TwinregService) -> dict[str, str]:
+    token = issue_token(service.token_key, CLINICIAN.user, "clinician", SITE, 3600)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _body(features: dict[str, float]) -> dict[str, object]:
+    return {"model": MODEL, "patient_id": PATIENT, "purpose": "treatment", "features": features}
+
+
+def _http(
+    service: TwinregService, features: dict[str, float], rounds: int, console: Console
+) -> tuple[list[float], float]:
+    body = _body(features)
+    with (
+        _server(service, 1) as base,
+        httpx.Client(base_url=base, headers=_headers(service), timeout=30) as client,
+    ):
+
+        def call() -> None:
+            response = client.post("/v1/predictions", json=body)
+            assert response.status_code == 200, response.text
+
+        lat = _timings(call, rounds)
+        t0 = time.perf_counter()
+        for _ in range(rounds):
+            call()
+        rps = rounds / (time.perf_counter() - t0)
     return lat, rps
+
+
+def run_load(
+    service: TwinregService,
+    features: dict[str, float],
+    workers: int,
+    clients: int,
+    seconds: float,
+    max_requests: int = 20_000,
+) -> dict[str, float]:
+    """Closed-loop load on loopback, bounded in time and count: throughput, p50, p99 and
+    the error rate (anything but a released prediction counts as an error)."""
+    body = _body(features)
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    with _server(service, workers) as base:
+        stop = time.monotonic() + seconds
+
+        def client() -> None:
+            nonlocal errors
+            with httpx.Client(base_url=base, headers=_headers(service), timeout=30) as c:
+                while time.monotonic() < stop:
+                    t0 = time.perf_counter()
+                    try:
+                        ok = c.post("/v1/predictions", json=body).status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    elapsed = time.perf_counter() - t0
+                    with lock:
+                        latencies.append(elapsed)
+                        errors += not ok
+                        if len(latencies) >= max_requests:
+                            return
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - started
+    return {
+        "workers": workers,
+        "clients": clients,
+        "requests": len(latencies),
+        "rps": len(latencies) / wall,
+        "p50_ms": _pct(latencies, 50),
+        "p99_ms": _pct(latencies, 99),
+        "error_rate": errors / max(1, len(latencies)),
+    }
