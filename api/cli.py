@@ -168,6 +168,22 @@ def info(home: str | None, as_json: bool) -> None:
 
 
 @main.group()
+def policy() -> None:
+    """Policy commands (the scale path keeps Casbin's lines in the database)."""
+
+
+@policy.command("load")
+@click.option("--home", default=None, help=HOME_HELP)
+def policy_load(home: str | None) -> None:
+    """Copy policies/rbac_policy.csv into the governance DB (TWINREG_POLICY_STORE=database)."""
+    try:
+        version = _service(home).load_policy_lines("cli")
+    except (GovernanceError, ApiError) as exc:
+        _fail(str(exc))
+    click.echo(f"policy lines loaded; policy version {version}")
+
+
+@main.group()
 def audit() -> None:
     """Audit-log commands."""
 

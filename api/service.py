@@ -30,6 +30,7 @@ from governance.lifecycle import Lifecycle, VersionState
 from governance.overrides import OVERRIDE_ACTIONS, OverrideAction, OverrideService
 from governance.patients import PatientService
 from governance.policy import PolicyStore
+from governance.policy_rules import DatabaseRules, read_policy_csv
 from governance.principal import Principal
 from governance.pseudonym import Pseudonymiser
 from governance.report_export import to_csv, to_html, to_json
@@ -53,7 +54,10 @@ class TwinregService:
         self.token_key = secrets.token_key
         self.engine = make_engine(settings.governance_url)
         self.audit = AuditLog(self.engine)
-        self.policies = PolicyStore(settings.policies_dir)
+        rules = (
+            DatabaseRules(settings.governance_url) if settings.policy_store == "database" else None
+        )
+        self.policies = PolicyStore(settings.policies_dir, rules=rules)
         self.pseudonymiser = Pseudonymiser(secrets.pseudonym_key)
         self.lifecycle = Lifecycle(self.engine, self.audit, self.policies)
         self.patients = PatientService(self.engine, self.audit, self.policies, self.pseudonymiser)
@@ -332,6 +336,22 @@ class TwinregService:
 
     def _require_audit(self, principal: Principal, act: str) -> None:
         self.lifecycle.require_on(principal, "audit", act)
+
+    def load_policy_lines(self, actor: str) -> str:
+        """Copy ``policies/rbac_policy.csv`` into the database; returns the new version."""
+        if self.policies.rules is None:
+            raise BadRequest(
+                "set TWINREG_POLICY_STORE=database to keep policies in the database",
+                field="TWINREG_POLICY_STORE",
+            )
+        lines = read_policy_csv(self.settings.policies_dir / "rbac_policy.csv")
+        self.policies.rules.replace(lines)
+        self.policies.invalidate()
+        version = self.policies.current().version
+        self.audit.append(
+            "policy.load", {"actor": actor, "lines": len(lines), "policy_version": version}
+        )
+        return version
 
     # -- health / info ------------------------------------------------------------------
     def health(self) -> Health:

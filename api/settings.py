@@ -9,6 +9,7 @@
 | ``TWINREG_POLICIES`` | the repository's ``policies/`` folder |
 | ``TWINREG_MAX_BODY_BYTES`` | ``65536`` |
 | ``TWINREG_RATE_LIMIT`` | ``600`` requests per minute per principal |
+| ``TWINREG_POLICY_STORE`` | ``files`` (``policies/``); ``database``: Casbin lines in the DB |
 | ``TWINREG_REDIS_URL`` | unset: rate-limit counters in memory (one worker); set: in Redis |
 """
 
@@ -34,6 +35,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     rate_limit_per_minute: int = 600
     redis_url: str | None = None
+    policy_store: str = "files"
 
     @classmethod
     def load(
@@ -61,6 +63,7 @@ class Settings:
             max_body_bytes=max_body,
             rate_limit_per_minute=rate_limit,
             redis_url=env.get("TWINREG_REDIS_URL") or None,
+            policy_store=_policy_store(env.get("TWINREG_POLICY_STORE", "files")),
         )
 
     @property
@@ -70,3 +73,9 @@ class Settings:
     @property
     def checkpoints_file(self) -> Path:
         return self.home / "audit-checkpoints.jsonl"
+
+
+def _policy_store(value: str) -> str:
+    if value not in ("files", "database"):
+        raise ConfigError("TWINREG_POLICY_STORE must be 'files' or 'database'")
+    return value

@@ -21,6 +21,7 @@ from typing import Any
 import casbin
 
 from governance.errors import PolicyError
+from governance.policy_rules import DatabaseRules
 
 MODEL_FILE = "rbac_model.conf"
 POLICY_FILE = "rbac_policy.csv"
@@ -51,15 +52,18 @@ class EthicsRules:
 class PolicySet:
     """One consistent, immutable reading of the policy files."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, rules: DatabaseRules | None = None) -> None:
         contents = _read_files(directory)
-        self.version = _content_hash(contents)
         self.directory = directory
         logging.getLogger("casbin").setLevel(logging.WARNING)
+        source: Any = str(directory / POLICY_FILE)
+        if rules is not None:
+            # At scale the lines live in the database: they, not the CSV, are versioned.
+            contents[POLICY_FILE] = "\n".join(", ".join(line) for line in rules.lines())
+            source = rules.adapter
+        self.version = _content_hash(contents)
         try:
-            self._enforcer = casbin.Enforcer(
-                str(directory / MODEL_FILE), str(directory / POLICY_FILE)
-            )
+            self._enforcer = casbin.Enforcer(str(directory / MODEL_FILE), source)
         except Exception as exc:  # casbin raises plain exceptions on syntax errors
             raise PolicyError(f"{MODEL_FILE}/{POLICY_FILE} cannot be loaded: {exc}") from exc
         self._lock = threading.Lock()
@@ -97,14 +101,18 @@ class PolicySet:
 
 
 class PolicyStore:
-    """Serves the current :class:`PolicySet`, reloading when the files change."""
+    """Serves the current :class:`PolicySet`, reloading when the files (or, at scale, the
+    policy lines in the database) change."""
 
-    def __init__(self, directory: Path, refresh_seconds: float = 0.5) -> None:
+    def __init__(
+        self, directory: Path, refresh_seconds: float = 0.5, rules: DatabaseRules | None = None
+    ) -> None:
         self.directory = directory
+        self.rules = rules
         self.refresh_seconds = refresh_seconds
         self._lock = threading.Lock()
         self._checked_at = 0.0
-        self._stamp: tuple[tuple[str, int, int], ...] | None = None
+        self._stamp: tuple[Any, ...] | None = None
         self._current: PolicySet | None = None
         self._error: PolicyError | None = None
 
@@ -113,17 +121,22 @@ class PolicyStore:
         if now - self._checked_at >= self.refresh_seconds or self._stamp is None:
             with self._lock:
                 self._checked_at = now
-                stamp = _stamp(self.directory)
-                if stamp != self._stamp:
-                    self._stamp = stamp
-                    try:
-                        self._current, self._error = PolicySet(self.directory), None
-                    except PolicyError as exc:
-                        self._current, self._error = None, exc
+                try:
+                    stamp = self._read_stamp()
+                    if stamp != self._stamp:
+                        self._stamp = stamp
+                        self._current = PolicySet(self.directory, self.rules)
+                        self._error = None
+                except PolicyError as exc:
+                    self._stamp, self._current, self._error = None, None, exc
         if self._error is not None:
             raise self._error
         assert self._current is not None
         return self._current
+
+    def _read_stamp(self) -> tuple[Any, ...]:
+        files: tuple[Any, ...] = _stamp(self.directory)
+        return files if self.rules is None else (*files, self.rules.lines())
 
     def invalidate(self) -> None:
         """Force a re-read on the next call (used after an edit through the product)."""

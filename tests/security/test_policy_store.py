@@ -1,0 +1,107 @@
+"""Policy semantics: edits take effect without a restart; a corrupt file fails closed; at
+scale the Casbin lines live in the governance database and an edit made through one
+worker binds every other on its next request."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from click.testing import CliRunner
+from litestar.testing import TestClient
+
+from api.app import create_app
+from api.cli import main
+from api.service import TwinregService
+from api.settings import Settings
+from tests.api.helpers import features_of, prepare_patient, twin_named
+
+M = "whas500-mortality"
+CATS = ["demographics", "vitals", "history"]
+
+
+def _predict(client: Any, headers: dict[str, str], demo_twins: list[Any]) -> Any:
+    return client.post(
+        "/v1/predictions",
+        headers=headers,
+        json={
+            "model": M,
+            "patient_id": "p-1",
+            "purpose": "treatment",
+            "features": features_of(twin_named(demo_twins, M)),
+        },
+    )
+
+
+def test_file_edit_takes_effect_without_restart(api: Any, demo_twins: list[Any]) -> None:
+    prepare_patient(api, "p-1", CATS)
+    assert _predict(api.client, api.clinician, demo_twins).status_code == 200
+    path = api.service.settings.policies_dir / "rbac_policy.csv"
+    lines = [
+        line
+        for line in path.read_text().splitlines()
+        if line != "p, clinician, own, model/*, predict"
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    api.service.policies.invalidate()  # the half-second refresh, without waiting for it
+    r = _predict(api.client, api.clinician, demo_twins)
+    assert r.status_code == 403 and r.json()["reasons"][0]["check"] == "role"
+
+
+def test_missing_policy_file_fails_closed(api: Any, demo_twins: list[Any]) -> None:
+    prepare_patient(api, "p-1", CATS)
+    (api.service.settings.policies_dir / "rbac_model.conf").unlink()
+    api.service.policies.invalidate()
+    r = _predict(api.client, api.clinician, demo_twins)
+    assert r.status_code in (401, 403, 503), r.text
+    assert "contributions" not in r.text
+    assert api.client.get("/health").status_code == 503
+
+
+def test_policy_lines_in_the_database_bind_every_worker(
+    settings: Settings, demo_twins: list[Any]
+) -> None:
+    scaled = dataclasses.replace(settings, policy_store="database")
+    env = {
+        "TWINREG_POLICY_STORE": "database",
+        "TWINREG_GOVERNANCE_URL": scaled.governance_url,
+        "TWINREG_TRACKING_URI": scaled.tracking_uri,
+        "TWINREG_ARTIFACT_ROOT": scaled.artifact_root,
+        "TWINREG_POLICIES": str(scaled.policies_dir),
+    }
+    result = CliRunner().invoke(main, ["policy", "load", "--home", str(scaled.home)], env=env)
+    assert result.exit_code == 0, result.output
+    first, second = TwinregService(scaled), TwinregService(scaled)
+    with (
+        TestClient(app=create_app(service=first)) as a,
+        TestClient(app=create_app(service=second)) as b,
+    ):
+        from tests.conftest import Api
+
+        api_a, api_b = Api(a, first), Api(b, second)
+        prepare_patient(api_a, "p-1", CATS)
+        assert _predict(b, api_b.clinician, demo_twins).status_code == 200
+        # the CSV is no longer the source: editing it changes nothing at run time
+        assert first.policies.rules is not None
+        lines = [
+            line
+            for line in first.policies.rules.lines()
+            if line != ("p", "clinician", "own", "model/*", "predict")
+        ]
+        first.policies.rules.replace(list(lines))
+        second.policies.invalidate()  # the watcher's next look, without waiting for it
+        r = _predict(b, api_b.clinician, demo_twins)
+        assert r.status_code == 403 and r.json()["reasons"][0]["check"] == "role"
+        first.policies.invalidate()
+        assert first.policies.current().version == second.policies.current().version
+
+
+def test_policy_load_requires_the_database_store(settings: Settings) -> None:
+    env = {
+        "TWINREG_GOVERNANCE_URL": settings.governance_url,
+        "TWINREG_TRACKING_URI": settings.tracking_uri,
+        "TWINREG_ARTIFACT_ROOT": settings.artifact_root,
+        "TWINREG_POLICIES": str(settings.policies_dir),
+    }
+    result = CliRunner().invoke(main, ["policy", "load", "--home", str(settings.home)], env=env)
+    assert result.exit_code != 0 and "TWINREG_POLICY_STORE" in result.output
