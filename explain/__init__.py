@@ -2,10 +2,12 @@
 
 Build an explainer once per model version with :func:`build_explainer` (it dispatches on
 :class:`~models.TwinKind` through an explicit table), then call ``explain(row)`` per
-request. The result is our own serialisable type: an :class:`Explained` holding the
-prediction in natural units and an :class:`Attribution` (base value, the model's own
-output, one contribution per feature) in the kind's output space. Check faithfulness
-with :func:`check_additivity` / :func:`require_faithful`; draw with :func:`waterfall_svg`.
+request; mechanistic twins get one explainer per version and named output
+(:func:`build_mechanistic_explainer`). The result is our own serialisable type: an
+:class:`Explained` holding the prediction in natural units and an :class:`Attribution`
+(base value, the model's own output, one contribution per feature) in the kind's output
+space. Check faithfulness with :func:`check_additivity` / :func:`require_faithful`; draw
+with :func:`waterfall_svg`.
 
 Errors derive from :class:`ExplainError` (tree in :mod:`explain.errors`).
 """
@@ -28,6 +30,7 @@ from explain.errors import (
 from explain.explained import Explained, TwinExplainer
 from explain.front import EXPLAINER_FACTORIES, build_explainer
 from explain.linear import CoxExplainer, CoxLinear, LogisticRegressionExplainer
+from explain.mechanistic import MechanisticExplainer, build_mechanistic_explainer
 from explain.plots import waterfall_svg
 from explain.trees import (
     RandomForestClassifierExplainer,
@@ -48,6 +51,7 @@ __all__ = [
     "Explained",
     "InvalidRowError",
     "LogisticRegressionExplainer",
+    "MechanisticExplainer",
     "ModelMismatchError",
     "RandomForestClassifierExplainer",
     "RandomForestRegressorExplainer",
@@ -57,6 +61,7 @@ __all__ = [
     "XGBoostClassifierExplainer",
     "XGBoostRegressorExplainer",
     "build_explainer",
+    "build_mechanistic_explainer",
     "check_additivity",
     "require_faithful",
     "waterfall_svg",

@@ -16,6 +16,7 @@ import xgboost as xgb
 from explain.errors import ModelMismatchError, UnsupportedKind
 from explain.explained import TwinExplainer
 from explain.linear import CoxExplainer, CoxLinear, LogisticRegressionExplainer
+from explain.mechanistic import build_mechanistic_explainer
 from explain.trees import (
     RandomForestClassifierExplainer,
     RandomForestRegressorExplainer,
@@ -24,8 +25,9 @@ from explain.trees import (
 )
 from models import TwinKind
 
-#: ``(model, feature_names, background) -> explainer``.
-ExplainerFactory = Callable[[Any, Sequence[str], np.ndarray], TwinExplainer]
+#: ``(model, feature_names, background, output) -> explainer``; ``output`` names the
+#: output of a mechanistic twin (the card's ``extra["output"]``) and is ignored otherwise.
+ExplainerFactory = Callable[[Any, Sequence[str], np.ndarray, str | None], TwinExplainer]
 
 
 def _booster(model: Any) -> xgb.Booster:
@@ -37,30 +39,53 @@ def _booster(model: Any) -> xgb.Booster:
     raise ModelMismatchError(f"expected an xgboost Booster, got {type(model).__name__}")
 
 
-def _xgb_classifier(model: Any, names: Sequence[str], _bg: np.ndarray) -> TwinExplainer:
+def _xgb_classifier(
+    model: Any, names: Sequence[str], _bg: np.ndarray, _output: str | None
+) -> TwinExplainer:
     return XGBoostClassifierExplainer(_booster(model), names)
 
 
-def _xgb_regressor(model: Any, names: Sequence[str], _bg: np.ndarray) -> TwinExplainer:
+def _xgb_regressor(
+    model: Any, names: Sequence[str], _bg: np.ndarray, _output: str | None
+) -> TwinExplainer:
     return XGBoostRegressorExplainer(_booster(model), names)
 
 
-def _rf_classifier(model: Any, names: Sequence[str], _bg: np.ndarray) -> TwinExplainer:
+def _rf_classifier(
+    model: Any, names: Sequence[str], _bg: np.ndarray, _output: str | None
+) -> TwinExplainer:
     return RandomForestClassifierExplainer(model, names)
 
 
-def _rf_regressor(model: Any, names: Sequence[str], _bg: np.ndarray) -> TwinExplainer:
+def _rf_regressor(
+    model: Any, names: Sequence[str], _bg: np.ndarray, _output: str | None
+) -> TwinExplainer:
     return RandomForestRegressorExplainer(model, names)
 
 
-def _logistic(model: Any, names: Sequence[str], bg: np.ndarray) -> TwinExplainer:
+def _logistic(
+    model: Any, names: Sequence[str], bg: np.ndarray, _output: str | None
+) -> TwinExplainer:
     return LogisticRegressionExplainer(model, names, bg)
 
 
-def _cox(model: Any, names: Sequence[str], bg: np.ndarray) -> TwinExplainer:
+def _cox(model: Any, names: Sequence[str], bg: np.ndarray, _output: str | None) -> TwinExplainer:
     if not isinstance(model, CoxLinear):
         raise ModelMismatchError(f"expected a Cox linear model, got {type(model).__name__}")
     return CoxExplainer(model, names, bg)
+
+
+def _mechanistic(kind: TwinKind) -> ExplainerFactory:
+    def factory(
+        model: Any, names: Sequence[str], bg: np.ndarray, output: str | None
+    ) -> TwinExplainer:
+        if output is None:
+            raise ModelMismatchError(
+                f'{kind.value} twins need the output to explain (the card\'s extra["output"])'
+            )
+        return build_mechanistic_explainer(kind, model, names, bg, output)
+
+    return factory
 
 
 #: The dispatch table. Tree explainers are path-dependent and ignore the background.
@@ -72,14 +97,26 @@ EXPLAINER_FACTORIES: Mapping[TwinKind, ExplainerFactory] = MappingProxyType(
         TwinKind.RANDOM_FOREST_REGRESSOR: _rf_regressor,
         TwinKind.LOGISTIC_REGRESSION: _logistic,
         TwinKind.COX_PH: _cox,
+        TwinKind.PK_VANCOMYCIN: _mechanistic(TwinKind.PK_VANCOMYCIN),
+        TwinKind.WINDKESSEL: _mechanistic(TwinKind.WINDKESSEL),
+        TwinKind.RADIOTHERAPY: _mechanistic(TwinKind.RADIOTHERAPY),
     }
 )
 
 
 def build_explainer(
-    kind: TwinKind, model: object, feature_names: Sequence[str], background: np.ndarray
+    kind: TwinKind,
+    model: object,
+    feature_names: Sequence[str],
+    background: np.ndarray,
+    output: str | None = None,
 ) -> TwinExplainer:
     """Build the explainer for ``kind`` once; expensive set-up happens here.
+
+    Mechanistic kinds explain one named ``output`` and need it (pass the card's
+    ``extra["output"]``, :attr:`~models.card.TwinCard.default_output`); for an output
+    chosen per request use :func:`explain.mechanistic.build_mechanistic_explainer` and
+    cache per (version, output). ``output`` is ignored for every other kind.
 
     Raises :class:`UnsupportedKind` for a kind without explainer and
     :class:`ModelMismatchError` when the model does not fit the kind.
@@ -87,4 +124,4 @@ def build_explainer(
     factory = EXPLAINER_FACTORIES.get(kind)
     if factory is None:
         raise UnsupportedKind(f"no explainer for twin kind {kind!r}")
-    return factory(model, feature_names, background)
+    return factory(model, feature_names, background, output)

@@ -30,6 +30,9 @@ class TwinKind(StrEnum):
     RANDOM_FOREST_CLASSIFIER = "random_forest_classifier"
     RANDOM_FOREST_REGRESSOR = "random_forest_regressor"
     COX_PH = "cox_ph"
+    PK_VANCOMYCIN = "pk_vancomycin"
+    WINDKESSEL = "windkessel"
+    RADIOTHERAPY = "radiotherapy"
 
     @property
     def prediction_kind(self) -> Literal["probability", "risk_score", "value"]:
@@ -59,6 +62,15 @@ class TwinKind(StrEnum):
     def is_float32(self) -> bool:
         """XGBoost computes in float32; the additivity tolerance follows."""
         return self in (TwinKind.XGBOOST_CLASSIFIER, TwinKind.XGBOOST_REGRESSOR)
+
+    @property
+    def is_mechanistic(self) -> bool:
+        """Physiology ODE twins: the prediction is a named output chosen per request.
+
+        Their card names the default output in ``extra["output"]`` and every output a
+        request may choose in ``extra["outputs"]``.
+        """
+        return self in (TwinKind.PK_VANCOMYCIN, TwinKind.WINDKESSEL, TwinKind.RADIOTHERAPY)
 
 
 @dataclass(frozen=True)
@@ -119,6 +131,34 @@ class TwinCard:
             raise CardError("classifiers need an operating threshold")
         if self.kind is TwinKind.COX_PH and self.horizon is None:
             raise CardError("survival twins need a horizon")
+        if self.kind.is_mechanistic:
+            self._check_outputs()
+
+    def _check_outputs(self) -> None:
+        outputs = self.extra.get("outputs")
+        if (
+            not isinstance(outputs, list | tuple)
+            or not outputs
+            or not all(isinstance(o, str) and o for o in outputs)
+        ):
+            raise CardError('mechanistic twins need extra["outputs"]: a non-empty list of names')
+        if len(set(outputs)) != len(outputs):
+            raise CardError('extra["outputs"] must not repeat a name')
+        if self.extra.get("output") not in outputs:
+            raise CardError(
+                f'extra["output"] must be one of extra["outputs"] {list(outputs)}, '
+                f"got {self.extra.get('output')!r}"
+            )
+
+    @property
+    def default_output(self) -> str | None:
+        """The output a mechanistic twin predicts unless a request names another."""
+        return str(self.extra["output"]) if self.kind.is_mechanistic else None
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """Every output a request may choose (empty for non-mechanistic kinds)."""
+        return tuple(str(o) for o in self.extra["outputs"]) if self.kind.is_mechanistic else ()
 
     @property
     def feature_names(self) -> tuple[str, ...]:

@@ -9,6 +9,9 @@ xgboost_regressor                           ``booster.inplace_predict(row,
 logistic_regression,       ``model.skops``  the scikit-learn estimator, loaded with an
 random_forest_*                             explicit allow-list of types
 cox_ph                     ``model.json``   :class:`~models.cox.CoxLinearModel`
+pk_vancomycin, windkessel, ``model.json``   the mechanistic twin class of the kind
+radiotherapy                                (:data:`MECHANISTIC_CLASSES`), constructed
+                                            from its constructor parameters and fitted
 =========================  ===============  =============================================
 
 Nothing here unpickles: UBJSON and JSON are data, and skops refuses every type that is
@@ -17,17 +20,31 @@ neither on its own safe list nor on :data:`SKOPS_TRUSTED_TYPES`.
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from models.card import TwinKind
 from models.cox import CoxLinearModel
 from models.errors import ArtifactFormatError
+from models.mechanistic import RadiotherapyTwin, VancomycinTwin, WindkesselTwin
 
 XGBOOST_FILE = "model.ubj"
 SKOPS_FILE = "model.skops"
 COX_FILE = "model.json"
+MECHANISTIC_FILE = "model.json"
+
+#: The twin class of each mechanistic kind; its file holds the constructor parameters.
+MECHANISTIC_CLASSES: Mapping[TwinKind, type[Any]] = MappingProxyType(
+    {
+        TwinKind.PK_VANCOMYCIN: VancomycinTwin,
+        TwinKind.WINDKESSEL: WindkesselTwin,
+        TwinKind.RADIOTHERAPY: RadiotherapyTwin,
+    }
+)
 
 #: Types beyond skops' built-in safe list that a file of each kind may contain.
 #: Found with ``skops.io.get_untrusted_types`` on freshly trained estimators.
@@ -48,7 +65,64 @@ def model_filename(kind: TwinKind) -> str:
         return SKOPS_FILE
     if kind is TwinKind.COX_PH:
         return COX_FILE
+    if kind in MECHANISTIC_CLASSES:
+        return MECHANISTIC_FILE
     raise ArtifactFormatError(f"no safe format for kind {kind!r}")
+
+
+def _constructor_defaults(cls: type[Any]) -> dict[str, Any]:
+    """The constructor parameters of a mechanistic twin class and their defaults."""
+    parameters = inspect.signature(cls.__init__).parameters
+    return {name: p.default for name, p in parameters.items() if name != "self"}
+
+
+def _checked_value(name: str, value: object, default: object) -> object:
+    """``value`` if it has the JSON type of the parameter's default, else refuse it."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value  # type: ignore[arg-type]
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise ArtifactFormatError(
+            f"parameter {name!r} must be of type {type(default).__name__}, got {value!r}"
+        )
+    return value
+
+
+def mechanistic_to_dict(kind: TwinKind, model: object) -> dict[str, Any]:
+    """The constructor parameters of a mechanistic twin (what ``model.json`` holds)."""
+    cls = MECHANISTIC_CLASSES[kind]
+    if type(model) is not cls:
+        raise ArtifactFormatError(
+            f"expected {cls.__name__} for {kind.value}, got {type(model).__name__}"
+        )
+    data = {name: getattr(model, name) for name in _constructor_defaults(cls)}
+    mechanistic_from_dict(kind, data)  # refuse to write what could not be read back
+    return data
+
+
+def mechanistic_from_dict(kind: TwinKind, data: object) -> Any:
+    """Construct and fit the twin of ``kind``; refuses unknown, missing or mistyped keys."""
+    cls = MECHANISTIC_CLASSES[kind]
+    if not isinstance(data, dict):
+        raise ArtifactFormatError(f"{kind.value} model file must hold a JSON object")
+    defaults = _constructor_defaults(cls)
+    unknown = sorted(set(data) - set(defaults))
+    missing = sorted(set(defaults) - set(data))
+    if unknown or missing:
+        raise ArtifactFormatError(
+            f"{kind.value} model file: unknown keys {unknown}, missing keys {missing}"
+        )
+    params = {name: _checked_value(name, data[name], defaults[name]) for name in defaults}
+    try:
+        return cls(**params).fit()
+    except ValueError as exc:
+        raise ArtifactFormatError(f"invalid {kind.value} parameters: {exc}") from exc
 
 
 def _sklearn_class(kind: TwinKind) -> type[Any]:
@@ -88,6 +162,9 @@ def save_model(kind: TwinKind, model: object, directory: Path) -> list[Path]:
             if not isinstance(model, CoxLinearModel):
                 raise ArtifactFormatError(f"expected a CoxLinearModel, got {type(model).__name__}")
             path.write_text(json.dumps(model.to_dict(), indent=2), encoding="utf-8")
+        elif kind in MECHANISTIC_CLASSES:
+            text = json.dumps(mechanistic_to_dict(kind, model), indent=2, sort_keys=True)
+            path.write_text(text, encoding="utf-8")
         else:
             import skops.io as sio
 
@@ -123,6 +200,12 @@ def load_model(kind: TwinKind, directory: Path) -> object:
         except (OSError, ValueError) as exc:
             raise ArtifactFormatError(f"unreadable Cox model: {exc!r}") from exc
         return CoxLinearModel.from_dict(data)
+    if kind in MECHANISTIC_CLASSES:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ArtifactFormatError(f"unreadable {kind.value} model: {exc!r}") from exc
+        return mechanistic_from_dict(kind, data)
     return _load_skops(kind, path)
 
 

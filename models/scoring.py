@@ -20,8 +20,18 @@ class Scores:
     survival_at_horizon: np.ndarray | None = None
 
 
-def score(kind: TwinKind, model: Any, X: np.ndarray) -> Scores:
+def score(kind: TwinKind, model: Any, X: np.ndarray, output: str | None = None) -> Scores:
+    """Score every row of ``X`` (columns in card feature order).
+
+    Mechanistic kinds predict the named ``output`` (the card's ``extra["output"]``, see
+    :attr:`~models.card.TwinCard.default_output`); it is required for them and ignored
+    for every other kind.
+    """
     X = np.ascontiguousarray(X, dtype=np.float64)
+    if kind.is_mechanistic:
+        if output is None:
+            raise ValueError(f"scoring a {kind.value} twin needs the output to score")
+        return Scores(value=np.asarray(model.predict_outputs(X, output), dtype=np.float64))
     if kind in (TwinKind.XGBOOST_CLASSIFIER, TwinKind.XGBOOST_REGRESSOR):
         margin = np.asarray(
             model.inplace_predict(X.astype(np.float32), predict_type="margin"), dtype=np.float64
