@@ -18,6 +18,7 @@ from api.controllers.models import ModelController
 from api.controllers.oversight import OverrideController, ReportController
 from api.controllers.patients import PatientController
 from api.controllers.predictions import PredictionController
+from api.controllers.simulations import SimulationController
 from api.limits import STORE_NAME, rate_limit_config, rate_limit_store
 from api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
 from api.service import TwinregService
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
         route_handlers=[
             health,
             PredictionController,
+            SimulationController,
             PatientController,
             ModelController,
             AuditController,

@@ -11,6 +11,7 @@ from rich.table import Table
 from api.service import TwinregService
 from governance.principal import Principal
 from models.demo_twins import DemoTwin, train_demo_twins
+from models.mechanistic_demo import train_mechanistic_twins
 
 SITE = "st-mary"
 DATA_SCIENTIST = Principal("dana", "data_scientist")
@@ -22,15 +23,20 @@ def run_demo(service: TwinregService, console: Console | None = None) -> int:
     console = console or Console()
     console.rule("[bold]twinreg demo")
     console.print(f"home: {service.settings.home}")
-    twins = _train(console)
+    twins = _train(console) + train_mechanistic_twins()
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
     ) as progress:
         task = progress.add_task("registering", total=len(twins))
+        refused = {}
         for twin in twins:
             progress.update(task, description=f"register, audit, approve {twin.name}")
-            _govern(service, twin)
+            why = _govern(service, twin)
+            if why:
+                refused[twin.name] = why
             progress.advance(task)
+    for name, why in refused.items():
+        console.print(f"[yellow]{name}[/]: {why}")
     _show_models(service, console)
     _patients(service)
     whas = next(t for t in twins if t.name == "whas500-mortality")
@@ -44,7 +50,13 @@ def run_demo(service: TwinregService, console: Console | None = None) -> int:
         console,
         service.predict(CLINICIAN, whas.name, "patient-001", "insurance-underwriting", features),
     )
-    console.rule("4. audit verification")
+    vanco = next(t for t in twins if t.name == "vancomycin-auc")
+    console.rule("4. released: vancomycin AUC24 for patient-001 (mechanistic twin)")
+    _show(
+        console,
+        service.predict(CLINICIAN, vanco.name, "patient-001", "treatment", _features(vanco)),
+    )
+    console.rule("5. audit verification")
     result = service.audit_verify(None)
     style = "green" if result["ok"] else "red"
     console.print(f"[{style}]{result['message']} ({result['count']} records)")
@@ -63,27 +75,33 @@ def _train(console: Console) -> list[DemoTwin]:
     return twins
 
 
-def _govern(service: TwinregService, twin: DemoTwin) -> None:
-    if any(v.status == "approved" for v in service.lifecycle.versions(twin.name)):
-        return
+def _govern(service: TwinregService, twin: DemoTwin) -> str | None:
+    """Register, bias-audit and approve ``twin``; returns why it was not approved, if so.
+
+    A failed audit is not overridden: the version stays registered and unserved."""
+    versions = service.lifecycle.versions(twin.name)
+    if any(v.status == "approved" for v in versions):
+        return None
+    if versions:
+        return f"{twin.name} v{versions[-1].version} is {versions[-1].status}"
     rv = service.register_version(
         DATA_SCIENTIST, twin.name, twin.card.kind, twin.model, twin.card, twin.evaluation
     )
     audit = service.run_bias_audit(VALIDATOR, twin.name, rv.version)
     if not audit["passed"]:
-        raise SystemExit(f"the bias audit of {twin.name} failed: {audit.get('reasons')}")
+        return f"bias audit failed, not approved: {'; '.join(audit.get('reasons', []))}"
     service.approve(
         VALIDATOR, twin.name, rv.version, "demo: validation metrics and bias audit reviewed"
     )
+    return None
 
 
 def _patients(service: TwinregService) -> None:
     service.patients.register(CLINICIAN, "patient-001", SITE)
     service.patients.register(CLINICIAN, "patient-002", SITE)
     if not any(c.status == "active" for c in service.patients.consents(CLINICIAN, "patient-001")):
-        service.patients.grant(
-            CLINICIAN, "patient-001", "treatment", ["demographics", "vitals", "history"], None, None
-        )
+        categories = ["demographics", "vitals", "history", "labs", "medication", "imaging"]
+        service.patients.grant(CLINICIAN, "patient-001", "treatment", categories, None, None)
 
 
 def _features(twin: DemoTwin) -> dict[str, float]:

@@ -37,3 +37,51 @@ def decision_response(
         WithheldOut(decision="withheld", audit_id=decision.audit_id, reasons=reasons),
         status_code=403,
     )
+
+
+def simulation_response(
+    results: list[tuple[str, ReleaseDecision]],
+) -> Response[dict[str, Any]]:
+    """200 with every scenario when all were released; else 403 with the first reasons
+    and each scenario's decision and audit id (nothing of a withheld scenario leaks)."""
+    withheld = [(name, d) for name, d in results if not d.released]
+    if withheld:
+        _, first = withheld[0]
+        return Response(
+            {
+                "decision": "withheld",
+                "audit_id": first.audit_id,
+                "reasons": first.reasons,
+                "scenarios": [
+                    {
+                        "name": name,
+                        "decision": "released" if d.released else "withheld",
+                        "audit_id": d.audit_id,
+                    }
+                    for name, d in results
+                ],
+            },
+            status_code=403,
+        )
+    first = results[0][1]
+    scenarios = []
+    for name, d in results:
+        assert d.computation is not None
+        scenarios.append(
+            {
+                "name": name,
+                "audit_id": d.audit_id,
+                "prediction": d.computation.prediction,
+                "explanation": d.computation.explanation,
+                "warnings": list(d.warnings),
+            }
+        )
+    return Response(
+        {
+            "decision": "released",
+            "model": first.model,
+            "model_version": first.model_version,
+            "scenarios": scenarios,
+        },
+        status_code=200,
+    )

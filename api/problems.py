@@ -23,7 +23,7 @@ from governance.principal import Principal
 from registry import ArtifactTampered, InvalidIdentifier, ModelNotFound, RegistryError
 
 PROBLEM_JSON = "application/problem+json"
-PREDICTIONS_PATH = "/v1/predictions"
+AUDITED_PATHS = ("/v1/predictions", "/v1/simulations")
 
 #: (exception type, status, title) — the first match wins, so subclasses come first.
 STATUS_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
@@ -95,7 +95,7 @@ def _audit_refused_prediction(
     request: Request[Any, Any, Any], status: int, detail: str
 ) -> str | None:
     """A prediction request refused before its handler ran is still audited."""
-    if request.scope.get("path") != PREDICTIONS_PATH or status not in (400, 413, 415, 422):
+    if request.scope.get("path") not in AUDITED_PATHS or status not in (400, 413, 415, 422):
         return None
     user = request.scope.get("user")
     principal = user if isinstance(user, Principal) else None

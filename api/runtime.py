@@ -26,6 +26,11 @@ class ServedTwin:
     twin: LoadedTwin
     explainer: TwinExplainer
     feature_names: tuple[str, ...]
+    background: np.ndarray
+
+
+#: Most points a trajectory in a response carries (it is downsampled beyond that).
+MAX_TRAJECTORY_POINTS = 200
 
 
 class RegistryRuntime:
@@ -34,6 +39,7 @@ class RegistryRuntime:
     def __init__(self, registry: TwinRegistry) -> None:
         self._registry = registry
         self._served: dict[tuple[str, str, str], ServedTwin] = {}
+        self._by_output: dict[tuple[str, str, str, str], TwinExplainer] = {}
         self._lock = threading.Lock()
 
     def load(self, state: VersionState) -> object:
@@ -47,12 +53,37 @@ class RegistryRuntime:
                 twin = self._registry.load(state.model, state.version, state.artifact_sha256)
                 names = state.card.feature_names
                 background = twin.evaluation.loc[:, list(names)].to_numpy(dtype=np.float64)
+                background = background[:BACKGROUND_ROWS]
                 explainer = build_explainer(
-                    state.card.kind, twin.model, names, background[:BACKGROUND_ROWS]
+                    state.card.kind,
+                    twin.model,
+                    names,
+                    background,
+                    output=state.card.default_output,
                 )
-                served = ServedTwin(twin, explainer, names)
+                served = ServedTwin(twin, explainer, names, background)
                 self._served[key] = served
         return served
+
+    def _explainer(
+        self, served: ServedTwin, state: VersionState, output: str | None
+    ) -> TwinExplainer:
+        """The version's explainer; mechanistic twins get one per requested output."""
+        if output is None or output == state.card.default_output:
+            return served.explainer
+        key = (state.model, state.version, state.artifact_sha256, output)
+        explainer = self._by_output.get(key)
+        if explainer is None:
+            with self._lock:
+                explainer = self._by_output.get(key) or build_explainer(
+                    state.card.kind,
+                    served.twin.model,
+                    served.feature_names,
+                    served.background,
+                    output=output,
+                )
+                self._by_output[key] = explainer
+        return explainer
 
     def compute(
         self,
@@ -63,7 +94,8 @@ class RegistryRuntime:
     ) -> Computation:
         assert isinstance(handle, ServedTwin)
         row = np.array([[features[n] for n in handle.feature_names]], dtype=np.float64)
-        explained = handle.explainer.explain(row)
+        output = options.get("output")
+        explained = self._explainer(handle, state, output).explain(row)
         attribution = explained.attribution
         check = check_additivity(attribution, float32=handle.explainer.float32)
         prediction: dict[str, Any] = {
@@ -77,6 +109,10 @@ class RegistryRuntime:
             prediction["survival_probability"] = explained.survival_probability
             prediction["horizon"] = explained.horizon
             prediction["horizon_unit"] = state.card.horizon_unit
+        if state.card.kind.is_mechanistic:
+            prediction["output"] = output or state.card.default_output
+            if options.get("trajectory"):
+                prediction["trajectory"] = _trajectory(handle.twin.model, row[0])
         explanation: dict[str, Any] = attribution.to_dict()
         if options.get("plot") == "svg":
             explanation["plot_svg"] = waterfall_svg(attribution, features)
@@ -98,3 +134,13 @@ class RegistryRuntime:
         with self._lock:
             for key in [k for k in self._served if k[:2] == (model, version)]:
                 del self._served[key]
+
+
+def _trajectory(model: Any, row: np.ndarray) -> dict[str, list[float]]:
+    """The twin's curve for ``row``, downsampled to at most MAX_TRAJECTORY_POINTS."""
+    times, values = model.trajectory(row)
+    times, values = np.asarray(times, dtype=float), np.asarray(values, dtype=float)
+    if times.size > MAX_TRAJECTORY_POINTS:
+        index = np.unique(np.linspace(0, times.size - 1, MAX_TRAJECTORY_POINTS).astype(int))
+        times, values = times[index], values[index]
+    return {"t": times.tolist(), "y": values.tolist()}

@@ -19,6 +19,9 @@ class PredictionIn(msgspec.Struct, forbid_unknown_fields=True):
     features: dict[str, Any]
     version: str | None = None
     plot: Literal["svg"] | None = None
+    #: Mechanistic twins: which named output to predict, and whether to add the curve.
+    output: str | None = None
+    trajectory: bool = False
 
 
 class Reason(msgspec.Struct):
@@ -104,3 +107,19 @@ class Problem(msgspec.Struct, omit_defaults=True):
 class OverrideIn(msgspec.Struct, forbid_unknown_fields=True):
     action: Literal["disregarded", "overridden"]
     reason: str
+
+
+class ScenarioIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    #: Regimen inputs that differ from the patient's base features (e.g. dose, interval).
+    features: dict[str, Any]
+
+
+class SimulationIn(msgspec.Struct, forbid_unknown_fields=True):
+    model: str
+    patient_id: str
+    purpose: str
+    features: dict[str, Any]
+    scenarios: list[ScenarioIn]
+    version: str | None = None
+    output: str | None = None

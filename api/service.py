@@ -79,14 +79,18 @@ class TwinregService:
         features: Mapping[str, Any],
         version: str | None = None,
         plot: str | None = None,
+        output: str | None = None,
+        trajectory: bool = False,
+        action: str = "prediction",
     ) -> ReleaseDecision:
         try:
             resolved = self._resolve(model, version)
             clean = validate_features(resolved.card, features)
+            validate_output(resolved.card, output, trajectory)
         except (BadRequest, NotFound) as exc:
             audit_id = self.gate.record_refusal(
                 principal,
-                "prediction",
+                action,
                 {
                     "model": model,
                     "model_version": version,
@@ -104,10 +108,52 @@ class TwinregService:
             purpose=purpose,
             features=clean,
             version=version,
-            options={"plot": plot} if plot else {},
+            options={"plot": plot, "output": output, "trajectory": trajectory},
             resolved=resolved if version or resolved.status == "approved" else None,
         )
-        return self.gate.decide(principal, request, self.runtime)
+        return self.gate.decide(principal, request, self.runtime, action=action)
+
+    def simulate(
+        self,
+        principal: Principal,
+        model: str,
+        patient_id: str,
+        purpose: str,
+        features: Mapping[str, Any],
+        scenarios: list[tuple[str, Mapping[str, Any]]],
+        version: str | None = None,
+        output: str | None = None,
+    ) -> list[tuple[str, ReleaseDecision]]:
+        """One patient under several regimens side by side; each scenario is its own
+        governed, audited decision (action ``simulation``)."""
+        if not 1 <= len(scenarios) <= MAX_SCENARIOS:
+            raise BadRequest(f"give 1 to {MAX_SCENARIOS} scenarios", field="scenarios")
+        names = [name for name, _ in scenarios]
+        if len(set(names)) != len(names):
+            raise BadRequest("scenario names must be unique", field="scenarios")
+        card = self._resolve(model, version).card
+        if not card.kind.is_mechanistic:
+            raise BadRequest(
+                f"{model} is not a mechanistic twin; simulations need one", field="model"
+            )
+        return [
+            (
+                name,
+                self.predict(
+                    principal,
+                    model,
+                    patient_id,
+                    purpose,
+                    {**features, **overrides},
+                    version,
+                    None,
+                    output,
+                    True,
+                    action="simulation",
+                ),
+            )
+            for name, overrides in scenarios
+        ]
 
     def _resolve(self, model: str, version: str | None) -> VersionState:
         """The version a request names, else the approved one, else the latest (whose card
@@ -391,6 +437,22 @@ class TwinregService:
         }
 
 
+MAX_SCENARIOS = 5
+
+
+def validate_output(card: TwinCard, output: str | None, trajectory: bool) -> None:
+    """Mechanistic twins predict a named output; other kinds take no output option."""
+    if not card.kind.is_mechanistic:
+        if output is not None or trajectory:
+            raise BadRequest(
+                "output and trajectory apply to mechanistic twins only",
+                field="output" if output is not None else "trajectory",
+            )
+        return
+    if output is not None and output not in card.outputs:
+        raise BadRequest(f"output must be one of {list(card.outputs)}", field="output")
+
+
 def validate_features(card: TwinCard, features: Mapping[str, Any]) -> dict[str, float]:
     """Structural validation against the feature schema; raises :class:`BadRequest`."""
     names = set(card.feature_names)
@@ -433,7 +495,7 @@ def evaluate_bias(
     card = state.card
     X = evaluation.loc[:, list(card.feature_names)].to_numpy(dtype=np.float64)
     sensitive = {a: evaluation[a].to_numpy() for a in card.sensitive_attributes}
-    scores = score(card.kind, model, X)
+    scores = score(card.kind, model, X, output=card.default_output)
     if scores.probability is not None:
         assert card.threshold is not None
         result = bias_audit.audit_classifier(

@@ -30,6 +30,7 @@ from api.service import TwinregService
 from api.settings import Settings
 from api.tokens import issue_token
 from models.demo_twins import DemoTwin, train_demo_twins
+from models.mechanistic_demo import train_mechanistic_twins
 
 REPO = Path(__file__).resolve().parent.parent
 BACKEND = os.environ.get("TWINREG_TEST_BACKEND", "sqlite")
@@ -66,8 +67,15 @@ def demo_twins() -> list[DemoTwin]:
 
 
 @pytest.fixture(scope="session")
+def mechanistic_twins() -> list[DemoTwin]:
+    return train_mechanistic_twins()
+
+
+@pytest.fixture(scope="session")
 def template_home(
-    tmp_path_factory: pytest.TempPathFactory, demo_twins: list[DemoTwin]
+    tmp_path_factory: pytest.TempPathFactory,
+    demo_twins: list[DemoTwin],
+    mechanistic_twins: list[DemoTwin],
 ) -> Iterator[Settings]:
     home = tmp_path_factory.mktemp("template-home")
     environ: dict[str, str] = {}
@@ -78,7 +86,7 @@ def template_home(
         }
     settings = Settings.load(home, environ=environ)
     service = TwinregService(settings)
-    for twin in demo_twins:
+    for twin in demo_twins + mechanistic_twins:
         _govern(service, twin)
     service.engine.dispose()
     yield settings

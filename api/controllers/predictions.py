@@ -40,5 +40,7 @@ class PredictionController(Controller):
                 data.features,
                 data.version,
                 data.plot,
+                data.output,
+                data.trajectory,
             )
         )

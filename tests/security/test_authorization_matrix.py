@@ -21,6 +21,7 @@ M = "whas500-mortality"
 #: (method, route path) -> roles allowed; clinicians only at their own site.
 ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/predictions"): {"clinician"},
+    ("POST", "/v1/simulations"): {"clinician"},
     ("PUT", "/v1/patients/{patient_id:str}"): {"clinician", "admin"},
     ("GET", "/v1/patients/{patient_id:str}/consents"): {"clinician", "admin"},
     ("POST", "/v1/patients/{patient_id:str}/consents"): {"clinician", "admin"},
@@ -45,6 +46,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
 #: Routes whose resource lives at a site: a clinician of another site is refused there.
 SITE_BOUND = {path for _, path in ALLOWED if "patients" in path} | {
     "/v1/predictions",
+    "/v1/simulations",
     "/v1/predictions/{audit_id:str}/overrides",
 }
 
@@ -86,6 +88,19 @@ def _request(
     body: Any = None
     if path == "/v1/predictions":
         body = {"model": M, "patient_id": "p-1", "purpose": "treatment", "features": features}
+    elif path == "/v1/simulations":
+        body = {
+            "model": "vancomycin-auc",
+            "patient_id": "p-1",
+            "purpose": "treatment",
+            "features": {
+                "creatinine_clearance": 90,
+                "weight": 70,
+                "dose_mg": 1000,
+                "interval_h": 12,
+            },
+            "scenarios": [{"name": "a", "features": {}}],
+        }
     elif path.endswith("/overrides"):
         body = {"action": "disregarded", "reason": "matrix"}
     elif path.endswith("/consents"):
@@ -129,11 +144,12 @@ def test_matrix(api: Any, demo_twins: list[Any], role: str, site: str) -> None:
         assert response.status_code != 401, cell
         if allowed:
             assert response.status_code < 400 or (
-                path == "/v1/predictions" and response.json().get("decision") == "withheld"
+                path in ("/v1/predictions", "/v1/simulations")
+                and response.json().get("decision") == "withheld"
             ), cell
         else:
             assert response.status_code in (403, 404, 409), cell
-            if path == "/v1/predictions":
+            if path in ("/v1/predictions", "/v1/simulations"):
                 assert response.json().get("decision") == "withheld", cell
             for leak in LEAKS:
                 assert leak not in response.text, cell

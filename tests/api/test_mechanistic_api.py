@@ -1,0 +1,157 @@
+"""Mechanistic twins through the real app: named outputs, trajectories, simulations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from models.demo_twins import DemoTwin
+from tests.api.helpers import features_of, prepare_patient, twin_named
+
+VANCO = "vancomycin-auc"
+CATS = ["demographics", "labs", "medication"]
+
+
+@pytest.fixture()
+def vanco(mechanistic_twins: list[DemoTwin]) -> DemoTwin:
+    return twin_named(mechanistic_twins, VANCO)
+
+
+def post(api: Any, path: str, body: dict[str, Any]) -> Any:
+    return api.client.post(path, json=body, headers=api.clinician)
+
+
+def test_explained_auc24_with_trajectory(api: Any, vanco: DemoTwin) -> None:
+    prepare_patient(api, "p-1", CATS)
+    r = post(
+        api,
+        "/v1/predictions",
+        {
+            "model": VANCO,
+            "patient_id": "p-1",
+            "purpose": "treatment",
+            "features": features_of(vanco),
+            "trajectory": True,
+        },
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["prediction"]["output"] == "auc24"
+    expl = body["explanation"]
+    assert expl["output_space"] == "raw"
+    total = expl["base_value"] + sum(expl["contributions"].values())
+    assert abs(total - expl["output_value"]) <= 1e-9 * max(1.0, abs(expl["output_value"]))
+    assert body["prediction"]["value"] == pytest.approx(expl["output_value"])
+    assert set(expl["contributions"]) == set(vanco.card.feature_names)
+    curve = body["prediction"]["trajectory"]
+    assert 2 <= len(curve["t"]) == len(curve["y"]) <= 200
+    assert min(curve["y"]) >= 0.0
+
+
+def test_output_chosen_by_the_request(api: Any, vanco: DemoTwin) -> None:
+    prepare_patient(api, "p-1", CATS)
+    base = {
+        "model": VANCO,
+        "patient_id": "p-1",
+        "purpose": "treatment",
+        "features": features_of(vanco),
+    }
+    auc = post(api, "/v1/predictions", base).json()["prediction"]["value"]
+    trough = post(api, "/v1/predictions", {**base, "output": "trough"})
+    assert trough.status_code == 200, trough.text
+    assert trough.json()["prediction"]["output"] == "trough"
+    assert trough.json()["prediction"]["value"] < auc
+    bad = post(api, "/v1/predictions", {**base, "output": "volume"})
+    assert bad.status_code == 422 and bad.json()["field"] == "output"
+
+
+def test_output_option_refused_for_statistical_twins(api: Any, demo_twins: list[Any]) -> None:
+    whas = twin_named(demo_twins, "whas500-mortality")
+    r = post(
+        api,
+        "/v1/predictions",
+        {
+            "model": whas.name,
+            "patient_id": "p-1",
+            "purpose": "treatment",
+            "features": features_of(whas),
+            "output": "auc24",
+        },
+    )
+    assert r.status_code == 422
+
+
+def test_negative_dose_names_the_field(api: Any, vanco: DemoTwin) -> None:
+    features = {**features_of(vanco), "dose_mg": -500.0}
+    r = post(
+        api,
+        "/v1/predictions",
+        {"model": VANCO, "patient_id": "p-1", "purpose": "treatment", "features": features},
+    )
+    assert r.status_code == 422 and r.json()["field"] == "features.dose_mg"
+    assert "allowed range" in r.json()["detail"]
+
+
+def test_two_regimens_side_by_side(api: Any, vanco: DemoTwin) -> None:
+    prepare_patient(api, "p-1", CATS)
+    r = post(
+        api,
+        "/v1/simulations",
+        {
+            "model": VANCO,
+            "patient_id": "p-1",
+            "purpose": "treatment",
+            "features": features_of(vanco),
+            "scenarios": [
+                {"name": "1 g q12h", "features": {"dose_mg": 1000, "interval_h": 12}},
+                {"name": "1.5 g q24h", "features": {"dose_mg": 1500, "interval_h": 24}},
+            ],
+        },
+    )
+    assert r.status_code == 200, r.text
+    scenarios = r.json()["scenarios"]
+    assert [s["name"] for s in scenarios] == ["1 g q12h", "1.5 g q24h"]
+    assert scenarios[0]["prediction"]["value"] > scenarios[1]["prediction"]["value"]
+    assert all(s["audit_id"] and s["prediction"]["trajectory"]["t"] for s in scenarios)
+    ids = {s["audit_id"] for s in scenarios}
+    records = [
+        x
+        for x in api.service.audit.records(action="simulation", limit=100)
+        if x["record_id"] in ids
+    ]
+    assert len(records) == 2 and all(x["decision"] == "released" for x in records)
+
+
+def test_simulation_refusals(
+    api: Any, vanco: DemoTwin, demo_twins: list[Any], mechanistic_twins: list[DemoTwin]
+) -> None:
+    prepare_patient(api, "p-1", [*CATS, "imaging", "history"])
+    base = {
+        "model": VANCO,
+        "patient_id": "p-1",
+        "purpose": "treatment",
+        "features": features_of(vanco),
+    }
+    one = [{"name": "a", "features": {}}]
+    assert post(api, "/v1/simulations", {**base, "scenarios": []}).status_code == 422
+    too_many = [{"name": str(i), "features": {}} for i in range(6)]
+    assert post(api, "/v1/simulations", {**base, "scenarios": too_many}).status_code == 422
+    neg = [{"name": "a", "features": {"dose_mg": -1}}]
+    assert post(api, "/v1/simulations", {**base, "scenarios": neg}).status_code == 422
+    whas = twin_named(demo_twins, "whas500-mortality")
+    r = post(
+        api,
+        "/v1/simulations",
+        {**base, "model": whas.name, "features": features_of(whas), "scenarios": one},
+    )
+    assert r.status_code == 422
+    radio = twin_named(mechanistic_twins, "radiotherapy-response")
+    r = post(
+        api,
+        "/v1/simulations",
+        {**base, "model": radio.name, "features": features_of(radio), "scenarios": one},
+    )
+    assert r.status_code == 403, r.text
+    assert r.json()["reasons"][0]["check"] == "approval"
+    assert "prediction" not in r.text
