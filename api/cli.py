@@ -211,11 +211,26 @@ def audit_checkpoint(home: str | None) -> None:
 @main.command()
 @click.option("--home", default=None, help=HOME_HELP)
 @click.option("--rounds", default=300, show_default=True, type=int)
-def bench(home: str | None, rounds: int) -> None:
-    """Benchmark: governed vs bare explained prediction, in-process and over HTTP."""
-    from api.bench import run_bench
+@click.option(
+    "--suite",
+    type=click.Choice(["governed", "mechanistic", "all"]),
+    default="governed",
+    show_default=True,
+)
+def bench(home: str | None, rounds: int, suite: str) -> None:
+    """Benchmarks, printed as ratios measured side by side in one run.
 
-    run_bench(_service(home), rounds)
+    governed: bare vs governed explained prediction, in-process and over HTTP, plus a
+    bounded load test with 1 and 2 workers. mechanistic: numba kernels vs solve_ivp,
+    batch threads, explanation vs kernel work, cold start."""
+    if suite in ("governed", "all"):
+        from api.bench import run_bench
+
+        run_bench(_service(home), rounds)
+    if suite in ("mechanistic", "all"):
+        from api.bench_mechanistic import run_mechanistic_bench
+
+        run_mechanistic_bench()
 
 
 if __name__ == "__main__":
