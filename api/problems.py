@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Request, Response
@@ -23,6 +24,7 @@ from governance.principal import Principal
 from registry import ArtifactTampered, InvalidIdentifier, ModelNotFound, RegistryError
 
 PROBLEM_JSON = "application/problem+json"
+_log = logging.getLogger("twinreg.api")
 AUDITED_PATHS = ("/v1/predictions", "/v1/simulations")
 
 #: (exception type, status, title) — the first match wins, so subclasses come first.
@@ -121,7 +123,18 @@ def _title(status: int) -> str:
     }.get(status, "Error")
 
 
+def unexpected_error_handler(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, Any]]:
+    """Anything unforeseen: a problem document, the details only in the server log."""
+    _log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "unexpected error; nothing was released"
+    )
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    Exception: unexpected_error_handler,
     HTTPException: http_error_handler,
     GovernanceError: domain_error_handler,
     RegistryError: domain_error_handler,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -84,6 +85,7 @@ class TwinregService:
         action: str = "prediction",
     ) -> ReleaseDecision:
         try:
+            check_reference(model, version, purpose)
             resolved = self._resolve(model, version)
             clean = validate_features(resolved.card, features)
             validate_output(resolved.card, output, trajectory)
@@ -131,6 +133,7 @@ class TwinregService:
         names = [name for name, _ in scenarios]
         if len(set(names)) != len(names):
             raise BadRequest("scenario names must be unique", field="scenarios")
+        check_reference(model, version, purpose)
         card = self._resolve(model, version).card
         if not card.kind.is_mechanistic:
             raise BadRequest(
@@ -210,6 +213,7 @@ class TwinregService:
 
     # -- lifecycle ----------------------------------------------------------------------
     def run_bias_audit(self, principal: Principal, model: str, version: str) -> dict[str, Any]:
+        check_reference(model, version)
         self.lifecycle.require(principal, model, "bias_audit")
         state = self.lifecycle.version(model, version)
         twin = self.registry.load(model, version, state.artifact_sha256)
@@ -224,6 +228,7 @@ class TwinregService:
     def transition(
         self, principal: Principal, action: str, model: str, version: str, comment: str
     ) -> TransitionOut:
+        check_reference(model, version)
         actions = {
             "approve": self.approve,
             "reject": self.reject,
@@ -284,6 +289,7 @@ class TwinregService:
         return self.models()
 
     def model_detail(self, principal: Principal, model: str) -> dict[str, Any]:
+        check_reference(model)
         self.lifecycle.require(principal, model, "read")
         models = [m for m in self.models() if m["name"] == model]
         if not models:
@@ -291,6 +297,7 @@ class TwinregService:
         return models[0]
 
     def version_detail(self, principal: Principal, model: str, version: str) -> dict[str, Any]:
+        check_reference(model, version)
         self.lifecycle.require(principal, model, "read")
         v = self.lifecycle.version(model, version)
         return {
@@ -315,6 +322,8 @@ class TwinregService:
         """A clinician disregarded or overrode a released prediction (human oversight)."""
         if action not in OVERRIDE_ACTIONS:
             raise BadRequest(f"action must be one of {list(OVERRIDE_ACTIONS)}", field="action")
+        if any(not (c.isprintable() or c in "\n\t") for c in reason):
+            raise BadRequest("the reason must not contain control characters", field="reason")
         chosen = cast(OverrideAction, action)
         return self.overrides.record(principal, audit_id, chosen, reason).to_dict()
 
@@ -438,6 +447,22 @@ class TwinregService:
 
 
 MAX_SCENARIOS = 5
+_MODEL = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_VERSION = re.compile(r"[0-9]{1,9}")
+_PURPOSE = re.compile(r"[a-z][a-z-]{0,63}")
+
+
+def check_reference(model: str, version: str | None = None, purpose: str | None = None) -> None:
+    """Model references and purposes are plain identifiers: no path, URI or control
+    character ever reaches a store."""
+    if not _MODEL.fullmatch(model):
+        raise BadRequest(
+            "model must be a registered name: lower-case letters, digits and '-'", field="model"
+        )
+    if version is not None and not _VERSION.fullmatch(version):
+        raise BadRequest("version must be a version number such as '3'", field="version")
+    if purpose is not None and not _PURPOSE.fullmatch(purpose):
+        raise BadRequest("purpose must be a purpose name such as 'treatment'", field="purpose")
 
 
 def validate_output(card: TwinCard, output: str | None, trajectory: bool) -> None:

@@ -488,6 +488,8 @@ class Lifecycle:
 def _need_comment(comment: str) -> None:
     if not comment or not comment.strip():
         raise InvalidInput("a comment saying why is required", field="comment")
+    if any(not (c.isprintable() or c in "\n\t") for c in comment):
+        raise InvalidInput("the comment must not contain control characters", field="comment")
     if len(comment) > 2000:
         raise InvalidInput("the comment must be at most 2000 characters", field="comment")
 

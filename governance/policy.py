@@ -118,21 +118,32 @@ class PolicyStore:
 
     def current(self) -> PolicySet:
         now = time.monotonic()
-        if now - self._checked_at >= self.refresh_seconds or self._stamp is None:
+        loaded = self._current is not None or self._error is not None
+        if not loaded or self._stamp is None or now - self._checked_at >= self.refresh_seconds:
             with self._lock:
-                self._checked_at = now
-                try:
-                    stamp = self._read_stamp()
-                    if stamp != self._stamp:
-                        self._stamp = stamp
-                        self._current = PolicySet(self.directory, self.rules)
-                        self._error = None
-                except PolicyError as exc:
-                    self._stamp, self._current, self._error = None, None, exc
-        if self._error is not None:
-            raise self._error
-        assert self._current is not None
-        return self._current
+                if (
+                    (self._current is None and self._error is None)
+                    or self._stamp is None
+                    or (time.monotonic() - self._checked_at >= self.refresh_seconds)
+                ):
+                    self._reload()
+        error, current = self._error, self._current
+        if error is not None:
+            raise error
+        if current is None:
+            raise PolicyError("policies are not loaded")
+        return current
+
+    def _reload(self) -> None:
+        """Under the lock: build first, then publish (a reader never sees half a load)."""
+        try:
+            stamp = self._read_stamp()
+            if stamp != self._stamp or self._current is None:
+                current = PolicySet(self.directory, self.rules)
+                self._current, self._stamp, self._error = current, stamp, None
+        except PolicyError as exc:
+            self._current, self._stamp, self._error = None, None, exc
+        self._checked_at = time.monotonic()
 
     def _read_stamp(self) -> tuple[Any, ...]:
         files: tuple[Any, ...] = _stamp(self.directory)

@@ -26,9 +26,9 @@ class AuditController(Controller):
         principal: Principal,
         since: datetime | None = None,
         until: datetime | None = None,
-        action: str | None = None,
+        action: str | None = Parameter(default=None, pattern=r"^[a-z_.]{1,64}$"),
         limit: int = Parameter(default=100, ge=1, le=1000),
-        offset: int = Parameter(default=0, ge=0),
+        offset: int = Parameter(default=0, ge=0, le=1_000_000_000),
     ) -> list[dict[str, Any]]:
         return service.audit_records(
             principal, since=since, until=until, action=action, limit=limit, offset=offset
