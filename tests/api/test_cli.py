@@ -64,10 +64,6 @@ def test_info_json(settings: Settings) -> None:
     assert names["whas500-mortality"]["approved_version"] == "1"
 
 
-def _db(settings: Settings) -> Path:
-    return settings.home / "governance.db"
-
-
 def _verify(settings: Settings) -> Any:
     return run(settings, "audit", "verify")
 
