@@ -505,7 +505,7 @@ def validate_features(card: TwinCard, features: Mapping[str, Any]) -> dict[str, 
             raise BadRequest(f"{field} must be 0 or 1", field=field)
         if not spec.minimum <= value <= spec.maximum:
             raise BadRequest(
-                f"{field}={value:g} is outside the allowed range "
+                f"{field} is outside the allowed range "
                 f"[{spec.minimum:g}, {spec.maximum:g}] {spec.unit}".rstrip(),
                 field=field,
             )

@@ -243,7 +243,10 @@ class ReleaseGate:
             try:
                 computation = runtime.compute(handle, state, request.features, request.options)
             except Exception as exc:
-                raise fail("explanation", f"the prediction could not be computed: {exc}") from exc
+                # the exception's text may quote an input value: only its kind is recorded
+                raise fail(
+                    "explanation", f"the prediction could not be computed ({type(exc).__name__})"
+                ) from exc
             if not computation.additivity_ok:
                 raise fail(
                     "explanation",
@@ -347,5 +350,6 @@ def _outside_envelope(state: VersionState, features: Mapping[str, float]) -> lis
         if value is None or not math.isfinite(value):
             continue
         if value < low or value > high:
-            out.append(f"{name}={value:g} not in [{low:g}, {high:g}]")
+            # the range only: raw feature values never enter the audit record
+            out.append(f"{name} not in [{low:g}, {high:g}]")
     return out

@@ -187,10 +187,17 @@ def test_out_of_envelope_withheld_for_treatment_warned_for_research(
     if low - 1 < spec.minimum:
         pytest.skip("no room below the envelope inside the schema range")
     features[name] = low - 1
-    withheld(predict(api, features), "envelope")
+    body = withheld(predict(api, features), "envelope")
     released = predict(api, features, purpose="research")
     assert released.status_code == 200, released.text
     assert any("envelope" in w for w in released.json()["warnings"])
+    # the audit records name the feature and the range, never the patient's value
+    for audit_id in (body["audit_id"], released.json()["audit_id"]):
+        record = next(
+            r for r in api.service.audit.records(limit=1000) if r["record_id"] == audit_id
+        )
+        text = json.dumps(record)
+        assert f"{name} not in" in text and f"{name}=" not in text
 
 
 def test_corrupt_policy_withholds_everything_and_fails_health(api: Any, whas: DemoTwin) -> None:
