@@ -100,6 +100,7 @@ EXPLAINER_FACTORIES: Mapping[TwinKind, ExplainerFactory] = MappingProxyType(
         TwinKind.PK_VANCOMYCIN: _mechanistic(TwinKind.PK_VANCOMYCIN),
         TwinKind.WINDKESSEL: _mechanistic(TwinKind.WINDKESSEL),
         TwinKind.RADIOTHERAPY: _mechanistic(TwinKind.RADIOTHERAPY),
+        TwinKind.GLUCOSE_T1D: _mechanistic(TwinKind.GLUCOSE_T1D),
     }
 )
 

@@ -13,6 +13,7 @@ caller caches :func:`build_mechanistic_explainer` results by output name.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -115,6 +116,26 @@ class MechanisticExplainer:
             contributions=dict(zip(self._names, phi.tolist(), strict=True)),
         )
         return Explained(attribution, output, "value")
+
+
+def warm_up_exact_explainer() -> float:
+    """Compile shap's own numba functions behind ``ExactExplainer``; returns the seconds.
+
+    shap jit-compiles them without an on-disk cache, so every new process pays about
+    15 s (on this 2-core machine) on its first exact explanation unless this ran at
+    start-up. Together with :func:`models.mechanistic.warm_up` (the kernels) it takes the
+    compilation out of the first request.
+    """
+    start = time.perf_counter()
+    background = np.zeros((MIN_BACKGROUND_ROWS, 2))
+
+    def total(X: np.ndarray) -> np.ndarray:
+        result: np.ndarray = np.asarray(X, dtype=np.float64).sum(axis=1)
+        return result
+
+    masker = shap.maskers.Independent(background, max_samples=MIN_BACKGROUND_ROWS)
+    shap.ExactExplainer(total, masker)(np.ones((1, 2)), silent=True)
+    return time.perf_counter() - start
 
 
 def build_mechanistic_explainer(

@@ -33,6 +33,7 @@ class TwinKind(StrEnum):
     PK_VANCOMYCIN = "pk_vancomycin"
     WINDKESSEL = "windkessel"
     RADIOTHERAPY = "radiotherapy"
+    GLUCOSE_T1D = "glucose_t1d"
 
     @property
     def prediction_kind(self) -> Literal["probability", "risk_score", "value"]:
@@ -70,7 +71,12 @@ class TwinKind(StrEnum):
         Their card names the default output in ``extra["output"]`` and every output a
         request may choose in ``extra["outputs"]``.
         """
-        return self in (TwinKind.PK_VANCOMYCIN, TwinKind.WINDKESSEL, TwinKind.RADIOTHERAPY)
+        return self in (
+            TwinKind.PK_VANCOMYCIN,
+            TwinKind.WINDKESSEL,
+            TwinKind.RADIOTHERAPY,
+            TwinKind.GLUCOSE_T1D,
+        )
 
 
 @dataclass(frozen=True)

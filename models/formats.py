@@ -10,7 +10,7 @@ logistic_regression,       ``model.skops``  the scikit-learn estimator, loaded w
 random_forest_*                             explicit allow-list of types
 cox_ph                     ``model.json``   :class:`~models.cox.CoxLinearModel`
 pk_vancomycin, windkessel, ``model.json``   the mechanistic twin class of the kind
-radiotherapy                                (:data:`MECHANISTIC_CLASSES`), constructed
+radiotherapy, glucose_t1d                   (:data:`MECHANISTIC_CLASSES`), constructed
                                             from its constructor parameters and fitted
 =========================  ===============  =============================================
 
@@ -30,7 +30,7 @@ from typing import Any
 from models.card import TwinKind
 from models.cox import CoxLinearModel
 from models.errors import ArtifactFormatError
-from models.mechanistic import RadiotherapyTwin, VancomycinTwin, WindkesselTwin
+from models.mechanistic import GlucoseT1DTwin, RadiotherapyTwin, VancomycinTwin, WindkesselTwin
 
 XGBOOST_FILE = "model.ubj"
 SKOPS_FILE = "model.skops"
@@ -43,6 +43,7 @@ MECHANISTIC_CLASSES: Mapping[TwinKind, type[Any]] = MappingProxyType(
         TwinKind.PK_VANCOMYCIN: VancomycinTwin,
         TwinKind.WINDKESSEL: WindkesselTwin,
         TwinKind.RADIOTHERAPY: RadiotherapyTwin,
+        TwinKind.GLUCOSE_T1D: GlucoseT1DTwin,
     }
 )
 

@@ -1,4 +1,4 @@
-"""The three mechanistic demo twins, each with a seeded virtual reference population.
+"""The four mechanistic demo twins, each with a seeded virtual reference population.
 
 =======================  ==================  ===================  =========================
 name                     kind                default output       reads
@@ -6,6 +6,8 @@ name                     kind                default output       reads
 vancomycin-auc           pk_vancomycin       ``auc24`` (mg·h/L)   CrCL, weight, regimen
 windkessel-map           windkessel          ``map`` (mmHg)       HR, SV, resistance, C
 radiotherapy-response    radiotherapy        ``volume_day_180``   tumour, radiobiology, plan
+glucose-t1d-tir          glucose_t1d         ``time_in_range``    cohort subject, meals,
+                                             (% at 70-180 mg/dL)  bolus and basal insulin
 =======================  ==================  ===================  =========================
 
 Mechanistic twins learn nothing, so there is no training split: each twin comes with a
@@ -31,7 +33,8 @@ import pandas as pd
 
 from models.card import FeatureSpec, TwinCard, TwinKind
 from models.demo_twins import SEED, DemoTwin
-from models.mechanistic import RadiotherapyTwin, VancomycinTwin, WindkesselTwin
+from models.mechanistic import GlucoseT1DTwin, RadiotherapyTwin, VancomycinTwin, WindkesselTwin
+from models.mechanistic.glucose import virtual_cohort
 
 POPULATION_ROWS = 300
 NOISE_SIGMA = 0.15
@@ -150,6 +153,47 @@ def _radiotherapy_population(rng: Rng, n: int) -> _Population:
     return _Population(inputs, sex, age_band)
 
 
+GLUCOSE_SPECS: tuple[FeatureSpec, ...] = (
+    FeatureSpec("subject", "int", "cohort subject", 1.0, 30.0,
+                "UVA/Padova virtual subject (simglucose cohort): 1-10 adolescents, "
+                "11-20 adults, 21-30 children"),
+    FeatureSpec("carbs_g", "float", "g", 0.0, 150.0,
+                "carbohydrate of each meal (07:00, 12:00, 18:00)"),
+    FeatureSpec("bolus_u", "float", "U", 0.0, 25.0, "rapid-acting insulin with each meal"),
+    FeatureSpec("basal_u_per_h", "float", "U/h", 0.0, 5.0, "basal insulin rate"),
+)  # fmt: skip
+
+#: The adult virtual subjects (11-20): the population the glucose twin is validated on.
+_ADULTS = np.arange(11, 21)
+
+
+def _age_band(age: FloatArray) -> FloatArray:
+    """0 = 18-39, 1 = 40-64, 2 = 65 and over."""
+    band: FloatArray = np.digitize(age, [40.0, 65.0]).astype(np.float64)
+    return band
+
+
+def _glucose_population(rng: Rng, n: int) -> _Population:
+    """Adult subjects with their own ages (therapy table), meals of 20-120 g, bolus by the
+    subject's carbohydrate ratio (rounded to the 0.5 U of a pen), basal near the subject's
+    steady-state rate; the cohort records no sex, so it is drawn independently."""
+    cohort = virtual_cohort()
+    subject = rng.choice(_ADULTS, n)
+    index = subject - 1
+    sex = rng.integers(0, 2, n).astype(np.float64)
+    carbs = np.clip(np.round(_lognormal(rng, 60.0, 0.3, 20.0, 120.0, n) / 5.0) * 5.0, 20, 120)
+    dosed = carbs / cohort.carb_ratio[index] * np.exp(0.15 * rng.standard_normal(n))
+    bolus = np.clip(np.round(dosed * 2.0) / 2.0, 0.5, 25.0)
+    basal = cohort.basal_u_per_h[index] * np.exp(0.1 * rng.standard_normal(n))
+    inputs = {
+        "subject": subject.astype(np.float64),
+        "carbs_g": carbs,
+        "bolus_u": bolus,
+        "basal_u_per_h": np.round(basal, 2),
+    }
+    return _Population(inputs, sex, _age_band(cohort.age[index]))
+
+
 @dataclass(frozen=True)
 class _Recipe:
     name: str
@@ -197,6 +241,17 @@ RECIPES: tuple[_Recipe, ...] = (
         outcome="tumour volume 180 days after the first fraction (cm3)",
         data_categories=("imaging", "history"),
     ),
+    _Recipe(
+        name="glucose-t1d-tir",
+        kind=TwinKind.GLUCOSE_T1D,
+        model=GlucoseT1DTwin,
+        specs=GLUCOSE_SPECS,
+        population=_glucose_population,
+        output="time_in_range",
+        description="UVA/Padova type 1 diabetes model (Dalla Man 2007), numba RK4",
+        outcome="time in range 70-180 mg/dL over a day with three meals (% of 24 h)",
+        data_categories=("labs", "medication", "history"),
+    ),
 )
 
 
@@ -241,7 +296,7 @@ def _build(recipe: _Recipe, rng: Rng) -> DemoTwin:
 
 
 def train_mechanistic_twins(progress: Callable[[str], None] | None = None) -> list[DemoTwin]:
-    """Build the three mechanistic demo twins and their reference populations (seeded)."""
+    """Build the four mechanistic demo twins and their reference populations (seeded)."""
     twins: list[DemoTwin] = []
     for offset, recipe in enumerate(RECIPES):
         twin = _build(recipe, np.random.default_rng(SEED + offset))

@@ -2,8 +2,10 @@
 
 ``kernel_benchmarks()`` returns one dict per measurement: each kernel per patient against
 scipy ``solve_ivp`` (RK45, integrated piecewise between events, outputs compared), and
-100,000 virtual PK patients over 72 h at 1 and 2 numba threads. Run it as
-``python -m models.mechanistic.bench``.
+100,000 virtual PK patients over 72 h at 1 and 2 numba threads. scipy gets a Python
+right-hand side, as a scipy user writes it; the glucose case is measured a second time
+with the kernel's own compiled right-hand side, so that only the integrators differ. Run
+it as ``python -m models.mechanistic.bench``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from models.mechanistic._validation import FloatArray
+from models.mechanistic.glucose import virtual_cohort
+from models.mechanistic.glucose_kernels import GP, N_STATE, _rhs, glucose_integrate
 from models.mechanistic.pk_kernels import pk_integrate, pk_integrate_batch
 from models.mechanistic.radiotherapy_kernels import tumour_integrate
 from models.mechanistic.windkessel_kernels import windkessel_beat
@@ -160,6 +164,112 @@ def _tumour_case() -> dict[str, Any]:
     return _compare("tumour logistic + LQ, 30 fractions, 180 days", numba_run, scipy_run)
 
 
+def _glucose_rhs_python(p: FloatArray, iir: float, dbar: float) -> Callable[..., FloatArray]:
+    """The UVA/Padova right-hand side in numpy (see glucose_kernels for the equations)."""
+    bw, _vg, vi, k1, k2, vm0, vmx, km0, p2u, ib = p[:10]
+    kp1, kp2, kp3, ki, fsnc, ke1, ke2, m1, m2, m4 = p[10:20]
+    m30, ka1, ka2, kd, kmax, kmin, kabs, b, c, f = p[20:30]
+    ksc = p[30]
+
+    def rhs(_t: float, x: FloatArray) -> FloatArray:
+        q1, q2, qg, gp, gt, ip, xi, i1, i_d, il, s1, s2, gs, _ = x
+        kempt = kmax
+        if dbar > 0:
+            a, cc = 2.5 / ((1 - b) * dbar), 2.5 / (c * dbar)
+            tanhs = np.tanh(a * (q1 + q2 - b * dbar)) - np.tanh(cc * (q1 + q2 - c * dbar))
+            kempt = kmin + (kmax - kmin) / 2 * (tanhs + 2)
+        insulin = ip / vi
+        egp = max(kp1 - kp2 * gp - kp3 * i_d, 0.0)
+        dgp = egp + f * kabs * qg / bw - fsnc - ke1 * max(gp - ke2, 0.0) - k1 * gp + k2 * gt
+        dgt = -(vm0 + vmx * xi) * gt / (km0 + gt) + k1 * gp - k2 * gt
+        return np.array(
+            [
+                -kmax * q1,
+                kmax * q1 - kempt * q2,
+                kempt * q2 - kabs * qg,
+                0.0 if gp <= 0 and dgp < 0 else dgp,
+                0.0 if gt <= 0 and dgt < 0 else dgt,
+                -(m2 + m4) * ip + m1 * il + ka1 * s1 + ka2 * s2,
+                p2u * (insulin - ib - xi),
+                -ki * (i1 - insulin),
+                -ki * (i_d - i1),
+                -(m1 + m30) * il + m2 * ip,
+                iir - (kd + ka1) * s1,
+                kd * s1 - ka2 * s2,
+                ksc * (gp - gs),
+                gp,
+            ]
+        )
+
+    return rhs
+
+
+def _glucose_rhs_compiled(p: FloatArray, iir: float, dbar: float) -> Callable[..., FloatArray]:
+    def rhs(_t: float, s: FloatArray) -> FloatArray:
+        dy = np.empty(N_STATE)
+        _rhs(s, p, iir, dbar, dy)
+        return dy
+
+    return rhs
+
+
+def _glucose_case(compiled_rhs: bool = False) -> dict[str, Any]:
+    """Adult subject, a day of three meals with boluses, as the twin runs it (1-min steps):
+    glucose every hour and mean glucose compared; minutes in range reported apart."""
+    cohort = virtual_cohort()
+    params, x0 = cohort.params[10].copy(), cohort.x0[10].copy()
+    basal = float(cohort.basal_u_per_h[10])
+    times = np.array([0.0, 420.0, 420.0, 720.0, 720.0, 1080.0, 1080.0])
+    kinds = np.array([2, 0, 1, 0, 1, 0, 1], dtype=np.int64)
+    values = np.array([basal, 60.0, 6.0, 90.0, 9.0, 70.0, 7.0])
+    samples = np.arange(0.0, 1441.0, 60.0)
+    vg, per_u = params[1], 6000.0 / params[0]
+    in_range: dict[str, float] = {}
+
+    def numba_run() -> FloatArray:
+        states, summary = glucose_integrate(
+            params, x0, times, kinds, values, times.size, samples, 1.0
+        )
+        in_range["numba"] = float(summary[0])
+        return np.append(states[:, GP] / vg, summary[3])
+
+    def scipy_run() -> FloatArray:
+        y = np.append(x0, 0.0)
+        out = np.zeros(samples.size)
+        out[0] = y[GP] / vg
+        iir = dbar = minutes = 0.0
+        edges = [0.0, 420.0, 720.0, 1080.0, 1440.0]
+        make_rhs = _glucose_rhs_compiled if compiled_rhs else _glucose_rhs_python
+        for a, b in itertools.pairwise(edges):
+            for j in np.flatnonzero(times == a):
+                if kinds[j] == 0:
+                    y[0] += 1000.0 * values[j]
+                    dbar = y[0] + y[1]
+                elif kinds[j] == 1:
+                    y[10] += values[j] * per_u
+                else:
+                    iir = values[j] / 60.0 * per_u
+            rhs = make_rhs(params, iir, dbar)
+            crossings = [lambda _t, s, g=g: s[GP] / vg - g for g in (70.0, 180.0)]
+            inside = (samples > a) & (samples <= b)
+            sol = solve_ivp(rhs, (a, b), y, dense_output=True, events=crossings, **RK45_TOLERANCES)
+            out[inside] = sol.sol(samples[inside])[GP] / vg
+            cuts = np.sort(np.concatenate([[a, b], *sol.t_events]))
+            mids = sol.sol(0.5 * (cuts[:-1] + cuts[1:]))[GP] / vg
+            minutes += float(np.sum(np.diff(cuts)[(mids >= 70.0) & (mids <= 180.0)]))
+            y = sol.y[:, -1].copy()
+        in_range["scipy"] = minutes
+        return np.append(out, y[-1] / (vg * 1440.0))
+
+    name = "glucose UVA/Padova, 3 meals + boluses, 24 h"
+    if compiled_rhs:
+        name += " (scipy with the compiled RHS)"
+    result = _compare(name, numba_run, scipy_run)
+    result["in_range_diff_min"] = abs(in_range["numba"] - in_range["scipy"])
+    result["outputs_agree"] = result["outputs_agree"] and result["in_range_diff_min"] <= 5.0
+    return result
+
+
 def _compare(
     name: str,
     numba_run: Callable[[], FloatArray],
@@ -210,6 +320,7 @@ def _pk_batch(n: int) -> tuple[Callable[[], FloatArray], int]:
 def kernel_benchmarks(n_virtual: int = 100_000) -> list[dict[str, Any]]:
     """Measure everything side by side in one run; returns one dict per figure."""
     results = [_pk_case(), _windkessel_case(), _tumour_case()]
+    results += [_glucose_case(), _glucose_case(compiled_rhs=True)]
     _pk_batch(64)[0]()  # compile / load from cache
     run, n = _pk_batch(n_virtual)
     previous = numba.get_num_threads()

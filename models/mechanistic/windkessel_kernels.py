@@ -11,7 +11,10 @@ integral is SV) and zero in diastole. With ``P_c`` the pressure across the compl
 Fixed-step RK4 with steps aligned to the start and end of ejection (the kink of Q). The
 model is affine in ``P_c``, so the periodic steady state is the fixed point of one beat
 (``P -> phi·P + d``): ``d`` is one beat from zero, ``phi`` the product of the RK4 stability
-polynomials of the steps; a second beat from the fixed point gives the waveform.
+polynomials ``R(z)`` of the steps. The steady beat is the RK4 beat from that fixed point,
+assembled without integrating twice: the forced systole from zero plus the fixed point's
+homogeneous response ``R(z)^k``, and the inflow-free diastole as one multiplication by
+``R(z)`` per step (the same RK4 numbers, up to rounding).
 """
 
 from __future__ import annotations
@@ -27,55 +30,89 @@ N_PARAMS = 6
 
 
 @njit(cache=True)
-def _inflow(t: float, q_max: float, ts: float) -> float:
-    if t < ts:
-        return q_max * math.sin(math.pi * t / ts)
-    return 0.0
+def _stability(z: float) -> tuple[float, float]:
+    """RK4 on ``dP/dt = -P/tau`` with ``z = -h/tau``: one step multiplies ``P`` by ``R(z)``;
+    the step's stage quadrature ``h/6·(P + 2·P2 + 2·P3 + P4)`` is ``h/6·P·S(z)``."""
+    r = 1.0 + z + z * z / 2.0 + z**3 / 6.0 + z**4 / 24.0
+    quad = 6.0 + 3.0 * z + z * z + z**3 / 4.0
+    return r, quad
 
 
 @njit(cache=True)
-def _beat(p: FloatArray, p0: float, n_steps: int, wave: FloatArray) -> tuple[float, float]:
-    """One beat from ``P_c = p0``; fills ``wave`` (aortic pressure at the n_steps+1 step
-    points) and returns ``(P_c at the end, integral of the aortic pressure)``."""
-    rc, rp, c, period, ts, sv = p[0], p[1], p[2], p[3], p[4], p[5]
+def _systole_from_zero(p: FloatArray, n_sys: int, wave: FloatArray) -> tuple[float, float]:
+    """RK4 through ejection from ``P_c = 0``: fills ``wave[0..n_sys]`` with the aortic
+    pressure and returns ``(P_c at the end, integral of the aortic pressure)``."""
+    rc, rp, c, ts, sv = p[0], p[1], p[2], p[4], p[5]
     q_max = math.pi * sv / (2.0 * ts)
-    n_sys = max(1, min(n_steps - 1, round(n_steps * ts / period)))
-    pc = p0
+    h = ts / n_sys
+    pc = 0.0
     integral = 0.0
-    wave[0] = pc
-    t = 0.0
-    k = 0
-    for phase in range(2):
-        if phase == 0:
-            n, h, q_on = n_sys, ts / n_sys, q_max
-        else:
-            n, h, q_on = n_steps - n_sys, (period - ts) / (n_steps - n_sys), 0.0
-        t0 = t
-        for step in range(n):
-            t = t0 + step * h
-            qa = q_on * math.sin(math.pi * t / ts)
-            qm = q_on * math.sin(math.pi * (t + 0.5 * h) / ts)
-            qb = q_on * math.sin(math.pi * (t + h) / ts)
-            k1 = (qa - pc / rp) / c
-            k2 = (qm - (pc + 0.5 * h * k1) / rp) / c
-            k3 = (qm - (pc + 0.5 * h * k2) / rp) / c
-            k4 = (qb - (pc + h * k3) / rp) / c
-            # quadrature of P_c + R_c·Q with the RK4 stage values
-            integral += (
-                h
-                / 6.0
-                * (
-                    (pc + rc * qa)
-                    + 2.0 * (pc + 0.5 * h * k1 + rc * qm)
-                    + 2.0 * (pc + 0.5 * h * k2 + rc * qm)
-                    + (pc + h * k3 + rc * qb)
-                )
+    wave[0] = 0.0
+    qa = 0.0
+    for step in range(n_sys):
+        t = step * h
+        qm = q_max * math.sin(math.pi * (t + 0.5 * h) / ts)
+        qb = q_max * math.sin(math.pi * (t + h) / ts)
+        k1 = (qa - pc / rp) / c
+        k2 = (qm - (pc + 0.5 * h * k1) / rp) / c
+        k3 = (qm - (pc + 0.5 * h * k2) / rp) / c
+        k4 = (qb - (pc + h * k3) / rp) / c
+        # quadrature of P_c + R_c·Q with the RK4 stage values
+        integral += (
+            h
+            / 6.0
+            * (
+                (pc + rc * qa)
+                + 2.0 * (pc + 0.5 * h * k1 + rc * qm)
+                + 2.0 * (pc + 0.5 * h * k2 + rc * qm)
+                + (pc + h * k3 + rc * qb)
             )
-            pc += h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-            k += 1
-            wave[k] = pc + rc * qb
-        t = t0 + n * h
+        )
+        pc += h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        wave[step + 1] = pc + rc * qb
+        qa = qb
     return pc, integral
+
+
+@njit(cache=True)
+def _steady_beat(p: FloatArray, n_steps: int, wave: FloatArray) -> tuple[int, float]:
+    """The periodic RK4 beat into ``wave``; returns ``(n_sys, integral of the pressure)``.
+
+    RK4 is affine in the start pressure ``P0`` (the model is linear): the systole is the
+    forced run from zero plus ``P0·R(z_s)^k``; the diastole has no inflow, so each step
+    multiplies by ``R(z_d)``. Same arithmetic as stepping both beats, without the second
+    integration of the forced part.
+    """
+    period, ts = p[3], p[4]
+    tau = p[1] * p[2]
+    n_sys = max(1, min(n_steps - 1, round(n_steps * ts / period)))
+    n_dia = n_steps - n_sys
+    h_s = ts / n_sys
+    h_d = (period - ts) / n_dia
+    r_s, quad_s = _stability(-h_s / tau)
+    r_d, quad_d = _stability(-h_d / tau)
+    d_s, integral = _systole_from_zero(p, n_sys, wave)
+    phi_s = r_s**n_sys
+    phi_d = r_d**n_dia
+    p_ss = d_s * phi_d / (1.0 - phi_s * phi_d)
+    # systole: add the homogeneous response of the start pressure
+    g = 1.0
+    homogeneous = 0.0
+    for k in range(n_sys):
+        wave[k] += p_ss * g
+        homogeneous += g
+        g *= r_s
+    wave[n_sys] += p_ss * g
+    integral += p_ss * h_s / 6.0 * quad_s * homogeneous
+    # diastole: unforced, from the end-of-systole pressure
+    v = d_s + p_ss * phi_s
+    decay = 0.0
+    for j in range(1, n_dia + 1):
+        decay += v
+        v *= r_d
+        wave[n_sys + j] = v
+    integral += h_d / 6.0 * quad_d * decay
+    return n_sys, integral
 
 
 @njit(cache=True)
@@ -99,17 +136,7 @@ def windkessel_beat(params: FloatArray, n_steps: int) -> tuple[FloatArray, Float
     parabola through the neighbouring step points when they lie in the same phase.
     """
     wave = np.empty(n_steps + 1)
-    d, _ = _beat(params, 0.0, n_steps, wave)
-    # homogeneous part of one RK4 beat: the stability polynomial per step, phase by phase
-    n_sys = max(1, min(n_steps - 1, round(n_steps * params[4] / params[3])))
-    tau = params[1] * params[2]
-    z_s = -params[4] / n_sys / tau
-    z_d = -(params[3] - params[4]) / (n_steps - n_sys) / tau
-    r_s = 1.0 + z_s + z_s**2 / 2.0 + z_s**3 / 6.0 + z_s**4 / 24.0
-    r_d = 1.0 + z_d + z_d**2 / 2.0 + z_d**3 / 6.0 + z_d**4 / 24.0
-    phi = r_s**n_sys * r_d ** (n_steps - n_sys)
-    p_ss = d / (1.0 - phi)
-    _, integral = _beat(params, p_ss, n_steps, wave)
+    n_sys, integral = _steady_beat(params, n_steps, wave)
     i_max = int(np.argmax(wave))
     i_min = int(np.argmin(wave))
     out = np.empty(3)

@@ -155,3 +155,52 @@ def test_simulation_refusals(
     assert r.status_code == 403, r.text
     assert r.json()["reasons"][0]["check"] == "approval"
     assert "prediction" not in r.text
+
+
+GLUCOSE = "glucose-t1d-tir"
+
+
+def test_explained_time_in_range_with_glucose_trace(
+    api: Any, mechanistic_twins: list[DemoTwin]
+) -> None:
+    """The glucose twin passed its bias audit in the template and is served: an explained
+    time in range for a 24 h day, the glucose trace on request, another output by name."""
+    twin = twin_named(mechanistic_twins, GLUCOSE)
+    prepare_patient(api, "p-9", ["labs", "medication", "history"])
+    body = {
+        "model": GLUCOSE,
+        "patient_id": "p-9",
+        "purpose": "treatment",
+        "features": features_of(twin),
+        "trajectory": True,
+    }
+    r = post(api, "/v1/predictions", body)
+    assert r.status_code == 200, r.text
+    prediction, expl = r.json()["prediction"], r.json()["explanation"]
+    assert prediction["output"] == "time_in_range" and 0.0 <= prediction["value"] <= 100.0
+    total = expl["base_value"] + sum(expl["contributions"].values())
+    assert abs(total - expl["output_value"]) <= 1e-9 * max(1.0, abs(expl["output_value"]))
+    assert set(expl["contributions"]) == {"subject", "carbs_g", "bolus_u", "basal_u_per_h"}
+    trace = prediction["trajectory"]
+    assert len(trace["t"]) <= 200 and trace["t"][-1] == pytest.approx(24.0)
+    assert min(trace["y"]) > 0.0
+    mean = post(api, "/v1/predictions", {**body, "output": "mean_glucose", "trajectory": False})
+    assert mean.status_code == 200, mean.text
+    assert 70.0 < mean.json()["prediction"]["value"] < 250.0
+
+
+@pytest.mark.parametrize(
+    ("feature", "value"), [("bolus_u", -2.0), ("carbs_g", 400.0), ("subject", 40.0)]
+)
+def test_bad_glucose_input_names_the_field_and_range(
+    api: Any, mechanistic_twins: list[DemoTwin], feature: str, value: float
+) -> None:
+    twin = twin_named(mechanistic_twins, GLUCOSE)
+    features = {**features_of(twin), feature: value}
+    r = post(
+        api,
+        "/v1/predictions",
+        {"model": GLUCOSE, "patient_id": "p-9", "purpose": "treatment", "features": features},
+    )
+    assert r.status_code == 422 and r.json()["field"] == f"features.{feature}"
+    assert "allowed range" in r.json()["detail"]

@@ -22,6 +22,7 @@ from explain import (
     build_mechanistic_explainer,
     check_additivity,
 )
+from explain.mechanistic import warm_up_exact_explainer
 from models import TwinKind
 from models.demo_twins import DemoTwin
 from models.mechanistic_demo import train_mechanistic_twins
@@ -34,7 +35,9 @@ def demo() -> dict[str, DemoTwin]:
     return {t.name: t for t in train_mechanistic_twins()}
 
 
-@pytest.fixture(params=["vancomycin-auc", "windkessel-map", "radiotherapy-response"])
+@pytest.fixture(
+    params=["vancomycin-auc", "windkessel-map", "radiotherapy-response", "glucose-t1d-tir"]
+)
 def twin(request: pytest.FixtureRequest, demo: dict[str, DemoTwin]) -> DemoTwin:
     return demo[request.param]
 
@@ -121,7 +124,7 @@ def _brute_force_shapley(f: Any, x: np.ndarray, background: np.ndarray) -> tuple
     return value[frozenset()], phi
 
 
-@pytest.mark.parametrize("name", ["vancomycin-auc", "windkessel-map"])
+@pytest.mark.parametrize("name", ["vancomycin-auc", "windkessel-map", "glucose-t1d-tir"])
 def test_exact_values_equal_brute_force_shapley(demo: dict[str, DemoTwin], name: str) -> None:
     twin = demo[name]
     output = twin.card.default_output
@@ -248,3 +251,34 @@ def test_invalid_rows_are_refused(demo: dict[str, DemoTwin], row: list[float]) -
     explainer = _front_door(twin)
     with pytest.raises(InvalidRowError):
         explainer.explain(np.array(row))
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        [11.5, 60.0, 6.0, 1.2],  # the subject is a cohort number
+        [31.0, 60.0, 6.0, 1.2],
+        [11.0, 60.0, -1.0, 1.2],  # negative bolus
+    ],
+)
+def test_invalid_glucose_rows_are_refused(demo: dict[str, DemoTwin], row: list[float]) -> None:
+    explainer = _front_door(demo["glucose-t1d-tir"])
+    with pytest.raises(InvalidRowError):
+        explainer.explain(np.array(row))
+
+
+def test_glucose_contributions_point_the_physiological_way(demo: dict[str, DemoTwin]) -> None:
+    """A meal far larger than the background's, with the same insulin, lowers time in
+    range: the carbohydrate contribution is negative."""
+    twin = demo["glucose-t1d-tir"]
+    explainer = _front_door(twin)
+    background_carbs = twin.background[:, 1].mean()
+    row = twin.background[0].copy()
+    row[1] = 140.0
+    explained = explainer.explain(row)
+    assert row[1] > background_carbs
+    assert explained.attribution.contributions["carbs_g"] < 0.0
+
+
+def test_warm_up_exact_explainer_runs() -> None:
+    assert warm_up_exact_explainer() >= 0.0

@@ -13,7 +13,8 @@ from models.card import DATA_CATEGORIES, FeatureSpec, TwinCard, TwinKind
 from models.demo_twins import DemoTwin
 from models.errors import ArtifactFormatError, CardError
 from models.formats import MECHANISTIC_CLASSES, load_model, model_filename, save_model
-from models.mechanistic import RadiotherapyTwin, VancomycinTwin, WindkesselTwin
+from models.mechanistic import GlucoseT1DTwin, RadiotherapyTwin, VancomycinTwin, WindkesselTwin
+from models.mechanistic.glucose import virtual_cohort
 from models.mechanistic_demo import (
     BACKGROUND_ROWS,
     NOISE_SIGMA,
@@ -22,7 +23,12 @@ from models.mechanistic_demo import (
 )
 from models.scoring import score
 
-MECHANISTIC = [TwinKind.PK_VANCOMYCIN, TwinKind.WINDKESSEL, TwinKind.RADIOTHERAPY]
+MECHANISTIC = [
+    TwinKind.PK_VANCOMYCIN,
+    TwinKind.WINDKESSEL,
+    TwinKind.RADIOTHERAPY,
+    TwinKind.GLUCOSE_T1D,
+]
 #: Non-default settings, so a round trip cannot pass by falling back to defaults.
 SETTINGS: dict[TwinKind, dict[str, Any]] = {
     TwinKind.PK_VANCOMYCIN: {"dialysis": True, "infusion_h": 2.0, "dt_max": 0.1},
@@ -33,6 +39,7 @@ SETTINGS: dict[TwinKind, dict[str, Any]] = {
         "horizon_days": 120.0,
         "dt_max": 0.1,
     },
+    TwinKind.GLUCOSE_T1D: {"horizon_h": 36.0, "dt_max": 0.5},
 }
 
 
@@ -150,6 +157,9 @@ def test_loaded_twin_predicts_like_the_saved_one(demo: dict[str, DemoTwin], tmp_
              "dt_max": 0.05},
             "growth",
         ),
+        (TwinKind.GLUCOSE_T1D, {"horizon_h": 24.0, "dt_max": 10.0}, "dt_max"),
+        (TwinKind.GLUCOSE_T1D, {"horizon_h": 6.0, "dt_max": 1.0}, "horizon_h"),
+        (TwinKind.GLUCOSE_T1D, {"horizon_h": "24", "dt_max": 1.0}, "float"),
     ],
 )  # fmt: skip
 def test_bad_files_are_refused(kind: TwinKind, data: object, match: str, tmp_path: Path) -> None:
@@ -195,6 +205,7 @@ def test_demo_twins_are_described_completely(demo: dict[str, DemoTwin]) -> None:
         "vancomycin-auc": (TwinKind.PK_VANCOMYCIN, VancomycinTwin, "auc24"),
         "windkessel-map": (TwinKind.WINDKESSEL, WindkesselTwin, "map"),
         "radiotherapy-response": (TwinKind.RADIOTHERAPY, RadiotherapyTwin, "volume_day_180"),
+        "glucose-t1d-tir": (TwinKind.GLUCOSE_T1D, GlucoseT1DTwin, "time_in_range"),
     }
     assert set(demo) == set(expected)
     for name, (kind, cls, output) in expected.items():
@@ -232,3 +243,18 @@ def test_demo_twins_are_reproducible(demo: dict[str, DemoTwin]) -> None:
         assert again[name].card == twin.card
         assert again[name].evaluation.equals(twin.evaluation)
         np.testing.assert_array_equal(again[name].background, twin.background)
+
+
+def test_glucose_demo_population_is_the_adult_cohort(demo: dict[str, DemoTwin]) -> None:
+    """Validated on the adult subjects (11-20), age bands from their recorded ages, and the
+    bolus dosed by each subject's carbohydrate ratio."""
+    evaluation = demo["glucose-t1d-tir"].evaluation
+    cohort = virtual_cohort()
+    subjects = evaluation["subject"].to_numpy().astype(int)
+    assert set(subjects) == set(range(11, 21))
+    ages = cohort.age[subjects - 1]
+    expected = np.digitize(ages, [40.0, 65.0])
+    np.testing.assert_array_equal(evaluation["age_band"].to_numpy(), expected)
+    assert all((evaluation["age_band"] == band).sum() >= 30 for band in (0.0, 1.0, 2.0))
+    dose = evaluation["carbs_g"] / cohort.carb_ratio[subjects - 1]
+    assert np.median(evaluation["bolus_u"] / dose) == pytest.approx(1.0, abs=0.1)
