@@ -25,7 +25,14 @@ or non-numeric one raises :class:`~governance.errors.PolicyError` (fail closed):
     max_calibration_error = 0.05  # per group |mean predicted S(horizon) - Kaplan-Meier S(horizon)|
 
     [bias_audit.regressor]
-    max_mae_ratio = 1.25        # largest / smallest group mean absolute error
+    max_mae_ratio = 1.25        # largest / smallest group mean error, on the card's scale
+
+A regressor's error is measured on the scale its card declares (``error_scale``):
+``"absolute"`` (the default) compares the mean absolute error (``mae``) of the groups,
+``"relative"`` their mean absolute relative error ``|pred - obs| / obs`` (``mare``), for
+outputs whose error grows with their size (volumes, concentrations spanning orders of
+magnitude), where a few large values would otherwise decide every group's MAE. The same
+ratio limit judges either scale; the result records which one was used.
 
 A group smaller than ``min_group_size`` (or with too few events), an attribute with a
 single group, a metric that cannot be computed and an empty ``sensitive`` mapping all fail
@@ -54,6 +61,8 @@ from governance.errors import InvalidInput, PolicyError
 FloatArray = npt.NDArray[np.float64]
 Labels = npt.NDArray[np.str_]
 MISSING = "missing"
+#: A regressor's declared error scale -> the per-group metric its audit compares.
+ERROR_METRICS: dict[str, str] = {"absolute": "mae", "relative": "mare"}
 
 
 @dataclass(frozen=True)
@@ -114,14 +123,20 @@ class BiasAuditResult:
     passed: bool
     attributes: dict[str, AttributeResult]
     reasons: list[str]
+    #: Regressors only: the declared error scale and the metric it was judged with.
+    error_scale: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: non-finite floats become ``None``, group keys are strings."""
-        return {
+        out: dict[str, Any] = {
             "passed": self.passed,
             "attributes": {a: r.to_dict() for a, r in self.attributes.items()},
             "reasons": list(self.reasons),
         }
+        if self.error_scale is not None:
+            out["error_scale"] = self.error_scale
+            out["error_metric"] = ERROR_METRICS[self.error_scale]
+        return out
 
 
 # -- public audits --------------------------------------------------------------------------
@@ -244,28 +259,45 @@ def audit_regressor(
     y_pred: npt.ArrayLike,
     sensitive: Mapping[str, npt.ArrayLike],
     limits: Mapping[str, Any],
+    error_scale: str = "absolute",
 ) -> BiasAuditResult:
-    """Per-group mean absolute error; the largest / smallest group MAE must stay bounded."""
+    """Per-group mean error on ``error_scale``; the largest / smallest must stay bounded.
+
+    ``"absolute"``: mean absolute error (``mae``); ``"relative"``: mean absolute relative
+    error (``mare``), which needs every observation to be positive.
+    """
+    if error_scale not in ERROR_METRICS:
+        raise InvalidInput(
+            f"error_scale must be one of {sorted(ERROR_METRICS)}, got {error_scale!r}",
+            field="error_scale",
+        )
     y = _floats(y_true, "y_true", None)
     p = _floats(y_pred, "y_pred", len(y))
+    if error_scale == "relative":
+        _require_positive(y, "y_true")
     min_size, _ = _size_limits(limits, events=False)
     lim = _section(limits, "regressor", ("max_mae_ratio",))
-    metrics: dict[str, Callable[..., float]] = {"mae": _guard(mean_absolute_error)}
+    name = ERROR_METRICS[error_scale]
+    error = mean_absolute_error if error_scale == "absolute" else _mean_absolute_relative_error
+    metrics: dict[str, Callable[..., float]] = {name: _guard(error)}
+    label = "MAE" if name == "mae" else "MARE (mean absolute relative error)"
 
     def judge(res: AttributeResult, _labels: Labels) -> None:
-        by = res.metrics["mae"]
+        by = res.metrics[name]
         values = list(by.values())
         ratio = _ratio(values)
-        res.gaps["mae_ratio"] = ratio
+        res.gaps[f"{name}_ratio"] = ratio
         crit = Criterion("max_mae_ratio", ratio, lim["max_mae_ratio"], "<=")
         res.criteria.append(crit)
         if not crit.passed:
             res.reasons.append(
-                f"{res.attribute}: MAE ratio between groups {_fmt(ratio)} exceeds "
+                f"{res.attribute}: {label} ratio between groups {_fmt(ratio)} exceeds "
                 f"max_mae_ratio {lim['max_mae_ratio']} ({_by_group(by)})"
             )
 
-    return _audit(y, p, sensitive, metrics, None, min_size, judge)
+    result = _audit(y, p, sensitive, metrics, None, min_size, judge)
+    result.error_scale = error_scale
+    return result
 
 
 # -- the common frame -----------------------------------------------------------------------
@@ -374,6 +406,20 @@ def _auc(y_true: Any, proba: Any) -> float:
     return float(roc_auc_score(y, proba))
 
 
+def _mean_absolute_relative_error(y_true: Any, y_pred: Any) -> float:
+    """Mean of ``|pred - obs| / obs``; every observation is positive (the caller checks).
+
+    Chosen over the MAE of log values because it reads as the twin's typical percentage
+    error, so the ratio limit keeps its plain meaning ("a quarter less accurate"), and a
+    prediction of zero (a tumour eradicated, a level below detection) stays legitimate
+    where its log would be undefined. It weighs over-prediction more than under-prediction
+    (the latter is capped at 100 %); for errors of a few tens of percent both measures
+    agree within a few percent. Unlike sklearn's MAPE, no epsilon hides a zero observation.
+    """
+    y = np.asarray(y_true, dtype=np.float64)
+    return float(np.mean(np.abs(np.asarray(y_pred, dtype=np.float64) - y) / y))
+
+
 def _calibration_in_the_large(y_true: Any, proba: Any) -> float:
     return abs(float(np.mean(proba)) - float(np.mean(y_true)))
 
@@ -411,6 +457,17 @@ def _floats(values: npt.ArrayLike, name: str, n: int | None) -> FloatArray:
     if not np.all(np.isfinite(arr)):
         raise InvalidInput(f"{name} contains NaN or infinite values", field=name)
     return arr
+
+
+def _require_positive(values: FloatArray, name: str) -> None:
+    bad = int(np.sum(values <= 0))
+    if bad:
+        raise InvalidInput(
+            f"{name} has {bad} zero or negative observations: a relative error "
+            "|pred - obs| / obs is undefined for them; use the absolute error scale, or "
+            "audit an output that is positive wherever it is observed",
+            field=name,
+        )
 
 
 def _binary(values: npt.ArrayLike, name: str) -> npt.NDArray[np.int64]:

@@ -20,6 +20,11 @@ DATA_CATEGORIES: frozenset[str] = frozenset(
     {"demographics", "vitals", "labs", "genomic", "medication", "imaging", "history"}
 )
 
+#: How the bias audit measures a value-predicting twin's error (``extra["error_scale"]``):
+#: ``absolute`` (the default, also for every card stored without the key) or ``relative``
+#: (error / observed value, for outputs whose error grows with their size).
+ERROR_SCALES: tuple[str, ...] = ("absolute", "relative")
+
 
 class TwinKind(StrEnum):
     """The model families twinreg knows how to store, load and explain."""
@@ -139,6 +144,7 @@ class TwinCard:
             raise CardError("survival twins need a horizon")
         if self.kind.is_mechanistic:
             self._check_outputs()
+        self._check_error_scale()
 
     def _check_outputs(self) -> None:
         outputs = self.extra.get("outputs")
@@ -155,6 +161,25 @@ class TwinCard:
                 f'extra["output"] must be one of extra["outputs"] {list(outputs)}, '
                 f"got {self.extra.get('output')!r}"
             )
+
+    def _check_error_scale(self) -> None:
+        if "error_scale" not in self.extra:
+            return
+        if self.extra["error_scale"] not in ERROR_SCALES:
+            raise CardError(
+                f'extra["error_scale"] must be one of {list(ERROR_SCALES)}, '
+                f"got {self.extra['error_scale']!r}"
+            )
+        if self.kind.prediction_kind != "value":
+            raise CardError(
+                'extra["error_scale"] applies only to twins that predict a value '
+                "(regressors and mechanistic twins), not to classifiers or survival twins"
+            )
+
+    @property
+    def error_scale(self) -> str:
+        """The scale on which the bias audit compares prediction errors between groups."""
+        return str(self.extra.get("error_scale", "absolute"))
 
     @property
     def default_output(self) -> str | None:

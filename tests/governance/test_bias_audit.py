@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from governance.bias_audit import audit_classifier, audit_regressor, audit_survival
 from governance.errors import InvalidInput, PolicyError
+from models.card import FeatureSpec, TwinCard, TwinKind
+from models.errors import CardError
 
 N = 4000
 HORIZON = 5.0
@@ -256,3 +260,104 @@ def test_regressor_tiny_group_fails(rng: np.random.Generator) -> None:
     result = audit_regressor(y, y + 0.1, {"sex": group}, limits())
     assert not result.passed
     assert any("group '2' has 5 records" in r for r in result.reasons)
+
+
+# -- error scale ------------------------------------------------------------------------------
+def heavy_tailed_twin(
+    rng: np.random.Generator, sigma: float | npt.NDArray[np.float64] = 0.15
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Outputs spanning four orders of magnitude (like tumour volumes), observed with
+    multiplicative noise of ``sigma`` (per record): the same relative error for everyone.
+    ``age_band`` is a random label; ``site`` b treats tumours ten times larger."""
+    site = rng.choice(np.array(["a", "b"]), size=N)
+    pred = np.exp(1.9 + 2.0 * rng.normal(size=N)) * np.where(site == "b", 10.0, 1.0)
+    obs = pred * np.exp(sigma * rng.normal(size=N))
+    return obs, pred, {"age_band": rng.choice(3, size=N), "site": site}
+
+
+def test_relative_scale_is_the_mean_absolute_relative_error() -> None:
+    y = np.r_[np.full(30, 10.0), np.full(40, 200.0)]
+    pred = np.r_[np.tile([11.0, 9.5], 15), np.full(40, 230.0)]
+    group = np.r_[np.full(30, "a"), np.full(40, "b")]
+    result = audit_regressor(y, pred, {"g": group}, limits(), error_scale="relative")
+    # by hand: a = (|11 - 10| / 10 + |9.5 - 10| / 10) / 2 = 0.075; b = 30 / 200 = 0.15
+    res = result.attributes["g"]
+    assert set(res.metrics) == {"mare"}
+    assert res.metrics["mare"] == pytest.approx({"a": 0.075, "b": 0.15})
+    assert res.gaps["mare_ratio"] == pytest.approx(2.0)
+    assert [c.name for c in res.criteria] == ["max_mae_ratio"]
+    assert not result.passed
+    assert result.reasons[0].startswith("g: MARE (mean absolute relative error) ratio")
+    data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert (data["error_scale"], data["error_metric"]) == ("relative", "mare")
+    assert data["attributes"]["g"]["metrics"]["mare"]["b"] == pytest.approx(0.15)
+
+
+def test_a_heavy_tailed_fair_twin_passes_on_the_relative_scale(
+    rng: np.random.Generator,
+) -> None:
+    obs, pred, sensitive = heavy_tailed_twin(rng)
+    absolute = audit_regressor(obs, pred, sensitive, limits())
+    assert not absolute.passed
+    assert absolute.attributes["site"].gaps["mae_ratio"] > 5.0  # larger tumours, larger MAE
+    relative = audit_regressor(obs, pred, sensitive, limits(), error_scale="relative")
+    assert relative.passed, relative.reasons
+    assert all(r.gaps["mare_ratio"] < 1.1 for r in relative.attributes.values())
+
+
+def test_an_unfair_twin_still_fails_on_the_relative_scale(rng: np.random.Generator) -> None:
+    site = rng.choice(np.array(["a", "b"]), size=N)
+    obs, pred, sensitive = heavy_tailed_twin(rng, sigma=np.where(site == "b", 0.30, 0.15))
+    sensitive = {"site": site}
+    result = audit_regressor(obs, pred, sensitive, limits(), error_scale="relative")
+    assert not result.passed
+    assert result.attributes["site"].gaps["mare_ratio"] == pytest.approx(2.0, rel=0.1)
+    assert result.reasons[0].startswith("site: MARE")
+
+
+@pytest.mark.parametrize("bad", [0.0, -3.0])
+def test_the_relative_scale_refuses_zero_or_negative_observations(bad: float) -> None:
+    y = np.r_[bad, np.full(69, 5.0)]
+    group = np.r_[np.full(35, "a"), np.full(35, "b")]
+    with pytest.raises(InvalidInput, match="1 zero or negative observations") as info:
+        audit_regressor(y, np.full(70, 5.0), {"g": group}, limits(), error_scale="relative")
+    assert info.value.field == "y_true"
+    audit_regressor(y, np.full(70, 5.0), {"g": group}, limits())  # absolute: no restriction
+
+
+def test_the_absolute_scale_stays_the_default(rng: np.random.Generator) -> None:
+    obs, pred, sensitive = heavy_tailed_twin(rng)
+    result = audit_regressor(obs, pred, sensitive, limits())
+    assert set(result.attributes["site"].metrics) == {"mae"}
+    data = result.to_dict()
+    assert (data["error_scale"], data["error_metric"]) == ("absolute", "mae")
+    y, proba, groups = calibrated_classifier(rng)
+    assert "error_scale" not in audit_classifier(y, proba, 0.5, groups, limits()).to_dict()
+    with pytest.raises(InvalidInput, match="error_scale"):
+        audit_regressor(obs, pred, sensitive, limits(), error_scale="logarithmic")
+
+
+def test_the_card_declares_the_error_scale() -> None:
+    base = TwinCard(
+        kind=TwinKind.RADIOTHERAPY,
+        description="tumour response",
+        outcome="volume at day 180 (cm3)",
+        intended_purposes=("treatment",),
+        features=(FeatureSpec("initial_volume", "float", "cm3", 0.01, 1000.0),),
+        envelope={},
+        sensitive_attributes=("sex",),
+        data_categories=("imaging",),
+        extra={"output": "volume_day_180", "outputs": ["volume_day_180"]},
+    )
+    assert base.error_scale == "absolute"  # cards stored before the key existed
+    relative = replace(base, extra={**base.extra, "error_scale": "relative"})
+    assert TwinCard.from_dict(relative.to_dict()).error_scale == "relative"
+    with pytest.raises(CardError, match="error_scale"):
+        replace(base, extra={**base.extra, "error_scale": "percent"})
+    with pytest.raises(CardError, match="only to twins that predict a value"):
+        replace(
+            base,
+            kind=TwinKind.LOGISTIC_REGRESSION,
+            threshold=0.5,
+            extra={"error_scale": "relative"},
+        )
