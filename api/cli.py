@@ -1,4 +1,5 @@
-"""``twinreg`` command line: init | demo | serve | token | register | info | audit | bench."""
+"""``twinreg`` command line: init | demo | serve | token | register | dossier | info | audit |
+bench."""
 
 from __future__ import annotations
 
@@ -67,7 +68,16 @@ def serve(home: str | None, host: str, port: int, workers: int) -> None:
     settings = _settings(home)
     os.environ["TWINREG_HOME"] = str(settings.home)
     _service(home)  # create the home and tables once, before any worker starts
-    uvicorn.run("api.asgi:app", host=host, port=port, workers=workers, log_level="warning")
+    # uvloop and httptools when installed (uvicorn[standard]); no access log: every
+    # decision is in the audit log, and access lines would only cost time per request.
+    uvicorn.run(
+        "api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @main.group(invoke_without_command=True)
@@ -137,6 +147,37 @@ def register(home: str | None, name: str, run_id: str, user: str) -> None:
     except (GovernanceError, RegistryError, ApiError) as exc:
         _fail(str(exc))
     click.echo(f"registered {rv.name} version {rv.version} (sha256 {rv.artifact_sha256})")
+
+
+@main.command()
+@click.option("--home", default=None, help=HOME_HELP)
+@click.option("--user", required=True, help="The validator computing the dossier.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole dossier as JSON.")
+@click.argument("model")
+@click.argument("version")
+def dossier(home: str | None, user: str, as_json: bool, model: str, version: str) -> None:
+    """Compute, judge and store the validation dossier of MODEL VERSION (exit 1 if it fails)."""
+    from governance.principal import Principal
+
+    try:
+        view = _service(home).run_dossier(Principal(user, "validator"), model, version)
+    except (GovernanceError, RegistryError, ApiError) as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(view, indent=2))
+    else:
+        body = view["dossier"]
+        verdict = "PASSED" if view["passed"] else "FAILED"
+        risk = body["credibility"]["risk_level"]
+        click.echo(f"{model} v{version}: dossier {verdict} (risk level {risk})")
+        click.echo(f"id {view['id']}  sha256 {view['sha256']}")
+        for name, value in body["validation"]["overall"]["metrics"].items():
+            if value["estimate"] is not None and value["low"] is not None:
+                low, high = value["low"], value["high"]
+                click.echo(f"  {name:26} {value['estimate']:.4g} [{low:.4g}, {high:.4g}]")
+        for reason in body["reasons"]:
+            click.echo(f"  - {reason}")
+    sys.exit(0 if view["passed"] else 1)
 
 
 @main.command()

@@ -30,7 +30,7 @@ def run_demo(service: TwinregService, console: Console | None = None) -> int:
         task = progress.add_task("registering", total=len(twins))
         refused = {}
         for twin in twins:
-            progress.update(task, description=f"register, audit, approve {twin.name}")
+            progress.update(task, description=f"register, audit, validate, approve {twin.name}")
             why = _govern(service, twin)
             if why:
                 refused[twin.name] = why
@@ -76,9 +76,10 @@ def _train(console: Console) -> list[DemoTwin]:
 
 
 def _govern(service: TwinregService, twin: DemoTwin) -> str | None:
-    """Register, bias-audit and approve ``twin``; returns why it was not approved, if so.
+    """Register, bias-audit, validate (dossier) and approve ``twin``; returns why it was
+    not approved, if so.
 
-    A failed audit is not overridden: the version stays registered and unserved."""
+    A failed audit or dossier is not overridden: the version stays registered and unserved."""
     versions = service.lifecycle.versions(twin.name)
     if any(v.status == "approved" for v in versions):
         return None
@@ -90,8 +91,12 @@ def _govern(service: TwinregService, twin: DemoTwin) -> str | None:
     audit = service.run_bias_audit(VALIDATOR, twin.name, rv.version)
     if not audit["passed"]:
         return f"bias audit failed, not approved: {'; '.join(audit.get('reasons', []))}"
+    dossier = service.run_dossier(VALIDATOR, twin.name, rv.version)
+    if not dossier["passed"]:
+        reasons = dossier["dossier"]["reasons"]
+        return f"validation dossier failed, not approved: {'; '.join(reasons[:3])}"
     service.approve(
-        VALIDATOR, twin.name, rv.version, "demo: validation metrics and bias audit reviewed"
+        VALIDATOR, twin.name, rv.version, "demo: validation dossier and bias audit reviewed"
     )
     return None
 

@@ -7,7 +7,8 @@ request; mechanistic twins get one explainer per version and named output
 :class:`Explained` holding the prediction in natural units and an :class:`Attribution`
 (base value, the model's own output, one contribution per feature) in the kind's output
 space. Check faithfulness with :func:`check_additivity` / :func:`require_faithful`; draw
-with :func:`waterfall_svg`.
+with :func:`waterfall_svg`. Check a version's explanations over its validation set
+(additivity on every row, stability, global importance) with :func:`check_explanations`.
 
 Errors derive from :class:`ExplainError` (tree in :mod:`explain.errors`).
 """
@@ -20,6 +21,7 @@ from explain.attribution import (
     check_additivity,
     require_faithful,
 )
+from explain.checks import ExplanationChecks, check_explanations
 from explain.errors import (
     ExplainError,
     InvalidRowError,
@@ -49,6 +51,7 @@ __all__ = [
     "CoxLinear",
     "ExplainError",
     "Explained",
+    "ExplanationChecks",
     "InvalidRowError",
     "LogisticRegressionExplainer",
     "MechanisticExplainer",
@@ -63,6 +66,7 @@ __all__ = [
     "build_explainer",
     "build_mechanistic_explainer",
     "check_additivity",
+    "check_explanations",
     "require_faithful",
     "waterfall_svg",
 ]

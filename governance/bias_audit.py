@@ -57,10 +57,10 @@ from sksurv.metrics import concordance_index_censored
 from sksurv.nonparametric import kaplan_meier_estimator
 
 from governance.errors import InvalidInput, PolicyError
+from models.validation.report import group_labels
 
 FloatArray = npt.NDArray[np.float64]
 Labels = npt.NDArray[np.str_]
-MISSING = "missing"
 #: A regressor's declared error scale -> the per-group metric its audit compares.
 ERROR_METRICS: dict[str, str] = {"absolute": "mae", "relative": "mare"}
 
@@ -483,23 +483,7 @@ def _labels(values: npt.ArrayLike, name: str, n: int) -> Labels:
         raise InvalidInput(
             f"sensitive attribute {name!r} has {raw.shape[0]} values, expected {n}", field=name
         )
-    return np.array([_label(v) for v in raw], dtype=str)
-
-
-def _label(value: Any) -> str:
-    if value is None:
-        return MISSING
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, float | np.floating):
-        if math.isnan(float(value)):
-            return MISSING
-        if float(value).is_integer():
-            return str(int(value))
-        return repr(float(value))
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    return str(value)
+    return group_labels(raw)
 
 
 def _group_order(label: str) -> tuple[int, float, str]:

@@ -6,6 +6,7 @@ GovernanceError
  +-- Forbidden              the caller's role or site does not allow the action
  |    +-- FourEyesViolation the registrant tried to approve its own version
  +-- Conflict               the action contradicts the current state
+ |    +-- DossierRequired   approval without a current, passing validation dossier
  +-- InvalidInput           a value is wrong; the message names the field and the fix
  +-- AuditWriteError        the audit record could not be committed: nothing is released
  +-- AuditChainBroken       verification found a record that does not match
@@ -54,3 +55,8 @@ class AuditChainBroken(GovernanceError):
     def __init__(self, message: str, seq: int | None) -> None:
         super().__init__(message)
         self.seq = seq
+
+
+class DossierRequired(Conflict):
+    """Approval needs a passing validation dossier judged by today's criteria; the
+    message says what is missing and that a validator must run the dossier first."""

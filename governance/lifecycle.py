@@ -20,7 +20,15 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, upda
 from governance.audit_log import AuditLog
 from governance.clock import as_utc, utcnow
 from governance.db import read_connection
-from governance.errors import Conflict, Forbidden, FourEyesViolation, InvalidInput, NotFound
+from governance.dossier_store import DossierStore
+from governance.errors import (
+    Conflict,
+    DossierRequired,
+    Forbidden,
+    FourEyesViolation,
+    InvalidInput,
+    NotFound,
+)
 from governance.policy import PolicyStore
 from governance.principal import Principal
 from governance.records import BiasAudit, ModelVersion, Transition
@@ -38,11 +46,17 @@ _VERSION = select(_mv).where(
     _mv.c.model == bindparam("model"), _mv.c.version == bindparam("version")
 )
 #: Changes whenever a lifecycle transition or a bias audit is committed: the key of the
-#: serving cache, so the prediction path reads one row instead of re-resolving.
-_GENERATION = select(
-    select(func.coalesce(func.max(_tr.c.id), 0)).scalar_subquery(),
-    select(func.count()).select_from(_ba).scalar_subquery(),
+#: serving cache, so the prediction path reads one row instead of re-resolving. Both tables
+#: are append-only, so their row counts only grow (counts, not ``max(id)``: PostgreSQL
+#: draws ids before commit, so a later commit may carry a smaller id). The columns are
+#: public so that the release gate can read them in the same statement as its other facts.
+GENERATION_COLUMNS = (
+    select(func.count()).select_from(_tr).scalar_subquery().label("transitions"),
+    select(func.count()).select_from(_ba).scalar_subquery().label("bias_audits"),
 )
+_GENERATION = select(*GENERATION_COLUMNS)
+#: A value of :data:`GENERATION_COLUMNS`.
+Generation = tuple[int, int]
 _LATEST_AUDIT = (
     select(_ba.c.passed, _ba.c.at)
     .where(_ba.c.model == bindparam("model"), _ba.c.version == bindparam("version"))
@@ -96,6 +110,8 @@ class Lifecycle:
         self._generation: tuple[int, int] | None = None
         self._serving: dict[tuple[str, str | None], Any] = {}
         self._cards_lock = threading.Lock()
+        #: Validation dossiers: approval needs a current, passing one.
+        self.dossiers = DossierStore(engine, audit, policies, self.require)
 
     # -- reads --------------------------------------------------------------------------
     def connection(self) -> Connection:
@@ -161,26 +177,43 @@ class Lifecycle:
         return as_utc(row.at)
 
     # -- the serving path (cached per generation) ------------------------------------------
-    def _serving_cache(self, conn: Connection) -> dict[tuple[str, str | None], Any]:
-        row = conn.execute(_GENERATION).one()
-        generation = (int(row[0]), int(row[1]))
+    def generation(self, conn: Connection | None = None) -> Generation:
+        """The current :data:`GENERATION_COLUMNS` (one row)."""
+        return generation_of(self._one(_GENERATION, conn))
+
+    def _serving_cache(
+        self, conn: Connection | None, generation: Generation | None
+    ) -> dict[tuple[str, str | None], Any]:
+        """The cache for ``generation`` (read now when not given). Entries are read after
+        their generation was, so they are never older than the generation they sit under."""
+        if generation is None:
+            generation = self.generation(conn)
         with self._cards_lock:
             if generation != self._generation:
                 self._generation, self._serving = generation, {}
             return self._serving
 
-    def serving_version(self, model: str, conn: Connection) -> VersionState | None:
+    def serving_version(
+        self, model: str, conn: Connection | None = None, generation: Generation | None = None
+    ) -> VersionState | None:
         """The approved version, from a cache keyed on the governance generation: one
-        cheap query per request, and a committed transition applies to the next one."""
-        cache = self._serving_cache(conn)
+        cheap query per request (none when the caller read ``generation`` already with
+        its other facts), and a committed transition applies to the next request."""
+        cache = self._serving_cache(conn, generation)
         key = (model, None)
         if key not in cache:
             cache[key] = self.approved_version(model, conn)
         state: VersionState | None = cache[key]
         return state
 
-    def serving_audit_at(self, model: str, version: str, conn: Connection) -> datetime | None:
-        cache = self._serving_cache(conn)
+    def serving_audit_at(
+        self,
+        model: str,
+        version: str,
+        conn: Connection | None = None,
+        generation: Generation | None = None,
+    ) -> datetime | None:
+        cache = self._serving_cache(conn, generation)
         key = (f"audit:{model}", version)
         if key not in cache:
             cache[key] = self.latest_passing_audit_at(model, version, conn)
@@ -324,6 +357,12 @@ class Lifecycle:
         ok, why = self.audit_is_current(model, version, utcnow())
         if not ok:
             raise Conflict(f"cannot approve {model} v{version}: {why}")
+        ok, why = self.dossiers.is_current(model, version, state.evaluation_digest)
+        if not ok:
+            raise DossierRequired(
+                f"cannot approve {model} v{version}: {why}; a validator must run the "
+                "validation dossier on this version (and it must pass) before approval"
+            )
         with self._engine.begin() as conn:
             previous = self.approved_version(model, conn)
             for old in [previous, *self._suspended(model, conn)]:
@@ -483,6 +522,11 @@ class Lifecycle:
             json.loads(row.environment_json),
             as_utc(row.registered_at),
         )
+
+
+def generation_of(row: Any) -> Generation:
+    """A row of :data:`GENERATION_COLUMNS` (leading columns) as a :data:`Generation`."""
+    return (int(row[0]), int(row[1]))
 
 
 def _need_comment(comment: str) -> None:

@@ -141,3 +141,28 @@ class Override(SQLModel, table=True):
     at: datetime = Field(sa_column=_ts())
     #: record_id of the "prediction.override" audit record.
     override_audit_id: str = Field(max_length=36)
+
+
+class ValidationDossier(SQLModel, table=True):
+    """A version's validation dossier: held-out performance with intervals, explanation
+    checks, verification, credibility record and change control, judged by the policy.
+
+    ``body`` is the canonical JSON text exactly as hashed; ``sha256`` is its digest.
+    ``criteria_digest`` identifies the limits it was judged by (thresholds ``[dossier]``
+    and ``credibility.toml``): approval needs a passing dossier judged by today's criteria.
+    """
+
+    __tablename__ = "validation_dossier"
+    __table_args__ = (Index("ix_validation_dossier_version", "model", "version"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    model: str = Field(max_length=128)
+    version: str = Field(max_length=32)
+    passed: bool
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    sha256: str = Field(max_length=64)
+    criteria_digest: str = Field(max_length=64)
+    policy_version: str = Field(max_length=64)
+    evaluation_digest: str = Field(max_length=64)
+    validator: str = Field(max_length=128)
+    at: datetime = Field(sa_column=_ts())

@@ -1,8 +1,9 @@
 """Shared fixtures: a demo registry trained once per session, copied per test.
 
 The template home holds the MLflow store and a governance database in which the four
-demo twins are registered, bias-audited and approved. Each test gets its own copy of the
-governance database and secrets, sharing the MLflow store.
+demo twins are registered, bias-audited, validated (a passing dossier) and approved.
+Each test gets its own copy of the governance database and secrets, sharing the MLflow
+store.
 
 ``TWINREG_TEST_BACKEND=postgresql`` runs the same tests on the scale path: the governance
 database and the MLflow backend store live in PostgreSQL (``TWINREG_TEST_PG_URL``), and

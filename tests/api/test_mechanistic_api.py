@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from governance.principal import Principal
 from models.demo_twins import DemoTwin
 from tests.api.helpers import features_of, prepare_patient, twin_named
 
@@ -146,9 +147,9 @@ def test_simulation_refusals(
         {**base, "model": whas.name, "features": features_of(whas), "scenarios": one},
     )
     assert r.status_code == 422
-    # Passes its bias audit on the relative error scale its card declares, but its
-    # validation dossier bounds each group's absolute MAE and fails: never approved.
+    # A suspended mechanistic twin simulates nothing (the stop button holds here too).
     radio = twin_named(mechanistic_twins, "radiotherapy-response")
+    api.service.suspend(Principal("erin", "ethics_board"), radio.name, "1", "dose audit")
     r = post(
         api,
         "/v1/simulations",

@@ -114,6 +114,7 @@ def test_data_scientist_registers_but_never_approves_own(
     # the registrant, even holding a validator token, cannot approve its own version
     own = api.headers(DATA_SCIENTIST.user, "validator")
     assert api.client.post(f"{url}/bias-audits", headers=own).status_code == 201
+    assert api.client.post(f"{url}/dossier", headers=api.validator).status_code == 201
     r = api.client.post(f"{url}/approve", json={"comment": "mine"}, headers=own)
     assert r.status_code == 403, r.text
     assert "four-eyes" in r.json()["detail"]

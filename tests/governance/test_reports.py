@@ -35,6 +35,7 @@ from governance.records import BiasAudit, Consent, Override, Patient, Transition
 from governance.report_export import CSV_HEADER, to_csv, to_html, to_json
 from governance.reports import EthicsReport, build_report
 from models.card import FeatureSpec, TwinCard, TwinKind
+from tests.governance.dossier_evidence import record_passing_dossier
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 DANA = Principal("dana", "data_scientist")
@@ -120,6 +121,7 @@ def world(sqlite_engine: Engine) -> World:
 
     register("1")
     lifecycle.record_bias_audit(VIC, "sepsis", "1", passed=True, metrics={})
+    record_passing_dossier(lifecycle, VIC, "sepsis", "1")
     lifecycle.approve(VIC, "sepsis", "1", "meets the dossier")
     register("2")
     lifecycle.record_bias_audit(VIC, "sepsis", "2", passed=False, metrics={})
@@ -128,6 +130,7 @@ def world(sqlite_engine: Engine) -> World:
     lifecycle.reinstate(EVE, "sepsis", "1", "assay recalibrated")
     register("3")
     lifecycle.record_bias_audit(VIC, "sepsis", "3", passed=True, metrics={})
+    record_passing_dossier(lifecycle, VIC, "sepsis", "3")
     lifecycle.approve(VIC, "sepsis", "3", "better calibration")  # retires 1
 
     for pid in ("p1", "p2", "p3"):
