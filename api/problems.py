@@ -14,6 +14,7 @@ from explain import ExplainError
 from governance.errors import (
     AuditWriteError,
     Conflict,
+    DossierRequired,
     Forbidden,
     GovernanceError,
     InvalidInput,
@@ -34,6 +35,7 @@ STATUS_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (InvalidInput, 422, "Invalid request"),
     (NotFound, 404, "Not found"),
     (Forbidden, 403, "Forbidden"),
+    (DossierRequired, 409, "Validation dossier required"),
     (Conflict, 409, "Conflict"),
     (PolicyError, 503, "Policies unavailable"),
     (AuditWriteError, 503, "Audit log unavailable: nothing was released"),
@@ -48,6 +50,11 @@ STATUS_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+    """An RFC 9457 problem document (documented as :class:`~api.schemas.ProblemDetails`).
+
+    No ``instance``: the request's path would echo identifiers (a patient id) into a
+    refusal, which must not carry them.
+    """
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": title,

@@ -93,15 +93,23 @@ class TransitionOut(msgspec.Struct):
     status: str
 
 
-class Problem(msgspec.Struct, omit_defaults=True):
-    """RFC 9457 problem details."""
+class ProblemDetails(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details (``application/problem+json``): the body of every error.
+
+    ``status`` repeats the HTTP status; ``detail`` says what to fix. No ``instance``: the
+    path would echo identifiers into a refusal. Extension members: ``field`` names the
+    input to fix, ``audit_id`` the audit record of a refused prediction, ``checks``
+    (``GET /health``) what is down.
+    """
 
     title: str
     status: int
     detail: str
     type: str = "about:blank"
-    field: str | None = None
-    audit_id: str | None = None
+    #: Absent rather than null when not sent.
+    field: str | msgspec.UnsetType = msgspec.UNSET
+    audit_id: str | msgspec.UnsetType = msgspec.UNSET
+    checks: dict[str, str] | msgspec.UnsetType = msgspec.UNSET
 
 
 class OverrideIn(msgspec.Struct, forbid_unknown_fields=True):

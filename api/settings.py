@@ -11,6 +11,7 @@
 | ``TWINREG_RATE_LIMIT`` | ``600`` requests per minute per principal |
 | ``TWINREG_POLICY_STORE`` | ``files`` (``policies/``); ``database``: Casbin lines in the DB |
 | ``TWINREG_REDIS_URL`` | unset: rate-limit counters in memory (one worker); set: in Redis |
+| ``TWINREG_POLICY_RECHECK_SECONDS`` | ``5``: policy-generation check while a watcher listens |
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class Settings:
     rate_limit_per_minute: int = 600
     redis_url: str | None = None
     policy_store: str = "files"
+    policy_recheck_seconds: float = 5.0
+    #: Compile the mechanistic kernels and shap's exact explainer before serving, so the
+    #: first request does not pay for it (TWINREG_WARM_UP=0 skips it).
+    warm_up: bool = False
 
     @classmethod
     def load(
@@ -51,6 +56,7 @@ class Settings:
             raise ConfigError(
                 "TWINREG_MAX_BODY_BYTES and TWINREG_RATE_LIMIT must be whole numbers"
             ) from exc
+        recheck = _positive_seconds(env.get("TWINREG_POLICY_RECHECK_SECONDS", "5"))
         if rate_limit < 1:
             raise ConfigError("TWINREG_RATE_LIMIT must be at least 1 request per minute")
         return cls(
@@ -64,6 +70,8 @@ class Settings:
             rate_limit_per_minute=rate_limit,
             redis_url=env.get("TWINREG_REDIS_URL") or None,
             policy_store=_policy_store(env.get("TWINREG_POLICY_STORE", "files")),
+            policy_recheck_seconds=recheck,
+            warm_up=env.get("TWINREG_WARM_UP", "1").strip().lower() not in ("0", "false", "no"),
         )
 
     @property
@@ -79,3 +87,13 @@ def _policy_store(value: str) -> str:
     if value not in ("files", "database"):
         raise ConfigError("TWINREG_POLICY_STORE must be 'files' or 'database'")
     return value
+
+
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ConfigError("TWINREG_POLICY_RECHECK_SECONDS must be a positive number of seconds")
+    return seconds

@@ -4,6 +4,14 @@ The policy version is the SHA-256 over every file's name and content. Files are 
 when they change (checked at most every ``refresh_seconds``), so edits take effect
 without a restart. A missing or malformed file makes :meth:`PolicyStore.current` raise
 :class:`PolicyError`: every decision is withheld until the files are fixed.
+
+At scale the Casbin lines live in the governance database
+(:class:`~governance.policy_rules.DatabaseRules`). The store then re-reads them when their
+generation stamp moves, and learns that it moved from a watcher
+(:mod:`governance.policy_watch`: PostgreSQL LISTEN/NOTIFY or Redis pub/sub) at once, or,
+should a notification be lost, by comparing the stamp itself: every ``refresh_seconds``
+while the watcher is not listening, every ``recheck_seconds`` while it is. A stamp or
+lines that cannot be read fail closed like a broken file.
 """
 
 from __future__ import annotations
@@ -13,15 +21,17 @@ import logging
 import threading
 import time
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import casbin
+from casbin.persist.adapter import Adapter, load_policy_line
 
 from governance.errors import PolicyError
-from governance.policy_rules import DatabaseRules
+from governance.policy_rules import DatabaseRules, Rule
+from governance.policy_watch import PolicyWatcher
 
 MODEL_FILE = "rbac_model.conf"
 POLICY_FILE = "rbac_policy.csv"
@@ -52,15 +62,18 @@ class EthicsRules:
 class PolicySet:
     """One consistent, immutable reading of the policy files."""
 
-    def __init__(self, directory: Path, rules: DatabaseRules | None = None) -> None:
+    def __init__(self, directory: Path, lines: Sequence[Rule] | None = None) -> None:
+        """``lines``: the Casbin lines read from the database (the scale path); without
+        them, ``rbac_policy.csv``."""
         contents = _read_files(directory)
         self.directory = directory
         logging.getLogger("casbin").setLevel(logging.WARNING)
         source: Any = str(directory / POLICY_FILE)
-        if rules is not None:
-            # At scale the lines live in the database: they, not the CSV, are versioned.
-            contents[POLICY_FILE] = "\n".join(", ".join(line) for line in rules.lines())
-            source = rules.adapter
+        if lines is not None:
+            # At scale the lines live in the database: they, not the CSV, are versioned,
+            # and exactly the lines that were versioned are enforced.
+            contents[POLICY_FILE] = "\n".join(", ".join(line) for line in lines)
+            source = _Lines(lines)
         self.version = _content_hash(contents)
         try:
             self._enforcer = casbin.Enforcer(str(directory / MODEL_FILE), source)
@@ -100,32 +113,92 @@ class PolicySet:
         return decision
 
 
+class _Lines(Adapter):  # type: ignore[misc]
+    """A read-only Casbin adapter over lines already read (one consistent snapshot)."""
+
+    def __init__(self, lines: Sequence[Rule]) -> None:
+        self._lines = lines
+
+    def load_policy(self, model: Any) -> None:
+        for line in self._lines:
+            load_policy_line(", ".join(line), model)
+
+
 class PolicyStore:
     """Serves the current :class:`PolicySet`, reloading when the files (or, at scale, the
     policy lines in the database) change."""
 
     def __init__(
-        self, directory: Path, refresh_seconds: float = 0.5, rules: DatabaseRules | None = None
+        self,
+        directory: Path,
+        refresh_seconds: float = 0.5,
+        rules: DatabaseRules | None = None,
+        watcher: PolicyWatcher | None = None,
+        recheck_seconds: float = 5.0,
     ) -> None:
         self.directory = directory
         self.rules = rules
+        self.watcher = watcher
         self.refresh_seconds = refresh_seconds
+        self.recheck_seconds = recheck_seconds
         self._lock = threading.Lock()
         self._checked_at = 0.0
+        self._rules_checked_at = 0.0
+        #: Raised by the watcher's thread on every notification; ``_seen`` is the count
+        #: the last generation read covers.
+        self._notices = 0
+        self._seen = 0
         self._stamp: tuple[Any, ...] | None = None
         self._current: PolicySet | None = None
         self._error: PolicyError | None = None
+        if watcher is not None:
+            watcher.set_update_callback(self._notified)
+
+    def _notified(self) -> None:
+        self._notices += 1  # only the watcher's thread writes it
+
+    def start_watching(self) -> None:
+        """Start the watcher's listener (API workers; one-shot CLI commands do not)."""
+        if self.watcher is not None:
+            self.watcher.start()
+
+    def stop_watching(self) -> None:
+        if self.watcher is not None:
+            self.watcher.close()
+
+    def watch_state(self) -> str:
+        """For ``/health``: how this worker learns of policy-line changes."""
+        if self.rules is None:
+            return f"files: checked every {self.refresh_seconds:g} s"
+        if self.watcher is not None and self.watcher.connected:
+            return f"listening: {self.watcher.name}, stamp checked every {self.recheck_seconds:g} s"
+        return f"not listening: stamp checked every {self.refresh_seconds:g} s"
+
+    def rules_changed(self) -> None:
+        """After this process changed the lines: re-read them here, and tell the other
+        workers where the database does not (Redis)."""
+        if self.watcher is not None:
+            self.watcher.update()
+        self.invalidate()
+
+    def _due(self, now: float) -> bool:
+        if self._stamp is None or self._current is None or self._error is not None:
+            return True
+        return now - self._checked_at >= self.refresh_seconds or self._rules_due(now)
+
+    def _rules_due(self, now: float) -> bool:
+        if self.rules is None:
+            return False
+        if self._notices != self._seen:
+            return True
+        listening = self.watcher is not None and self.watcher.connected
+        interval = self.recheck_seconds if listening else self.refresh_seconds
+        return now - self._rules_checked_at >= interval
 
     def current(self) -> PolicySet:
-        now = time.monotonic()
-        loaded = self._current is not None or self._error is not None
-        if not loaded or self._stamp is None or now - self._checked_at >= self.refresh_seconds:
+        if self._due(time.monotonic()):
             with self._lock:
-                if (
-                    (self._current is None and self._error is None)
-                    or self._stamp is None
-                    or (time.monotonic() - self._checked_at >= self.refresh_seconds)
-                ):
+                if self._due(time.monotonic()):
                     self._reload()
         error, current = self._error, self._current
         if error is not None:
@@ -136,18 +209,27 @@ class PolicyStore:
 
     def _reload(self) -> None:
         """Under the lock: build first, then publish (a reader never sees half a load)."""
+        now = time.monotonic()
         try:
-            stamp = self._read_stamp()
+            files: tuple[Any, ...] = _stamp(self.directory)
+            generation = None if self._stamp is None else self._stamp[-1]
+            if self.rules is not None and (
+                self._stamp is None or self._current is None or self._rules_due(now)
+            ):
+                notices = self._notices  # taken before the read: a later notice re-reads
+                generation = self.rules.generation()
+                self._seen, self._rules_checked_at = notices, now
+            stamp = (files, generation)
             if stamp != self._stamp or self._current is None:
-                current = PolicySet(self.directory, self.rules)
+                lines = None
+                if self.rules is not None:
+                    generation, lines = self.rules.snapshot()
+                    stamp = (files, generation)
+                current = PolicySet(self.directory, lines)
                 self._current, self._stamp, self._error = current, stamp, None
         except PolicyError as exc:
             self._current, self._stamp, self._error = None, None, exc
         self._checked_at = time.monotonic()
-
-    def _read_stamp(self) -> tuple[Any, ...]:
-        files: tuple[Any, ...] = _stamp(self.directory)
-        return files if self.rules is None else (*files, self.rules.lines())
 
     def invalidate(self) -> None:
         """Force a re-read on the next call (used after an edit through the product)."""

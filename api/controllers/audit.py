@@ -10,6 +10,7 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from api.deps import provide_principal, provide_service
+from api.openapi import errors
 from api.service import TwinregService
 from governance.principal import Principal
 
@@ -19,7 +20,12 @@ class AuditController(Controller):
     tags = ["audit"]
     dependencies = {"service": Provide(provide_service), "principal": Provide(provide_principal)}
 
-    @get("/records", sync_to_thread=True, summary="Audit records (every read is audited)")
+    @get(
+        "/records",
+        sync_to_thread=True,
+        summary="Audit records (every read is audited)",
+        responses=errors(400, 403, 422),
+    )
     def records(
         self,
         service: TwinregService,
@@ -34,6 +40,6 @@ class AuditController(Controller):
             principal, since=since, until=until, action=action, limit=limit, offset=offset
         )
 
-    @get("/verify", sync_to_thread=True, summary="Verify the hash chain")
+    @get("/verify", sync_to_thread=True, summary="Verify the hash chain", responses=errors(403))
     def verify(self, service: TwinregService, principal: Principal) -> dict[str, Any]:
         return service.audit_verify(principal)

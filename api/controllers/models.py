@@ -1,4 +1,5 @@
-"""Twin models and versions: catalogue, detail, bias audit and lifecycle actions."""
+"""Twin models and versions: catalogue, detail, bias audit, validation dossier and lifecycle
+actions."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from litestar import Controller, get, post
 from litestar.di import Provide
 
 from api.deps import provide_principal, provide_service
+from api.openapi import errors
 from api.schemas import CommentIn, TransitionOut
 from api.service import TwinregService
 from governance.principal import Principal
@@ -20,11 +22,16 @@ class ModelController(Controller):
     tags = ["models"]
     dependencies = {"service": Provide(provide_service), "principal": Provide(provide_principal)}
 
-    @get(sync_to_thread=True, summary="List models with their versions")
+    @get(sync_to_thread=True, summary="List models with their versions", responses=errors(403))
     def list_models(self, service: TwinregService, principal: Principal) -> list[dict[str, Any]]:
         return service.list_models(principal)
 
-    @get("/{name:str}", sync_to_thread=True, summary="One model")
+    @get(
+        "/{name:str}",
+        sync_to_thread=True,
+        summary="One model",
+        responses=errors(400, 403, 404, 422),
+    )
     def model(self, name: str, service: TwinregService, principal: Principal) -> dict[str, Any]:
         return service.model_detail(principal, name)
 
@@ -32,6 +39,7 @@ class ModelController(Controller):
         VERSION,
         sync_to_thread=True,
         summary="A version: metadata, bias audits and lifecycle history",
+        responses=errors(400, 403, 404, 422),
     )
     def version(
         self, name: str, version: str, service: TwinregService, principal: Principal
@@ -43,13 +51,61 @@ class ModelController(Controller):
         status_code=201,
         sync_to_thread=True,
         summary="Run the bias audit on the version's evaluation set",
+        responses=errors(400, 403, 404, 409, 422),
     )
     def bias_audit(
         self, name: str, version: str, service: TwinregService, principal: Principal
     ) -> dict[str, Any]:
         return service.run_bias_audit(principal, name, version)
 
-    @post(VERSION + "/approve", status_code=200, sync_to_thread=True, summary="Approve")
+    @post(
+        VERSION + "/dossier",
+        status_code=201,
+        sync_to_thread=True,
+        summary="Compute, judge and store the validation dossier",
+        description=(
+            "Held-out performance with bootstrap intervals (overall and per group), "
+            "explanation checks, verification of mechanistic kernels, the credibility "
+            "record and change control against the approved version, judged by "
+            "policies/thresholds.toml [dossier] and policies/credibility.toml. Approval "
+            "needs the latest dossier to pass."
+        ),
+        responses=errors(400, 403, 404, 409, 422),
+    )
+    def run_dossier(
+        self, name: str, version: str, service: TwinregService, principal: Principal
+    ) -> dict[str, Any]:
+        return service.run_dossier(principal, name, version)
+
+    @get(
+        VERSION + "/dossier",
+        sync_to_thread=True,
+        summary="The latest validation dossier",
+        responses=errors(400, 403, 404, 409, 422),
+    )
+    def dossier(
+        self, name: str, version: str, service: TwinregService, principal: Principal
+    ) -> dict[str, Any]:
+        return service.dossier(principal, name, version)
+
+    @get(
+        VERSION + "/dossier/changes",
+        sync_to_thread=True,
+        summary="Change control against the approved version",
+        responses=errors(400, 403, 404, 409, 422),
+    )
+    def dossier_changes(
+        self, name: str, version: str, service: TwinregService, principal: Principal
+    ) -> dict[str, Any]:
+        return service.change_control(principal, name, version)
+
+    @post(
+        VERSION + "/approve",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Approve",
+        responses=errors(400, 403, 404, 409, 413, 422),
+    )
     def approve(
         self,
         name: str,
@@ -60,7 +116,13 @@ class ModelController(Controller):
     ) -> TransitionOut:
         return service.transition(principal, "approve", name, version, data.comment)
 
-    @post(VERSION + "/reject", status_code=200, sync_to_thread=True, summary="Reject")
+    @post(
+        VERSION + "/reject",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Reject",
+        responses=errors(400, 403, 404, 409, 413, 422),
+    )
     def reject(
         self,
         name: str,
@@ -76,6 +138,7 @@ class ModelController(Controller):
         status_code=200,
         sync_to_thread=True,
         summary="Suspend at once (stop button)",
+        responses=errors(400, 403, 404, 409, 413, 422),
     )
     def suspend(
         self,
@@ -87,7 +150,13 @@ class ModelController(Controller):
     ) -> TransitionOut:
         return service.transition(principal, "suspend", name, version, data.comment)
 
-    @post(VERSION + "/reinstate", status_code=200, sync_to_thread=True, summary="Reinstate")
+    @post(
+        VERSION + "/reinstate",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Reinstate",
+        responses=errors(400, 403, 404, 409, 413, 422),
+    )
     def reinstate(
         self,
         name: str,

@@ -9,6 +9,7 @@ from litestar import Controller, Response, get, post
 from litestar.di import Provide
 
 from api.deps import provide_principal, provide_service
+from api.openapi import EthicsReportOperation, errors, json_response
 from api.schemas import OverrideIn
 from api.service import TwinregService
 from governance.principal import Principal
@@ -23,6 +24,7 @@ class OverrideController(Controller):
         status_code=201,
         sync_to_thread=True,
         summary="Record that a released prediction was disregarded or overridden",
+        responses=errors(400, 403, 404, 409, 413, 422),
     )
     def record(
         self, audit_id: str, data: OverrideIn, service: TwinregService, principal: Principal
@@ -39,6 +41,11 @@ class ReportController(Controller):
         "/ethics",
         sync_to_thread=True,
         summary="Ethics-board report for a period (format=json|csv|html)",
+        responses={
+            200: json_response(dict[str, Any], "The report, in the format asked for"),
+            **errors(400, 403, 422),
+        },
+        operation_class=EthicsReportOperation,
     )
     def ethics(
         self,

@@ -6,6 +6,7 @@ from litestar import Controller, get, post, put
 from litestar.di import Provide
 
 from api.deps import provide_principal, provide_service
+from api.openapi import errors
 from api.schemas import ConsentIn, ConsentOut, PatientIn, PatientOut
 from api.service import TwinregService
 from governance.principal import Principal
@@ -20,14 +21,24 @@ class PatientController(Controller):
     tags = ["patients"]
     dependencies = {"service": Provide(provide_service), "principal": Provide(provide_principal)}
 
-    @put(sync_to_thread=True, summary="Register a pseudonymous patient at a site")
+    @put(
+        sync_to_thread=True,
+        summary="Register a pseudonymous patient at a site",
+        responses=errors(400, 403, 409, 413, 422),
+    )
     def register(
         self, patient_id: str, data: PatientIn, service: TwinregService, principal: Principal
     ) -> PatientOut:
         site, created = service.patients.register(principal, patient_id, data.site)
         return PatientOut(patient_id=patient_id, site=site, created=created)
 
-    @post("/consents", status_code=201, sync_to_thread=True, summary="Grant a consent")
+    @post(
+        "/consents",
+        status_code=201,
+        sync_to_thread=True,
+        summary="Grant a consent",
+        responses=errors(400, 403, 404, 413, 422),
+    )
     def grant(
         self, patient_id: str, data: ConsentIn, service: TwinregService, principal: Principal
     ) -> ConsentOut:
@@ -42,7 +53,12 @@ class PatientController(Controller):
             ).to_dict()
         )
 
-    @get("/consents", sync_to_thread=True, summary="List a patient's consents")
+    @get(
+        "/consents",
+        sync_to_thread=True,
+        summary="List a patient's consents",
+        responses=errors(400, 403, 404, 422),
+    )
     def consents(
         self, patient_id: str, service: TwinregService, principal: Principal
     ) -> list[ConsentOut]:
@@ -53,6 +69,7 @@ class PatientController(Controller):
         status_code=200,
         sync_to_thread=True,
         summary="Withdraw a consent (applies to the next request)",
+        responses=errors(400, 403, 404, 422),
     )
     def withdraw(
         self, patient_id: str, consent_id: str, service: TwinregService, principal: Principal

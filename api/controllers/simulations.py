@@ -9,6 +9,7 @@ from litestar import Controller, Response, post
 from litestar.di import Provide
 
 from api.deps import provide_principal, provide_service
+from api.openapi import SimulationOut, SimulationWithheldOut, errors, json_response
 from api.presenters import simulation_response
 from api.schemas import SimulationIn
 from api.service import TwinregService
@@ -24,6 +25,11 @@ class SimulationController(Controller):
         status_code=200,
         sync_to_thread=True,
         summary="Run a mechanistic twin for one patient under several regimens",
+        responses={
+            200: json_response(SimulationOut, "Every scenario released, side by side"),
+            403: json_response(SimulationWithheldOut, "Withheld: reasons and audit ids"),
+            **errors(400, 404, 413, 422),
+        },
     )
     def simulate(
         self, data: SimulationIn, service: TwinregService, principal: Principal

@@ -15,6 +15,9 @@ import pytest
 from tests.api.helpers import features_of, prepare_patient, twin_named
 
 PUBLIC = {"/health", "/schema", "/static"}
+#: The pages for people authenticate with a session cookie, not a bearer token; their
+#: role checks are the same service calls and are tested in a browser (tests/pages).
+PAGES = "/ui"
 ROLES = ("data_scientist", "validator", "clinician", "ethics_board", "admin")
 M = "whas500-mortality"
 
@@ -33,6 +36,17 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/models/{name:str}"): set(ROLES),
     ("GET", "/v1/models/{name:str}/versions/{version:str}"): set(ROLES),
     ("POST", "/v1/models/{name:str}/versions/{version:str}/bias-audits"): {"validator"},
+    ("POST", "/v1/models/{name:str}/versions/{version:str}/dossier"): {"validator"},
+    ("GET", "/v1/models/{name:str}/versions/{version:str}/dossier"): {
+        "validator",
+        "ethics_board",
+        "data_scientist",
+    },
+    ("GET", "/v1/models/{name:str}/versions/{version:str}/dossier/changes"): {
+        "validator",
+        "ethics_board",
+        "data_scientist",
+    },
     ("POST", "/v1/models/{name:str}/versions/{version:str}/approve"): {"validator"},
     ("POST", "/v1/models/{name:str}/versions/{version:str}/reject"): {"validator"},
     ("POST", "/v1/models/{name:str}/versions/{version:str}/suspend"): {"ethics_board"},
@@ -54,7 +68,7 @@ SITE_BOUND = {path for _, path in ALLOWED if "patients" in path} | {
 def _routes(app: Any) -> list[tuple[str, str]]:
     out = []
     for route in app.routes:
-        if any(route.path == p or route.path.startswith(p + "/") for p in PUBLIC):
+        if any(route.path == p or route.path.startswith(p + "/") for p in PUBLIC | {PAGES}):
             continue
         for method in sorted(getattr(route, "methods", ())):
             if method not in ("OPTIONS", "HEAD"):

@@ -83,6 +83,7 @@ class Server:
             "TWINREG_ARTIFACT_ROOT": settings.artifact_root,
             "TWINREG_POLICIES": str(settings.policies_dir),
             "TWINREG_RATE_LIMIT": "1000000",
+            "TWINREG_WARM_UP": "0",
             "PYTHONPATH": str(REPO),
         }
         self.env.pop("TWINREG_REDIS_URL", None)

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from governance.audit_log import verify
+from governance.db import sqlite_write
 from tests.api.helpers import features_of, prepare_patient, twin_named
 
 M = "whas500-mortality"
@@ -91,3 +92,20 @@ def test_unreachable_artifacts_withhold_without_fallback(api: Any, demo_twins: l
     reason = r.json()["reasons"][0]
     assert reason["check"] == "approval"
     assert state is not None and state.version in reason["detail"]
+
+
+def test_sqlite_commits_are_durable(service: Any) -> None:
+    """Every connection of the serving engine runs WAL with ``synchronous=FULL``: a
+    commit returns only once it is on disk. (The SIGKILL crash test cannot see this: a
+    killed process loses nothing the OS already holds; only a power cut would.)"""
+    if service.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's durability is the server's (synchronous_commit, fsync)")
+    service.engine.dispose()  # fresh connections: the pragmas are set on connect
+    full = 2  # PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL
+    with service.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        level = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+        assert level == full, f"synchronous={level}: a commit may return before it is on disk"
+    with sqlite_write(service.engine) as cursor:  # the audit log's hot path
+        level = cursor.execute("PRAGMA synchronous").fetchone()[0]
+        assert level == full, f"synchronous={level} on the audit log's write path"

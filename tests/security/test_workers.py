@@ -5,14 +5,8 @@ next request."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -22,47 +16,10 @@ from api.tokens import issue_token
 from governance.audit_log import verify
 from governance.db import make_engine
 from tests.api.helpers import features_of, twin_named
+from tests.security.workers import worker
 
 M = "whas500-mortality"
 CATS = ["demographics", "vitals", "history"]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _worker(settings: Settings) -> Iterator[str]:
-    port = _port()
-    env = dict(
-        os.environ,
-        TWINREG_HOME=str(settings.home),
-        TWINREG_GOVERNANCE_URL=settings.governance_url,
-        TWINREG_TRACKING_URI=settings.tracking_uri,
-        TWINREG_ARTIFACT_ROOT=settings.artifact_root,
-        TWINREG_POLICIES=str(settings.policies_dir),
-        TWINREG_RATE_LIMIT="1000000",
-    )
-    command = [sys.executable, "-m", "uvicorn", "api.asgi:app", "--port", str(port)]
-    proc = subprocess.Popen([*command, "--log-level", "warning"], env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, "worker exited"
-            assert time.monotonic() < deadline, "worker did not start"
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_two_workers(settings: Settings, service: Any, demo_twins: list[Any]) -> None:
@@ -71,7 +28,7 @@ def test_two_workers(settings: Settings, service: Any, demo_twins: list[Any]) ->
     eth = {"Authorization": "Bearer " + issue_token(key, "erin", "ethics_board", None, 600)}
     features = features_of(twin_named(demo_twins, M))
     service.engine.dispose()
-    with _worker(settings) as a, _worker(settings) as b:
+    with worker(settings) as a, worker(settings) as b:
         consents: dict[str, str] = {}
         for i in range(6):
             patient = f"w-{i}"
