@@ -20,19 +20,33 @@ from api.controllers.patients import PatientController
 from api.controllers.predictions import PredictionController
 from api.controllers.simulations import SimulationController
 from api.limits import STORE_NAME, rate_limit_config, rate_limit_store
-from api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON
+from api.openapi import ClosedStructSchemaPlugin, errors
+from api.pages import pages_router, static_router, template_config
+from api.problems import EXCEPTION_HANDLERS, problem
 from api.service import TwinregService
 from api.settings import Settings
 
+#: Paths the bearer middleware skips, anchored: Litestar searches these patterns anywhere in
+#: the path, so an unanchored "/health" would also skip e.g. /v1/patients/health/consents.
+#: Pages (/ui) authenticate with their session cookie instead.
+_UNAUTHENTICATED = [f"^{p}(/|$)" for p in PUBLIC_PATHS] + ["^/ui(/|$)"]
 
-@get("/health", sync_to_thread=True, summary="Liveness and policy/database health", tags=["health"])
+
+@get(
+    "/health",
+    sync_to_thread=True,
+    summary="Liveness and policy/database health",
+    tags=["health"],
+    responses=errors(500, 503, public=True),
+)
 def health(state: State) -> Response[dict[str, Any]]:
     service: TwinregService = state.twinreg
     result = service.health()
-    body = {"status": "ok" if result.ok else "unavailable", "checks": result.checks}
     if result.ok:
-        return Response(body, status_code=200)
-    return Response(body, status_code=503, media_type=PROBLEM_JSON)
+        return Response({"status": "ok", "checks": result.checks}, status_code=200)
+    down = sorted(k for k, v in result.checks.items() if v.startswith("unavailable"))
+    detail = f"unavailable: {', '.join(down)}; nothing is released until it is fixed"
+    return problem(503, "Unavailable", detail, checks=result.checks)
 
 
 def create_app(settings: Settings | None = None, service: TwinregService | None = None) -> Litestar:
@@ -67,14 +81,21 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             create_static_files_router(
                 path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
             ),
+            pages_router(service.token_key),
+            static_router(),
         ],
         middleware=[
-            DefineMiddleware(BearerAuthMiddleware, exclude=list(PUBLIC_PATHS)),
+            DefineMiddleware(BearerAuthMiddleware, exclude=_UNAUTHENTICATED),
             rate_limit_config(service.settings).middleware,
         ],
         stores={STORE_NAME: rate_limit_store(service.settings)},
+        # The policy watcher's listener lives as long as the worker serves.
+        on_startup=[service.policies.start_watching, service.warm_up],
+        on_shutdown=[service.policies.stop_watching],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
+        template_config=template_config(),
+        plugins=[ClosedStructSchemaPlugin()],
         state=State({"twinreg": service}),
         request_max_body_size=service.settings.max_body_bytes,
         debug=False,

@@ -7,6 +7,7 @@ meet ``governance`` except through this module and :mod:`api.runtime`.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,30 +16,36 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from api import dossiers
 from api.errors import BadRequest
 from api.home import ensure_home
 from api.runtime import RegistryRuntime
 from api.schemas import TransitionOut
 from api.settings import Settings
 from api.validation import MAX_SCENARIOS, check_reference, validate_features, validate_output
+from explain.mechanistic import warm_up_exact_explainer
 from governance import bias_audit
 from governance.audit_log import AuditLog, read_checkpoints, verify, write_checkpoint
 from governance.db import make_engine
 from governance.errors import NotFound
 from governance.gate import PredictionRequest, ReleaseDecision, ReleaseGate
-from governance.lifecycle import Lifecycle, VersionState
+from governance.lifecycle import Generation, Lifecycle, VersionState
 from governance.overrides import OVERRIDE_ACTIONS, OverrideAction, OverrideService
 from governance.patients import PatientService
 from governance.policy import PolicyStore
 from governance.policy_rules import DatabaseRules, read_policy_csv
+from governance.policy_watch import watcher_for
 from governance.principal import Principal
 from governance.pseudonym import Pseudonymiser
 from governance.report_export import to_csv, to_html, to_json
-from governance.reports import build_report
+from governance.reports import EthicsReport, build_report
 from governance.revocation import Revocations
 from models.card import TwinCard, TwinKind
+from models.mechanistic import warm_up as warm_mechanistic_kernels
 from models.scoring import score
 from registry import RegisteredVersion, TwinRegistry
+
+_log = logging.getLogger("twinreg.service")
 
 
 @dataclass(frozen=True)
@@ -57,12 +64,22 @@ class TwinregService:
         rules = (
             DatabaseRules(settings.governance_url) if settings.policy_store == "database" else None
         )
-        self.policies = PolicyStore(settings.policies_dir, rules=rules)
+        self.policies = PolicyStore(
+            settings.policies_dir,
+            rules=rules,
+            watcher=watcher_for(settings.governance_url, settings.redis_url) if rules else None,
+            recheck_seconds=settings.policy_recheck_seconds,
+        )
         self.pseudonymiser = Pseudonymiser(secrets.pseudonym_key)
         self.lifecycle = Lifecycle(self.engine, self.audit, self.policies)
         self.patients = PatientService(self.engine, self.audit, self.policies, self.pseudonymiser)
         self.gate = ReleaseGate(
-            self.policies, self.lifecycle, self.patients, self.audit, self.pseudonymiser
+            self.policies,
+            self.lifecycle,
+            self.patients,
+            self.audit,
+            self.pseudonymiser,
+            self.engine,
         )
         self.registry = TwinRegistry(settings.tracking_uri, settings.artifact_root)
         self.runtime = RegistryRuntime(self.registry)
@@ -85,7 +102,10 @@ class TwinregService:
     ) -> ReleaseDecision:
         try:
             check_reference(model, version, purpose)
-            resolved = self._resolve(model, version)
+            # One statement for what the gate needs from the database (generation, site,
+            # consents); the serving state then comes from the cache it keys.
+            facts = self.gate.facts(patient_id, purpose)
+            resolved = self._resolve(model, version, facts.generation)
             clean = validate_features(resolved.card, features)
             validate_output(resolved.card, output, trajectory)
         except (BadRequest, NotFound) as exc:
@@ -111,6 +131,7 @@ class TwinregService:
             version=version,
             options={"plot": plot, "output": output, "trajectory": trajectory},
             resolved=resolved if version or resolved.status == "approved" else None,
+            facts=facts,
         )
         return self.gate.decide(principal, request, self.runtime, action=action)
 
@@ -157,13 +178,14 @@ class TwinregService:
             for name, overrides in scenarios
         ]
 
-    def _resolve(self, model: str, version: str | None) -> VersionState:
+    def _resolve(
+        self, model: str, version: str | None, generation: Generation | None = None
+    ) -> VersionState:
         """The version a request names, else the approved one, else the latest (whose card
         still validates the body; the gate then withholds for want of approval)."""
         if version is not None:
             return self.lifecycle.version(model, version)
-        with self.lifecycle.connection() as conn:
-            approved = self.lifecycle.serving_version(model, conn)
+        approved = self.lifecycle.serving_version(model, generation=generation)
         if approved is not None:
             return approved
         versions = self.lifecycle.versions(model)
@@ -223,6 +245,35 @@ class TwinregService:
             principal, model, version, passed=result["passed"], metrics=result
         )
         return view.to_dict()
+
+    # -- validation dossiers ----------------------------------------------------------
+    def run_dossier(self, principal: Principal, model: str, version: str) -> dict[str, Any]:
+        """Compute, judge and store the version's validation dossier (validators)."""
+        check_reference(model, version)
+        self.lifecycle.require(principal, model, "dossier")
+        state = self.lifecycle.version(model, version)
+        view, seconds = dossiers.run_dossier(self.lifecycle, self.runtime, principal, state)
+        return {**view.to_dict(), "computed_in_seconds": round(seconds, 3)}
+
+    def dossier(self, principal: Principal, model: str, version: str) -> dict[str, Any]:
+        """The version's latest validation dossier, with its digest verified."""
+        check_reference(model, version)
+        self.lifecycle.require(principal, model, "read_dossier")
+        self.lifecycle.version(model, version)
+        view = self.lifecycle.dossiers.latest(model, version)
+        if view is None:
+            raise NotFound(
+                f"{model} v{version} has no validation dossier yet; a validator computes it "
+                f"with POST /v1/models/{model}/versions/{version}/dossier"
+            )
+        return view.to_dict()
+
+    def change_control(self, principal: Principal, model: str, version: str) -> dict[str, Any]:
+        """What the version changes against the approved one (card and metrics), now."""
+        check_reference(model, version)
+        self.lifecycle.require(principal, model, "read_dossier")
+        state = self.lifecycle.version(model, version)
+        return dossiers.changes(self.lifecycle, self.runtime, state)
 
     def transition(
         self, principal: Principal, action: str, model: str, version: str, comment: str
@@ -331,15 +382,25 @@ class TwinregService:
     ) -> tuple[str, str]:
         """The ethics-board report for [since, until) as (media type, body)."""
         self.lifecycle.require_on(principal, "report", "read")
-        if until <= since:
-            raise BadRequest("until must be after since", field="until")
         exporters = {
             "json": ("application/json", to_json),
             "csv": ("text/csv", to_csv),
             "html": ("text/html", to_html),
         }
+        if until <= since:
+            raise BadRequest("until must be after since", field="until")
         if fmt not in exporters:
             raise BadRequest(f"format must be one of {sorted(exporters)}", field="format")
+        media, export = exporters[fmt]
+        return media, export(self.ethics_report_data(principal, since, until, fmt))
+
+    def ethics_report_data(
+        self, principal: Principal, since: datetime, until: datetime, fmt: str = "page"
+    ) -> EthicsReport:
+        """The ethics-board report for [since, until); the read is audited."""
+        self.lifecycle.require_on(principal, "report", "read")
+        if until <= since:
+            raise BadRequest("until must be after since", field="until")
         report = build_report(
             self.engine,
             since,
@@ -351,8 +412,7 @@ class TwinregService:
             "report.read",
             {"principal": principal.to_audit(), "format": fmt, "since": since, "until": until},
         )
-        media, export = exporters[fmt]
-        return media, export(report)
+        return report
 
     # -- audit --------------------------------------------------------------------------
     def audit_records(self, principal: Principal, **filters: Any) -> list[dict[str, Any]]:
@@ -400,12 +460,20 @@ class TwinregService:
             )
         lines = read_policy_csv(self.settings.policies_dir / "rbac_policy.csv")
         self.policies.rules.replace(lines)
-        self.policies.invalidate()
+        self.policies.rules_changed()
         version = self.policies.current().version
         self.audit.append(
             "policy.load", {"actor": actor, "lines": len(lines), "policy_version": version}
         )
         return version
+
+    def warm_up(self) -> None:
+        """Before serving: compile (or load from numba's cache) every mechanistic kernel
+        and shap's exact explainer, which otherwise cost the first request ~15 s."""
+        if not self.settings.warm_up:
+            return
+        seconds = sum(warm_mechanistic_kernels().values()) + warm_up_exact_explainer()
+        _log.info("mechanistic kernels and exact explainer warmed up in %.1f s", seconds)
 
     # -- health / info ------------------------------------------------------------------
     def health(self) -> Health:
@@ -415,6 +483,7 @@ class TwinregService:
             checks["policies"] = self.policies.current().version
         except Exception as exc:
             ok, checks["policies"] = False, f"unavailable: {exc}"
+        checks["policy_watch"] = self.policies.watch_state()
         try:
             checks["audit_records"] = str(self.audit.count())
         except Exception as exc:
@@ -448,7 +517,8 @@ class TwinregService:
 def evaluate_bias(
     state: VersionState, model: object, evaluation: pd.DataFrame, limits: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Score the version's evaluation set and judge it with the policy's limits."""
+    """Score the version's evaluation set and judge it with the policy's limits
+    (regressors and mechanistic twins on the error scale their card declares)."""
     card = state.card
     X = evaluation.loc[:, list(card.feature_names)].to_numpy(dtype=np.float64)
     sensitive = {a: evaluation[a].to_numpy() for a in card.sensitive_attributes}
@@ -472,7 +542,7 @@ def evaluate_bias(
     else:
         assert scores.value is not None
         result = bias_audit.audit_regressor(
-            evaluation["y"].to_numpy(), scores.value, sensitive, limits
+            evaluation["y"].to_numpy(), scores.value, sensitive, limits, card.error_scale
         )
     out: dict[str, Any] = json.loads(json.dumps(result.to_dict()))
     out["passed"] = bool(result.passed)

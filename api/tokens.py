@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import jwt
 
@@ -18,6 +19,12 @@ from governance.principal import Principal
 
 _REQUIRED = ["sub", "role", "iat", "exp", "jti"]
 _TTL = re.compile(r"^(\d+)([smhd])$")
+#: Claims of tokens whose signature and claims were verified, by (key, token): a token is
+#: decoded once per worker, not on every request. Everything that can change while a
+#: token lives — expiry, the roles the policy knows, revocation — is still checked on every
+#: request. Bounded: emptied when full.
+_VERIFIED: dict[tuple[bytes, str], dict[str, Any]] = {}
+_MAX_VERIFIED = 4096
 
 
 def parse_ttl(text: str) -> int:
@@ -49,12 +56,7 @@ def read_token(
     is_revoked: Callable[[str, str, datetime], bool] | None = None,
 ) -> Principal:
     """Verify ``token`` and return its principal, or raise :class:`Unauthorized`."""
-    try:
-        claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": _REQUIRED})
-    except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("the token has expired; ask for a new one") from exc
-    except jwt.PyJWTError as exc:
-        raise Unauthorized(f"the token is invalid: {exc}") from exc
+    claims = _verified_claims(key, token)
     role, sub, site = claims.get("role"), claims.get("sub"), claims.get("site")
     if not isinstance(role, str) or role not in known_roles:
         raise Unauthorized(f"unknown role {role!r}")
@@ -70,3 +72,24 @@ def read_token(
     if is_revoked is not None and is_revoked(jti, sub, issued):
         raise Unauthorized("the token has been revoked")
     return Principal(user=sub, role=role, site=site, token_id=jti)
+
+
+def _verified_claims(key: bytes, token: str) -> dict[str, Any]:
+    cached = _VERIFIED.get((key, token))
+    if cached is not None:
+        # the check PyJWT makes on ``exp`` (no leeway); the rest cannot change
+        if int(cached["exp"]) <= time.time():
+            raise Unauthorized("the token has expired; ask for a new one")
+        return cached
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, key, algorithms=["HS256"], options={"require": _REQUIRED}
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("the token has expired; ask for a new one") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(f"the token is invalid: {exc}") from exc
+    if len(_VERIFIED) >= _MAX_VERIFIED:
+        _VERIFIED.clear()
+    _VERIFIED[(key, token)] = claims
+    return claims

@@ -47,6 +47,8 @@ class _XGBoostExplainer:
         # DMatrix feature names only when the booster has them (it validates them).
         self._dmatrix_names: list[str] | None = None if own is None else list(self._names)
         learner = json.loads(booster.save_config())["learner"]
+        # The row's DMatrix uses the booster's threads (0: XGBoost's default, all cores).
+        self._nthread = int(learner.get("generic_param", {}).get("nthread", "0")) or None
         objective = str(learner["objective"]["name"])
         params = learner["learner_model_param"]
         if objective not in self._objectives:
@@ -66,7 +68,8 @@ class _XGBoostExplainer:
         x = as_row(row, self._n, np.float32)
         margin = self._booster.inplace_predict(x, predict_type="margin")
         contribs = self._booster.predict(
-            xgb.DMatrix(x, feature_names=self._dmatrix_names), pred_contribs=True
+            xgb.DMatrix(x, feature_names=self._dmatrix_names, nthread=self._nthread),
+            pred_contribs=True,
         )
         phi: list[float] = contribs[0].tolist()
         return Attribution(

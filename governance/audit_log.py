@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from governance.canonical import NotCanonical, canonical_json, iso_utc
 from governance.clock import as_utc, utcnow
-from governance.db import SQLITE_BEGIN
+from governance.db import SQLITE_BEGIN, SQLITE_DATETIME, sqlite_write
 from governance.errors import AuditChainBroken, AuditWriteError, InvalidInput
 from governance.records import AuditRecord
 
@@ -57,8 +57,6 @@ _RAW_INSERT = (
     "INSERT INTO audit_record (seq, record_id, at, action, body, prev_hash, hash) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-#: How SQLAlchemy's SQLite DateTime type stores values (UTC, no offset).
-_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 @dataclass(frozen=True)
@@ -127,6 +125,11 @@ class AuditLog:
             payload_json = canonical_json(payload)
             if conn is not None:
                 return self._append(conn, action, action_json, payload_json)
+            if self._sqlite:
+                # The hot path of every decision: three statements on a DB-API connection.
+                with sqlite_write(self._engine) as cursor:
+                    entry = self._insert_sqlite(cursor, action, action_json, payload_json)
+                return entry
             with self._engine.begin() as own:
                 entry = self._append(own, action, action_json, payload_json)
             return entry
@@ -167,25 +170,27 @@ class AuditLog:
     def _append_sqlite(
         self, conn: Connection, action: str, action_json: str, payload_json: str
     ) -> AuditEntry:
-        """The same append on the DB-API connection: the hot path of every decision.
-
-        The transaction was begun (``BEGIN IMMEDIATE``) by the engine, so the head read
-        and the insert are serialised with every other writer; the engine commits.
-        """
+        """The same append inside the caller's SQLite transaction (on its DB-API
+        connection). The transaction was begun with ``BEGIN IMMEDIATE`` (see
+        :mod:`governance.db`), so the head read and the insert are serialised with every
+        other writer; the caller commits."""
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            head = cursor.execute(_RAW_HEAD).fetchone()
-            seq, prev_hash = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
-            at = utcnow()
-            record_id = str(uuid.uuid4())
-            body = _body(seq, record_id, iso_utc(at), action_json, payload_json)
-            digest = chain_hash(prev_hash, body)
-            stored_at = at.strftime(_SQLITE_DATETIME)
-            cursor.execute(
-                _RAW_INSERT, (seq, record_id, stored_at, action, body, prev_hash, digest)
-            )
+            return self._insert_sqlite(cursor, action, action_json, payload_json)
         finally:
             cursor.close()
+
+    @staticmethod
+    def _insert_sqlite(cursor: Any, action: str, action_json: str, payload_json: str) -> AuditEntry:
+        """Head read and insert on a DB-API cursor inside a ``BEGIN IMMEDIATE`` transaction."""
+        head = cursor.execute(_RAW_HEAD).fetchone()
+        seq, prev_hash = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
+        at = utcnow()
+        record_id = str(uuid.uuid4())
+        body = _body(seq, record_id, iso_utc(at), action_json, payload_json)
+        digest = chain_hash(prev_hash, body)
+        stored_at = at.strftime(SQLITE_DATETIME)
+        cursor.execute(_RAW_INSERT, (seq, record_id, stored_at, action, body, prev_hash, digest))
         return AuditEntry(seq, record_id, digest, at)
 
     # -- reads --------------------------------------------------------------------------

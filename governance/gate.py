@@ -15,6 +15,12 @@ before consent is confirmed:
 The decision — every check with its outcome and matched rule, digests of the inputs and
 outputs, never raw features — is committed to the audit log before it is returned. The
 registry and the explainer are not imported here: the caller passes a :class:`TwinRuntime`.
+
+What the database says about a request (the lifecycle generation that keys the serving
+cache, the patient's site, the active consents) is read once, in one statement, at the
+start of the request (:meth:`ReleaseGate.facts`): so every check sees one snapshot, and
+whatever was committed before the request started — a withdrawal, a suspension — is
+honoured by every worker. The checks still run, and stop, in the order above.
 """
 
 from __future__ import annotations
@@ -22,17 +28,25 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection
+from sqlalchemy import Engine, Select, select
 
 from governance.audit_log import AuditLog
 from governance.clock import utcnow
+from governance.db import OneRowRead
 from governance.errors import PolicyError
-from governance.lifecycle import APPROVED, Lifecycle, VersionState
-from governance.patients import PatientService
+from governance.lifecycle import (
+    APPROVED,
+    GENERATION_COLUMNS,
+    Generation,
+    Lifecycle,
+    VersionState,
+    generation_of,
+)
+from governance.patients import SITE_COLUMN, PatientService, categories_of, consents_column
 from governance.policy import PolicySet, PolicyStore
 from governance.principal import Principal
 from governance.pseudonym import Pseudonymiser
@@ -67,6 +81,22 @@ class TwinRuntime(Protocol):
 
 
 @dataclass(frozen=True)
+class RequestFacts:
+    """What the governance database said at the start of one request, in one statement."""
+
+    #: The time the facts hold for (consents active then; bias audit age against it).
+    at: datetime
+    #: The lifecycle generation: the key of the serving cache.
+    generation: Generation
+    patient_key: str
+    purpose: str
+    #: The patient's site (None: not registered anywhere).
+    site: str | None
+    #: The data categories the patient's active consents for ``purpose`` cover.
+    consented: frozenset[str]
+
+
+@dataclass(frozen=True)
 class PredictionRequest:
     model: str
     patient_id: str
@@ -76,6 +106,8 @@ class PredictionRequest:
     options: Mapping[str, Any] = field(default_factory=dict)
     #: The version the caller already resolved for this request (resolved once).
     resolved: VersionState | None = None
+    #: The facts the caller already read for this request (:meth:`ReleaseGate.facts`).
+    facts: RequestFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +145,10 @@ class _Withheld(Exception):
     pass
 
 
+def _facts_statement(dialect: str) -> Select[Any]:
+    return select(*GENERATION_COLUMNS, SITE_COLUMN, consents_column(dialect))
+
+
 class ReleaseGate:
     def __init__(
         self,
@@ -121,12 +157,21 @@ class ReleaseGate:
         patients: PatientService,
         audit: AuditLog,
         pseudonymiser: Pseudonymiser,
+        engine: Engine,
     ) -> None:
         self._policies = policies
         self._lifecycle = lifecycle
         self._patients = patients
         self._audit = audit
         self._pseudonymiser = pseudonymiser
+        self._read_facts = OneRowRead(engine, _facts_statement(engine.dialect.name))
+
+    def facts(self, patient_id: str, purpose: str) -> RequestFacts:
+        """Read the request's facts now: one statement, one snapshot, no transaction."""
+        at = utcnow()
+        key = self._pseudonymiser.patient_key(patient_id)
+        row = self._read_facts({"key": key, "purpose": purpose, "at": at})
+        return RequestFacts(at, generation_of(row), key, purpose, row[2], categories_of(row[3]))
 
     def decide(
         self,
@@ -140,7 +185,13 @@ class ReleaseGate:
         computation: Computation | None = None
         state: VersionState | None = None
         policy_version = "unavailable"
-        patient_key = self._pseudonymiser.patient_key(request.patient_id)
+        facts = request.facts
+        if facts is None or (facts.patient_key, facts.purpose) != (
+            self._pseudonymiser.patient_key(request.patient_id),
+            request.purpose,
+        ):
+            facts = self.facts(request.patient_id, request.purpose)
+        patient_key = facts.patient_key
 
         def fail(check: str, detail: str, rule: tuple[str, ...] = ()) -> _Withheld:
             checks.append(CheckOutcome(check, False, detail, rule))
@@ -154,67 +205,64 @@ class ReleaseGate:
                     "policy", f"policies cannot be read, everything is withheld: {exc}"
                 ) from exc
             policy_version = policy.version
-            now = utcnow()
-            with self._lifecycle_conn() as conn:
-                # 1. role
-                access = policy.allows(
-                    principal.role,
-                    principal.site,
-                    principal.site or "*",
-                    f"model/{request.model}",
-                    "predict",
+            now = facts.at
+            # 1. role
+            access = policy.allows(
+                principal.role,
+                principal.site,
+                principal.site or "*",
+                f"model/{request.model}",
+                "predict",
+            )
+            if not access.allowed:
+                raise fail(
+                    "role",
+                    f"role {principal.role!r} may not request predictions from {request.model}",
                 )
-                if not access.allowed:
-                    raise fail(
-                        "role",
-                        f"role {principal.role!r} may not request predictions from {request.model}",
-                    )
-                checks.append(CheckOutcome("role", True, "allowed", access.rule))
-                state = self._resolve(request, conn)
-                card_state = state or self._latest(request.model)
-                # 2. purpose
-                self._check_purpose(policy, request.purpose, card_state, checks, fail)
-                # 3. site
-                site = self._patients.site_of(patient_key, conn)
-                site_access = (
-                    policy.allows(
-                        principal.role, principal.site, site, f"model/{request.model}", "predict"
-                    )
-                    if site is not None
-                    else None
+            checks.append(CheckOutcome("role", True, "allowed", access.rule))
+            state = self._resolve(request, facts.generation)
+            card_state = state or self._latest(request.model)
+            # 2. purpose
+            self._check_purpose(policy, request.purpose, card_state, checks, fail)
+            # 3. site
+            site = facts.site
+            site_access = (
+                policy.allows(
+                    principal.role, principal.site, site, f"model/{request.model}", "predict"
                 )
-                if site_access is None or not site_access.allowed:
-                    raise fail("site", "no patient with this id is registered at your site")
-                checks.append(
-                    CheckOutcome("site", True, "patient registered at your site", site_access.rule)
+                if site is not None
+                else None
+            )
+            if site_access is None or not site_access.allowed:
+                raise fail("site", "no patient with this id is registered at your site")
+            checks.append(
+                CheckOutcome("site", True, "patient registered at your site", site_access.rule)
+            )
+            # 4. consent
+            needed = frozenset(card_state.card.data_categories) if card_state else None
+            have = facts.consented
+            if needed is None or not needed <= have:
+                missing = sorted((needed or frozenset({"unknown"})) - have)
+                raise fail(
+                    "consent",
+                    f"no active consent for purpose "
+                    f"{request.purpose!r} covering data categories "
+                    f"{missing}",
                 )
-                # 4. consent
-                needed = frozenset(card_state.card.data_categories) if card_state else None
-                have = self._patients.consented_categories(patient_key, request.purpose, now, conn)
-                if needed is None or not needed <= have:
-                    missing = sorted((needed or frozenset({"unknown"})) - have)
-                    raise fail(
-                        "consent",
-                        f"no active consent for purpose "
-                        f"{request.purpose!r} covering data categories "
-                        f"{missing}",
-                    )
-                checks.append(
-                    CheckOutcome("consent", True, f"active consent covers {sorted(needed)}")
+            checks.append(CheckOutcome("consent", True, f"active consent covers {sorted(needed)}"))
+            # 5. approval + artifact
+            if state is None or state.status != APPROVED:
+                what = (
+                    "no approved version"
+                    if state is None
+                    else f"version {state.version} is {state.status}"
                 )
-                # 5. approval + artifact
-                if state is None or state.status != APPROVED:
-                    what = (
-                        "no approved version"
-                        if state is None
-                        else f"version {state.version} is {state.status}"
-                    )
-                    raise fail("approval", f"{request.model}: {what}; nothing is served")
-                # 6. bias audit (before loading: cheaper than hashing the artifact)
-                audit_at = self._lifecycle.serving_audit_at(state.model, state.version, conn)
-                ok, why = self._lifecycle.audit_is_current(
-                    state.model, state.version, now, conn, at=audit_at
-                )
+                raise fail("approval", f"{request.model}: {what}; nothing is served")
+            # 6. bias audit (before loading: cheaper than hashing the artifact)
+            audit_at = self._lifecycle.serving_audit_at(
+                state.model, state.version, generation=facts.generation
+            )
+            ok, why = self._lifecycle.audit_is_current(state.model, state.version, now, at=audit_at)
             try:
                 handle = runtime.load(state)
             except Exception as exc:  # fail closed on any load problem
@@ -302,17 +350,12 @@ class ReleaseGate:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
         return self._pseudonymiser.digest(text.encode("utf-8"))
 
-    def _lifecycle_conn(self) -> AbstractContextManager[Connection]:
-        return self._lifecycle.connection()
-
-    def _resolve(self, request: PredictionRequest, conn: Any) -> VersionState | None:
+    def _resolve(self, request: PredictionRequest, generation: Generation) -> VersionState | None:
         if request.resolved is not None:
             return request.resolved
         if request.version is None:
-            return self._lifecycle.serving_version(request.model, conn)
-        if request.version is not None:
-            return self._lifecycle.version(request.model, request.version, conn)
-        return self._lifecycle.approved_version(request.model, conn)
+            return self._lifecycle.serving_version(request.model, generation=generation)
+        return self._lifecycle.version(request.model, request.version)
 
     def _latest(self, model: str) -> VersionState | None:
         versions = self._lifecycle.versions(model)

@@ -14,7 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Label,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from governance.audit_log import AuditLog
 from governance.clock import as_utc, utcnow
@@ -38,6 +50,26 @@ _ACTIVE_CONSENTS = select(_consent.c.data_categories).where(
     or_(_consent.c.valid_from.is_(None), _consent.c.valid_from <= bindparam("at")),
     or_(_consent.c.valid_until.is_(None), _consent.c.valid_until > bindparam("at")),
 )
+#: The release gate reads the patient's facts in the same statement as its other facts
+#: (see governance.gate), as scalar columns with the parameters ``key``, ``purpose`` and
+#: ``at``: the patient's site (NULL when not registered) ...
+SITE_COLUMN = _SITE.scalar_subquery().label("site")
+
+
+def consents_column(dialect: str) -> Label[str | None]:
+    """... and the category lists (JSON arrays) of the consents active for the purpose
+    at ``at``, joined with commas (NULL when there is none): see :func:`categories_of`."""
+    join = func.group_concat if dialect == "sqlite" else func.string_agg
+    joined = join(_consent.c.data_categories, literal_column("','"))
+    return _ACTIVE_CONSENTS.with_only_columns(joined).scalar_subquery().label("consents")
+
+
+def categories_of(joined: str | None) -> frozenset[str]:
+    """The union of the categories in a :func:`consents_column` value."""
+    if not joined:
+        return frozenset()
+    lists: list[list[str]] = json.loads(f"[{joined}]")
+    return frozenset(category for categories in lists for category in categories)
 
 
 @dataclass(frozen=True)

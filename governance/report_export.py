@@ -87,6 +87,14 @@ def _cell(value: Any) -> str:
 
 # -- HTML -------------------------------------------------------------------------------------
 def to_html(report: EthicsReport) -> str:
+    """The whole report as one self-contained, printable HTML document."""
+    r = report.to_dict()
+    return _DOCUMENT.render(r=r, style=Markup(STYLE), body=to_html_fragment(report))  # noqa: S704
+
+
+def to_html_fragment(report: EthicsReport) -> Markup:
+    """The report's sections as HTML markup, for embedding in a page that carries
+    :data:`STYLE` (the ethics-board dashboard)."""
     d = report.decisions
     versions = [f"{v.model or '?'} v{v.model_version or '?'}" for v in d.by_model_version]
     decisions_chart = (
@@ -110,11 +118,12 @@ def to_html(report: EthicsReport) -> str:
         if d.withheld_by_reason
         else ""
     )
-    return _TEMPLATE.render(
+    html = _SECTIONS_TEMPLATE.render(
         r=report.to_dict(),
         decisions_chart=decisions_chart,
         reasons_chart=reasons_chart,
     )
+    return Markup(html)  # noqa: S704  (autoescaped template)
 
 
 _COLOURS = {"released": "#2b7a3d", "withheld": "#b8412f"}
@@ -158,14 +167,8 @@ def _inline_svg(svg: str) -> str:
     return re.sub(r"<svg ", '<svg role="img" class="chart" ', svg, count=1)
 
 
-_TEMPLATE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
-    """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Ethics-board report {{ r.since[:10] }} to {{ r.until[:10] }}</title>
-<style>
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2330;
+#: The report's CSS: print-friendly, no external fonts or URLs.
+STYLE = """body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2330;
   margin:2rem auto;max-width:60rem;padding:0 1rem}
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;
   border-bottom:2px solid #d5dae3;padding-bottom:.2rem}
@@ -178,14 +181,31 @@ th{background:#f1f3f7}td.n{text-align:right;font-variant-numeric:tabular-nums}
 svg.chart{max-width:100%;height:auto}section{break-inside:avoid-page}
 @media print{body{margin:0;max-width:none;font-size:11pt}h2{break-after:avoid}
   tr{break-inside:avoid}}
-</style>
+"""
+
+_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+
+_DOCUMENT = _ENV.from_string(
+    """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Ethics-board report {{ r.since[:10] }} to {{ r.until[:10] }}</title>
+<style>{{ style }}</style>
 </head>
 <body>
 <h1>Ethics-board report</h1>
 <p class="meta">Period {{ r.since }} to {{ r.until }} (end exclusive) ·
 generated {{ r.generated_at }}</p>
 
-<section>
+{{ body }}
+</body>
+</html>
+"""
+)
+
+_SECTIONS_TEMPLATE = _ENV.from_string(
+    """<section>
 <h2>Audit chain</h2>
 {% set c = r.audit_chain %}
 <p class="{{ 'ok' if c.ok else 'bad' }}">{{ 'Intact' if c.ok else 'BROKEN' }}:
@@ -279,7 +299,5 @@ overridden.</p>
 <td>{{ e.site }}</td><td>{{ e.action }}</td><td>{{ e.clinician }}</td>
 <td>{{ e.reason }}</td><td>{{ e.at }}</td></tr>{% endfor %}</table>{% endif %}
 </section>
-</body>
-</html>
 """
 )

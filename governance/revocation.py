@@ -8,13 +8,13 @@ from sqlalchemy import Engine, and_, bindparam, insert, or_, select
 
 from governance.audit_log import AuditLog
 from governance.clock import utcnow
-from governance.db import read_connection
+from governance.db import OneRowRead
 from governance.records import RevokedToken
 
 _rt = RevokedToken.__table__  # type: ignore[attr-defined]
 
-# Checked on every authenticated request: built once (compilation is cached).
-_REVOKED = (
+# Checked on every authenticated request: one indexed statement, built once.
+_REVOKED = select(
     select(_rt.c.id)
     .where(
         or_(
@@ -22,7 +22,7 @@ _REVOKED = (
             and_(_rt.c.subject == bindparam("subject"), _rt.c.revoked_at >= bindparam("at")),
         )
     )
-    .limit(1)
+    .exists()
 )
 
 
@@ -30,6 +30,7 @@ class Revocations:
     def __init__(self, engine: Engine, audit: AuditLog) -> None:
         self._engine = engine
         self._audit = audit
+        self._revoked = OneRowRead(engine, _REVOKED)
 
     def revoke(self, actor: str, jti: str | None = None, subject: str | None = None) -> None:
         if (jti is None) == (subject is None):
@@ -45,6 +46,4 @@ class Revocations:
     def is_revoked(self, jti: str, subject: str, issued_at: datetime) -> bool:
         """A token is revoked by its id, or by a revocation of its user made after it
         was issued (tokens issued later are valid again)."""
-        with read_connection(self._engine) as conn:
-            params = {"jti": jti, "subject": subject, "at": issued_at}
-            return conn.execute(_REVOKED, params).first() is not None
+        return bool(self._revoked({"jti": jti, "subject": subject, "at": issued_at})[0])

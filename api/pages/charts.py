@@ -1,0 +1,45 @@
+"""Charts for the pages, drawn on the server with matplotlib's object API (no pyplot
+state, no scripts) and embedded as ``data:`` SVG images."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+
+from matplotlib.figure import Figure
+
+
+def _data_uri(fig: Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def importance_chart(features: Sequence[tuple[str, float]], measure: str) -> str:
+    """Global importance (mean |SHAP| per feature) as horizontal bars, largest on top."""
+    names = [name for name, _ in features]
+    values = [value for _, value in features]
+    fig = Figure(figsize=(6.5, 0.9 + 0.28 * len(names)), layout="constrained")
+    ax = fig.add_subplot()
+    ax.barh(range(len(names)), values, color="#24508f")
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    ax.set_xlabel(measure)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _data_uri(fig)
+
+
+def calibration_chart(predicted: Sequence[float], observed: Sequence[float]) -> str:
+    """Reliability diagram: observed event rate against mean predicted risk per bin."""
+    fig = Figure(figsize=(4.2, 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], linestyle="--", color="#8a93a3", label="perfect calibration")
+    ax.plot(predicted, observed, marker="o", color="#24508f", label="this version")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean predicted risk")
+    ax.set_ylabel("observed rate")
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _data_uri(fig)
