@@ -254,7 +254,7 @@ def audit_checkpoint(home: str | None) -> None:
 @click.option("--rounds", default=300, show_default=True, type=int)
 @click.option(
     "--suite",
-    type=click.Choice(["governed", "mechanistic", "all"]),
+    type=click.Choice(["governed", "mechanistic", "reports", "all"]),
     default="governed",
     show_default=True,
 )
@@ -263,7 +263,8 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
 
     governed: bare vs governed explained prediction, in-process and over HTTP, plus a
     bounded load test with 1 and 2 workers. mechanistic: numba kernels vs solve_ivp,
-    batch threads, explanation vs kernel work, cold start."""
+    batch threads, explanation vs kernel work, cold start. reports: the ethics-board
+    report over 100,000 audit records, next to the chain verification it includes."""
     if suite in ("governed", "all"):
         from api.bench import run_bench
 
@@ -272,6 +273,10 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
         from api.bench_mechanistic import run_mechanistic_bench
 
         run_mechanistic_bench()
+    if suite in ("reports", "all"):
+        from api.bench_reports import run_reports_bench
+
+        run_reports_bench()
 
 
 if __name__ == "__main__":

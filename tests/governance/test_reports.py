@@ -9,21 +9,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
-import tempfile
-import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, text
 
-from governance.audit_log import AuditLog, Checkpoint, verify
+from api.bench_reports import CONSENT_DETAIL, bench_report, decision_payload
+from governance.audit_log import AuditLog, Checkpoint
 from governance.clock import utcnow
-from governance.db import make_engine
 from governance.errors import InvalidInput
 from governance.lifecycle import Lifecycle
 from governance.overrides import OverrideService
@@ -31,7 +27,6 @@ from governance.patients import PatientService
 from governance.policy import PolicyStore
 from governance.principal import Principal
 from governance.pseudonym import Pseudonymiser
-from governance.records import BiasAudit, Consent, Override, Patient, Transition
 from governance.report_export import CSV_HEADER, to_csv, to_html, to_json
 from governance.reports import EthicsReport, build_report
 from models.card import FeatureSpec, TwinCard, TwinKind
@@ -42,7 +37,6 @@ DANA = Principal("dana", "data_scientist")
 VIC = Principal("vic", "validator")
 EVE = Principal("eve", "ethics_board")
 CAL = Principal("cal", "clinician", "north")
-CONSENT_DETAIL = "no active consent for purpose 'treatment' covering data categories ['labs']"
 
 
 def card() -> TwinCard:
@@ -57,36 +51,6 @@ def card() -> TwinCard:
         data_categories=("demographics",),
         threshold=0.5,
     )
-
-
-def decision_payload(
-    outcome: str,
-    version: str | None,
-    failing: tuple[str, str] | None = None,
-    warnings: tuple[str, ...] = (),
-    model: str = "sepsis",
-    site: str = "north",
-) -> dict[str, Any]:
-    """A decision body shaped as governance.gate writes it."""
-    checks: list[dict[str, Any]] = [
-        {"check": "role", "passed": True, "detail": "allowed", "rule": ["clinician", "own"]},
-        {"check": "purpose", "passed": True, "detail": "'treatment' is an intended purpose"},
-    ]
-    if failing is not None:
-        checks.append({"check": failing[0], "passed": False, "detail": failing[1]})
-    return {
-        "principal": {"user": "cal", "role": "clinician", "site": site},
-        "patient": uuid.uuid4().hex * 2,
-        "purpose": "treatment",
-        "model": model,
-        "model_version": version,
-        "decision": outcome,
-        "checks": checks,
-        "policy_version": "p" * 64,
-        "input_digest": "i" * 64,
-        "output_digest": "o" * 64 if outcome == "released" else None,
-        "warnings": list(warnings),
-    }
 
 
 @dataclass
@@ -362,151 +326,3 @@ def test_the_benchmark_runs_small() -> None:
     assert result["records"] >= 2_000
     assert result["decisions"] == 2_000
     assert result["chain_ok"] is True
-
-
-# -- benchmark (not a test) ----------------------------------------------------------------------
-def bench_report(n_records: int = 100_000) -> dict[str, Any]:
-    """Fill a temporary SQLite DB with ``n_records`` synthetic decisions (through the real
-    hash chain, one transaction) plus patients, consents, audits, transitions and
-    overrides; time :func:`build_report` and, side by side, :func:`verify` alone."""
-    reasons = [
-        ("consent", CONSENT_DETAIL),
-        ("bias_audit", "no passing bias audit on file for this version"),
-        ("envelope", "outside the validated population envelope"),
-        ("approval", "sepsis: version 2 is suspended; nothing is served"),
-    ]
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        try:
-            audit = AuditLog(engine)
-            t0 = time.perf_counter()
-            now = utcnow()
-            released = ""
-            with engine.begin() as conn:
-                for i in range(n_records):
-                    version = str(1 + i % 4)
-                    if i % 20 == 19:
-                        audit.append(
-                            "prediction.refused",
-                            {"principal": None, "decision": "refused", "reason": "bad input"},
-                            conn=conn,
-                        )
-                        continue
-                    withheld = i % 7 == 3
-                    payload = (
-                        decision_payload("withheld", version, reasons[i % len(reasons)])
-                        if withheld
-                        else decision_payload("released", version)
-                    )
-                    entry = audit.append("prediction", payload, conn=conn)
-                    released = released or ("" if withheld else entry.record_id)
-                _seed_governance_rows(conn, now, released)
-            fill = time.perf_counter() - t0
-            since, until = now - timedelta(days=1), utcnow() + timedelta(seconds=1)
-            t1 = time.perf_counter()
-            report = build_report(engine, since, until, 180.0)
-            report_s = time.perf_counter() - t1
-            t2 = time.perf_counter()
-            verify(engine)
-            verify_s = time.perf_counter() - t2
-            t3 = time.perf_counter()
-            html = to_html(report)
-            html_s = time.perf_counter() - t3
-            d = report.decisions
-            return {
-                "records": report.audit_chain.records_total,
-                "decisions": d.released + d.withheld + d.refused,
-                "chain_ok": report.audit_chain.ok,
-                "fill_s": round(fill, 3),
-                "report_s": round(report_s, 3),
-                "verify_s": round(verify_s, 3),
-                "report_minus_verify_s": round(report_s - verify_s, 3),
-                "report_over_verify": round(report_s / verify_s, 2),
-                "html_s": round(html_s, 3),
-                "html_kib": len(html) // 1024,
-            }
-        finally:
-            engine.dispose()
-
-
-def _seed_governance_rows(conn: Any, now: datetime, released: str) -> None:
-    patients = [uuid.uuid4().hex * 2 for _ in range(2_000)]
-    conn.execute(
-        insert(Patient.__table__),  # type: ignore[attr-defined]
-        [
-            {"patient_key": k, "site": "north", "registered_by": "cal", "registered_at": now}
-            for k in patients
-        ],
-    )
-    conn.execute(
-        insert(Consent.__table__),  # type: ignore[attr-defined]
-        [
-            {
-                "id": str(uuid.uuid4()),
-                "patient_key": k,
-                "purpose": ("treatment", "research")[i % 2],
-                "data_categories": '["demographics"]',
-                "granted_by": "cal",
-                "granted_at": now,
-                "withdrawn_by": "cal" if i % 10 == 0 else None,
-                "withdrawn_at": now if i % 10 == 0 else None,
-            }
-            for i, k in enumerate(patients)
-        ],
-    )
-    conn.execute(
-        insert(BiasAudit.__table__),  # type: ignore[attr-defined]
-        [
-            {
-                "id": str(uuid.uuid4()),
-                "model": "sepsis",
-                "version": str(v),
-                "passed": v != 2,
-                "metrics_json": "{}",
-                "policy_version": "p" * 64,
-                "evaluation_digest": "e" * 64,
-                "auditor": "vic",
-                "at": now,
-            }
-            for v in range(1, 5)
-        ],
-    )
-    conn.execute(
-        insert(Transition.__table__),  # type: ignore[attr-defined]
-        [
-            {
-                "model": "sepsis",
-                "version": str(v),
-                "from_status": "validated",
-                "to_status": "approved",
-                "actor": "vic",
-                "reason": "ok",
-                "at": now,
-            }
-            for v in range(1, 5)
-        ],
-    )
-    conn.execute(
-        insert(Override.__table__),  # type: ignore[attr-defined]
-        [
-            {
-                "id": str(uuid.uuid4()),
-                "audit_id": released,
-                "model": "sepsis",
-                "model_version": "1",
-                "patient_key": "ab" * 32,
-                "site": "north",
-                "action": "overridden",
-                "reason": "clinical judgement",
-                "clinician": f"c{i}",
-                "at": now,
-                "override_audit_id": str(uuid.uuid4()),
-            }
-            for i in range(50)
-        ],
-    )
-
-
-if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    print(json.dumps(bench_report(n), indent=2))
