@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware import DefineMiddleware
 from litestar.stores.base import Store
@@ -97,7 +98,7 @@ class PrincipalRateLimit:
         self.counters = counters
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _exempt(scope["path"]):
+        if scope["type"] != ScopeType.HTTP or _exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
         count, reset = await self.counters.hit(_identifier(scope))
