@@ -208,6 +208,8 @@ def _server(service: TwinregService, workers: int) -> Iterator[str]:
         TWINREG_ARTIFACT_ROOT=service.settings.artifact_root,
         TWINREG_POLICIES=str(service.settings.policies_dir),
         TWINREG_RATE_LIMIT="100000000",
+        # only the XGBoost twin is asked for: no mechanistic warm-up at start-up
+        TWINREG_WARM_UP="0",
     )
     command = [sys.executable, "-m", "uvicorn", "api.asgi:app", "--port", str(port)]
     command += ["--workers", str(workers), "--log-level", "warning", *UVICORN_OPTIONS]

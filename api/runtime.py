@@ -66,6 +66,12 @@ class RegistryRuntime:
                 self._served[key] = served
         return served
 
+    def is_warm(self, model: str, version: str | None = None) -> bool:
+        """Whether ``model`` (``version``, if named) is loaded here: a request for it will
+        not load or hash an artifact (unless a new version was approved meanwhile)."""
+        loaded = tuple(self._served)  # a snapshot: other threads may be loading
+        return any(key[0] == model and version in (None, key[1]) for key in loaded)
+
     def _explainer(
         self, served: ServedTwin, state: VersionState, output: str | None
     ) -> TwinExplainer:

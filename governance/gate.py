@@ -88,6 +88,8 @@ class RequestFacts:
     at: datetime
     #: The lifecycle generation: the key of the serving cache.
     generation: Generation
+    #: The request's patient (kept in memory only; the database knows the key alone).
+    patient_id: str
     patient_key: str
     purpose: str
     #: The patient's site (None: not registered anywhere).
@@ -171,7 +173,9 @@ class ReleaseGate:
         at = utcnow()
         key = self._pseudonymiser.patient_key(patient_id)
         row = self._read_facts({"key": key, "purpose": purpose, "at": at})
-        return RequestFacts(at, generation_of(row), key, purpose, row[2], categories_of(row[3]))
+        return RequestFacts(
+            at, generation_of(row), patient_id, key, purpose, row[2], categories_of(row[3])
+        )
 
     def decide(
         self,
@@ -186,8 +190,8 @@ class ReleaseGate:
         state: VersionState | None = None
         policy_version = "unavailable"
         facts = request.facts
-        if facts is None or (facts.patient_key, facts.purpose) != (
-            self._pseudonymiser.patient_key(request.patient_id),
+        if facts is None or (facts.patient_id, facts.purpose) != (
+            request.patient_id,
             request.purpose,
         ):
             facts = self.facts(request.patient_id, request.purpose)

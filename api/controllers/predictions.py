@@ -1,9 +1,19 @@
-"""``POST /v1/predictions``: an explained prediction, released or withheld."""
+"""``POST /v1/predictions``: an explained prediction, released or withheld.
+
+A prediction from a twin this worker has loaded takes a couple of milliseconds of work
+(the durable audit commit included): it runs on the event loop, which is cheaper than a
+hop to a worker thread and back (measured: ~0.15 ms of CPU per request, and a p99 several
+times higher under load from GIL hand-offs). Anything that may take long — loading a twin
+for the first time, drawing a plot — goes to a worker thread, so that it never holds up
+the other requests of the worker.
+"""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from anyio import to_thread
 from litestar import Controller, Request, Response, post
 
 from api.auth import principal_of
@@ -20,7 +30,6 @@ class PredictionController(Controller):
 
     @post(
         status_code=200,
-        sync_to_thread=__import__("os").environ.get("TWINREG_EXP_SYNC", "1") == "1",
         summary="Request an explained prediction",
         responses={
             200: json_response(PredictionOut, "Released: prediction, explanation, audit id"),
@@ -28,22 +37,24 @@ class PredictionController(Controller):
             **errors(400, 404, 413, 422),
         },
     )
-    def predict(
+    async def predict(
         self, data: PredictionIn, request: Request[Principal, Any, Any]
     ) -> Response[PredictionOut | WithheldOut | dict[str, Any]]:
         # The service and principal straight from the request: two injected dependencies
         # would be resolved concurrently in an anyio task group on every request.
         service: TwinregService = request.app.state.twinreg
-        return decision_response(
-            service.predict(
-                principal_of(request),
-                data.model,
-                data.patient_id,
-                data.purpose,
-                data.features,
-                data.version,
-                data.plot,
-                data.output,
-                data.trajectory,
-            )
+        decide = partial(
+            service.predict,
+            principal_of(request),
+            data.model,
+            data.patient_id,
+            data.purpose,
+            data.features,
+            data.version,
+            data.plot,
+            data.output,
+            data.trajectory,
         )
+        if data.plot is None and service.runtime.is_warm(data.model, data.version):
+            return decision_response(decide())
+        return decision_response(await to_thread.run_sync(decide))
