@@ -67,10 +67,15 @@ class RegistryRuntime:
         return served
 
     def is_warm(self, model: str, version: str | None = None) -> bool:
-        """Whether ``model`` (``version``, if named) is loaded here: a request for it will
-        not load or hash an artifact (unless a new version was approved meanwhile)."""
-        loaded = tuple(self._served)  # a snapshot: other threads may be loading
-        return any(key[0] == model and version in (None, key[1]) for key in loaded)
+        """Whether a request for ``model`` (``version``, if named) is quick here: the twin
+        is loaded (no artifact to load or hash, unless a new version was approved
+        meanwhile) and it is not mechanistic (an exact Shapley explanation integrates the
+        kernel hundreds of times: 30 ms to about a second, too long for the event loop)."""
+        loaded = tuple(self._served.items())  # a snapshot: other threads may be loading
+        return any(
+            key[0] == model and version in (None, key[1]) and not served.twin.kind.is_mechanistic
+            for key, served in loaded
+        )
 
     def _explainer(
         self, served: ServedTwin, state: VersionState, output: str | None
