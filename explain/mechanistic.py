@@ -5,7 +5,10 @@ inputs, so its Shapley values are computed exactly: ``shap.ExactExplainer`` walk
 ``2**d`` coalitions in Gray-code order over an independent masker that keeps *every*
 background row (a reference virtual population of 10-50 rows), and evaluates all masked
 rows of one explanation in a single call of the batch kernel. The base value is the mean
-output over the background; the output value is the twin's own prediction for the row.
+output over the background; the output value is the twin's own prediction for the row,
+computed in that same kernel call (the row rides along with the masked rows), so an
+explained prediction costs one batch of kernel work and shap's bookkeeping, which is
+called per row (``explain_row``) without building a ``shap.Explanation`` around it.
 
 Build one explainer per (model version, output): the output is chosen per request, so the
 caller caches :func:`build_mechanistic_explainer` results by output name.
@@ -13,6 +16,7 @@ caller caches :func:`build_mechanistic_explainer` results by output name.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -77,7 +81,10 @@ class MechanisticExplainer:
         except ModelsError as exc:
             raise ModelMismatchError(f"background outside the twin's inputs: {exc}") from exc
         masker = shap.maskers.Independent(bg, max_samples=bg.shape[0])
-        self._explainer = shap.ExactExplainer(self._predict, masker)
+        self._batch_size = int(getattr(masker, "default_batch_size", 512))
+        self._explainer = shap.ExactExplainer(self._predict_masked, masker)
+        # The row being explained, per thread (explainers are shared between requests).
+        self._pending = threading.local()
 
     @property
     def _n(self) -> int:
@@ -100,15 +107,40 @@ class MechanisticExplainer:
         """The batch function shap evaluates: one kernel call for all masked rows."""
         return np.asarray(self._model.predict_outputs(X, self._output), dtype=np.float64)
 
+    def _predict_masked(self, X: np.ndarray) -> np.ndarray:
+        """What shap evaluates: the masked rows, plus (on the first call of an explanation)
+        the row itself, in one kernel call; its own output is kept aside."""
+        row = getattr(self._pending, "row", None)
+        if row is None:
+            return self._predict(X)
+        self._pending.row = None
+        outputs = self._predict(np.concatenate([np.asarray(X, dtype=np.float64), row]))
+        self._pending.output = float(outputs[-1])
+        return outputs[:-1]
+
     def explain(self, row: np.ndarray) -> Explained:
         x = as_row(row, self._n, np.float64)
+        self._pending.row, self._pending.output = x, None
         try:
-            output = float(self._predict(x)[0])
-            result = self._explainer(x, silent=True)
+            result = self._explainer.explain_row(
+                x[0],
+                max_evals="auto",
+                main_effects=False,
+                error_bounds=False,
+                batch_size=self._batch_size,
+                outputs=None,
+                interactions=1,
+                silent=True,
+            )
+            output = self._pending.output
+            if output is None:  # shap made no kernel call for this row
+                output = float(self._predict(x)[0])
         except ModelsError as exc:
             raise InvalidRowError(str(exc)) from exc
-        phi = np.asarray(result.values, dtype=np.float64).reshape(-1)
-        base = float(np.asarray(result.base_values, dtype=np.float64).reshape(-1)[0])
+        finally:
+            self._pending.row = None
+        phi = np.asarray(result["values"], dtype=np.float64).reshape(-1)
+        base = float(np.asarray(result["expected_values"], dtype=np.float64).reshape(-1)[0])
         attribution = Attribution(
             output_space=self._kind.output_space,
             base_value=base,

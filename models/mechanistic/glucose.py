@@ -21,7 +21,7 @@ from models.mechanistic._validation import (
     FloatArray,
     IntArray,
     as_float_array,
-    check_matrix,
+    check_columns,
     check_ordered,
     check_range,
 )
@@ -254,10 +254,7 @@ class GlucoseT1DTwin:
         return self
 
     def check_inputs(self, X: npt.ArrayLike) -> FloatArray:
-        matrix = check_matrix(X, len(self.input_names), self.input_names)
-        for column, name in enumerate(self.input_names):
-            low, high, unit = self.input_bounds[column]
-            check_range(matrix[:, column], name, low, high, unit=unit)
+        matrix = check_columns(X, self.input_names, self.input_bounds)
         if not np.all(matrix[:, 0] == np.round(matrix[:, 0])):
             raise MechanisticInputError("subject", "a whole number 1-30")
         return matrix

@@ -17,7 +17,7 @@ from models.mechanistic._validation import (
     FloatArray,
     IntArray,
     as_float_array,
-    check_matrix,
+    check_columns,
     check_ordered,
     check_range,
 )
@@ -181,10 +181,7 @@ class VancomycinTwin:
         return self
 
     def check_inputs(self, X: npt.ArrayLike) -> FloatArray:
-        matrix = check_matrix(X, len(self.input_names), self.input_names)
-        for column, name in enumerate(self.input_names):
-            low, high, unit = self.input_bounds[column]
-            check_range(matrix[:, column], name, low, high, unit=unit)
+        matrix = check_columns(X, self.input_names, self.input_bounds)
         if np.any(matrix[:, 3] < self.infusion_h):
             raise MechanisticInputError("interval_h", f"at least infusion_h = {self.infusion_h} h")
         return matrix

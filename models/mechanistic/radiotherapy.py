@@ -9,7 +9,7 @@ from models.mechanistic._validation import (
     FloatArray,
     IntArray,
     as_float_array,
-    check_matrix,
+    check_columns,
     check_ordered,
     check_range,
 )
@@ -135,10 +135,7 @@ class RadiotherapyTwin:
         return self
 
     def _inputs(self, X: npt.ArrayLike) -> FloatArray:
-        matrix = check_matrix(X, len(self.input_names), self.input_names)
-        for column, name in enumerate(self.input_names):
-            low, high, unit = self.input_bounds[column]
-            check_range(matrix[:, column], name, low, high, unit=unit)
+        matrix = check_columns(X, self.input_names, self.input_bounds)
         if np.any(matrix[:, 0] >= self.carrying_capacity):
             raise MechanisticInputError("initial_volume", "below the carrying capacity")
         per_fraction = matrix[:, 4] / np.round(matrix[:, 5])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from models.mechanistic._validation import FloatArray, check_matrix, check_range
+from models.mechanistic._validation import FloatArray, check_columns, check_range
 from models.mechanistic.errors import MechanisticInputError
 from models.mechanistic.windkessel_kernels import N_PARAMS, windkessel_batch, windkessel_beat
 
@@ -58,10 +58,7 @@ class WindkesselTwin:
 
     def kinetic_parameters(self, X: npt.ArrayLike) -> FloatArray:
         """Rows ``[R_c, R_p, C, T, T_s, SV]``."""
-        matrix = check_matrix(X, len(self.input_names), self.input_names)
-        for column, name in enumerate(self.input_names):
-            low, high, unit = self.input_bounds[column]
-            check_range(matrix[:, column], name, low, high, unit=unit)
+        matrix = check_columns(X, self.input_names, self.input_bounds)
         params = np.empty((matrix.shape[0], N_PARAMS))
         params[:, 0] = self.characteristic_resistance
         params[:, 1] = matrix[:, 2]

@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -153,8 +154,8 @@ def test_explanation_time_versus_bare_kernel_batch(
     rows = _rows(twin)
     explainer.explain(rows[0])  # warm: numba compiled, shap's Gray codes cached
 
-    # Record exactly the rows the explanation sends to the kernel (shap's masked batch
-    # plus the twin's own prediction of the row).
+    # Record exactly the rows the explanation sends to the kernel: shap's masked batch,
+    # with the twin's own prediction of the row riding along in the same call.
     batches: list[np.ndarray] = []
     own_predict = twin.model.predict_outputs  # type: ignore[attr-defined]
 
@@ -186,7 +187,7 @@ def test_explanation_time_versus_bare_kernel_batch(
         f"({evaluations:.0f} evaluations of at most 2^{d} x {len(twin.background)} + 1) "
         f"{bare_s * 1e3:.1f} ms, ratio {explain_s / bare_s:.2f}"
     )
-    assert len(batches) == 2 * len(rows)
+    assert len(batches) == len(rows)  # one kernel call per explained prediction
 
 
 def test_mechanistic_kinds_need_an_output(demo: dict[str, DemoTwin]) -> None:
@@ -282,3 +283,38 @@ def test_glucose_contributions_point_the_physiological_way(demo: dict[str, DemoT
 
 def test_warm_up_exact_explainer_runs() -> None:
     assert warm_up_exact_explainer() >= 0.0
+
+
+def test_a_shared_explainer_keeps_each_threads_row(demo: dict[str, DemoTwin]) -> None:
+    """The row rides along with shap's masked rows per thread: explanations running at
+    once on one explainer (as requests do) each get their own row's output."""
+    twin = demo["windkessel-map"]
+    explainer = _front_door(twin)
+    rows = _rows(twin)
+    expected = [explainer.explain(row) for row in rows]
+
+    def explain_all(offset: int) -> list[bool]:
+        order = [(i + offset) % len(rows) for i in range(3 * len(rows))]
+        return [explainer.explain(rows[i]) == expected[i] for i in order]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(explain_all, range(4)))
+    assert all(all(result) for result in results)
+
+
+def test_a_row_equal_to_the_whole_background_is_still_predicted(
+    demo: dict[str, DemoTwin],
+) -> None:
+    """No input differs from the background: every contribution is zero and the output
+    is still the twin's own prediction of the row."""
+    twin = demo["vancomycin-auc"]
+    row = _rows(twin)[0]
+    card = twin.card
+    explainer = build_mechanistic_explainer(
+        card.kind, twin.model, card.feature_names, np.tile(row, (10, 1)), card.default_output
+    )
+    explained = explainer.explain(row)
+    own = float(twin.model.predict_outputs(row[None], card.default_output)[0])  # type: ignore[attr-defined]
+    assert explained.attribution.output_value == own
+    assert explained.attribution.base_value == pytest.approx(own)
+    assert all(v == 0.0 for v in explained.attribution.contributions.values())
