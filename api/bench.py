@@ -9,9 +9,10 @@ bare     = booster.inplace_predict on a numpy row + XGBoost TreeSHAP (pred_contr
 governed = the full release gate in-process (policy, consent, approval, bias audit,
            envelope, explanation, additivity, audit commit);
 http     = the same request over HTTP to a server in another process on loopback, from a
-           lean keep-alive client (http.client: the request body encoded once, the
-           response parsed and checked) and, for reference, from httpx, whose own work
-           per request is of the order of a whole governed decision.
+           lean keep-alive client (one socket, the request bytes built once, the response
+           read by Content-Length, parsed and checked: what wrk would do) and, for
+           reference, from httpx, whose own work per request is of the order of a whole
+           governed decision.
 
 All paths are measured in interleaved blocks, so that drift on the machine hits each alike.
 """
@@ -19,7 +20,6 @@ All paths are measured in interleaved blocks, so that drift on the machine hits 
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import socket
@@ -232,14 +232,25 @@ def _server(service: TwinregService, workers: int) -> Iterator[str]:
 
 
 class _LeanClient:
-    """One keep-alive connection (http.client), the body encoded once; each call sends
-    the request, reads the response and checks that the prediction was released."""
+    """One keep-alive TCP connection speaking just the HTTP/1.1 this benchmark needs: the
+    request bytes built once; each call sends them, reads the response by its
+    Content-Length and checks that the prediction was released. What a load generator
+    such as wrk does, so that the client's own work does not count as the server's."""
 
     def __init__(self, base: str, headers: dict[str, str], body: dict[str, object]) -> None:
         host, port = base.removeprefix("http://").split(":")
-        self._connection = http.client.HTTPConnection(host, int(port), timeout=30)
-        self._headers = {**headers, "Content-Type": "application/json"}
-        self._payload = json.dumps(body).encode()
+        self._address = (host, int(port))
+        payload = json.dumps(body).encode()
+        head = [
+            "POST /v1/predictions HTTP/1.1",
+            f"Host: {host}:{port}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(payload)}",
+            *(f"{name}: {value}" for name, value in headers.items()),
+        ]
+        self._request = ("\r\n".join(head) + "\r\n\r\n").encode() + payload
+        self._socket: socket.socket | None = None
+        self._pending = b""
 
     def predict(self) -> None:
         status, data = self.post()
@@ -251,24 +262,50 @@ class _LeanClient:
         try:
             status, data = self.post()
             return status == 200 and json.loads(data)["decision"] == "released"
-        except (OSError, http.client.HTTPException, ValueError, KeyError):
-            self._connection.close()
+        except (OSError, ValueError, KeyError):
+            self.close()
             return False
 
     def post(self) -> tuple[int, bytes]:
         try:
-            response = self._send()
-        except (ConnectionError, http.client.HTTPException):
-            self._connection.close()  # the server closed an idle keep-alive connection
-            response = self._send()
-        return response.status, response.read()
+            return self._exchange()
+        except ConnectionError:  # the server closed an idle keep-alive connection
+            self.close()
+            return self._exchange()
 
-    def _send(self) -> http.client.HTTPResponse:
-        self._connection.request("POST", "/v1/predictions", self._payload, self._headers)
-        return self._connection.getresponse()
+    def _exchange(self) -> tuple[int, bytes]:
+        if self._socket is None:
+            self._socket = socket.create_connection(self._address, timeout=30)
+            self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._pending = b""
+        self._socket.sendall(self._request)
+        data = self._pending
+        while b"\r\n\r\n" not in data:
+            data += self._receive()
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        length = next(
+            int(line.partition(b":")[2])
+            for line in lines[1:]
+            if line.lower().startswith(b"content-length:")
+        )
+        while len(rest) < length:
+            rest += self._receive()
+        self._pending = rest[length:]
+        return status, rest[:length]
+
+    def _receive(self) -> bytes:
+        assert self._socket is not None
+        chunk = self._socket.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        return chunk
 
     def close(self) -> None:
-        self._connection.close()
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
 
 
 def _headers(service: TwinregService) -> dict[str, str]:
