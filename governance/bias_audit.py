@@ -52,15 +52,29 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from fairlearn.metrics import MetricFrame, false_positive_rate, true_positive_rate
-from sklearn.metrics import mean_absolute_error, roc_auc_score
-from sksurv.metrics import concordance_index_censored
-from sksurv.nonparametric import kaplan_meier_estimator
+from sklearn.metrics import mean_absolute_error
 
-from governance.errors import InvalidInput, PolicyError
-from models.validation.report import group_labels
+from governance.bias_inputs import (
+    FloatArray,
+    Labels,
+    binary,
+    floats,
+    limit_section,
+    require_positive,
+    sensitive_labels,
+    size_limits,
+)
+from governance.bias_metrics import (
+    calibration_in_the_large,
+    concordance,
+    guarded,
+    km_calibration,
+    mean_absolute_relative_error,
+    roc_auc,
+    thresholded,
+)
+from governance.errors import InvalidInput
 
-FloatArray = npt.NDArray[np.float64]
-Labels = npt.NDArray[np.str_]
 #: A regressor's declared error scale -> the per-group metric its audit compares.
 ERROR_METRICS: dict[str, str] = {"absolute": "mae", "relative": "mare"}
 
@@ -152,21 +166,21 @@ def audit_classifier(
     ``proba`` is the predicted probability of the positive class; a record is predicted
     positive when ``proba >= threshold``.
     """
-    y = _binary(y_true, "y_true")
-    p = _floats(proba, "proba", len(y))
+    y = binary(y_true, "y_true")
+    p = floats(proba, "proba", len(y))
     if np.any((p < 0) | (p > 1)):
         raise InvalidInput("proba must lie in [0, 1]", field="proba")
     if not 0.0 < float(threshold) < 1.0:
         raise InvalidInput("threshold must lie strictly between 0 and 1", field="threshold")
-    min_size, min_events = _size_limits(limits, events=True)
-    lim = _section(
+    min_size, min_events = size_limits(limits, events=True)
+    lim = limit_section(
         limits, "classifier", ("max_tpr_gap", "max_fpr_gap", "min_auc", "max_calibration_error")
     )
     metrics: dict[str, Callable[..., float]] = {
-        "tpr": _guard(partial(_thresholded, true_positive_rate, threshold=float(threshold))),
-        "fpr": _guard(partial(_thresholded, false_positive_rate, threshold=float(threshold))),
-        "auc": _guard(_auc),
-        "calibration_error": _guard(_calibration_in_the_large),
+        "tpr": guarded(partial(thresholded, true_positive_rate, threshold=float(threshold))),
+        "fpr": guarded(partial(thresholded, false_positive_rate, threshold=float(threshold))),
+        "auc": guarded(roc_auc),
+        "calibration_error": guarded(calibration_in_the_large),
     }
 
     def judge(res: AttributeResult, labels: Labels) -> None:
@@ -209,19 +223,19 @@ def audit_survival(
     predicted probability of surviving past ``horizon``, compared per group with the
     Kaplan-Meier estimate at ``horizon``.
     """
-    e = _binary(event, "event").astype(bool)
-    t = _floats(time, "time", len(e))
-    r = _floats(risk_score, "risk_score", len(e))
-    s = _floats(survival_at_horizon, "survival_at_horizon", len(e))
+    e = binary(event, "event").astype(bool)
+    t = floats(time, "time", len(e))
+    r = floats(risk_score, "risk_score", len(e))
+    s = floats(survival_at_horizon, "survival_at_horizon", len(e))
     if not math.isfinite(float(horizon)) or float(horizon) <= 0:
         raise InvalidInput("horizon must be a positive number", field="horizon")
-    min_size, min_events = _size_limits(limits, events=True)
-    lim = _section(
+    min_size, min_events = size_limits(limits, events=True)
+    lim = limit_section(
         limits, "survival", ("min_concordance", "max_concordance_gap", "max_calibration_error")
     )
     metrics: dict[str, Callable[..., float]] = {
-        "concordance": _guard(_concordance),
-        "calibration_error": _guard(partial(_km_calibration, horizon=float(horizon))),
+        "concordance": guarded(concordance),
+        "calibration_error": guarded(partial(km_calibration, horizon=float(horizon))),
     }
     params = {"concordance": {"time": t}, "calibration_error": {"time": t, "survival": s}}
 
@@ -271,15 +285,15 @@ def audit_regressor(
             f"error_scale must be one of {sorted(ERROR_METRICS)}, got {error_scale!r}",
             field="error_scale",
         )
-    y = _floats(y_true, "y_true", None)
-    p = _floats(y_pred, "y_pred", len(y))
+    y = floats(y_true, "y_true", None)
+    p = floats(y_pred, "y_pred", len(y))
     if error_scale == "relative":
-        _require_positive(y, "y_true")
-    min_size, _ = _size_limits(limits, events=False)
-    lim = _section(limits, "regressor", ("max_mae_ratio",))
+        require_positive(y, "y_true")
+    min_size, _ = size_limits(limits, events=False)
+    lim = limit_section(limits, "regressor", ("max_mae_ratio",))
     name = ERROR_METRICS[error_scale]
-    error = mean_absolute_error if error_scale == "absolute" else _mean_absolute_relative_error
-    metrics: dict[str, Callable[..., float]] = {name: _guard(error)}
+    error = mean_absolute_error if error_scale == "absolute" else mean_absolute_relative_error
+    metrics: dict[str, Callable[..., float]] = {name: guarded(error)}
     label = "MAE" if name == "mae" else "MARE (mean absolute relative error)"
 
     def judge(res: AttributeResult, _labels: Labels) -> None:
@@ -315,7 +329,7 @@ def _audit(
     if not sensitive:
         reasons.append("no sensitive attributes were given: fairness cannot be judged")
     for name, values in sensitive.items():
-        labels = _labels(values, name, len(y))
+        labels = sensitive_labels(values, name, len(y))
         frame = MetricFrame(
             metrics=metrics, y_true=y, y_pred=pred, sensitive_features=labels, sample_params=params
         )
@@ -379,113 +393,7 @@ def _per_group(
             res.reasons.append(f"{res.attribute}: group {g!r} {label} {why}")
 
 
-# -- metrics ----------------------------------------------------------------------------------
-def _guard(metric: Callable[..., Any]) -> Callable[..., float]:
-    """The metric as a float, NaN where it is undefined for a group (e.g. one class only)."""
-
-    def safe(y_true: Any, y_pred: Any, **kw: Any) -> float:
-        try:
-            return float(metric(y_true, y_pred, **kw))
-        except (ValueError, ZeroDivisionError, IndexError):
-            return math.nan
-
-    return safe
-
-
-def _thresholded(metric: Callable[..., Any], y_true: Any, proba: Any, threshold: float) -> float:
-    y = np.asarray(y_true)
-    if len(np.unique(y)) < 2:
-        return math.nan
-    return float(metric(y, (np.asarray(proba) >= threshold).astype(int)))
-
-
-def _auc(y_true: Any, proba: Any) -> float:
-    y = np.asarray(y_true)
-    if len(np.unique(y)) < 2:
-        return math.nan  # undefined with one class (sklearn would warn and return NaN)
-    return float(roc_auc_score(y, proba))
-
-
-def _mean_absolute_relative_error(y_true: Any, y_pred: Any) -> float:
-    """Mean of ``|pred - obs| / obs``; every observation is positive (the caller checks).
-
-    Chosen over the MAE of log values because it reads as the twin's typical percentage
-    error, so the ratio limit keeps its plain meaning ("a quarter less accurate"), and a
-    prediction of zero (a tumour eradicated, a level below detection) stays legitimate
-    where its log would be undefined. It weighs over-prediction more than under-prediction
-    (the latter is capped at 100 %); for errors of a few tens of percent both measures
-    agree within a few percent. Unlike sklearn's MAPE, no epsilon hides a zero observation.
-    """
-    y = np.asarray(y_true, dtype=np.float64)
-    return float(np.mean(np.abs(np.asarray(y_pred, dtype=np.float64) - y) / y))
-
-
-def _calibration_in_the_large(y_true: Any, proba: Any) -> float:
-    return abs(float(np.mean(proba)) - float(np.mean(y_true)))
-
-
-def _concordance(event: Any, risk: Any, time: Any) -> float:
-    return float(
-        concordance_index_censored(
-            np.asarray(event, dtype=bool),
-            np.asarray(time, dtype=float),
-            np.asarray(risk, dtype=float),
-        )[0]
-    )
-
-
-def _km_calibration(event: Any, _risk: Any, time: Any, survival: Any, horizon: float) -> float:
-    t = np.asarray(time, dtype=float)
-    if t.size == 0 or float(np.max(t)) < horizon:
-        return math.nan
-    times, surv = kaplan_meier_estimator(np.asarray(event, dtype=bool), t)
-    idx = int(np.searchsorted(times, horizon, side="right")) - 1
-    observed = 1.0 if idx < 0 else float(surv[idx])
-    return abs(float(np.mean(survival)) - observed)
-
-
-# -- inputs and limits ------------------------------------------------------------------------
-def _floats(values: npt.ArrayLike, name: str, n: int | None) -> FloatArray:
-    try:
-        arr = np.asarray(values, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"{name} must be numbers: {exc}", field=name) from exc
-    if n is not None and arr.shape[0] != n:
-        raise InvalidInput(f"{name} has {arr.shape[0]} values, expected {n}", field=name)
-    if arr.shape[0] == 0:
-        raise InvalidInput(f"{name} is empty", field=name)
-    if not np.all(np.isfinite(arr)):
-        raise InvalidInput(f"{name} contains NaN or infinite values", field=name)
-    return arr
-
-
-def _require_positive(values: FloatArray, name: str) -> None:
-    bad = int(np.sum(values <= 0))
-    if bad:
-        raise InvalidInput(
-            f"{name} has {bad} zero or negative observations: a relative error "
-            "|pred - obs| / obs is undefined for them; use the absolute error scale, or "
-            "audit an output that is positive wherever it is observed",
-            field=name,
-        )
-
-
-def _binary(values: npt.ArrayLike, name: str) -> npt.NDArray[np.int64]:
-    arr = _floats(values, name, None)
-    if not np.all((arr == 0) | (arr == 1)):
-        raise InvalidInput(f"{name} must contain only 0/1 (or booleans)", field=name)
-    return arr.astype(np.int64)
-
-
-def _labels(values: npt.ArrayLike, name: str, n: int) -> Labels:
-    raw = np.asarray(values, dtype=object).reshape(-1)
-    if raw.shape[0] != n:
-        raise InvalidInput(
-            f"sensitive attribute {name!r} has {raw.shape[0]} values, expected {n}", field=name
-        )
-    return group_labels(raw)
-
-
+# -- formatting -------------------------------------------------------------------------------
 def _group_order(label: str) -> tuple[int, float, str]:
     try:
         return (0, float(label), label)
@@ -493,36 +401,6 @@ def _group_order(label: str) -> tuple[int, float, str]:
         return (1, 0.0, label)
 
 
-def _number(limits: Mapping[str, Any], key: str, where: str) -> float:
-    value = limits.get(key)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(float(value))
-        or float(value) < 0
-    ):
-        raise PolicyError(
-            f"thresholds.toml [{where}] {key} is required: a non-negative number (found {value!r})"
-        )
-    return float(value)
-
-
-def _size_limits(limits: Mapping[str, Any], *, events: bool) -> tuple[int, int]:
-    size = int(_number(limits, "min_group_size", "bias_audit"))
-    n_events = int(_number(limits, "min_group_events", "bias_audit")) if events else 0
-    return size, n_events
-
-
-def _section(limits: Mapping[str, Any], kind: str, keys: tuple[str, ...]) -> dict[str, float]:
-    table = limits.get(kind)
-    if not isinstance(table, Mapping):
-        raise PolicyError(
-            f"thresholds.toml [bias_audit.{kind}] is required (keys: {', '.join(keys)})"
-        )
-    return {k: _number(table, k, f"bias_audit.{kind}") for k in keys}
-
-
-# -- formatting -------------------------------------------------------------------------------
 def _spread(values: list[float]) -> float:
     finite = [v for v in values if math.isfinite(v)]
     if len(finite) != len(values) or len(values) < 2:

@@ -12,10 +12,10 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from governance.audit_log import AuditLog
 from governance.clock import as_utc, utcnow
@@ -32,6 +32,10 @@ from governance.errors import (
 from governance.policy import PolicyStore
 from governance.principal import Principal
 from governance.records import BiasAudit, ModelVersion, Transition
+from governance.serving import GENERATION_COLUMNS as GENERATION_COLUMNS
+from governance.serving import Generation as Generation
+from governance.serving import ServingState, first_row, iso_utc
+from governance.serving import generation_of as generation_of
 from models.card import TwinCard
 
 _mv = ModelVersion.__table__  # type: ignore[attr-defined]
@@ -44,24 +48,6 @@ REGISTERED, VALIDATED, APPROVED = "registered", "validated", "approved"
 _APPROVED = select(_mv).where(_mv.c.model == bindparam("model"), _mv.c.status == APPROVED)
 _VERSION = select(_mv).where(
     _mv.c.model == bindparam("model"), _mv.c.version == bindparam("version")
-)
-#: Changes whenever a lifecycle transition or a bias audit is committed: the key of the
-#: serving cache, so the prediction path reads one row instead of re-resolving. Both tables
-#: are append-only, so their row counts only grow (counts, not ``max(id)``: PostgreSQL
-#: draws ids before commit, so a later commit may carry a smaller id). The columns are
-#: public so that the release gate can read them in the same statement as its other facts.
-GENERATION_COLUMNS = (
-    select(func.count()).select_from(_tr).scalar_subquery().label("transitions"),
-    select(func.count()).select_from(_ba).scalar_subquery().label("bias_audits"),
-)
-_GENERATION = select(*GENERATION_COLUMNS)
-#: A value of :data:`GENERATION_COLUMNS`.
-Generation = tuple[int, int]
-_LATEST_AUDIT = (
-    select(_ba.c.passed, _ba.c.at)
-    .where(_ba.c.model == bindparam("model"), _ba.c.version == bindparam("version"))
-    .order_by(_ba.c.at.desc())
-    .limit(1)
 )
 SUSPENDED, RETIRED, REJECTED = "suspended", "retired", "rejected"
 
@@ -97,7 +83,7 @@ class BiasAuditView:
             "metrics": self.metrics,
             "policy_version": self.policy_version,
             "auditor": self.auditor,
-            "at": _iso(self.at),
+            "at": iso_utc(self.at),
         }
 
 
@@ -107,9 +93,9 @@ class Lifecycle:
         self._audit = audit
         self._policies = policies
         self._states: dict[tuple[str, str, str], VersionState] = {}
-        self._generation: tuple[int, int] | None = None
-        self._serving: dict[tuple[str, str | None], Any] = {}
         self._cards_lock = threading.Lock()
+        #: The serving path's reads (approved version, latest audit), cached per generation.
+        self._serving_state = ServingState(engine, policies, self.approved_version)
         #: Validation dossiers: approval needs a current, passing one.
         self.dossiers = DossierStore(engine, audit, policies, self.require)
 
@@ -147,7 +133,7 @@ class Lifecycle:
                     "to": r.to_status,
                     "actor": r.actor,
                     "reason": r.reason,
-                    "at": _iso(as_utc(r.at)),
+                    "at": iso_utc(as_utc(r.at)),
                 }
                 for r in conn.execute(stmt).all()
             ]
@@ -171,40 +157,18 @@ class Lifecycle:
         self, model: str, version: str, conn: Connection | None = None
     ) -> datetime | None:
         """Time of the newest bias audit on file, if it passed (a newer failure voids it)."""
-        row = self._one(_LATEST_AUDIT, conn, {"model": model, "version": version})
-        if row is None or not row.passed:
-            return None
-        return as_utc(row.at)
+        return self._serving_state.latest_passing_audit_at(model, version, conn)
 
-    # -- the serving path (cached per generation) ------------------------------------------
+    # -- the serving path (cached per generation: governance.serving) ----------------------
     def generation(self, conn: Connection | None = None) -> Generation:
         """The current :data:`GENERATION_COLUMNS` (one row)."""
-        return generation_of(self._one(_GENERATION, conn))
-
-    def _serving_cache(
-        self, conn: Connection | None, generation: Generation | None
-    ) -> dict[tuple[str, str | None], Any]:
-        """The cache for ``generation`` (read now when not given). Entries are read after
-        their generation was, so they are never older than the generation they sit under."""
-        if generation is None:
-            generation = self.generation(conn)
-        with self._cards_lock:
-            if generation != self._generation:
-                self._generation, self._serving = generation, {}
-            return self._serving
+        return self._serving_state.generation(conn)
 
     def serving_version(
         self, model: str, conn: Connection | None = None, generation: Generation | None = None
     ) -> VersionState | None:
-        """The approved version, from a cache keyed on the governance generation: one
-        cheap query per request (none when the caller read ``generation`` already with
-        its other facts), and a committed transition applies to the next request."""
-        cache = self._serving_cache(conn, generation)
-        key = (model, None)
-        if key not in cache:
-            cache[key] = self.approved_version(model, conn)
-        state: VersionState | None = cache[key]
-        return state
+        """The approved version, cached per governance generation."""
+        return self._serving_state.serving_version(model, conn, generation)
 
     def serving_audit_at(
         self,
@@ -213,12 +177,8 @@ class Lifecycle:
         conn: Connection | None = None,
         generation: Generation | None = None,
     ) -> datetime | None:
-        cache = self._serving_cache(conn, generation)
-        key = (f"audit:{model}", version)
-        if key not in cache:
-            cache[key] = self.latest_passing_audit_at(model, version, conn)
-        at: datetime | None = cache[key]
-        return at
+        """The latest passing audit's time, cached per governance generation."""
+        return self._serving_state.serving_audit_at(model, version, conn, generation)
 
     def audit_is_current(
         self,
@@ -228,17 +188,8 @@ class Lifecycle:
         conn: Connection | None = None,
         at: datetime | None = None,
     ) -> tuple[bool, str]:
-        max_age = self._policies.current().bias_audit_max_age_days
-        if at is None:
-            at = self.latest_passing_audit_at(model, version, conn)
-        if at is None:
-            return False, "no passing bias audit on file for this version"
-        if now - at > timedelta(days=max_age):
-            return False, (
-                f"the passing bias audit of {_iso(at)} is older than the "
-                f"policy's maximum age of {max_age:g} days"
-            )
-        return True, f"passing bias audit of {_iso(at)}"
+        """Whether a passing bias audit (``at``, read when not given) is young enough, and why."""
+        return self._serving_state.audit_is_current(model, version, now, conn, at)
 
     # -- writes -------------------------------------------------------------------------
     def record_registration(
@@ -491,10 +442,7 @@ class Lifecycle:
         )
 
     def _one(self, stmt: Any, conn: Connection | None, params: dict[str, Any] | None = None) -> Any:
-        if conn is not None:
-            return conn.execute(stmt, params or {}).first()
-        with read_connection(self._engine) as c:
-            return c.execute(stmt, params or {}).first()
+        return first_row(self._engine, stmt, conn, params)
 
     def _state(self, row: Any) -> VersionState:
         key = (row.model, row.version, row.status)
@@ -524,11 +472,6 @@ class Lifecycle:
         )
 
 
-def generation_of(row: Any) -> Generation:
-    """A row of :data:`GENERATION_COLUMNS` (leading columns) as a :data:`Generation`."""
-    return (int(row[0]), int(row[1]))
-
-
 def _need_comment(comment: str) -> None:
     if not comment or not comment.strip():
         raise InvalidInput("a comment saying why is required", field="comment")
@@ -536,7 +479,3 @@ def _need_comment(comment: str) -> None:
         raise InvalidInput("the comment must not contain control characters", field="comment")
     if len(comment) > 2000:
         raise InvalidInput("the comment must be at most 2000 characters", field="comment")
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
