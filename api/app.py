@@ -20,7 +20,13 @@ from api.controllers.patients import PatientController
 from api.controllers.predictions import PredictionController
 from api.controllers.simulations import SimulationController
 from api.limits import STORE_NAME, rate_limit_config, rate_limit_store
-from api.openapi import ClosedStructSchemaPlugin, errors
+from api.openapi import (
+    SECURITY,
+    SECURITY_SCHEMES,
+    ClosedStructSchemaPlugin,
+    PublicOperation,
+    errors,
+)
 from api.pages import pages_router, static_router, template_config
 from api.problems import EXCEPTION_HANDLERS, problem
 from api.service import TwinregService
@@ -38,6 +44,7 @@ _UNAUTHENTICATED = [f"^{p}(/|$)" for p in PUBLIC_PATHS] + ["^/ui(/|$)"]
     summary="Liveness and policy/database health",
     tags=["health"],
     responses=errors(500, 503, public=True),
+    operation_class=PublicOperation,
 )
 def health(state: State) -> Response[dict[str, Any]]:
     service: TwinregService = state.twinreg
@@ -57,6 +64,8 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
         version="1.0.0",
         description="Governed, explained predictions from registered digital-twin models.",
         path="/schema",
+        components=SECURITY_SCHEMES,
+        security=SECURITY,
         render_plugins=[
             SwaggerRenderPlugin(
                 path="/",

@@ -7,6 +7,8 @@
   documented with ``additionalProperties: false`` (:class:`ClosedStructSchemaPlugin`).
 - The ethics report's three formats are documented as three media types
   (:class:`EthicsReportOperation`).
+- Every operation needs a bearer token (:data:`SECURITY_SCHEMES`, :data:`SECURITY`), except
+  the public ones, which say so with an empty ``security`` (:class:`PublicOperation`).
 
 ``tests/security/test_fuzz_schemathesis.py`` holds the app to this document: status codes,
 content types and bodies of every response are checked against it.
@@ -20,7 +22,15 @@ from typing import Any, Literal
 import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    Schema,
+    SecurityRequirement,
+    SecurityScheme,
+)
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 
@@ -46,6 +56,34 @@ ERROR_DESCRIPTIONS = {
 }
 #: Every authenticated operation can answer these.
 AUTHENTICATED = (401, 429, 500, 503)
+#: ``schema_extra`` of a date-time query parameter, taken as a string and parsed strictly
+#: (:func:`api.validation.parse_date_time`): Litestar's own ``datetime`` parsing also reads
+#: a number (``?since=0.63``) or a local time, which the schema does not allow.
+DATE_TIME_QUERY: dict[str, Any] = {
+    "type": "string",
+    "format": "date-time",
+    "oneOf": None,
+    "examples": ["2026-01-31T08:00:00Z"],
+}
+
+
+#: The bearer token of every authenticated operation (``twinreg token`` issues one; see
+#: :mod:`api.auth`): a signed JWT naming the user, role and site.
+BEARER = "bearerToken"
+SECURITY_SCHEMES = Components(
+    security_schemes={
+        BEARER: SecurityScheme(
+            type="http",
+            scheme="bearer",
+            bearer_format="JWT",
+            description="`Authorization: Bearer <token>`, a token from `twinreg token`; a "
+            "missing, expired, forged, revoked or unknown-role token is a 401 problem",
+        )
+    }
+)
+#: The document-wide requirement: every operation needs the bearer token unless it says
+#: otherwise (:class:`PublicOperation`).
+SECURITY: list[SecurityRequirement] = [{BEARER: []}]
 
 
 def problem_response(status: int, description: str | None = None) -> ResponseSpec:
@@ -137,3 +175,12 @@ class EthicsReportOperation(Operation):
             "text/csv": OpenAPIMediaType(schema=text),
             "text/html": OpenAPIMediaType(schema=text),
         }
+
+
+@dataclass
+class PublicOperation(Operation):
+    """An operation without authentication (``GET /health``): ``security: []`` overrides the
+    document-wide bearer requirement (an omitted ``security`` would inherit it)."""
+
+    def __post_init__(self) -> None:
+        self.security = []

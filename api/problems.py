@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request, Response
@@ -49,8 +50,16 @@ STATUS_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
 )
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
-    """An RFC 9457 problem document (documented as :class:`~api.schemas.ProblemDetails`).
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Response[dict[str, Any]]:
+    """An RFC 9457 problem document (documented as :class:`~api.schemas.ProblemDetails`),
+    with ``headers`` (e.g. a 405's ``Allow``, a 429's ``RateLimit-*``).
 
     No ``instance``: the request's path would echo identifiers (a patient id) into a
     refusal, which must not carry them.
@@ -62,8 +71,10 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response[dict
         "detail": detail,
     }
     body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    sent = dict(headers or {})
+    if status == 401:
+        sent["WWW-Authenticate"] = "Bearer"
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=sent or None)
 
 
 def domain_error_handler(
@@ -96,8 +107,19 @@ def http_error_handler(
                 detail = f"{detail}: {message}" + (f" (field {key})" if key else "")
     if exc.status_code == 413:
         detail = "the request body is too large; send at most the configured size"
+    allow = (exc.headers or {}).get("allow")
+    if exc.status_code == 405 and allow:
+        detail = f"{request.method} is not allowed here; this path answers {allow}"
     audit_id = _audit_refused_prediction(request, exc.status_code, detail)
-    return problem(exc.status_code, _title(exc.status_code), detail, audit_id=audit_id, **extra)
+    return problem(
+        exc.status_code,
+        _title(exc.status_code),
+        detail,
+        # Litestar's own: a 405's Allow (RFC 9110 requires it), a 429's RateLimit-* fields.
+        headers=exc.headers,
+        audit_id=audit_id,
+        **extra,
+    )
 
 
 def _audit_refused_prediction(

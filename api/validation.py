@@ -1,10 +1,12 @@
-"""Structural validation of request bodies against a twin's card (before the gate)."""
+"""Structural validation of request bodies against a twin's card (before the gate), and
+strict parsing of typed query parameters."""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from api.errors import BadRequest
@@ -13,7 +15,47 @@ from models.card import TwinCard
 MAX_SCENARIOS = 5
 _MODEL = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _VERSION = re.compile(r"[0-9]{1,9}")
+#: The OpenAPI ``pattern`` of a model name and a version number (what check_reference takes).
+MODEL_NAME_PATTERN = f"^{_MODEL.pattern}$"
+VERSION_PATTERN = f"^{_VERSION.pattern}$"
 _PURPOSE = re.compile(r"[a-z][a-z-]{0,63}")
+#: RFC 3339 ``date-time`` (what OpenAPI's ``format: date-time`` means): ISO 8601 with a
+#: ``T`` between date and time and a time zone; ``datetime.fromisoformat`` alone would also
+#: take a date, a space, week dates, basic format or no time zone.
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+DATE_TIME_EXAMPLE = "2026-01-31T08:00:00Z"
+
+
+def parse_date_time(value: str | None, field: str) -> datetime | None:
+    """A query parameter documented as ``format: date-time``, parsed strictly.
+
+    Accepted: an RFC 3339 date-time, i.e. ISO 8601 with a time zone (``2026-01-31T08:00:00Z``,
+    ``2026-01-31T09:00:00.5+01:00``), returned in UTC (an instant before year 1 or after
+    9999 in UTC becomes the first or last one Python can hold); ``None`` when absent.
+    Anything else (a number, a date alone, a space for ``T``, no time zone, a day or an
+    offset out of range) raises :class:`BadRequest` naming ``field``. The time zone is
+    required: a local time is ambiguous, and the audit log holds UTC instants.
+    """
+    if value is None:
+        return None
+    if _DATE_TIME.fullmatch(value):
+        try:
+            # Python 3.11 reads "Z" but not "z" or "t"; fractions past microseconds are cut.
+            local = datetime.fromisoformat(value.upper())
+        except ValueError:
+            pass  # a month, day, hour, minute, second or offset out of range
+        else:
+            try:
+                return local.astimezone(UTC)
+            except OverflowError:  # year 1 east of UTC or year 9999 west of it: no record
+                return (datetime.min if local.year == 1 else datetime.max).replace(tzinfo=UTC)
+    raise BadRequest(
+        f"{field} must be an ISO 8601 date-time with a time zone (RFC 3339), such as "
+        f"{DATE_TIME_EXAMPLE} or 2026-01-31T09:00:00+01:00",
+        field=field,
+    )
 
 
 def check_reference(model: str, version: str | None = None, purpose: str | None = None) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from litestar import Controller, get
@@ -10,8 +9,9 @@ from litestar.di import Provide
 from litestar.params import Parameter
 
 from api.deps import provide_principal, provide_service
-from api.openapi import errors
+from api.openapi import DATE_TIME_QUERY, errors
 from api.service import TwinregService
+from api.validation import parse_date_time
 from governance.principal import Principal
 
 
@@ -30,14 +30,19 @@ class AuditController(Controller):
         self,
         service: TwinregService,
         principal: Principal,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        since: str | None = Parameter(default=None, schema_extra=DATE_TIME_QUERY),
+        until: str | None = Parameter(default=None, schema_extra=DATE_TIME_QUERY),
         action: str | None = Parameter(default=None, pattern=r"^[a-z_.]{1,64}$"),
         limit: int = Parameter(default=100, ge=1, le=1000),
         offset: int = Parameter(default=0, ge=0, le=1_000_000_000),
     ) -> list[dict[str, Any]]:
         return service.audit_records(
-            principal, since=since, until=until, action=action, limit=limit, offset=offset
+            principal,
+            since=parse_date_time(since, "since"),
+            until=parse_date_time(until, "until"),
+            action=action,
+            limit=limit,
+            offset=offset,
         )
 
     @get("/verify", sync_to_thread=True, summary="Verify the hash chain", responses=errors(403))

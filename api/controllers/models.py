@@ -3,23 +3,32 @@ actions."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, get, post
 from litestar.di import Provide
+from litestar.params import Parameter
+from litestar.types import BeforeRequestHookHandler
 
+from api.controllers import allow_every_method
 from api.deps import provide_principal, provide_service
 from api.openapi import errors
 from api.schemas import CommentIn, TransitionOut
 from api.service import TwinregService
+from api.validation import MODEL_NAME_PATTERN, VERSION_PATTERN
 from governance.principal import Principal
 
 VERSION = "/{name:str}/versions/{version:str}"
+#: Documented with the rules ``check_reference`` applies (a name or version outside them is
+#: its 422), so that a schema-valid reference can only be unknown (404).
+Name = Annotated[str, Parameter(schema_extra={"pattern": MODEL_NAME_PATTERN})]
+Version = Annotated[str, Parameter(schema_extra={"pattern": VERSION_PATTERN})]
 
 
 class ModelController(Controller):
     path = "/v1/models"
     tags = ["models"]
+    before_request: BeforeRequestHookHandler | None = allow_every_method
     dependencies = {"service": Provide(provide_service), "principal": Provide(provide_principal)}
 
     @get(sync_to_thread=True, summary="List models with their versions", responses=errors(403))
@@ -32,7 +41,7 @@ class ModelController(Controller):
         summary="One model",
         responses=errors(400, 403, 404, 422),
     )
-    def model(self, name: str, service: TwinregService, principal: Principal) -> dict[str, Any]:
+    def model(self, name: Name, service: TwinregService, principal: Principal) -> dict[str, Any]:
         return service.model_detail(principal, name)
 
     @get(
@@ -42,7 +51,7 @@ class ModelController(Controller):
         responses=errors(400, 403, 404, 422),
     )
     def version(
-        self, name: str, version: str, service: TwinregService, principal: Principal
+        self, name: Name, version: Version, service: TwinregService, principal: Principal
     ) -> dict[str, Any]:
         return service.version_detail(principal, name, version)
 
@@ -54,7 +63,7 @@ class ModelController(Controller):
         responses=errors(400, 403, 404, 409, 422),
     )
     def bias_audit(
-        self, name: str, version: str, service: TwinregService, principal: Principal
+        self, name: Name, version: Version, service: TwinregService, principal: Principal
     ) -> dict[str, Any]:
         return service.run_bias_audit(principal, name, version)
 
@@ -73,7 +82,7 @@ class ModelController(Controller):
         responses=errors(400, 403, 404, 409, 422),
     )
     def run_dossier(
-        self, name: str, version: str, service: TwinregService, principal: Principal
+        self, name: Name, version: Version, service: TwinregService, principal: Principal
     ) -> dict[str, Any]:
         return service.run_dossier(principal, name, version)
 
@@ -84,7 +93,7 @@ class ModelController(Controller):
         responses=errors(400, 403, 404, 409, 422),
     )
     def dossier(
-        self, name: str, version: str, service: TwinregService, principal: Principal
+        self, name: Name, version: Version, service: TwinregService, principal: Principal
     ) -> dict[str, Any]:
         return service.dossier(principal, name, version)
 
@@ -95,7 +104,7 @@ class ModelController(Controller):
         responses=errors(400, 403, 404, 409, 422),
     )
     def dossier_changes(
-        self, name: str, version: str, service: TwinregService, principal: Principal
+        self, name: Name, version: Version, service: TwinregService, principal: Principal
     ) -> dict[str, Any]:
         return service.change_control(principal, name, version)
 
@@ -108,8 +117,8 @@ class ModelController(Controller):
     )
     def approve(
         self,
-        name: str,
-        version: str,
+        name: Name,
+        version: Version,
         data: CommentIn,
         service: TwinregService,
         principal: Principal,
@@ -125,8 +134,8 @@ class ModelController(Controller):
     )
     def reject(
         self,
-        name: str,
-        version: str,
+        name: Name,
+        version: Version,
         data: CommentIn,
         service: TwinregService,
         principal: Principal,
@@ -142,8 +151,8 @@ class ModelController(Controller):
     )
     def suspend(
         self,
-        name: str,
-        version: str,
+        name: Name,
+        version: Version,
         data: CommentIn,
         service: TwinregService,
         principal: Principal,
@@ -159,8 +168,8 @@ class ModelController(Controller):
     )
     def reinstate(
         self,
-        name: str,
-        version: str,
+        name: Name,
+        version: Version,
         data: CommentIn,
         service: TwinregService,
         principal: Principal,

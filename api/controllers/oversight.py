@@ -7,11 +7,13 @@ from typing import Any
 
 from litestar import Controller, Response, get, post
 from litestar.di import Provide
+from litestar.params import Parameter
 
 from api.deps import provide_principal, provide_service
-from api.openapi import EthicsReportOperation, errors, json_response
+from api.openapi import DATE_TIME_QUERY, EthicsReportOperation, errors, json_response
 from api.schemas import OverrideIn
 from api.service import TwinregService
+from api.validation import parse_date_time
 from governance.principal import Principal
 
 
@@ -30,6 +32,10 @@ class OverrideController(Controller):
         self, audit_id: str, data: OverrideIn, service: TwinregService, principal: Principal
     ) -> dict[str, Any]:
         return service.record_override(principal, audit_id, data.action, data.reason)
+
+
+#: ``format=`` of the ethics report (``TwinregService.ethics_report`` refuses any other).
+REPORT_FORMATS = ("json", "csv", "html")
 
 
 class ReportController(Controller):
@@ -51,11 +57,15 @@ class ReportController(Controller):
         self,
         service: TwinregService,
         principal: Principal,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        format: str = "json",
+        since: str | None = Parameter(default=None, schema_extra=DATE_TIME_QUERY),
+        until: str | None = Parameter(default=None, schema_extra=DATE_TIME_QUERY),
+        # Documented as the three formats; another one is still the service's 422.
+        format: str = Parameter(default="json", schema_extra={"enum": list(REPORT_FORMATS)}),
     ) -> Response[str]:
-        end = until or datetime.now(UTC)
-        start = since or end - timedelta(days=30)
+        end = parse_date_time(until, "until") or datetime.now(UTC)
+        start = parse_date_time(since, "since")
+        if start is None:
+            # The 30 days before ``until`` (from the first instant, if that is sooner).
+            start = end - min(timedelta(days=30), end - datetime.min.replace(tzinfo=UTC))
         media, body = service.ethics_report(principal, start, end, format)
         return Response(body, media_type=media)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from litestar import Controller, get, post, put
 from litestar.di import Provide
+from litestar.types import BeforeRequestHookHandler
 
+from api.controllers import allow_every_method
 from api.deps import provide_principal, provide_service
 from api.openapi import errors
 from api.schemas import ConsentIn, ConsentOut, PatientIn, PatientOut
@@ -19,6 +21,7 @@ def _out(view: dict[str, object]) -> ConsentOut:
 class PatientController(Controller):
     path = "/v1/patients/{patient_id:str}"
     tags = ["patients"]
+    before_request: BeforeRequestHookHandler | None = allow_every_method
     dependencies = {"service": Provide(provide_service), "principal": Provide(provide_principal)}
 
     @put(

@@ -5,17 +5,42 @@ positive (schema-valid) and negative (schema-violating) cases, as an authenticat
 principal allowed to call it (chosen by path: :func:`_headers_for`), so the cases reach
 the handlers instead of stopping at the guards.
 
-Checks, on every response (success or error):
+Three modes per operation: *positive* and *negative* cases drawn by Hypothesis (schema-valid
+and schema-violating), and schemathesis' deterministic *coverage* cases (boundary values,
+each violation alone, a missing ``Authorization``, undocumented methods, wrong media types).
 
-- no 5xx (schemathesis ``not_a_server_error``);
-- the status code is one the operation documents (``status_code_conformance``);
-- the content type is one documented for that status (``content_type_conformance``):
+Checks, on every response (success or error) -- all of schemathesis' checks that apply to
+one operation at a time:
+
+- ``not_a_server_error``: no 5xx;
+- ``status_code_conformance``: the status is one the operation documents;
+- ``content_type_conformance``: the content type is the one documented for that status:
   ``application/problem+json`` for every error, ``application/json`` for a withheld
   prediction's 403;
-- the body conforms to the documented schema (``response_schema_conformance``): errors to
-  ``ProblemDetails``;
+- ``response_schema_conformance``: the body conforms to the documented schema (errors to
+  ``ProblemDetails``);
+- ``response_headers_conformance``: documented response headers are present and conform
+  (the document declares none today, so this guards future ones);
+- ``negative_data_rejection``: a schema-violating request is refused with a 4xx (e.g. a
+  ``since`` that is not an RFC 3339 date-time);
+- ``positive_data_acceptance``: a schema-valid request is accepted, or refused only with a
+  status the operation's :data:`ACCEPTED` entry justifies;
+- ``ignored_auth``: after each 2xx, the same request without a token and with a forged one
+  gets 401 (the bearer scheme is declared; ``/health`` declares ``security: []``);
+- ``missing_required_header``: a coverage case without ``Authorization`` gets 401;
+- ``unsupported_method``: an undocumented method gets 405 with ``Allow``;
+- ``allow_header_conformance``: ``OPTIONS`` lists exactly the documented methods;
 - and, beyond what a schema can say, an error's ``status`` equals the HTTP status and its
   ``title`` and ``detail`` are not empty (:func:`_check_problem`).
+
+Left off, as they need more than one operation or principal:
+
+- ``use_after_free`` and ``ensure_resource_availability``: stateful, they follow links from
+  a create to a read or delete; the document has no links, and nothing here is deleted;
+- ``object_level_authorization``: needs a second identity's objects; cross-site access is
+  checked by ``tests/security/test_authorization_matrix.py`` instead;
+- ``max_response_time``: a wall-clock limit on a shared CI machine would be flaky; latency
+  is measured by ``twinreg bench``, and each operation's fuzz is bounded by ``BUDGET_S``.
 
 The schema is the app's own, untouched (``api/openapi.py``): request bodies say
 ``additionalProperties: false``, as the structs refuse unknown fields, so positive cases do
@@ -27,9 +52,12 @@ consent, a released prediction's audit id, the site) and the features are a real
 row with a few values replaced by hostile ones (huge or tiny numbers, wrong types), so the
 fuzz reaches the gate, the models and the explainers.
 
+Positive and negative cases carry no generated ``Authorization``: the principal's token
+is sent instead (a coverage case that breaks the header on purpose is sent as it is).
+
 Each operation and mode is its own test with a fresh governance database, bounded by
-``MAX_EXAMPLES`` and by ``BUDGET_S`` seconds of wall time; ``derandomize=True`` makes
-every CI run fuzz the same cases.
+``MAX_EXAMPLES`` (Hypothesis modes) and by ``BUDGET_S`` seconds of wall time;
+``derandomize=True`` and the coverage cases make every CI run send the same requests.
 """
 
 from __future__ import annotations
@@ -44,25 +72,41 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import (
+    allow_header_conformance,
     content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
     not_a_server_error,
+    positive_data_acceptance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
+from schemathesis.config import PositiveDataAcceptanceConfig
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation.drivers import CoverageGenerator
+from schemathesis.generation.feedback import FeedbackSources
+from schemathesis.generation.overrides import Override
 
 from tests.api.helpers import features_of, prepare_patient, twin_named
 
 MAX_EXAMPLES = 15
 #: Wall-time budget per operation and mode; past it, the remaining cases are not sent.
 BUDGET_S = 20.0
-#: ``negative_data_rejection`` stays off: Litestar reads a number where the schema says
-#: ``date-time`` (``?since=0.63`` is 1970-01-01T00:00:00.63Z), a leniency the schema does
-#: not describe; the negative cases are still checked for status, type and body.
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    response_headers_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+    ignored_auth,
+    missing_required_header,
+    unsupported_method,
+    allow_header_conformance,
 ]
 PROBLEM_JSON = "application/problem+json"
 
@@ -92,6 +136,54 @@ OPERATIONS = [
     ("POST", "/v1/predictions/{audit_id}/overrides"),
     ("GET", "/v1/reports/ethics"),
 ]
+
+#: ``positive_data_acceptance``: what a schema-valid request may answer, per operation,
+#: besides 2xx. Each refusal needs what a schema cannot say (the server's state, a model's
+#: own card, a relation between two values):
+#:
+#: - 404: a well-formed identifier that names nothing (model, version, patient, consent,
+#:   decision);
+#: - 409: the current state forbids it (a lifecycle transition from the wrong state, a
+#:   consent already withdrawn, a decision that was not released, no dossier yet);
+#: - 403: a withheld decision (consent, purpose, envelope: the gate's answer to valid data),
+#:   or a patient of another site than the caller's;
+#: - 422 on predictions and simulations: the features against the model's own card
+#:   (unknown, missing or out-of-range ones, an output of another kind), a purpose the
+#:   model is not for; on the ethics report: ``until`` not after ``since``.
+#: - 422 on the patient, consent, lifecycle and override operations: free-text identifiers
+#:   and texts must be printable (Python's ``str.isprintable``, which no JSON Schema
+#:   ``pattern`` states), and a site, comment or reason must not be blank -- a rule of
+#:   ``api/schemas.py``'s request bodies that their schema does not state yet (``minLength``
+#:   or a ``pattern`` there would narrow these to 404/409).
+#:
+#: Model names and versions are documented with the pattern ``check_reference`` applies, so
+#: a schema-valid reference is at worst unknown (404), never a 422. 401, 429 and 5xx are
+#: never expected: the fuzz sends a valid token, stays under the rate limit, and a 5xx is a
+#: bug.
+ACCEPTED: dict[tuple[str, str], list[str]] = {
+    ("GET", "/health"): [],
+    ("POST", "/v1/predictions"): ["403", "404", "422"],
+    ("POST", "/v1/simulations"): ["403", "404", "422"],
+    ("GET", "/v1/patients/{patient_id}/consents"): ["404", "422"],
+    ("POST", "/v1/patients/{patient_id}/consents"): ["404", "422"],
+    ("PUT", "/v1/patients/{patient_id}"): ["403", "409", "422"],
+    ("POST", "/v1/patients/{patient_id}/consents/{consent_id}/withdraw"): ["404", "409", "422"],
+    ("POST", "/v1/models/{name}/versions/{version}/approve"): ["404", "409", "422"],
+    ("POST", "/v1/models/{name}/versions/{version}/bias-audits"): ["404", "409"],
+    ("POST", "/v1/models/{name}/versions/{version}/dossier"): ["404", "409"],
+    ("GET", "/v1/models/{name}/versions/{version}/dossier"): ["404", "409"],
+    ("GET", "/v1/models/{name}/versions/{version}/dossier/changes"): ["404", "409"],
+    ("GET", "/v1/models"): [],
+    ("GET", "/v1/models/{name}"): ["404"],
+    ("POST", "/v1/models/{name}/versions/{version}/reinstate"): ["404", "409", "422"],
+    ("POST", "/v1/models/{name}/versions/{version}/reject"): ["404", "409", "422"],
+    ("POST", "/v1/models/{name}/versions/{version}/suspend"): ["404", "409", "422"],
+    ("GET", "/v1/models/{name}/versions/{version}"): ["404"],
+    ("GET", "/v1/audit/records"): [],
+    ("GET", "/v1/audit/verify"): [],
+    ("POST", "/v1/predictions/{audit_id}/overrides"): ["404", "409", "422"],
+    ("GET", "/v1/reports/ethics"): ["422"],
+}
 
 
 PATIENT = "p-1"
@@ -154,16 +246,25 @@ def _headers_for(api: Any, method: str, path: str) -> dict[str, str]:
     """The principal allowed to call ``method path`` (so the fuzz reaches the handler)."""
     if path.startswith(("/v1/patients", "/v1/predictions", "/v1/simulations")):
         return dict(api.clinician)
-    if path.endswith(("/approve", "/reject", "/bias-audits")) or path.startswith("/v1/models"):
-        return dict(api.validator)  # approvals, bias audits, and the model reads
-    return dict(api.ethics)  # suspend, reinstate, audit, reports, health
+    if path.endswith(("/suspend", "/reinstate")):
+        return dict(api.ethics)  # the stop button and its undoing
+    if path.startswith("/v1/models"):
+        return dict(api.validator)  # approvals, bias audits, dossiers, and the model reads
+    return dict(api.ethics)  # audit, reports, health
 
 
-def _schema(api: Any) -> Any:
+def _schema(api: Any, operation: tuple[str, str] | None = None, auth: bool = True) -> Any:
+    """The app's schema, configured for ``operation``; without ``auth``, cases carry no
+    generated ``Authorization`` (the principal's token is sent instead)."""
     response = api.client.get("/schema/openapi.json")
     assert response.status_code == 200, response.text
     schema = schemathesis.openapi.from_dict(response.json())
     schema.app = api.client.app  # requests go through the ASGI app in-process
+    schema.config.generation.update(with_security_parameters=auth)
+    if operation is not None:
+        schema.config.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
+            expected_statuses=["2xx", *ACCEPTED[operation]]
+        )
     return schema
 
 
@@ -242,12 +343,8 @@ def test_every_operation_is_fuzzed(api: Any) -> None:
     )
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_fuzz_operation(
-    api: Any, demo_twins: list[Any], method: str, path: str, mode: GenerationMode
-) -> None:
-    # Real state for anchored cases to meet: a patient, its consent, a released prediction.
+def _known(api: Any, demo_twins: list[Any]) -> dict[str, str]:
+    """Real state for anchored cases to meet: a patient, its consent, a released prediction."""
     consent_id = prepare_patient(api, PATIENT, CATEGORIES)
     twin = twin_named(demo_twins, "whas500-mortality")
     released = api.client.post(
@@ -261,16 +358,58 @@ def test_fuzz_operation(
         headers=api.clinician,
     )
     assert released.status_code == 200, released.text
-    known = {
+    return {
         "patient_id": PATIENT,
         "consent_id": consent_id,
         "audit_id": released.json()["audit_id"],
         "site": "st-mary",
     }
-    operation = _schema(api)[path][method]
+
+
+def _send(case: Any, method: str, path: str, headers: dict[str, str]) -> None:
+    """Send ``case`` with ``headers`` and run every check on the response; a case whose
+    headers break the schema on purpose (a missing or malformed ``Authorization``) is sent
+    as it is, without the principal's token."""
+    if case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER):
+        headers = {}
+    response = case.call(headers=headers)
+    case.validate_response(response, checks=CHECKS, headers=headers)
+    if response.status_code >= 400 and not _withheld(method, path, response.status_code):
+        _check_problem(case, response)
+
+
+MODES = ["positive", "negative", "coverage"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+def test_fuzz_operation(api: Any, demo_twins: list[Any], method: str, path: str, mode: str) -> None:
+    known = _known(api, demo_twins)
+    operation = _schema(api, (method, path), auth=mode == "coverage")[path][method]
     headers = _headers_for(api, method, path)
     deadline = time.monotonic() + BUDGET_S
     sent = 0
+
+    if mode == "coverage":
+        generator = CoverageGenerator(
+            operation=operation,
+            generation_modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+            generation_config=operation.schema.config.generation_for(
+                operation=operation, phase="coverage"
+            ),
+            auth_storage=None,
+            override=Override(),
+            feedback=FeedbackSources(),
+        )
+        for case in generator:
+            if time.monotonic() > deadline:
+                break
+            sent += 1
+            _send(case, method, path, headers)
+        assert sent > 0
+        return
+
+    generation = GenerationMode(mode)
 
     @settings(
         max_examples=MAX_EXAMPLES,
@@ -280,18 +419,15 @@ def test_fuzz_operation(
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
+    @given(case=operation.as_strategy(generation_mode=generation), data=st.data())
     def fuzz(case: Any, data: Any) -> None:
         nonlocal sent
         if time.monotonic() > deadline:
             return
         sent += 1
-        if mode == GenerationMode.POSITIVE and data.draw(st.booleans()):
+        if generation == GenerationMode.POSITIVE and data.draw(st.booleans()):
             _anchor(case, data, demo_twins, known)
-        response = case.call(headers=headers)
-        case.validate_response(response, checks=CHECKS, headers=headers)
-        if response.status_code >= 400 and not _withheld(method, path, response.status_code):
-            _check_problem(case, response)
+        _send(case, method, path, headers)
 
     try:
         fuzz()
@@ -300,7 +436,7 @@ def test_fuzz_operation(
         # free-form string path parameters): there are no negative cases to send.
         definition = operation.definition.raw
         query = [p for p in definition.get("parameters", []) if p.get("in") == "query"]
-        assert mode == GenerationMode.NEGATIVE and "requestBody" not in definition
+        assert generation == GenerationMode.NEGATIVE and "requestBody" not in definition
         assert not query
         return
     assert sent > 0
