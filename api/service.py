@@ -1,22 +1,22 @@
 """The composition: one object wiring governance, registry and explain for one home.
 
 Handlers and CLI commands call one method here each. ``registry`` and ``explain`` never
-meet ``governance`` except through this module and :mod:`api.runtime`.
+meet ``governance`` except through this module, :mod:`api.runtime` and the composition
+modules beside it: :mod:`api.dossiers`, :mod:`api.bias_audits`, :mod:`api.oversight` and
+:mod:`api.catalogue`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-import numpy as np
 import pandas as pd
 
-from api import dossiers
+from api import bias_audits, catalogue, dossiers, oversight
 from api.errors import BadRequest
 from api.home import ensure_home
 from api.runtime import RegistryRuntime
@@ -24,8 +24,7 @@ from api.schemas import TransitionOut
 from api.settings import Settings
 from api.validation import MAX_SCENARIOS, check_reference, validate_features, validate_output
 from explain.mechanistic import warm_up_exact_explainer
-from governance import bias_audit
-from governance.audit_log import AuditLog, read_checkpoints, verify, write_checkpoint
+from governance.audit_log import AuditLog
 from governance.db import make_engine
 from governance.errors import NotFound
 from governance.gate import PredictionRequest, ReleaseDecision, ReleaseGate
@@ -37,12 +36,10 @@ from governance.policy_rules import DatabaseRules, read_policy_csv
 from governance.policy_watch import watcher_for
 from governance.principal import Principal
 from governance.pseudonym import Pseudonymiser
-from governance.report_export import to_csv, to_html, to_json
-from governance.reports import EthicsReport, build_report
+from governance.reports import EthicsReport
 from governance.revocation import Revocations
 from models.card import TwinCard, TwinKind
 from models.mechanistic import warm_up as warm_mechanistic_kernels
-from models.scoring import score
 from registry import RegisteredVersion, TwinRegistry
 
 _log = logging.getLogger("twinreg.service")
@@ -238,7 +235,7 @@ class TwinregService:
         self.lifecycle.require(principal, model, "bias_audit")
         state = self.lifecycle.version(model, version)
         twin = self.registry.load(model, version, state.artifact_sha256)
-        result = evaluate_bias(
+        result = bias_audits.evaluate_bias(
             state, twin.model, twin.evaluation, self.policies.current().bias_audit_limits
         )
         view = self.lifecycle.record_bias_audit(
@@ -323,47 +320,16 @@ class TwinregService:
         return repaired
 
     def models(self) -> list[dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for v in self.lifecycle.versions():
-            entry = out.setdefault(
-                v.model, {"name": v.model, "kind": v.kind, "approved_version": None, "versions": []}
-            )
-            entry["versions"].append({"version": v.version, "status": v.status})
-            entry["kind"] = v.kind
-            if v.status == "approved":
-                entry["approved_version"] = v.version
-        return list(out.values())
+        return catalogue.models(self.lifecycle)
 
     def list_models(self, principal: Principal) -> list[dict[str, Any]]:
-        self.lifecycle.require(principal, "*", "read")
-        return self.models()
+        return catalogue.list_models(self.lifecycle, principal)
 
     def model_detail(self, principal: Principal, model: str) -> dict[str, Any]:
-        check_reference(model)
-        self.lifecycle.require(principal, model, "read")
-        models = [m for m in self.models() if m["name"] == model]
-        if not models:
-            raise NotFound(f"unknown model {model!r}; GET /v1/models lists the models")
-        return models[0]
+        return catalogue.model_detail(self.lifecycle, principal, model)
 
     def version_detail(self, principal: Principal, model: str, version: str) -> dict[str, Any]:
-        check_reference(model, version)
-        self.lifecycle.require(principal, model, "read")
-        v = self.lifecycle.version(model, version)
-        return {
-            "model": v.model,
-            "version": v.version,
-            "kind": v.kind,
-            "status": v.status,
-            "registrant": v.registrant,
-            "registered_at": v.registered_at.isoformat(),
-            "artifact_sha256": v.artifact_sha256,
-            "evaluation_digest": v.evaluation_digest,
-            "card": v.card.to_dict(),
-            "environment": v.environment,
-            "bias_audits": [a.to_dict() for a in self.lifecycle.bias_audits(model, version)],
-            "history": self.lifecycle.history(model, version),
-        }
+        return catalogue.version_detail(self.lifecycle, principal, model, version)
 
     # -- human oversight and reports ----------------------------------------------------
     def record_override(
@@ -381,75 +347,35 @@ class TwinregService:
         self, principal: Principal, since: datetime, until: datetime, fmt: str
     ) -> tuple[str, str]:
         """The ethics-board report for [since, until) as (media type, body)."""
-        self.lifecycle.require_on(principal, "report", "read")
-        exporters = {
-            "json": ("application/json", to_json),
-            "csv": ("text/csv", to_csv),
-            "html": ("text/html", to_html),
-        }
-        if until <= since:
-            raise BadRequest("until must be after since", field="until")
-        if fmt not in exporters:
-            raise BadRequest(f"format must be one of {sorted(exporters)}", field="format")
-        media, export = exporters[fmt]
+        media, export = oversight.report_export(self.lifecycle, principal, since, until, fmt)
         return media, export(self.ethics_report_data(principal, since, until, fmt))
 
     def ethics_report_data(
         self, principal: Principal, since: datetime, until: datetime, fmt: str = "page"
     ) -> EthicsReport:
-        """The ethics-board report for [since, until); the read is audited."""
-        self.lifecycle.require_on(principal, "report", "read")
-        if until <= since:
-            raise BadRequest("until must be after since", field="until")
-        report = build_report(
+        return oversight.ethics_report_data(
+            self.lifecycle,
+            self.policies,
+            self.audit,
             self.engine,
+            self.settings.checkpoints_file,
+            principal,
             since,
             until,
-            self.policies.current().bias_audit_max_age_days,
-            read_checkpoints(self.settings.checkpoints_file),
+            fmt,
         )
-        self.audit.append(
-            "report.read",
-            {"principal": principal.to_audit(), "format": fmt, "since": since, "until": until},
-        )
-        return report
 
     # -- audit --------------------------------------------------------------------------
     def audit_records(self, principal: Principal, **filters: Any) -> list[dict[str, Any]]:
-        self._require_audit(principal, "read")
-        records = self.audit.records(**filters)
-        self.audit.append(
-            "audit.read",
-            {
-                "principal": principal.to_audit(),
-                "filters": {k: v for k, v in filters.items() if v is not None},
-                "returned": len(records),
-            },
-        )
-        return records
+        return oversight.audit_records(self.lifecycle, self.audit, principal, filters)
 
     def audit_verify(self, principal: Principal | None) -> dict[str, Any]:
-        if principal is not None:
-            self._require_audit(principal, "verify")
-        result = verify(self.engine, read_checkpoints(self.settings.checkpoints_file))
-        if principal is not None:
-            self.audit.append(
-                "audit.verify",
-                {"principal": principal.to_audit(), "ok": result.ok, "count": result.count},
-            )
-        return {
-            "ok": result.ok,
-            "count": result.count,
-            "first_bad_seq": result.first_bad_seq,
-            "message": result.message,
-        }
+        return oversight.audit_verify(
+            self.lifecycle, self.audit, self.engine, self.settings.checkpoints_file, principal
+        )
 
     def audit_checkpoint(self) -> dict[str, Any]:
-        cp = write_checkpoint(self.engine, self.settings.checkpoints_file)
-        return {"count": cp.count, "hash": cp.hash, "at": cp.at.isoformat()}
-
-    def _require_audit(self, principal: Principal, act: str) -> None:
-        self.lifecycle.require_on(principal, "audit", act)
+        return oversight.audit_checkpoint(self.engine, self.settings.checkpoints_file)
 
     def load_policy_lines(self, actor: str) -> str:
         """Copy ``policies/rbac_policy.csv`` into the database; returns the new version."""
@@ -514,41 +440,6 @@ class TwinregService:
                 for m in self.models()
             ],
         }
-
-
-def evaluate_bias(
-    state: VersionState, model: object, evaluation: pd.DataFrame, limits: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Score the version's evaluation set and judge it with the policy's limits
-    (regressors and mechanistic twins on the error scale their card declares)."""
-    card = state.card
-    X = evaluation.loc[:, list(card.feature_names)].to_numpy(dtype=np.float64)
-    sensitive = {a: evaluation[a].to_numpy() for a in card.sensitive_attributes}
-    scores = score(card.kind, model, X, output=card.default_output)
-    if scores.probability is not None:
-        assert card.threshold is not None
-        result = bias_audit.audit_classifier(
-            evaluation["y"].to_numpy(), scores.probability, card.threshold, sensitive, limits
-        )
-    elif scores.risk_score is not None:
-        assert card.horizon is not None and scores.survival_at_horizon is not None
-        result = bias_audit.audit_survival(
-            evaluation["time"].to_numpy(),
-            evaluation["event"].to_numpy().astype(bool),
-            scores.risk_score,
-            scores.survival_at_horizon,
-            card.horizon,
-            sensitive,
-            limits,
-        )
-    else:
-        assert scores.value is not None
-        result = bias_audit.audit_regressor(
-            evaluation["y"].to_numpy(), scores.value, sensitive, limits, card.error_scale
-        )
-    out: dict[str, Any] = json.loads(json.dumps(result.to_dict()))
-    out["passed"] = bool(result.passed)
-    return out
 
 
 def _redact(url: str) -> str:

@@ -1,0 +1,120 @@
+"""Composition of the ethics board's reads: the ethics report and the audit log.
+
+Each read is allowed by the policy (:meth:`governance.lifecycle.Lifecycle.require_on`)
+before anything is read, and is itself appended to the audit log
+(:class:`governance.audit_log.AuditLog`). The report is :mod:`governance.reports`'s; the
+chain is verified against the checkpoints kept outside the database
+(:func:`governance.audit_log.verify`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from api.errors import BadRequest
+from governance.audit_log import AuditLog, read_checkpoints, verify, write_checkpoint
+from governance.lifecycle import Lifecycle
+from governance.policy import PolicyStore
+from governance.principal import Principal
+from governance.report_export import to_csv, to_html, to_json
+from governance.reports import EthicsReport, build_report
+
+
+def report_export(
+    lifecycle: Lifecycle, principal: Principal, since: datetime, until: datetime, fmt: str
+) -> tuple[str, Callable[[EthicsReport], str]]:
+    """The media type and exporter of the ethics-board report in ``fmt``, once the principal
+    may read the report and [since, until) is a period."""
+    lifecycle.require_on(principal, "report", "read")
+    exporters = {
+        "json": ("application/json", to_json),
+        "csv": ("text/csv", to_csv),
+        "html": ("text/html", to_html),
+    }
+    if until <= since:
+        raise BadRequest("until must be after since", field="until")
+    if fmt not in exporters:
+        raise BadRequest(f"format must be one of {sorted(exporters)}", field="format")
+    return exporters[fmt]
+
+
+def ethics_report_data(
+    lifecycle: Lifecycle,
+    policies: PolicyStore,
+    audit: AuditLog,
+    engine: Engine,
+    checkpoints_file: Path,
+    principal: Principal,
+    since: datetime,
+    until: datetime,
+    fmt: str = "page",
+) -> EthicsReport:
+    """The ethics-board report for [since, until); the read is audited."""
+    lifecycle.require_on(principal, "report", "read")
+    if until <= since:
+        raise BadRequest("until must be after since", field="until")
+    report = build_report(
+        engine,
+        since,
+        until,
+        policies.current().bias_audit_max_age_days,
+        read_checkpoints(checkpoints_file),
+    )
+    audit.append(
+        "report.read",
+        {"principal": principal.to_audit(), "format": fmt, "since": since, "until": until},
+    )
+    return report
+
+
+def audit_records(
+    lifecycle: Lifecycle, audit: AuditLog, principal: Principal, filters: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    _require_audit(lifecycle, principal, "read")
+    records = audit.records(**filters)
+    audit.append(
+        "audit.read",
+        {
+            "principal": principal.to_audit(),
+            "filters": {k: v for k, v in filters.items() if v is not None},
+            "returned": len(records),
+        },
+    )
+    return records
+
+
+def audit_verify(
+    lifecycle: Lifecycle,
+    audit: AuditLog,
+    engine: Engine,
+    checkpoints_file: Path,
+    principal: Principal | None,
+) -> dict[str, Any]:
+    if principal is not None:
+        _require_audit(lifecycle, principal, "verify")
+    result = verify(engine, read_checkpoints(checkpoints_file))
+    if principal is not None:
+        audit.append(
+            "audit.verify",
+            {"principal": principal.to_audit(), "ok": result.ok, "count": result.count},
+        )
+    return {
+        "ok": result.ok,
+        "count": result.count,
+        "first_bad_seq": result.first_bad_seq,
+        "message": result.message,
+    }
+
+
+def audit_checkpoint(engine: Engine, checkpoints_file: Path) -> dict[str, Any]:
+    cp = write_checkpoint(engine, checkpoints_file)
+    return {"count": cp.count, "hash": cp.hash, "at": cp.at.isoformat()}
+
+
+def _require_audit(lifecycle: Lifecycle, principal: Principal, act: str) -> None:
+    lifecycle.require_on(principal, "audit", act)
