@@ -37,8 +37,13 @@ MAX_TRAJECTORY_POINTS = 200
 class RegistryRuntime:
     """Implements :class:`governance.gate.TwinRuntime` over the registry and explain."""
 
-    def __init__(self, registry: TwinRegistry) -> None:
+    def __init__(self, registry: TwinRegistry, *, local_store: bool = True) -> None:
         self._registry = registry
+        # The governance store is a local file (SQLite): a decision's reads and durable
+        # commit wait on no network. On PostgreSQL every decision waits on round trips
+        # (and the audit append on the chain's advisory lock, held by whichever worker
+        # appends): that wait must not hold up the worker's event loop.
+        self._local_store = local_store
         self._served: dict[tuple[str, str, str], ServedTwin] = {}
         self._by_output: dict[tuple[str, str, str, str], TwinExplainer] = {}
         self._lock = threading.Lock()
@@ -67,10 +72,13 @@ class RegistryRuntime:
         return served
 
     def is_warm(self, model: str, version: str | None = None) -> bool:
-        """Whether a request for ``model`` (``version``, if named) is quick here: the twin
-        is loaded (no artifact to load or hash, unless a new version was approved
-        meanwhile) and it is not mechanistic (an exact Shapley explanation integrates the
-        kernel hundreds of times: 30 ms to about a second, too long for the event loop)."""
+        """Whether a request for ``model`` (``version``, if named) is quick here: the
+        governance store is local, the twin is loaded (no artifact to load or hash, unless
+        a new version was approved meanwhile) and it is not mechanistic (an exact Shapley
+        explanation integrates the kernel hundreds of times: 30 ms to about a second, too
+        long for the event loop)."""
+        if not self._local_store:
+            return False
         loaded = tuple(self._served.items())  # a snapshot: other threads may be loading
         return any(
             key[0] == model and version in (None, key[1]) and not served.twin.kind.is_mechanistic

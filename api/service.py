@@ -25,7 +25,7 @@ from api.settings import Settings
 from api.validation import MAX_SCENARIOS, check_reference, validate_features, validate_output
 from explain.mechanistic import warm_up_exact_explainer
 from governance.audit_log import AuditLog
-from governance.db import make_engine
+from governance.db import is_sqlite, make_engine
 from governance.errors import NotFound
 from governance.gate import PredictionRequest, ReleaseDecision, ReleaseGate
 from governance.lifecycle import Generation, Lifecycle, VersionState
@@ -79,7 +79,7 @@ class TwinregService:
             self.engine,
         )
         self.registry = TwinRegistry(settings.tracking_uri, settings.artifact_root)
-        self.runtime = RegistryRuntime(self.registry)
+        self.runtime = RegistryRuntime(self.registry, local_store=is_sqlite(self.engine))
         self.revocations = Revocations(self.engine, self.audit)
         self.overrides = OverrideService(self.engine, self.audit, self.policies)
 

@@ -1,11 +1,13 @@
 """``POST /v1/predictions``: an explained prediction, released or withheld.
 
-A prediction from a twin this worker has loaded takes a couple of milliseconds of work
-(the durable audit commit included): it runs on the event loop, which is cheaper than a
-hop to a worker thread and back (measured: ~0.15 ms of CPU per request, and a p99 several
-times higher under load from GIL hand-offs). Anything that may take long — loading a twin
-for the first time, drawing a plot — goes to a worker thread, so that it never holds up
-the other requests of the worker.
+On the embedded default, a prediction from a twin this worker has loaded takes a couple
+of milliseconds of work (the durable audit commit included): it runs on the event loop,
+which is cheaper than a hop to a worker thread and back (measured: ~0.15 ms of CPU per
+request, and a p99 several times higher under load from GIL hand-offs). Anything that may
+take long or wait — loading a twin for the first time, drawing a plot, a mechanistic
+explanation, any decision on PostgreSQL (network round trips, the audit chain's lock) —
+goes to a worker thread, so that it never holds up the other requests of the worker
+(:meth:`api.runtime.RegistryRuntime.is_warm`).
 """
 
 from __future__ import annotations
