@@ -286,10 +286,15 @@ class _LeanClient:
         lines = head.split(b"\r\n")
         status = int(lines[0].split()[1])
         length = next(
-            int(line.partition(b":")[2])
-            for line in lines[1:]
-            if line.lower().startswith(b"content-length:")
+            (
+                int(line.partition(b":")[2])
+                for line in lines[1:]
+                if line.lower().startswith(b"content-length:")
+            ),
+            None,
         )
+        if length is None:
+            raise ValueError(f"a response without Content-Length: {head[:200]!r}")
         while len(rest) < length:
             rest += self._receive()
         self._pending = rest[length:]

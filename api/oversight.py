@@ -24,6 +24,13 @@ from governance.principal import Principal
 from governance.report_export import to_csv, to_html, to_json
 from governance.reports import EthicsReport, build_report
 
+#: The ethics report's formats (``format=``): media type and exporter of each.
+REPORT_EXPORTERS: dict[str, tuple[str, Callable[[EthicsReport], str]]] = {
+    "json": ("application/json", to_json),
+    "csv": ("text/csv", to_csv),
+    "html": ("text/html", to_html),
+}
+
 
 def report_export(
     lifecycle: Lifecycle, principal: Principal, since: datetime, until: datetime, fmt: str
@@ -31,16 +38,11 @@ def report_export(
     """The media type and exporter of the ethics-board report in ``fmt``, once the principal
     may read the report and [since, until) is a period."""
     lifecycle.require_on(principal, "report", "read")
-    exporters = {
-        "json": ("application/json", to_json),
-        "csv": ("text/csv", to_csv),
-        "html": ("text/html", to_html),
-    }
     if until <= since:
         raise BadRequest("until must be after since", field="until")
-    if fmt not in exporters:
-        raise BadRequest(f"format must be one of {sorted(exporters)}", field="format")
-    return exporters[fmt]
+    if fmt not in REPORT_EXPORTERS:
+        raise BadRequest(f"format must be one of {sorted(REPORT_EXPORTERS)}", field="format")
+    return REPORT_EXPORTERS[fmt]
 
 
 def ethics_report_data(

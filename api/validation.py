@@ -23,7 +23,8 @@ _PURPOSE = re.compile(r"[a-z][a-z-]{0,63}")
 #: ``T`` between date and time and a time zone; ``datetime.fromisoformat`` alone would also
 #: take a date, a space, week dates, basic format or no time zone.
 _DATE_TIME = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+    r"(?P<minute>[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}):(?P<second>[0-9]{2})"
+    r"(?P<fraction>\.[0-9]+)?(?P<zone>[Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
 DATE_TIME_EXAMPLE = "2026-01-31T08:00:00Z"
 
@@ -33,14 +34,18 @@ def parse_date_time(value: str | None, field: str) -> datetime | None:
 
     Accepted: an RFC 3339 date-time, i.e. ISO 8601 with a time zone (``2026-01-31T08:00:00Z``,
     ``2026-01-31T09:00:00.5+01:00``), returned in UTC (an instant before year 1 or after
-    9999 in UTC becomes the first or last one Python can hold); ``None`` when absent.
+    9999 in UTC becomes the first or last one Python can hold; a leap second ``:60``, the
+    last microsecond before it); ``None`` when absent.
     Anything else (a number, a date alone, a space for ``T``, no time zone, a day or an
     offset out of range) raises :class:`BadRequest` naming ``field``. The time zone is
     required: a local time is ambiguous, and the audit log holds UTC instants.
     """
     if value is None:
         return None
-    if _DATE_TIME.fullmatch(value):
+    match = _DATE_TIME.fullmatch(value)
+    if match:
+        if match["second"] == "60":  # a leap second: Python has none, take the instant before
+            value = f"{match['minute']}:59.999999{match['zone']}"
         try:
             # Python 3.11 reads "Z" but not "z" or "t"; fractions past microseconds are cut.
             local = datetime.fromisoformat(value.upper())

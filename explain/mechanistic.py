@@ -80,11 +80,10 @@ class MechanisticExplainer:
             self._predict(bg)
         except ModelsError as exc:
             raise ModelMismatchError(f"background outside the twin's inputs: {exc}") from exc
-        masker = shap.maskers.Independent(bg, max_samples=bg.shape[0])
-        self._batch_size = int(getattr(masker, "default_batch_size", 512))
-        self._explainer = shap.ExactExplainer(self._predict_masked, masker)
         # The row being explained, per thread (explainers are shared between requests).
         self._pending = threading.local()
+        masker = shap.maskers.Independent(bg, max_samples=bg.shape[0])
+        self._explainer = shap.ExactExplainer(self._predict_masked, masker)
 
     @property
     def _n(self) -> int:
@@ -127,13 +126,13 @@ class MechanisticExplainer:
                 max_evals="auto",
                 main_effects=False,
                 error_bounds=False,
-                batch_size=self._batch_size,
+                batch_size=2**MAX_INPUTS,  # every coalition in one model call
                 outputs=None,
                 interactions=1,
                 silent=True,
             )
             output = self._pending.output
-            if output is None:  # shap made no kernel call for this row
+            if output is None:  # shap made no model call (none does today): predict it
                 output = float(self._predict(x)[0])
         except ModelsError as exc:
             raise InvalidRowError(str(exc)) from exc

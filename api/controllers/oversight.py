@@ -11,6 +11,7 @@ from litestar.params import Parameter
 
 from api.deps import provide_principal, provide_service
 from api.openapi import DATE_TIME_QUERY, EthicsReportOperation, errors, json_response
+from api.oversight import REPORT_EXPORTERS
 from api.schemas import OverrideIn
 from api.service import TwinregService
 from api.validation import parse_date_time
@@ -32,10 +33,6 @@ class OverrideController(Controller):
         self, audit_id: str, data: OverrideIn, service: TwinregService, principal: Principal
     ) -> dict[str, Any]:
         return service.record_override(principal, audit_id, data.action, data.reason)
-
-
-#: ``format=`` of the ethics report (``TwinregService.ethics_report`` refuses any other).
-REPORT_FORMATS = ("json", "csv", "html")
 
 
 class ReportController(Controller):
@@ -60,7 +57,7 @@ class ReportController(Controller):
         since: str | None = Parameter(default=None, schema_extra=DATE_TIME_QUERY),
         until: str | None = Parameter(default=None, schema_extra=DATE_TIME_QUERY),
         # Documented as the three formats; another one is still the service's 422.
-        format: str = Parameter(default="json", schema_extra={"enum": list(REPORT_FORMATS)}),
+        format: str = Parameter(default="json", schema_extra={"enum": list(REPORT_EXPORTERS)}),
     ) -> Response[str]:
         end = parse_date_time(until, "until") or datetime.now(UTC)
         start = parse_date_time(since, "since")

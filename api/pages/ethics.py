@@ -93,8 +93,8 @@ def _period(
         since, until = last_prev.replace(day=1), last_prev
     elif period not in (None, "", "custom"):
         raise BadRequest("period must be last-month or custom", field="period")
-    until = until or today
-    since = since or until - timedelta(days=29)
+    until = min(until or today, date.max - timedelta(days=1))  # the day after must exist
+    since = since or until - timedelta(days=min(29, (until - date.min).days))
     if since > until:
         raise BadRequest("the first day must not be after the last day", field="since")
     start = datetime.combine(since, time.min, UTC)

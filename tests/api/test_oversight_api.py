@@ -143,3 +143,18 @@ def test_report_until_before_since_is_422(api: Any) -> None:
         headers=api.ethics,
     )
     assert response.status_code == 422 and response.json()["field"] == "until", response.text
+
+
+def test_a_leap_second_is_the_instant_before_it(api: Any) -> None:
+    """RFC 3339 allows ``:60``; Python has no leap seconds, so it is the last microsecond
+    before it."""
+    report = api.client.get(
+        "/v1/reports/ethics",
+        params={"since": "2016-12-31T23:59:60Z", "until": "2017-01-01T00:00:00.5+00:00"},
+        headers=api.ethics,
+    )
+    assert report.status_code == 200, report.text
+    assert report.json()["since"] == "2016-12-31T23:59:59.999999Z"
+    for bad in ("2016-12-31T23:59:61Z", "2016-12-31T23:59:60"):
+        response = api.client.get("/v1/reports/ethics", params={"since": bad}, headers=api.ethics)
+        assert response.status_code == 422 and response.json()["field"] == "since", bad

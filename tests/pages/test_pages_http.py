@@ -137,3 +137,15 @@ def test_exports_are_refused_to_other_roles(api: Api) -> None:
     response = api.client.get("/ui/ethics/export?format=csv")
     assert response.status_code == 403
     assert "section,row" not in response.text
+
+
+@pytest.mark.parametrize(
+    "query", ["until=9999-12-31", "until=0001-01-05", "since=0001-01-01&until=0001-01-01"]
+)
+def test_dashboard_periods_at_the_ends_of_the_calendar(api: Api, query: str) -> None:
+    """The day after ``until`` and the 30 days before it are clamped to dates that exist:
+    a period at either end of the calendar is a report, not a 500."""
+    assert _sign_in(api, api.token("erin", "ethics_board")).status_code == 303
+    assert api.client.get(f"/ui/ethics?{query}").status_code == 200
+    response = api.client.get(f"/ui/ethics/export?format=json&{query}")
+    assert response.status_code == 200, response.text

@@ -184,6 +184,9 @@ ACCEPTED: dict[tuple[str, str], list[str]] = {
     ("POST", "/v1/predictions/{audit_id}/overrides"): ["404", "409", "422"],
     ("GET", "/v1/reports/ethics"): ["422"],
 }
+#: Operations whose only justified 422 for schema-valid data is about one field: a
+#: positive case answered 422 must name it (the report's ``until`` not after ``since``).
+REFUSED_FIELDS: dict[tuple[str, str], str] = {("GET", "/v1/reports/ethics"): "until"}
 
 
 PATIENT = "p-1"
@@ -376,6 +379,10 @@ def _send(case: Any, method: str, path: str, headers: dict[str, str]) -> None:
     case.validate_response(response, checks=CHECKS, headers=headers)
     if response.status_code >= 400 and not _withheld(method, path, response.status_code):
         _check_problem(case, response)
+    positive = case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
+    if positive and response.status_code == 422 and (method, path) in REFUSED_FIELDS:
+        # the one 422 a schema-valid request may meet here, and not another
+        assert response.json().get("field") == REFUSED_FIELDS[(method, path)], response.text
 
 
 MODES = ["positive", "negative", "coverage"]
