@@ -147,7 +147,7 @@ def _bias_audit(lifecycle: Lifecycle, state: VersionState) -> dict[str, Any] | N
     if not audits:
         return None
     latest = audits[-1]
-    current, why = lifecycle.audit_is_current(state.model, state.version, utcnow())
+    current, why = lifecycle.serving.audit_is_current(state.model, state.version, utcnow())
     return {
         "id": latest.id,
         "passed": latest.passed,

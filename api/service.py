@@ -28,7 +28,7 @@ from governance.audit_log import AuditLog
 from governance.db import is_sqlite, make_engine
 from governance.errors import NotFound
 from governance.gate import PredictionRequest, ReleaseDecision, ReleaseGate
-from governance.lifecycle import Generation, Lifecycle, VersionState
+from governance.lifecycle import Lifecycle, VersionState
 from governance.overrides import OVERRIDE_ACTIONS, OverrideAction, OverrideService
 from governance.patients import PatientService
 from governance.policy import PolicyStore
@@ -38,6 +38,7 @@ from governance.principal import Principal
 from governance.pseudonym import Pseudonymiser
 from governance.reports import EthicsReport
 from governance.revocation import Revocations
+from governance.serving import Generation
 from models.card import TwinCard, TwinKind
 from models.mechanistic import warm_up as warm_mechanistic_kernels
 from registry import RegisteredVersion, TwinRegistry
@@ -182,7 +183,7 @@ class TwinregService:
         still validates the body; the gate then withholds for want of approval)."""
         if version is not None:
             return self.lifecycle.version(model, version)
-        approved = self.lifecycle.serving_version(model, generation=generation)
+        approved = self.lifecycle.serving.serving_version(model, generation=generation)
         if approved is not None:
             return approved
         versions = self.lifecycle.versions(model)

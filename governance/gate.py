@@ -38,18 +38,12 @@ from governance.audit_log import AuditLog
 from governance.clock import utcnow
 from governance.db import OneRowRead
 from governance.errors import PolicyError
-from governance.lifecycle import (
-    APPROVED,
-    GENERATION_COLUMNS,
-    Generation,
-    Lifecycle,
-    VersionState,
-    generation_of,
-)
+from governance.lifecycle import APPROVED, Lifecycle, VersionState
 from governance.patients import SITE_COLUMN, PatientService, categories_of, consents_column
 from governance.policy import PolicySet, PolicyStore
 from governance.principal import Principal
 from governance.pseudonym import Pseudonymiser
+from governance.serving import GENERATION_COLUMNS, Generation, generation_of
 
 
 @dataclass(frozen=True)
@@ -263,10 +257,12 @@ class ReleaseGate:
                 )
                 raise fail("approval", f"{request.model}: {what}; nothing is served")
             # 6. bias audit (before loading: cheaper than hashing the artifact)
-            audit_at = self._lifecycle.serving_audit_at(
+            audit_at = self._lifecycle.serving.serving_audit_at(
                 state.model, state.version, generation=facts.generation
             )
-            ok, why = self._lifecycle.audit_is_current(state.model, state.version, now, at=audit_at)
+            ok, why = self._lifecycle.serving.audit_is_current(
+                state.model, state.version, now, at=audit_at
+            )
             try:
                 handle = runtime.load(state)
             except Exception as exc:  # fail closed on any load problem
@@ -358,7 +354,7 @@ class ReleaseGate:
         if request.resolved is not None:
             return request.resolved
         if request.version is None:
-            return self._lifecycle.serving_version(request.model, generation=generation)
+            return self._lifecycle.serving.serving_version(request.model, generation=generation)
         return self._lifecycle.version(request.model, request.version)
 
     def _latest(self, model: str) -> VersionState | None:

@@ -32,10 +32,7 @@ from governance.errors import (
 from governance.policy import PolicyStore
 from governance.principal import Principal
 from governance.records import BiasAudit, ModelVersion, Transition
-from governance.serving import GENERATION_COLUMNS as GENERATION_COLUMNS
-from governance.serving import Generation as Generation
 from governance.serving import ServingState, first_row, iso_utc
-from governance.serving import generation_of as generation_of
 from models.card import TwinCard
 
 _mv = ModelVersion.__table__  # type: ignore[attr-defined]
@@ -95,7 +92,8 @@ class Lifecycle:
         self._states: dict[tuple[str, str, str], VersionState] = {}
         self._cards_lock = threading.Lock()
         #: The serving path's reads (approved version, latest audit), cached per generation.
-        self._serving_state = ServingState(engine, policies, self.approved_version)
+        #: The serving path's reads (approved version, audit age), cached per generation.
+        self.serving = ServingState(engine, policies, self.approved_version)
         #: Validation dossiers: approval needs a current, passing one.
         self.dossiers = DossierStore(engine, audit, policies, self.require)
 
@@ -152,44 +150,6 @@ class Lifecycle:
                 )
                 for r in conn.execute(stmt).all()
             ]
-
-    def latest_passing_audit_at(
-        self, model: str, version: str, conn: Connection | None = None
-    ) -> datetime | None:
-        """Time of the newest bias audit on file, if it passed (a newer failure voids it)."""
-        return self._serving_state.latest_passing_audit_at(model, version, conn)
-
-    # -- the serving path (cached per generation: governance.serving) ----------------------
-    def generation(self, conn: Connection | None = None) -> Generation:
-        """The current :data:`GENERATION_COLUMNS` (one row)."""
-        return self._serving_state.generation(conn)
-
-    def serving_version(
-        self, model: str, conn: Connection | None = None, generation: Generation | None = None
-    ) -> VersionState | None:
-        """The approved version, cached per governance generation."""
-        return self._serving_state.serving_version(model, conn, generation)
-
-    def serving_audit_at(
-        self,
-        model: str,
-        version: str,
-        conn: Connection | None = None,
-        generation: Generation | None = None,
-    ) -> datetime | None:
-        """The latest passing audit's time, cached per governance generation."""
-        return self._serving_state.serving_audit_at(model, version, conn, generation)
-
-    def audit_is_current(
-        self,
-        model: str,
-        version: str,
-        now: datetime,
-        conn: Connection | None = None,
-        at: datetime | None = None,
-    ) -> tuple[bool, str]:
-        """Whether a passing bias audit (``at``, read when not given) is young enough, and why."""
-        return self._serving_state.audit_is_current(model, version, now, conn, at)
 
     # -- writes -------------------------------------------------------------------------
     def record_registration(
@@ -305,7 +265,7 @@ class Lifecycle:
                 f"{model} v{version} is {state.status}; only a validated version "
                 "(one with a passing bias audit) can be approved"
             )
-        ok, why = self.audit_is_current(model, version, utcnow())
+        ok, why = self.serving.audit_is_current(model, version, utcnow())
         if not ok:
             raise Conflict(f"cannot approve {model} v{version}: {why}")
         ok, why = self.dossiers.is_current(model, version, state.evaluation_digest)

@@ -5,8 +5,8 @@ passing bias audit. Both are cached under the *generation*: a stamp that changes
 a lifecycle transition or a bias audit is committed, read in one cheap query (or by the
 release gate with its other facts). A worker process whose stamp differs from the
 database's drops its cache, so a committed transition applies to the next request in
-every process. :class:`~governance.lifecycle.Lifecycle` owns a :class:`ServingState` and
-delegates to it.
+every process. :class:`~governance.lifecycle.Lifecycle` owns one,
+as ``lifecycle.serving``.
 """
 
 from __future__ import annotations
