@@ -11,7 +11,6 @@ notification off and show the check, or the reconnection, catching up.
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import time
 import uuid
@@ -36,25 +35,14 @@ from governance.policy_rules import DatabaseRules, read_policy_csv
 from governance.policy_watch import PostgresWatcher, RedisWatcher, watcher_for
 from tests.api.helpers import features_of, prepare_patient, run_sql, twin_named
 from tests.conftest import Api
-from tests.security.workers import worker, worker_env
+from tests.security.workers import redis_or_skip, worker, worker_env
 
 M = "whas500-mortality"
 CATS = ["demographics", "vitals", "history"]
 PREDICT = ("p", "clinician", "own", "model/*", "predict")
 PREDICT_LINE = "p, clinician, own, model/*, predict"
-REDIS_URL = os.environ.get("TWINREG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 #: How long a notification may take to bind a worker (it takes milliseconds).
 NOTICE_S = 5.0
-
-
-def _redis_or_skip() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis at {REDIS_URL} is unreachable in CI: {exc}")
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
-    return REDIS_URL
 
 
 @pytest.fixture()
@@ -64,7 +52,7 @@ def scaled(settings: Settings) -> Settings:
     scaled = dataclasses.replace(
         settings,
         policy_store="database",
-        redis_url=None if postgresql else _redis_or_skip(),
+        redis_url=None if postgresql else redis_or_skip(),
         policy_recheck_seconds=3600.0,
     )
     _policy_load(scaled)

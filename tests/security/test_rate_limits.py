@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import uuid
 from typing import Any
 
 import pytest
-import redis
 from litestar.testing import TestClient
 
 from api.app import create_app
 from api.service import TwinregService
 from api.settings import Settings
 from api.tokens import issue_token
-
-REDIS_URL = os.environ.get("TWINREG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.security.workers import redis_or_skip
 
 
 @pytest.fixture()
 def redis_url() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis at {REDIS_URL} is unreachable in CI: {exc}")
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
-    return REDIS_URL
+    return redis_or_skip()
 
 
 def _limited(settings: Settings, **changes: Any) -> Settings:

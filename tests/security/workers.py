@@ -1,5 +1,5 @@
 """API worker processes for the scale-path tests: ``uvicorn api.asgi:app`` on a free port,
-configured like production, through the environment."""
+configured like production, through the environment; and the Redis they may share."""
 
 from __future__ import annotations
 
@@ -12,8 +12,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
+import redis
 
 from api.settings import Settings
+
+REDIS_URL = os.environ.get("TWINREG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_or_skip() -> str:
+    """This machine's Redis URL; unreachable, the test fails in CI and is skipped elsewhere."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis at {REDIS_URL} is unreachable in CI: {exc}")
+        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
+    return REDIS_URL
 
 
 def free_port() -> int:
