@@ -16,6 +16,10 @@ from api.tokens import read_token
 from governance.principal import Principal
 
 PUBLIC_PATHS = ("/health", "/schema", "/static")
+#: A route handler ``opt`` key: the handler's decision reads the token's revocation in the
+#: release gate's facts read (one snapshot with the consents), so the middleware does not
+#: read it a second time. Every other route's request reads it here.
+REVOCATION_IN_FACTS = "revocation_in_facts"
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -31,18 +35,24 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
                     "send 'Authorization: Bearer <token>' (twinreg token prints one)"
                 )
             roles = service.policies.current().roles
-            principal = read_token(service.token_key, token.strip(), roles, service.is_revoked)
+            handler = connection.scope.get("route_handler")
+            in_facts = handler is not None and handler.opt.get(REVOCATION_IN_FACTS, False)
+            is_revoked = None if in_facts else service.is_revoked
+            principal = read_token(service.token_key, token.strip(), roles, is_revoked)
         except Unauthorized as exc:
-            service.audit.append(
-                "auth.refused",
-                {
-                    "path": connection.url.path,
-                    "method": connection.scope.get("method"),
-                    "reason": str(exc),
-                },
-            )
+            record_refusal(service, connection, str(exc))
             raise
         return AuthenticationResult(user=principal, auth=token)
+
+
+def record_refusal(
+    service: TwinregService, connection: ASGIConnection[Any, Any, Any, Any], reason: str
+) -> None:
+    """The audit record of a request refused for its credentials."""
+    service.audit.append(
+        "auth.refused",
+        {"path": connection.url.path, "method": connection.scope.get("method"), "reason": reason},
+    )
 
 
 def principal_of(request: Any) -> Principal:

@@ -10,6 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from api.auth import record_refusal
 from api.errors import BadRequest, ConfigError, Unauthorized
 from explain import ExplainError
 from governance.errors import (
@@ -21,6 +22,7 @@ from governance.errors import (
     InvalidInput,
     NotFound,
     PolicyError,
+    TokenRevoked,
 )
 from governance.principal import Principal
 from registry import ArtifactTampered, InvalidIdentifier, ModelNotFound, RegistryError
@@ -32,6 +34,7 @@ AUDITED_PATHS = ("/v1/predictions", "/v1/simulations")
 #: (exception type, status, title) — the first match wins, so subclasses come first.
 STATUS_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (Unauthorized, 401, "Not authenticated"),
+    (TokenRevoked, 401, "Not authenticated"),
     (BadRequest, 422, "Invalid request"),
     (InvalidInput, 422, "Invalid request"),
     (NotFound, 404, "Not found"),
@@ -78,8 +81,10 @@ def problem(
 
 
 def domain_error_handler(
-    _request: Request[Any, Any, Any], exc: Exception
+    request: Request[Any, Any, Any], exc: Exception
 ) -> Response[dict[str, Any]]:
+    if isinstance(exc, TokenRevoked):  # found by the release gate's facts read
+        record_refusal(request.app.state.twinreg, request, str(exc))
     for kind, status, title in STATUS_TABLE:
         if isinstance(exc, kind):
             return problem(

@@ -101,8 +101,9 @@ class TwinregService:
         try:
             check_reference(model, version, purpose)
             # One statement for what the gate needs from the database (generation, site,
-            # consents); the serving state then comes from the cache it keys.
-            facts = self.gate.facts(patient_id, purpose)
+            # consents, the token's revocation); the serving state then comes from the
+            # cache it keys.
+            facts = self.gate.facts(principal, patient_id, purpose)
             resolved = self._resolve(model, version, facts.generation)
             clean = validate_features(resolved.card, features)
             validate_output(resolved.card, output, trajectory)

@@ -16,6 +16,7 @@ import jwt
 
 from api.errors import Unauthorized
 from governance.principal import Principal
+from governance.revocation import REVOKED
 
 _REQUIRED = ["sub", "role", "iat", "exp", "jti"]
 _TTL = re.compile(r"^(\d+)([smhd])$")
@@ -55,7 +56,11 @@ def read_token(
     known_roles: frozenset[str],
     is_revoked: Callable[[str, str, datetime], bool] | None = None,
 ) -> Principal:
-    """Verify ``token`` and return its principal, or raise :class:`Unauthorized`."""
+    """Verify ``token`` and return its principal, or raise :class:`Unauthorized`.
+
+    Revocation is checked with ``is_revoked`` when it is given; a caller passing none
+    checks it itself (a prediction: in the release gate's facts read).
+    """
     claims = _verified_claims(key, token)
     role, sub, site = claims.get("role"), claims.get("sub"), claims.get("site")
     if not isinstance(role, str) or role not in known_roles:
@@ -70,8 +75,8 @@ def read_token(
     jti = str(claims["jti"])
     issued = datetime.fromtimestamp(int(claims["iat"]), UTC)
     if is_revoked is not None and is_revoked(jti, sub, issued):
-        raise Unauthorized("the token has been revoked")
-    return Principal(user=sub, role=role, site=site, token_id=jti)
+        raise Unauthorized(REVOKED)
+    return Principal(user=sub, role=role, site=site, token_id=jti, token_issued_at=issued)
 
 
 def _verified_claims(key: bytes, token: str) -> dict[str, Any]:

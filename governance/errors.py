@@ -2,6 +2,7 @@
 
 GovernanceError
  +-- PolicyError            a policy file is missing or malformed: withhold everything
+ +-- TokenRevoked           the caller's token was revoked: nothing is decided for it
  +-- NotFound               an entity does not exist (or is not visible to the caller)
  +-- Forbidden              the caller's role or site does not allow the action
  |    +-- FourEyesViolation the registrant tried to approve its own version
@@ -19,6 +20,10 @@ class GovernanceError(Exception):
 
 class PolicyError(GovernanceError):
     """A policy file is missing or malformed; every decision is withheld."""
+
+
+class TokenRevoked(GovernanceError):
+    """The caller's token (or every token of its user issued before) was revoked."""
 
 
 class NotFound(GovernanceError):

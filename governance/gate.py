@@ -17,10 +17,10 @@ outputs, never raw features — is committed to the audit log before it is retur
 registry and the explainer are not imported here: the caller passes a :class:`TwinRuntime`.
 
 What the database says about a request (the lifecycle generation that keys the serving
-cache, the patient's site, the active consents) is read once, in one statement, at the
-start of the request (:meth:`ReleaseGate.facts`): so every check sees one snapshot, and
-whatever was committed before the request started — a withdrawal, a suspension — is
-honoured by every worker. The checks still run, and stop, in the order above.
+cache, the patient's site, the active consents, whether the caller's token is revoked) is
+read once, in one statement, at the start of the request (:meth:`ReleaseGate.facts`): so
+every check sees one snapshot, and whatever was committed before the request started — a
+withdrawal, a suspension, a revocation — is honoured by every worker. The checks still run, and stop, in the order above.
 """
 
 from __future__ import annotations
@@ -37,12 +37,13 @@ from sqlalchemy import Engine, Select, select
 from governance.audit_log import AuditLog
 from governance.clock import utcnow
 from governance.db import OneRowRead
-from governance.errors import PolicyError
+from governance.errors import PolicyError, TokenRevoked
 from governance.lifecycle import APPROVED, Lifecycle, VersionState
 from governance.patients import SITE_COLUMN, PatientService, categories_of, consents_column
 from governance.policy import PolicySet, PolicyStore
 from governance.principal import Principal
 from governance.pseudonym import Pseudonymiser
+from governance.revocation import REVOKED, REVOKED_COLUMN, token_binds
 from governance.serving import GENERATION_COLUMNS, Generation, generation_of
 
 
@@ -142,7 +143,9 @@ class _Withheld(Exception):
 
 
 def _facts_statement(dialect: str) -> Select[Any]:
-    return select(*GENERATION_COLUMNS, SITE_COLUMN, consents_column(dialect))
+    return select(
+        *GENERATION_COLUMNS, SITE_COLUMN, consents_column(dialect), REVOKED_COLUMN.label("revoked")
+    )
 
 
 class ReleaseGate:
@@ -162,11 +165,18 @@ class ReleaseGate:
         self._pseudonymiser = pseudonymiser
         self._read_facts = OneRowRead(engine, _facts_statement(engine.dialect.name))
 
-    def facts(self, patient_id: str, purpose: str) -> RequestFacts:
-        """Read the request's facts now: one statement, one snapshot, no transaction."""
+    def facts(self, principal: Principal, patient_id: str, purpose: str) -> RequestFacts:
+        """Read the request's facts now: one statement, one snapshot, no transaction.
+
+        The caller's token is checked against the revocations in the same snapshot:
+        a revoked token raises :class:`TokenRevoked` before anything is decided.
+        """
         at = utcnow()
         key = self._pseudonymiser.patient_key(patient_id)
-        row = self._read_facts({"key": key, "purpose": purpose, "at": at})
+        token = token_binds(principal.token_id, principal.user, principal.token_issued_at)
+        row = self._read_facts({"key": key, "purpose": purpose, "at": at, **token})
+        if row[4]:
+            raise TokenRevoked(REVOKED)
         return RequestFacts(
             at, generation_of(row), patient_id, key, purpose, row[2], categories_of(row[3])
         )
@@ -188,7 +198,7 @@ class ReleaseGate:
             request.patient_id,
             request.purpose,
         ):
-            facts = self.facts(request.patient_id, request.purpose)
+            facts = self.facts(principal, request.patient_id, request.purpose)
         patient_key = facts.patient_key
 
         def fail(check: str, detail: str, rule: tuple[str, ...] = ()) -> _Withheld:

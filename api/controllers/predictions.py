@@ -18,7 +18,7 @@ from typing import Any
 from anyio import to_thread
 from litestar import Controller, Request, Response, post
 
-from api.auth import principal_of
+from api.auth import REVOCATION_IN_FACTS, principal_of
 from api.openapi import errors, json_response
 from api.presenters import decision_response
 from api.schemas import PredictionIn, PredictionOut, WithheldOut
@@ -33,6 +33,7 @@ class PredictionController(Controller):
     @post(
         status_code=200,
         summary="Request an explained prediction",
+        opt={REVOCATION_IN_FACTS: True},
         responses={
             200: json_response(PredictionOut, "Released: prediction, explanation, audit id"),
             403: json_response(WithheldOut, "Withheld: the failing check's reasons, audit id"),

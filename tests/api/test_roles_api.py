@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 import pytest
 
 from api.demo import DATA_SCIENTIST
 from models.demo_twins import DemoTwin
-from tests.api.helpers import twin_named
+from tests.api.helpers import features_of, prepare_patient, twin_named
 
 WHAS = "whas500-mortality"
 V1 = f"/v1/models/{WHAS}/versions/1"
@@ -193,6 +194,38 @@ def test_revoked_token_is_401(api: Any) -> None:
     assert api.client.get("/v1/models", headers=headers).status_code == 200
     api.service.revocations.revoke("test", subject="victor")
     assert api.client.get("/v1/models", headers=headers).status_code == 401
+
+
+def test_revoked_token_gets_no_prediction(api: Any, demo_twins: list[DemoTwin]) -> None:
+    """A prediction reads its token's revocation with the gate's facts (not in the
+    middleware): still 401, audited as a refusal, and nothing is decided for it."""
+    twin = twin_named(demo_twins, WHAS)
+    prepare_patient(api, "p-1", list(twin.card.data_categories))
+    body = {"model": WHAS, "patient_id": "p-1", "purpose": "treatment"}
+    body["features"] = features_of(twin)
+    revoked, kept = api.headers("carol", "clinician", "st-mary"), api.clinician
+    for headers in (revoked, kept):
+        assert api.client.post("/v1/predictions", json=body, headers=headers).status_code == 200
+    decided = len(api.service.audit.records(action="prediction", limit=1000))
+    token = revoked["Authorization"].removeprefix("Bearer ")
+    api.service.revocations.revoke(
+        "test", jti=jwt.decode(token, options={"verify_signature": False})["jti"]
+    )
+    r = api.client.post("/v1/predictions", json=body, headers=revoked)
+    assert r.status_code == 401, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["www-authenticate"] == "Bearer"
+    assert r.json()["detail"] == "the token has been revoked"
+    refusal = api.service.audit.records(action="auth.refused")[-1]
+    assert (refusal["path"], refusal["method"]) == ("/v1/predictions", "POST")
+    assert refusal["reason"] == "the token has been revoked"
+    assert len(api.service.audit.records(action="prediction", limit=1000)) == decided
+    # another user's token is untouched; a revocation of the user binds its older tokens
+    assert api.client.post("/v1/predictions", json=body, headers=kept).status_code == 200
+    api.service.revocations.revoke("test", subject="carol")
+    again = api.headers("carol", "clinician", "st-mary")  # issued before the revocation's instant
+    assert api.client.post("/v1/predictions", json=body, headers=again).status_code == 401
+    assert api.client.get("/v1/models", headers=again).status_code == 401
 
 
 def test_health_and_docs_need_no_token(api: Any) -> None:
