@@ -84,8 +84,11 @@ def _identifier(scope: Scope) -> str:
     return f"address:{client[0] if client else 'unknown'}"
 
 
+_EXEMPT_PREFIXES = tuple(p + "/" for p in EXEMPT_PATHS)
+
+
 def _exempt(path: str) -> bool:
-    return any(path == p or path.startswith(p + "/") for p in EXEMPT_PATHS)
+    return path in EXEMPT_PATHS or path.startswith(_EXEMPT_PREFIXES)
 
 
 class PrincipalRateLimit:
@@ -96,26 +99,30 @@ class PrincipalRateLimit:
         self.app = app
         self.limit = limit
         self.counters = counters
+        self._policy = {
+            "ratelimit-policy": f"{limit}; w={WINDOW_SECONDS}",
+            "ratelimit-limit": str(limit),
+        }
+        self._raw_policy = [(k.encode(), v.encode()) for k, v in self._policy.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP or _exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
         count, reset = await self.counters.hit(_identifier(scope))
-        headers = {
-            "ratelimit-policy": f"{self.limit}; w={WINDOW_SECONDS}",
-            "ratelimit-limit": str(self.limit),
-            "ratelimit-remaining": str(max(0, self.limit - count)),
-            "ratelimit-reset": str(reset),
-        }
+        window = {"ratelimit-remaining": str(max(0, self.limit - count))}
+        window["ratelimit-reset"] = str(reset)
         if count > self.limit:
-            raise TooManyRequestsException(headers=headers)
-        await self.app(scope, receive, _with_headers(send, headers))
+            raise TooManyRequestsException(headers={**self._policy, **window})
+        raw = [*self._raw_policy, *((k.encode(), v.encode()) for k, v in window.items())]
+        await self.app(scope, receive, _with_headers(send, raw))
 
 
-def _with_headers(send: Send, headers: dict[str, str]) -> Callable[[Message], Awaitable[None]]:
-    """``send`` adding ``headers`` to the response (the response sets none of them)."""
-    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+def _with_headers(
+    send: Send, raw: list[tuple[bytes, bytes]]
+) -> Callable[[Message], Awaitable[None]]:
+    """``send`` adding the ``raw`` headers to the response (the response sets none of
+    them)."""
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Response
+from litestar.enums import MediaType
+from litestar.response.base import ASGIResponse
 
 from api.schemas import Explanation, PredictionOut, Reason, WithheldOut
 from governance.gate import ReleaseDecision
 
+JSON = MediaType.JSON.value
 
-def decision_response(
-    decision: ReleaseDecision,
-) -> Response[PredictionOut | WithheldOut | dict[str, Any]]:
+
+def decision_response(decision: ReleaseDecision) -> ASGIResponse:
+    """200 with the released prediction, or 403 with the reasons it was withheld.
+
+    Encoded here, once, into the response the server sends (a prediction's response has
+    no cookies, no extra headers and no other encoders to merge in).
+    """
+    body: PredictionOut | WithheldOut
     if decision.released and decision.computation is not None:
         assert decision.model_version is not None
         e = decision.computation.explanation
-        body: PredictionOut | WithheldOut = PredictionOut(
+        body = PredictionOut(
             decision="released",
             audit_id=decision.audit_id,
             model=decision.model,
@@ -31,12 +40,14 @@ def decision_response(
             ),
             warnings=list(decision.warnings),
         )
-        return Response(body, status_code=200)
+        return _json(body, 200)
     reasons = [Reason(check=r["check"], detail=r["detail"]) for r in decision.reasons]
-    return Response(
-        WithheldOut(decision="withheld", audit_id=decision.audit_id, reasons=reasons),
-        status_code=403,
-    )
+    body = WithheldOut(decision="withheld", audit_id=decision.audit_id, reasons=reasons)
+    return _json(body, 403)
+
+
+def _json(body: msgspec.Struct, status: int) -> ASGIResponse:
+    return ASGIResponse(body=msgspec.json.encode(body), status_code=status, media_type=JSON)
 
 
 def simulation_response(

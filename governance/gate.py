@@ -20,7 +20,8 @@ What the database says about a request (the lifecycle generation that keys the s
 cache, the patient's site, the active consents, whether the caller's token is revoked) is
 read once, in one statement, at the start of the request (:meth:`ReleaseGate.facts`): so
 every check sees one snapshot, and whatever was committed before the request started — a
-withdrawal, a suspension, a revocation — is honoured by every worker. The checks still run, and stop, in the order above.
+withdrawal, a suspension, a revocation — is honoured by every worker. The checks still
+run, and stop, in the order above.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ from functools import partial
 from typing import Any
 
 from anyio import to_thread
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, post
+from litestar.response.base import ASGIResponse
 
 from api.auth import REVOCATION_IN_FACTS, principal_of
 from api.openapi import errors, json_response
@@ -42,7 +43,7 @@ class PredictionController(Controller):
     )
     async def predict(
         self, data: PredictionIn, request: Request[Principal, Any, Any]
-    ) -> Response[PredictionOut | WithheldOut | dict[str, Any]]:
+    ) -> ASGIResponse:
         # The service and principal straight from the request: two injected dependencies
         # would be resolved concurrently in an anyio task group on every request.
         service: TwinregService = request.app.state.twinreg
