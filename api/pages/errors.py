@@ -15,10 +15,15 @@ from litestar.response import Redirect, Template
 
 from api.errors import ApiError, Unauthorized
 from api.pages.render import page
-from api.pages.session import cleared_cookie, sign_in_location
+from api.pages.session import (
+    cleared_cookie,
+    record_page_refusal,
+    service_of,
+    sign_in_location,
+)
 from api.problems import STATUS_TABLE
 from explain import ExplainError
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, TokenRevoked
 from registry import RegistryError
 
 _log = logging.getLogger("twinreg.pages")
@@ -29,6 +34,13 @@ def unauthorized(request: Request[Any, Any, Any], _exc: Exception) -> Response[A
     redirect = Redirect(sign_in_location(request.url.path), status_code=303)
     redirect.cookies.append(cleared_cookie(request))
     return redirect
+
+
+def revoked(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The session's token was revoked while its request was being decided (the release
+    gate's facts read found it): audited like any refusal, then back to sign-in."""
+    record_page_refusal(service_of(request), request.url.path, str(exc))
+    return unauthorized(request, exc)
 
 
 def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Template:
@@ -68,6 +80,7 @@ PAGE_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     Exception: unexpected,
     HTTPException: http_error,
     Unauthorized: unauthorized,
+    TokenRevoked: revoked,
     ApiError: domain_error,
     GovernanceError: domain_error,
     RegistryError: domain_error,

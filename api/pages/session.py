@@ -32,8 +32,13 @@ def authenticate(service: TwinregService, token: str, path: str) -> Principal:
             service.token_key, token, service.policies.current().roles, service.is_revoked
         )
     except Unauthorized as exc:
-        service.audit.append("auth.refused", {"path": path, "method": "page", "reason": str(exc)})
+        record_page_refusal(service, path, str(exc))
         raise
+
+
+def record_page_refusal(service: TwinregService, path: str, reason: str) -> None:
+    """The audit record of a page request refused for its session's token."""
+    service.audit.append("auth.refused", {"path": path, "method": "page", "reason": reason})
 
 
 async def provide_page_principal(request: Request[Any, Any, Any]) -> Principal:

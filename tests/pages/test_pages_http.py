@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
+from api.demo import SITE
 from api.tokens import issue_token
+from models.demo_twins import DemoTwin
+from tests.api.helpers import features_of, prepare_patient, twin_named
 from tests.conftest import Api
 
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -149,3 +152,25 @@ def test_dashboard_periods_at_the_ends_of_the_calendar(api: Api, query: str) -> 
     assert api.client.get(f"/ui/ethics?{query}").status_code == 200
     response = api.client.get(f"/ui/ethics/export?format=json&{query}")
     assert response.status_code == 200, response.text
+
+
+def test_a_session_revoked_while_its_prediction_is_decided_goes_back_to_sign_in(
+    api: Api, demo_twins: list[DemoTwin], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    twin = twin_named(demo_twins, "whas500-mortality")
+    prepare_patient(api, "page-r1", list(twin.card.data_categories))
+    assert _sign_in(api, api.token("carol", "clinician", SITE), "/ui/predict").status_code == 303
+    form = {"model": twin.name, "patient_id": "page-r1", "purpose": "treatment"}
+    form |= {f"f_{name}": str(value) for name, value in features_of(twin).items()}
+    form["_csrf_token"] = _csrf(api, "/ui/predict")
+    decided = len(api.service.audit.records(action="prediction", limit=1000))
+    # the revocation lands after the session's check and before the gate reads its facts
+    monkeypatch.setattr(api.service, "is_revoked", lambda *_: False)
+    api.service.revocations.revoke("test", subject="carol")
+    response = api.client.post("/ui/predict", data=form, follow_redirects=False)
+    assert response.status_code == 303, response.text[:500]
+    assert response.headers["location"].startswith("/ui/sign-in")
+    refusal = api.service.audit.records(action="auth.refused")[-1]
+    assert (refusal["path"], refusal["method"]) == ("/ui/predict", "page")
+    assert refusal["reason"] == "the token has been revoked"
+    assert len(api.service.audit.records(action="prediction", limit=1000)) == decided
