@@ -40,19 +40,17 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             is_revoked = None if in_facts else service.is_revoked
             principal = read_token(service.token_key, token.strip(), roles, is_revoked)
         except Unauthorized as exc:
-            record_refusal(service, connection, str(exc))
+            method = connection.scope.get("method")  # none on a websocket
+            path = connection.url.path
+            record_refusal(service, path, method if isinstance(method, str) else None, str(exc))
             raise
         return AuthenticationResult(user=principal, auth=token)
 
 
-def record_refusal(
-    service: TwinregService, connection: ASGIConnection[Any, Any, Any, Any], reason: str
-) -> None:
-    """The audit record of a request refused for its credentials."""
-    service.audit.append(
-        "auth.refused",
-        {"path": connection.url.path, "method": connection.scope.get("method"), "reason": reason},
-    )
+def record_refusal(service: TwinregService, path: str, method: str | None, reason: str) -> None:
+    """The audit record of a request refused for its credentials (``method`` is "page"
+    for a page's session)."""
+    service.audit.append("auth.refused", {"path": path, "method": method, "reason": reason})
 
 
 def principal_of(request: Any) -> Principal:

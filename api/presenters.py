@@ -12,8 +12,6 @@ from litestar.response.base import ASGIResponse
 from api.schemas import Explanation, PredictionOut, Reason, WithheldOut
 from governance.gate import ReleaseDecision
 
-JSON = MediaType.JSON.value
-
 
 def decision_response(decision: ReleaseDecision) -> ASGIResponse:
     """200 with the released prediction, or 403 with the reasons it was withheld.
@@ -47,7 +45,8 @@ def decision_response(decision: ReleaseDecision) -> ASGIResponse:
 
 
 def _json(body: msgspec.Struct, status: int) -> ASGIResponse:
-    return ASGIResponse(body=msgspec.json.encode(body), status_code=status, media_type=JSON)
+    body_bytes = msgspec.json.encode(body)
+    return ASGIResponse(body=body_bytes, status_code=status, media_type=MediaType.JSON)
 
 
 def simulation_response(

@@ -81,10 +81,8 @@ def problem(
 
 
 def domain_error_handler(
-    request: Request[Any, Any, Any], exc: Exception
+    _request: Request[Any, Any, Any], exc: Exception
 ) -> Response[dict[str, Any]]:
-    if isinstance(exc, TokenRevoked):  # found by the release gate's facts read
-        record_refusal(request.app.state.twinreg, request, str(exc))
     for kind, status, title in STATUS_TABLE:
         if isinstance(exc, kind):
             return problem(
@@ -95,6 +93,15 @@ def domain_error_handler(
                 audit_id=getattr(exc, "audit_id", None),
             )
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "unexpected error")
+
+
+def revoked_token_handler(
+    request: Request[Any, Any, Any], exc: TokenRevoked
+) -> Response[dict[str, Any]]:
+    """A revocation found by the release gate's facts read: audited like the bearer
+    middleware's refusals, then its 401."""
+    record_refusal(request.app.state.twinreg, request.url.path, request.method, str(exc))
+    return domain_error_handler(request, exc)
 
 
 def http_error_handler(
@@ -171,6 +178,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     Exception: unexpected_error_handler,
     HTTPException: http_error_handler,
     GovernanceError: domain_error_handler,
+    TokenRevoked: revoked_token_handler,
     RegistryError: domain_error_handler,
     ExplainError: domain_error_handler,
     Unauthorized: domain_error_handler,

@@ -13,14 +13,10 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 
+from api.auth import record_refusal
 from api.errors import ApiError, Unauthorized
 from api.pages.render import page
-from api.pages.session import (
-    cleared_cookie,
-    record_page_refusal,
-    service_of,
-    sign_in_location,
-)
+from api.pages.session import cleared_cookie, service_of, sign_in_location
 from api.problems import STATUS_TABLE
 from explain import ExplainError
 from governance.errors import GovernanceError, TokenRevoked
@@ -39,7 +35,7 @@ def unauthorized(request: Request[Any, Any, Any], _exc: Exception) -> Response[A
 def revoked(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The session's token was revoked while its request was being decided (the release
     gate's facts read found it): audited like any refusal, then back to sign-in."""
-    record_page_refusal(service_of(request), request.url.path, str(exc))
+    record_refusal(service_of(request), request.url.path, "page", str(exc))
     return unauthorized(request, exc)
 
 

@@ -10,6 +10,7 @@ import jwt
 from litestar import Request
 from litestar.datastructures import Cookie
 
+from api.auth import record_refusal
 from api.errors import Unauthorized
 from api.service import TwinregService
 from api.tokens import read_token
@@ -32,13 +33,8 @@ def authenticate(service: TwinregService, token: str, path: str) -> Principal:
             service.token_key, token, service.policies.current().roles, service.is_revoked
         )
     except Unauthorized as exc:
-        record_page_refusal(service, path, str(exc))
+        record_refusal(service, path, "page", str(exc))
         raise
-
-
-def record_page_refusal(service: TwinregService, path: str, reason: str) -> None:
-    """The audit record of a page request refused for its session's token."""
-    service.audit.append("auth.refused", {"path": path, "method": "page", "reason": reason})
 
 
 async def provide_page_principal(request: Request[Any, Any, Any]) -> Principal:
