@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import Scope
 
 from api.errors import Unauthorized
 from api.service import TwinregService
@@ -41,16 +42,25 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             principal = read_token(service.token_key, token.strip(), roles, is_revoked)
         except Unauthorized as exc:
             method = connection.scope.get("method")  # none on a websocket
-            path = connection.url.path
-            record_refusal(service, path, method if isinstance(method, str) else None, str(exc))
+            scope = connection.scope
+            record_refusal(service, scope, method if isinstance(method, str) else None, str(exc))
             raise
         return AuthenticationResult(user=principal, auth=token)
 
 
-def record_refusal(service: TwinregService, path: str, method: str | None, reason: str) -> None:
+def record_refusal(service: TwinregService, scope: Scope, method: str | None, reason: str) -> None:
     """The audit record of a request refused for its credentials (``method`` is "page"
-    for a page's session)."""
-    service.audit.append("auth.refused", {"path": path, "method": method, "reason": reason})
+    for a page's session).
+
+    The route is recorded by its template (``/v1/patients/{patient_id}/consents``),
+    never by the path the client sent: a patient id in a path is recorded only as its keyed
+    hash, like everywhere else in the log.
+    """
+    body: dict[str, Any] = {"path": scope.get("path_template") or scope["path"]}
+    patient_id = (scope.get("path_params") or {}).get("patient_id")
+    if isinstance(patient_id, str):
+        body["patient"] = service.pseudonymiser.patient_key(patient_id)
+    service.audit.append("auth.refused", {**body, "method": method, "reason": reason})
 
 
 def principal_of(request: Any) -> Principal:

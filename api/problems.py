@@ -100,7 +100,7 @@ def revoked_token_handler(
 ) -> Response[dict[str, Any]]:
     """A revocation found by the release gate's facts read: audited like the bearer
     middleware's refusals, then its 401."""
-    record_refusal(request.app.state.twinreg, request.url.path, request.method, str(exc))
+    record_refusal(request.app.state.twinreg, request.scope, request.method, str(exc))
     return domain_error_handler(request, exc)
 
 

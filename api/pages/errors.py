@@ -35,7 +35,7 @@ def unauthorized(request: Request[Any, Any, Any], _exc: Exception) -> Response[A
 def revoked(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The session's token was revoked while its request was being decided (the release
     gate's facts read found it): audited like any refusal, then back to sign-in."""
-    record_refusal(service_of(request), request.url.path, "page", str(exc))
+    record_refusal(service_of(request), request.scope, "page", str(exc))
     return unauthorized(request, exc)
 
 

@@ -9,6 +9,7 @@ from urllib.parse import quote
 import jwt
 from litestar import Request
 from litestar.datastructures import Cookie
+from litestar.types import Scope
 
 from api.auth import record_refusal
 from api.errors import Unauthorized
@@ -25,7 +26,7 @@ def service_of(request: Request[Any, Any, Any]) -> TwinregService:
     return service
 
 
-def authenticate(service: TwinregService, token: str, path: str) -> Principal:
+def authenticate(service: TwinregService, token: str, scope: Scope) -> Principal:
     """The principal of ``token`` (signature, expiry, role, revocation); refusals are
     audited like the API's."""
     try:
@@ -33,7 +34,7 @@ def authenticate(service: TwinregService, token: str, path: str) -> Principal:
             service.token_key, token, service.policies.current().roles, service.is_revoked
         )
     except Unauthorized as exc:
-        record_refusal(service, path, "page", str(exc))
+        record_refusal(service, scope, "page", str(exc))
         raise
 
 
@@ -42,7 +43,7 @@ async def provide_page_principal(request: Request[Any, Any, Any]) -> Principal:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise Unauthorized("sign in with a token from 'twinreg token'")
-    principal = authenticate(service_of(request), token, request.url.path)
+    principal = authenticate(service_of(request), token, request.scope)
     request.state.principal = principal
     return principal
 

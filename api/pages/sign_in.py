@@ -32,7 +32,7 @@ class SignInPages(Controller):
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             return Redirect("/ui/sign-in", status_code=303)
-        principal = authenticate(service_of(request), token, request.url.path)
+        principal = authenticate(service_of(request), token, request.scope)
         request.state.principal = principal
         return page("home.html", principal)
 
@@ -48,7 +48,7 @@ class SignInPages(Controller):
         try:
             if not token:
                 raise Unauthorized("paste the token that 'twinreg token' printed")
-            principal = authenticate(service, token, request.url.path)
+            principal = authenticate(service, token, request.scope)
         except Unauthorized as exc:
             return page("sign_in.html", None, status=401, error=str(exc), next=target)
         service.audit.append("ui.sign_in", {"principal": principal.to_audit()})

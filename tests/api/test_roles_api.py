@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jwt
@@ -187,6 +188,18 @@ def test_expired_forged_and_unknown_role_tokens_are_401(api: Any) -> None:
         assert r.status_code == 401, r.text
     refused = [r for r in api.service.audit.records(limit=1000) if r["action"] == "auth.refused"]
     assert len(refused) >= len(bad)
+
+
+def test_a_refusal_records_the_route_and_never_a_patient_id_in_its_path(api: Any) -> None:
+    patient = "patient-in-the-path-4711"
+    path = f"/v1/patients/{patient}/consents"
+    r = api.client.get(path, headers={"Authorization": "Bearer not-a-token"})
+    assert r.status_code == 401, r.text
+    refusal = api.service.audit.records(action="auth.refused")[-1]
+    assert refusal["path"] == "/v1/patients/{patient_id}/consents"
+    assert refusal["patient"] == api.service.pseudonymiser.patient_key(patient)
+    assert refusal["method"] == "GET"
+    assert patient not in json.dumps(api.service.audit.records(limit=10_000))
 
 
 def test_revoked_token_is_401(api: Any) -> None:
