@@ -255,11 +255,7 @@ class Lifecycle:
         self.require(principal, model, "approve")
         _need_comment(comment)
         state = self.version(model, version)
-        if state.registrant == principal.user:
-            raise FourEyesViolation(
-                f"four-eyes rule: {principal.user!r} registered {model} v{version} and can "
-                "never approve it; another validator must"
-            )
+        _four_eyes(principal, state, "approve")
         if state.status != VALIDATED:
             raise Conflict(
                 f"{model} v{version} is {state.status}; only a validated version "
@@ -294,6 +290,7 @@ class Lifecycle:
         self.require(principal, model, "reject")
         _need_comment(comment)
         state = self.version(model, version)
+        _four_eyes(principal, state, "reject")
         if state.status not in (REGISTERED, VALIDATED):
             raise Conflict(
                 f"{model} v{version} is {state.status}; only a registered or "
@@ -429,6 +426,15 @@ class Lifecycle:
             card,
             json.loads(row.environment_json),
             as_utc(row.registered_at),
+        )
+
+
+def _four_eyes(principal: Principal, state: VersionState, action: str) -> None:
+    """Four-eyes rule: the registrant of a version never decides on it (approve/reject)."""
+    if state.registrant == principal.user:
+        raise FourEyesViolation(
+            f"four-eyes rule: {principal.user!r} registered {state.model} v{state.version} "
+            f"and can never {action} it; another validator must"
         )
 
 

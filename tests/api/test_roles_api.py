@@ -120,6 +120,12 @@ def test_data_scientist_registers_but_never_approves_own(
     r = api.client.post(f"{url}/approve", json={"comment": "mine"}, headers=own)
     assert r.status_code == 403, r.text
     assert "four-eyes" in r.json()["detail"]
+    assert "can never approve it" in r.json()["detail"]
+    # nor reject it: a registrant's decision either way is not a second pair of eyes
+    r = api.client.post(f"{url}/reject", json={"comment": "withdrawn"}, headers=own)
+    assert r.status_code == 403, r.text
+    assert "can never reject it" in r.json()["detail"]
+    assert api.client.get(url, headers=api.validator).json()["status"] == "validated"
     r = api.client.post(f"{url}/approve", json={"comment": "reviewed"}, headers=api.validator)
     assert r.status_code == 200, r.text
     detail = api.client.get(f"/v1/models/{WHAS}", headers=api.validator).json()
