@@ -104,23 +104,11 @@ class TwinregService:
             # consents, the token's revocation); the serving state then comes from the
             # cache it keys.
             facts = self.gate.facts(principal, patient_id, purpose)
-            resolved = self._resolve(model, version, facts.generation)
+            resolved = self._resolve_named(model, version, facts.generation)
             clean = validate_features(resolved.card, features)
             validate_output(resolved.card, output, trajectory)
-        except (BadRequest, NotFound) as exc:
-            audit_id = self.gate.record_refusal(
-                principal,
-                action,
-                {
-                    "model": model,
-                    "model_version": version,
-                    "purpose": purpose,
-                    "patient": self.pseudonymiser.patient_key(patient_id),
-                    "reason": str(exc),
-                    "field": getattr(exc, "field", None),
-                },
-            )
-            exc.audit_id = audit_id  # type: ignore[union-attr]
+        except BadRequest as exc:
+            self._refuse(principal, action, exc, model, version, purpose, patient_id)
             raise
         request = PredictionRequest(
             model=model,
@@ -147,17 +135,21 @@ class TwinregService:
     ) -> list[tuple[str, ReleaseDecision]]:
         """One patient under several regimens side by side; each scenario is its own
         governed, audited decision (action ``simulation``)."""
-        if not 1 <= len(scenarios) <= MAX_SCENARIOS:
-            raise BadRequest(f"give 1 to {MAX_SCENARIOS} scenarios", field="scenarios")
-        names = [name for name, _ in scenarios]
-        if len(set(names)) != len(names):
-            raise BadRequest("scenario names must be unique", field="scenarios")
-        check_reference(model, version, purpose)
-        card = self._resolve(model, version).card
-        if not card.kind.is_mechanistic:
-            raise BadRequest(
-                f"{model} is not a mechanistic twin; simulations need one", field="model"
-            )
+        try:
+            if not 1 <= len(scenarios) <= MAX_SCENARIOS:
+                raise BadRequest(f"give 1 to {MAX_SCENARIOS} scenarios", field="scenarios")
+            names = [name for name, _ in scenarios]
+            if len(set(names)) != len(names):
+                raise BadRequest("scenario names must be unique", field="scenarios")
+            check_reference(model, version, purpose)
+            card = self._resolve_named(model, version, None).card
+            if not card.kind.is_mechanistic:
+                raise BadRequest(
+                    f"{model} is not a mechanistic twin; simulations need one", field="model"
+                )
+        except BadRequest as exc:
+            self._refuse(principal, "simulation", exc, model, version, purpose, patient_id)
+            raise
         return [
             (
                 name,
@@ -176,6 +168,46 @@ class TwinregService:
             )
             for name, overrides in scenarios
         ]
+
+    def _refuse(
+        self,
+        principal: Principal,
+        action: str,
+        exc: BadRequest,
+        model: str,
+        version: str | None,
+        purpose: str,
+        patient_id: str,
+    ) -> None:
+        """The audit record of a request refused for bad input; its id goes with the 4xx."""
+        exc.audit_id = self.gate.record_refusal(  # type: ignore[attr-defined]
+            principal,
+            action,
+            {
+                "model": model,
+                "model_version": version,
+                "purpose": purpose,
+                "patient": self.pseudonymiser.patient_key(patient_id),
+                "reason": str(exc),
+                "field": exc.field,
+            },
+        )
+
+    def _resolve_named(
+        self, model: str, version: str | None, generation: Generation | None
+    ) -> VersionState:
+        """:meth:`_resolve` for a request body: a model or version that does not exist is a
+        bad value of that field (422 naming it), not a missing resource."""
+        try:
+            return self._resolve(model, version, generation)
+        except NotFound as exc:
+            if version is not None and self.lifecycle.versions(model):
+                raise BadRequest(
+                    f"{exc}; GET /v1/models/{model} lists its versions", field="version"
+                ) from exc
+            raise BadRequest(
+                f"unknown model {model!r}; GET /v1/models lists the models", field="model"
+            ) from exc
 
     def _resolve(
         self, model: str, version: str | None, generation: Generation | None = None

@@ -38,7 +38,7 @@ class PredictionController(Controller):
         responses={
             200: json_response(PredictionOut, "Released: prediction, explanation, audit id"),
             403: json_response(WithheldOut, "Withheld: the failing check's reasons, audit id"),
-            **errors(400, 404, 413, 422),
+            **errors(400, 413, 422),
         },
     )
     async def predict(

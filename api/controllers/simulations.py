@@ -28,7 +28,7 @@ class SimulationController(Controller):
         responses={
             200: json_response(SimulationOut, "Every scenario released, side by side"),
             403: json_response(SimulationWithheldOut, "Withheld: reasons and audit ids"),
-            **errors(400, 404, 413, 422),
+            **errors(400, 413, 422),
         },
     )
     def simulate(

@@ -101,7 +101,14 @@ def test_malformed_json(api: Any) -> None:
 
 
 def test_unknown_model(api: Any, features: dict[str, Any]) -> None:
-    problem(post(api, body_with(features, model="no-such-model")), 404)
+    before = audit_count(api)
+    data = problem(post(api, body_with(features, model="no-such-model")), 422)
+    assert data["field"] == "model"
+    assert "GET /v1/models lists the models" in data["detail"]
+    assert audit_count(api) == before + 1  # the refusal, and only it
+    refusal = prediction_records(api)[-1]
+    assert refusal["record_id"] == data["audit_id"]
+    assert refusal["field"] == "model"
 
 
 @pytest.mark.parametrize(
@@ -132,7 +139,12 @@ def test_oversized_body_is_413(api: Any, features: dict[str, Any]) -> None:
 
 
 def test_unknown_version(api: Any, features: dict[str, Any]) -> None:
-    problem(post(api, body_with(features, version="99")), 404)
+    data = problem(post(api, body_with(features, version="99")), 422)
+    assert data["field"] == "version"
+    assert "has no version '99'" in data["detail"] and "lists its versions" in data["detail"]
+    # a version of a model that does not exist: the model is what to fix
+    data = problem(post(api, body_with(features, model="no-such-model", version="1")), 422)
+    assert data["field"] == "model"
 
 
 def test_bad_consent_input(api: Any) -> None:

@@ -147,6 +147,21 @@ def test_simulation_refusals(
         {**base, "model": whas.name, "features": features_of(whas), "scenarios": one},
     )
     assert r.status_code == 422
+    # every refusal names its field and is audited (the refusal alone is written)
+    before = api.service.audit.count()
+    for body, field in (
+        ({**base, "scenarios": []}, "scenarios"),
+        ({**base, "model": "no-such-model", "scenarios": one}, "model"),
+        ({**base, "version": "99", "scenarios": one}, "version"),
+        ({**base, "model": whas.name, "features": features_of(whas), "scenarios": one}, "model"),
+    ):
+        r = post(api, "/v1/simulations", body)
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == field
+        refusal = api.service.audit.records(action="simulation.refused")[-1]
+        assert refusal["record_id"] == r.json()["audit_id"]
+        assert refusal["field"] == field
+    assert api.service.audit.count() == before + 4
     # A suspended mechanistic twin simulates nothing (the stop button holds here too).
     radio = twin_named(mechanistic_twins, "radiotherapy-response")
     api.service.suspend(Principal("erin", "ethics_board"), radio.name, "1", "dose audit")

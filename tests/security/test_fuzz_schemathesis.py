@@ -147,23 +147,24 @@ OPERATIONS = [
 #:   consent already withdrawn, a decision that was not released, no dossier yet);
 #: - 403: a withheld decision (consent, purpose, envelope: the gate's answer to valid data),
 #:   or a patient of another site than the caller's;
-#: - 422 on predictions and simulations: the features against the model's own card
-#:   (unknown, missing or out-of-range ones, an output of another kind), a purpose the
-#:   model is not for; on the ethics report: ``until`` not after ``since``.
+#: - 422 on predictions and simulations: a model or version in the body that does not
+#:   exist, the features against the model's own card (unknown, missing or out-of-range
+#:   ones, an output of another kind), a purpose the model is not for; on the ethics
+#:   report: ``until`` not after ``since``.
 #: - 422 on the patient, consent, lifecycle and override operations: free-text identifiers
 #:   and texts must be printable (Python's ``str.isprintable``, which no JSON Schema
 #:   ``pattern`` states), and a site, comment or reason must not be blank -- a rule of
 #:   ``api/schemas.py``'s request bodies that their schema does not state yet (``minLength``
 #:   or a ``pattern`` there would narrow these to 404/409).
 #:
-#: Model names and versions are documented with the pattern ``check_reference`` applies, so
-#: a schema-valid reference is at worst unknown (404), never a 422. 401, 429 and 5xx are
-#: never expected: the fuzz sends a valid token, stays under the rate limit, and a 5xx is a
-#: bug.
+#: Model names and versions in paths are documented with the pattern ``check_reference``
+#: applies, so a schema-valid reference there is at worst unknown (404), never a 422. 401,
+#: 429 and 5xx are never expected: the fuzz sends a valid token, stays under the rate limit,
+#: and a 5xx is a bug.
 ACCEPTED: dict[tuple[str, str], list[str]] = {
     ("GET", "/health"): [],
-    ("POST", "/v1/predictions"): ["403", "404", "422"],
-    ("POST", "/v1/simulations"): ["403", "404", "422"],
+    ("POST", "/v1/predictions"): ["403", "422"],
+    ("POST", "/v1/simulations"): ["403", "422"],
     ("GET", "/v1/patients/{patient_id}/consents"): ["404", "422"],
     ("POST", "/v1/patients/{patient_id}/consents"): ["404", "422"],
     ("PUT", "/v1/patients/{patient_id}"): ["403", "409", "422"],
