@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.utils.scope.state import ScopeState
 
+from api import body_errors
 from api.auth import record_refusal
 from api.errors import BadRequest, ConfigError, Unauthorized
 from explain import ExplainError
@@ -117,6 +119,11 @@ def http_error_handler(
             message = first.get("message")
             if message:
                 detail = f"{detail}: {message}" + (f" (field {key})" if key else "")
+    if exc.status_code == 400 and isinstance(exc.__cause__, SerializationException):
+        body = ScopeState.from_scope(request.scope).body  # as read for the decoder
+        explained = body_errors.explain(body) if isinstance(body, bytes) else None
+        if explained is not None:
+            detail, extra["field"] = explained.detail, explained.field
     if exc.status_code == 413:
         detail = "the request body is too large; send at most the configured size"
     allow = (exc.headers or {}).get("allow")

@@ -87,17 +87,21 @@ def test_non_finite_numbers_are_rejected(api: Any, features: dict[str, Any], lit
         content=body,
         headers={**api.clinician, "content-type": "application/json"},
     )
-    assert response.status_code == 400, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
+    data = problem(response, 400, "features.age")
+    assert data["field"] == "features.age"
+    assert "must be a finite number" in data["detail"]
+    assert prediction_records(api)[-1]["record_id"] == data["audit_id"]
 
 
 def test_malformed_json(api: Any) -> None:
     response = api.client.post(
         "/v1/predictions",
-        content=b'{"model": ',
+        content=b'{"model": "x",\n "purpose": }',
         headers={**api.clinician, "content-type": "application/json"},
     )
-    problem(response, 400)
+    data = problem(response, 400)
+    assert data["detail"].startswith("the body is not valid JSON: Expecting value")
+    assert "line 2, column 13" in data["detail"]
 
 
 def test_unknown_model(api: Any, features: dict[str, Any]) -> None:
