@@ -58,7 +58,7 @@ class TwinregService:
         secrets = ensure_home(settings)
         self.token_key = secrets.token_key
         self.engine = make_engine(settings.governance_url)
-        self.audit = AuditLog(self.engine)
+        self.audit = AuditLog(self.engine, policy_version=lambda: self.policies.current().version)
         rules = (
             DatabaseRules(settings.governance_url) if settings.policy_store == "database" else None
         )

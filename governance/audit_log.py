@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,6 +53,13 @@ _INSERT = insert(_t)
 _PG_LOCK = text(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
 _VERIFY_BATCH = 2000
 _RAW_HEAD = "SELECT seq, hash FROM audit_record ORDER BY seq DESC LIMIT 1"
+#: The action recorded, inside the chain's lock, before the first record made under a policy
+#: version other than the one the chain last recorded: ``{"from": old, "to": new}``.
+POLICY_CHANGE = "policy.change"
+_LAST_POLICY_CHANGE = (
+    select(_t.c.body).where(_t.c.action == POLICY_CHANGE).order_by(_t.c.seq.desc()).limit(1)
+)
+_RAW_LAST_POLICY_CHANGE = "SELECT body FROM audit_record WHERE action = ? ORDER BY seq DESC LIMIT 1"
 _RAW_INSERT = (
     "INSERT INTO audit_record (seq, record_id, at, action, body, prev_hash, hash) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -103,10 +110,17 @@ def chain_hash(prev_hash: str, body: str) -> str:
 class AuditLog:
     """Appends records to the chain and reads them back. Thread-safe; one per engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, policy_version: Callable[[], str | None] | None = None
+    ) -> None:
+        """``policy_version``: the policies' current version, written into every record
+        that does not carry its own, and whose changes the chain records (``policy.change``)."""
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
         self._sqlite = engine.dialect.name == "sqlite"
+        self._policy_version = policy_version
+        #: The policy version this process last saw recorded as the chain's current one.
+        self._recorded_policy: str | None = None
 
     # -- writes -------------------------------------------------------------------------
     def append(
@@ -122,16 +136,19 @@ class AuditLog:
             action_json = _action_json(action)
             if not isinstance(payload, Mapping):
                 raise NotCanonical("the payload must be a mapping with string keys")
+            payload, policy = self._under_policy(payload)
             payload_json = canonical_json(payload)
             if conn is not None:
-                return self._append(conn, action, action_json, payload_json)
+                return self._append(conn, action, action_json, payload_json, policy)
             if self._sqlite:
                 # The hot path of every decision: three statements on a DB-API connection.
                 with sqlite_write(self._engine) as cursor:
-                    entry = self._insert_sqlite(cursor, action, action_json, payload_json)
-                return entry
-            with self._engine.begin() as own:
-                entry = self._append(own, action, action_json, payload_json)
+                    entry = self._insert_sqlite(cursor, action, action_json, payload_json, policy)
+            else:
+                with self._engine.begin() as own:
+                    entry = self._append(own, action, action_json, payload_json, policy)
+            if policy is not None:
+                self._recorded_policy = policy
             return entry
         except AuditWriteError:
             raise
@@ -140,13 +157,40 @@ class AuditLog:
                 f"audit record {action!r} was not written (nothing was stored): {exc}"
             ) from exc
 
+    def _under_policy(self, payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], str | None]:
+        """The payload with the policy version it was made under (its own, else the
+        current one; None while the policies cannot be read), and that version when this
+        process has not yet seen it recorded as the chain's current one."""
+        if self._policy_version is None:
+            return payload, None
+        if "policy_version" in payload:
+            version = payload["policy_version"]
+        else:
+            try:
+                version = self._policy_version()
+            except Exception:  # broken policies: recorded as such, nothing else changes
+                version = None
+            payload = {**payload, "policy_version": version}
+        fresh = isinstance(version, str) and version != self._recorded_policy
+        return payload, version if fresh else None
+
     def _append(
-        self, conn: Connection, action: str, action_json: str, payload_json: str
+        self,
+        conn: Connection,
+        action: str,
+        action_json: str,
+        payload_json: str,
+        policy: str | None = None,
     ) -> AuditEntry:
         if self._sqlite:
-            return self._append_sqlite(conn, action, action_json, payload_json)
+            return self._append_sqlite(conn, action, action_json, payload_json, policy)
         if self._postgres:
             conn.execute(_PG_LOCK)  # held until this transaction ends
+        if policy is not None:
+            last = conn.execute(_LAST_POLICY_CHANGE).scalar()
+            change = _policy_change(last, policy)
+            if change is not None:
+                self._append(conn, POLICY_CHANGE, _action_json(POLICY_CHANGE), change)
         head = conn.execute(_HEAD).first()
         seq, prev_hash = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
         at = utcnow()
@@ -168,7 +212,12 @@ class AuditLog:
         return AuditEntry(seq, record_id, digest, at)
 
     def _append_sqlite(
-        self, conn: Connection, action: str, action_json: str, payload_json: str
+        self,
+        conn: Connection,
+        action: str,
+        action_json: str,
+        payload_json: str,
+        policy: str | None = None,
     ) -> AuditEntry:
         """The same append inside the caller's SQLite transaction (on its DB-API
         connection). The transaction was begun with ``BEGIN IMMEDIATE`` (see
@@ -176,13 +225,22 @@ class AuditLog:
         other writer; the caller commits."""
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            return self._insert_sqlite(cursor, action, action_json, payload_json)
+            return self._insert_sqlite(cursor, action, action_json, payload_json, policy)
         finally:
             cursor.close()
 
     @staticmethod
-    def _insert_sqlite(cursor: Any, action: str, action_json: str, payload_json: str) -> AuditEntry:
-        """Head read and insert on a DB-API cursor inside a ``BEGIN IMMEDIATE`` transaction."""
+    def _insert_sqlite(
+        cursor: Any, action: str, action_json: str, payload_json: str, policy: str | None = None
+    ) -> AuditEntry:
+        """Head read and insert on a DB-API cursor inside a ``BEGIN IMMEDIATE`` transaction;
+        first, when ``policy`` is given and differs from the version the chain last recorded,
+        the ``policy.change`` record."""
+        if policy is not None:
+            last = cursor.execute(_RAW_LAST_POLICY_CHANGE, (POLICY_CHANGE,)).fetchone()
+            change = _policy_change(None if last is None else last[0], policy)
+            if change is not None:
+                AuditLog._insert_sqlite(cursor, POLICY_CHANGE, _action_json(POLICY_CHANGE), change)
         head = cursor.execute(_RAW_HEAD).fetchone()
         seq, prev_hash = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
         at = utcnow()
@@ -316,7 +374,7 @@ def _check_record(
     if seq != expected:
         if seq > expected:
             return expected, (
-                f"record seq={expected} is missing: the chain jumps from "
+                f"record seq={seq} is missing: the chain jumps from "
                 f"seq={expected - 1} to {name}: records were deleted"
             )
         return seq, f"{name} is out of sequence: expected seq={expected}"
@@ -431,6 +489,15 @@ def _action_json(action: str) -> str:
             field="action",
         )
     return canonical_json(action)
+
+
+def _policy_change(last_body: str | None, version: str) -> str | None:
+    """The payload (canonical JSON) of the ``policy.change`` record from the version the
+    last such record (``last_body``) moved to, to ``version``; None when they agree."""
+    previous = None if last_body is None else json.loads(last_body)["payload"].get("to")
+    if previous == version:
+        return None
+    return canonical_json({"from": previous, "policy_version": version, "to": version})
 
 
 def _body(seq: int, record_id: str, at: str, action_json: str, payload_json: str) -> str:

@@ -14,7 +14,6 @@ import hashlib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from governance.errors import PolicyError
@@ -207,14 +206,12 @@ def context_of_use(card: TwinCard) -> dict[str, Any]:
     return out
 
 
-def load_credibility(directory: Path) -> CredibilityPolicy:
-    """Read and check ``credibility.toml`` in the policies folder."""
-    path = directory / CREDIBILITY_FILE
+def parse_credibility(text: str) -> CredibilityPolicy:
+    """Check ``credibility.toml``'s content (read with the other policy files)."""
     try:
-        raw = path.read_bytes()
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PolicyError(f"{path} is missing or unreadable: {exc}") from exc
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{CREDIBILITY_FILE} is not valid TOML: {exc}") from exc
     try:
         purposes = {str(name): _purpose(name, entry) for name, entry in data["purposes"].items()}
         risk = {
@@ -237,7 +234,8 @@ def load_credibility(directory: Path) -> CredibilityPolicy:
             f"{CREDIBILITY_FILE}: unknown evidence {sorted(unknown)} "
             f"(known: {', '.join(EVIDENCE_ITEMS)})"
         )
-    return CredibilityPolicy(purposes, risk, evidence, hashlib.sha256(raw).hexdigest())
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return CredibilityPolicy(purposes, risk, evidence, digest)
 
 
 def _purpose(name: str, entry: Any) -> dict[str, str]:

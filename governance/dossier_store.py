@@ -21,7 +21,7 @@ from sqlalchemy import Engine, insert, select
 from governance.audit_log import AuditLog
 from governance.canonical import canonical_json, iso_utc
 from governance.clock import as_utc, utcnow
-from governance.credibility import CredibilityPolicy, load_credibility
+from governance.credibility import CredibilityPolicy
 from governance.db import read_connection
 from governance.dossier import (
     DossierEvidence,
@@ -117,8 +117,8 @@ class DossierStore:
 
     def criteria(self) -> DossierCriteria:
         """Today's criteria: ``thresholds.toml [dossier]`` and ``credibility.toml``."""
-        limits = dossier_limits(self._policies.current().thresholds)
-        credibility = load_credibility(self._policies.directory)
+        policies = self._policies.current()
+        limits, credibility = dossier_limits(policies.thresholds), policies.credibility
         return DossierCriteria(limits, credibility, criteria_digest(limits, credibility))
 
     def record(

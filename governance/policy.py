@@ -29,6 +29,7 @@ from typing import Any
 import casbin
 from casbin.persist.adapter import Adapter, load_policy_line
 
+from governance.credibility import CREDIBILITY_FILE, parse_credibility
 from governance.errors import PolicyError
 from governance.policy_rules import DatabaseRules, Rule
 from governance.policy_watch import PolicyWatcher
@@ -37,7 +38,7 @@ MODEL_FILE = "rbac_model.conf"
 POLICY_FILE = "rbac_policy.csv"
 ETHICS_FILE = "ethics.toml"
 THRESHOLDS_FILE = "thresholds.toml"
-REQUIRED_FILES = (MODEL_FILE, POLICY_FILE, ETHICS_FILE, THRESHOLDS_FILE)
+REQUIRED_FILES = (MODEL_FILE, POLICY_FILE, ETHICS_FILE, THRESHOLDS_FILE, CREDIBILITY_FILE)
 ENVELOPE_ACTIONS = frozenset({"withhold", "warn"})
 _MAX_MEMO = 10_000
 
@@ -92,6 +93,7 @@ class PolicySet:
             raise PolicyError(f"{THRESHOLDS_FILE}: [bias_audit] max_age_days is required")
         self.bias_audit_limits: Mapping[str, Any] = bias
         self.bias_audit_max_age_days = float(bias["max_age_days"])
+        self.credibility = parse_credibility(contents[CREDIBILITY_FILE])
 
     def allows(
         self, role: str, site: str | None, target: str | None, obj: str, act: str

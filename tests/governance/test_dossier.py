@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 
 from governance.audit_log import AuditLog, verify
 from governance.change_control import card_changes, change_control
-from governance.credibility import load_credibility
+from governance.credibility import parse_credibility
 from governance.dossier import DossierEvidence, criteria_digest, dossier_limits, judge
 from governance.errors import DossierRequired, PolicyError
 from governance.lifecycle import Lifecycle
@@ -62,7 +62,7 @@ def limits() -> Any:
 
 @pytest.fixture()
 def credibility() -> Any:
-    return load_credibility(POLICIES)
+    return PolicyStore(POLICIES).current().credibility
 
 
 # -- policy files ---------------------------------------------------------------------------
@@ -84,11 +84,29 @@ def test_a_missing_dossier_limit_is_a_policy_error() -> None:
 
 
 def test_a_broken_credibility_file_is_a_policy_error(tmp_path: Path) -> None:
-    (tmp_path / "credibility.toml").write_text('[purposes.treatment]\ninfluence = "huge"\n')
-    with pytest.raises(PolicyError):
-        load_credibility(tmp_path)
-    with pytest.raises(PolicyError, match="missing"):
-        load_credibility(tmp_path / "nowhere")
+    with pytest.raises(PolicyError, match="influence"):
+        parse_credibility('[purposes.treatment]\ninfluence = "huge"\n')
+    with pytest.raises(PolicyError, match="not valid TOML"):
+        parse_credibility("[purposes")
+    # it is one of the policy files: broken or missing, it withholds everything
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    store = PolicyStore(policies)
+    version = store.current().version
+    (policies / "credibility.toml").write_text("[purposes")
+    store.invalidate()
+    with pytest.raises(PolicyError, match=r"credibility\.toml"):
+        store.current()
+    (policies / "credibility.toml").unlink()
+    store.invalidate()
+    with pytest.raises(PolicyError, match=r"credibility\.toml"):
+        store.current()
+    # and its content is part of the policy version
+    shutil.copy(POLICIES / "credibility.toml", policies / "credibility.toml")
+    with (policies / "credibility.toml").open("a") as f:
+        f.write("\n# a reviewed comment\n")
+    store.invalidate()
+    assert store.current().version != version
 
 
 # -- credibility ------------------------------------------------------------------------------
