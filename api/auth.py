@@ -14,6 +14,7 @@ from litestar.types import Scope
 from api.errors import Unauthorized
 from api.service import TwinregService
 from api.tokens import read_token
+from governance.errors import PolicyError
 from governance.principal import Principal
 
 PUBLIC_PATHS = ("/health", "/schema", "/static")
@@ -40,12 +41,20 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             in_facts = handler is not None and handler.opt.get(REVOCATION_IN_FACTS, False)
             is_revoked = None if in_facts else service.is_revoked
             principal = read_token(service.token_key, token.strip(), roles, is_revoked)
-        except Unauthorized as exc:
+        except (Unauthorized, PolicyError) as exc:
             method = connection.scope.get("method")  # none on a websocket
             scope = connection.scope
-            record_refusal(service, scope, method if isinstance(method, str) else None, str(exc))
+            record_refusal(
+                service, scope, method if isinstance(method, str) else None, refusal_reason(exc)
+            )
             raise
         return AuthenticationResult(user=principal, auth=token)
+
+
+def refusal_reason(exc: Unauthorized | PolicyError) -> str:
+    """Why credentials were refused: their fault, or no readable policies (no role is then
+    known, so nothing can be authorised: 503)."""
+    return f"policies unavailable: {exc}" if isinstance(exc, PolicyError) else str(exc)
 
 
 def record_refusal(service: TwinregService, scope: Scope, method: str | None, reason: str) -> None:

@@ -11,10 +11,11 @@ from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.types import Scope
 
-from api.auth import record_refusal
+from api.auth import record_refusal, refusal_reason
 from api.errors import Unauthorized
 from api.service import TwinregService
 from api.tokens import read_token
+from governance.errors import PolicyError
 from governance.principal import Principal
 
 SESSION_COOKIE = "twinreg_session"
@@ -33,8 +34,8 @@ def authenticate(service: TwinregService, token: str, scope: Scope) -> Principal
         return read_token(
             service.token_key, token, service.policies.current().roles, service.is_revoked
         )
-    except Unauthorized as exc:
-        record_refusal(service, scope, "page", str(exc))
+    except (Unauthorized, PolicyError) as exc:
+        record_refusal(service, scope, "page", refusal_reason(exc))
         raise
 
 

@@ -100,6 +100,19 @@ def test_revoked_or_expired_session_goes_back_to_sign_in(api: Api) -> None:
     assert any("expired" in r["reason"] for r in refusals)
 
 
+def test_a_session_with_unreadable_policies_is_refused_and_audited(api: Api) -> None:
+    assert _sign_in(api, api.token("erin", "ethics_board")).status_code == 303
+    (api.service.settings.policies_dir / "rbac_model.conf").write_text("[request_definition")
+    api.service.policies.invalidate()
+    before = api.service.audit.count()
+    response = api.client.get("/ui/ethics", follow_redirects=False)
+    assert response.status_code == 503, response.text[:300]
+    assert api.service.audit.count() == before + 1
+    refusal = api.service.audit.records(action="auth.refused")[-1]
+    assert (refusal["path"], refusal["method"]) == ("/ui/ethics", "page")
+    assert refusal["reason"].startswith("policies unavailable: ")
+
+
 def test_bearer_tokens_do_not_open_pages(api: Api) -> None:
     response = api.client.get("/ui/models", headers=api.ethics, follow_redirects=False)
     assert response.status_code == 303
