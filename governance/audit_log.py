@@ -374,7 +374,7 @@ def _check_record(
     if seq != expected:
         if seq > expected:
             return expected, (
-                f"record seq={seq} is missing: the chain jumps from "
+                f"record seq={expected} is missing: the chain jumps from "
                 f"seq={expected - 1} to {name}: records were deleted"
             )
         return seq, f"{name} is out of sequence: expected seq={expected}"
