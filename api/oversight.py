@@ -10,6 +10,7 @@ chain is verified against the checkpoints kept outside the database
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from api.errors import BadRequest
-from governance.audit_log import AuditLog, read_checkpoints, verify, write_checkpoint
+from governance.audit_log import (
+    AuditLog,
+    Checkpoint,
+    read_checkpoints,
+    verify,
+    write_checkpoint,
+)
+from governance.errors import AuditChainBroken
 from governance.lifecycle import Lifecycle
 from governance.policy import PolicyStore
 from governance.principal import Principal
@@ -60,13 +68,14 @@ def ethics_report_data(
     lifecycle.require_on(principal, "report", "read")
     if until <= since:
         raise BadRequest("until must be after since", field="until")
+    checkpoints, edited = _checkpoints(checkpoints_file)
     report = build_report(
-        engine,
-        since,
-        until,
-        policies.current().bias_audit_max_age_days,
-        read_checkpoints(checkpoints_file),
+        engine, since, until, policies.current().bias_audit_max_age_days, checkpoints
     )
+    if edited is not None:
+        chain = report.audit_chain
+        chain = replace(chain, ok=False, message=_edited(edited, chain.message))
+        report = replace(report, audit_chain=chain)
     audit.append(
         "report.read",
         {"principal": principal.to_audit(), "format": fmt, "since": since, "until": until},
@@ -99,7 +108,10 @@ def audit_verify(
 ) -> dict[str, Any]:
     if principal is not None:
         _require_audit(lifecycle, principal, "verify")
-    result = verify(engine, read_checkpoints(checkpoints_file))
+    checkpoints, edited = _checkpoints(checkpoints_file)
+    result = verify(engine, checkpoints)
+    if edited is not None:
+        result = replace(result, ok=False, message=_edited(edited, result.message))
     if principal is not None:
         audit.append(
             "audit.verify",
@@ -116,6 +128,19 @@ def audit_verify(
 def audit_checkpoint(engine: Engine, checkpoints_file: Path) -> dict[str, Any]:
     cp = write_checkpoint(engine, checkpoints_file)
     return {"count": cp.count, "hash": cp.hash, "at": cp.at.isoformat()}
+
+
+def _checkpoints(path: Path) -> tuple[list[Checkpoint], AuditChainBroken | None]:
+    """The checkpoints to verify against, or none and why: the file is evidence too, and
+    an edited one fails the verification (naming its line) rather than the request."""
+    try:
+        return read_checkpoints(path), None
+    except AuditChainBroken as exc:
+        return [], exc
+
+
+def _edited(edited: AuditChainBroken, chain_message: str) -> str:
+    return f"{edited} (the chain itself: {chain_message})"
 
 
 def _require_audit(lifecycle: Lifecycle, principal: Principal, act: str) -> None:

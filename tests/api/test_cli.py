@@ -68,27 +68,50 @@ def _verify(settings: Settings) -> Any:
     return run(settings, "audit", "verify")
 
 
+def _rows(settings: Settings) -> dict[int, tuple[str, str]]:
+    """seq -> (record_id, hash) of every stored audit record."""
+    rows = run_sql(settings.governance_url, "SELECT seq, record_id, hash FROM audit_record")
+    return {int(seq): (str(record_id), str(digest)) for seq, record_id, digest in rows}
+
+
+def _broken(result: Any, message: str) -> None:
+    """``audit verify`` exited 1 and printed exactly ``message`` on stderr, nothing else."""
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    assert result.stderr == f"audit chain BROKEN: {message}\n"
+
+
 def test_verify_ok(settings: Settings) -> None:
     result = _verify(settings)
     assert result.exit_code == 0, result.output
-    assert "verified" in result.output
+    rows = _rows(settings)
+    assert len(rows) > 6 and sorted(rows) == list(range(1, len(rows) + 1))
+    assert result.stdout == f"audit chain verified: {len(rows)} records\n"
 
 
 def test_verify_catches_an_edited_record(settings: Settings) -> None:
-    run_sql(
+    changed = run_sql(
         settings.governance_url,
-        "UPDATE audit_record SET body = replace(body, 'victor', 'mallory') WHERE seq = 3",
+        "UPDATE audit_record SET body = replace(body, 'victor', 'mallory') WHERE seq = 3 "
+        "RETURNING seq",
     )
-    result = _verify(settings)
-    assert result.exit_code == 1
-    assert "3" in result.output
+    assert [tuple(r) for r in changed] == [(3,)]
+    record_id = _rows(settings)[3][0]
+    _broken(
+        _verify(settings),
+        f"record seq=3 (record_id={record_id}) does not match: SHA-256(previous hash + body) "
+        "differs from its stored hash; its body or hash was edited",
+    )
 
 
 def test_verify_catches_a_deleted_record(settings: Settings) -> None:
     run_sql(settings.governance_url, "DELETE FROM audit_record WHERE seq = 4")
-    result = _verify(settings)
-    assert result.exit_code == 1
-    assert "4" in result.output or "5" in result.output
+    record_id = _rows(settings)[5][0]
+    _broken(
+        _verify(settings),
+        "record seq=4 is missing: the chain jumps from seq=3 to "
+        f"record seq=5 (record_id={record_id}): records were deleted",
+    )
 
 
 def test_verify_catches_reordered_records(settings: Settings) -> None:
@@ -108,16 +131,30 @@ def test_verify_catches_reordered_records(settings: Settings) -> None:
             h=digest,
             s=seq,
         )
-    result = _verify(settings)
-    assert result.exit_code == 1
+    # seq 5 now holds record 6 (its id, body and hashes): the first bad record is seq 5
+    _broken(
+        _verify(settings),
+        f"record seq=5 (record_id={rows[6][0]}) carries seq=6 in its body: "
+        "records were reordered or moved",
+    )
 
 
 def test_verify_catches_truncation_behind_a_checkpoint(settings: Settings) -> None:
     cp = run(settings, "audit", "checkpoint")
     assert cp.exit_code == 0, cp.output
-    count = int(cp.output.split()[0])
-    run_sql(settings.governance_url, "DELETE FROM audit_record WHERE seq >= :n", n=count - 1)
-    assert _verify(settings).exit_code == 1
+    count, head_hash = cp.output.split()
+    n = int(count)
+    assert (n, head_hash) == (len(_rows(settings)), _rows(settings)[n][1])
+    run_sql(settings.governance_url, "DELETE FROM audit_record WHERE seq >= :n", n=n - 1)
+    # the checkpoint as stored outside the database (the CLI printed its count and hash)
+    stored = json.loads(settings.checkpoints_file.read_text(encoding="utf-8").splitlines()[-1])
+    assert (stored["count"], stored["hash"]) == (n, head_hash)
+    _broken(
+        _verify(settings),
+        f"records seq={n - 1}..{n} are missing: the checkpoint of {stored['at']} recorded "
+        f"{n} records (head hash {head_hash}) but the chain ends at seq={n - 2}: "
+        "it was truncated",
+    )
 
 
 def test_tampered_artifact_is_refused(

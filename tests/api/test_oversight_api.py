@@ -158,3 +158,21 @@ def test_a_leap_second_is_the_instant_before_it(api: Any) -> None:
     for bad in ("2016-12-31T23:59:61Z", "2016-12-31T23:59:60"):
         response = api.client.get("/v1/reports/ethics", params={"since": bad}, headers=api.ethics)
         assert response.status_code == 422 and response.json()["field"] == "since", bad
+
+
+def test_an_edited_checkpoints_file_fails_verification(api: Any) -> None:
+    """The checkpoints file is evidence too: a line edited into garbage is a failed
+    verification naming the file and line, not an error."""
+    api.service.audit_checkpoint()
+    api.service.audit_checkpoint()
+    path = api.service.settings.checkpoints_file
+    first, second = path.read_text(encoding="utf-8").splitlines()
+    path.write_text(first + "\n" + second.replace('"count"', '"cnt"') + "\n", encoding="utf-8")
+    body = api.client.get("/v1/audit/verify", headers=api.ethics).json()
+    assert body["ok"] is False
+    assert f"{path}:2: malformed checkpoint" in body["message"]
+    assert "the chain itself: " in body["message"] and body["count"] > 0
+    report = api.client.get("/v1/reports/ethics", headers=api.ethics)
+    assert report.status_code == 200, report.text
+    chain = report.json()["audit_chain"]
+    assert chain["ok"] is False and f"{path}:2: malformed checkpoint" in chain["message"]

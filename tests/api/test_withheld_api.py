@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -204,9 +206,17 @@ def test_corrupt_policy_withholds_everything_and_fails_health(api: Any, whas: De
     prepare_patient(api, "p-1", CATS)
     (api.service.settings.policies_dir / "ethics.toml").write_text("purposes = [")
     api.service.policies.invalidate()
-    body = predict(api, features_of(whas))
-    assert body.status_code in (403, 401, 503), body.text
+    before = api.service.audit.count()
+    response = predict(api, features_of(whas))
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "decision" not in response.json() and "prediction" not in response.json()
     assert api.client.get("/health").status_code == 503
+    # the refusal, and only it, is recorded (under no policy version: none could be read)
+    assert api.service.audit.count() == before + 1
+    refusal = api.service.audit.records(action="auth.refused")[-1]
+    assert refusal["reason"].startswith("policies unavailable: ")
+    assert refusal["path"] == "/v1/predictions" and refusal["policy_version"] is None
 
 
 def test_withheld_decision_is_audited(api: Any, whas: DemoTwin) -> None:
@@ -223,3 +233,70 @@ def test_withheld_decision_is_audited(api: Any, whas: DemoTwin) -> None:
         "detail": record["checks"][-1]["detail"],
     }
     assert json.dumps(record).count("p-1") == 0
+
+
+@pytest.mark.parametrize("name", ["diabetes-progression", "whas500-mortality-logit"])
+def test_unfaithful_explanation_is_withheld(
+    api: Any, demo_twins: list[DemoTwin], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """The gate's last check through the app: the served explainer's base value shifted
+    (a stale or corrupted explainer) makes base + sum(phi) miss the model's own output, so
+    the prediction is withheld; restoring the base value releases it again."""
+    twin = twin_named(demo_twins, name)
+    prepare_patient(api, "p-1", list(twin.card.data_categories))
+    features = features_of(twin, 1)
+    released = predict(api, features, model=name)
+    assert released.status_code == 200, released.text
+    good = released.json()["explanation"]
+
+    # The explainer the running service serves this version with: its runtime cache.
+    state = api.service.lifecycle.approved_version(name)
+    assert state is not None and state.version == "1"
+    served = api.service.runtime.load(state)
+    assert api.service.runtime.load(state) is served  # cached: what the next request uses
+    explainer = served.explainer  # type: ignore[attr-defined]
+    base = explainer._base
+    assert base == good["base_value"]
+    phi = list(good["contributions"].values())
+    output = good["output_value"]
+    allowed = 1e-9 * max(1.0, sum(abs(v) for v in phi), abs(output))
+    shift = 1000 * allowed  # far beyond float64 rounding, small against the prediction
+    monkeypatch.setattr(explainer, "_base", base + shift)
+
+    response = predict(api, features, model=name)
+    body = withheld(response, "explanation")
+    assert set(body) == {"decision", "audit_id", "reasons"}
+    detail = body["reasons"][0]["detail"]
+    match = re.fullmatch(r"the explanation is not faithful: residual (\S+) exceeds (\S+)", detail)
+    assert match, detail
+    residual = abs(math.fsum([base + shift, *phi]) - output)
+    assert float(match[1]) == pytest.approx(residual, rel=1e-3)
+    assert float(match[2]) == pytest.approx(allowed, rel=1e-3)
+    for value in (output, *phi):
+        assert repr(value) not in response.text
+
+    record = next(
+        r
+        for r in api.service.audit.records(action="prediction", limit=1000)
+        if r["record_id"] == body["audit_id"]
+    )
+    assert record["decision"] == "withheld"
+    assert record["model_version"] == "1"
+    assert [c["check"] for c in record["checks"]] == [
+        "role",
+        "purpose",
+        "site",
+        "consent",
+        "approval",
+        "bias_audit",
+        "envelope",
+        "explanation",
+    ]
+    assert all(c["passed"] for c in record["checks"][:-1])
+    assert record["checks"][-1] == {"check": "explanation", "passed": False, "detail": detail}
+    assert record["output_digest"] is None
+
+    monkeypatch.undo()
+    again = predict(api, features, model=name)
+    assert again.status_code == 200, again.text
+    assert again.json()["explanation"] == good
