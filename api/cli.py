@@ -42,6 +42,7 @@ def main() -> None:
 def init(home: str | None) -> None:
     """Create the home folder: governance DB, MLflow store, secrets."""
     service = _service(home)
+    service.registry.open()  # every other command opens the MLflow store on first use
     click.echo(f"twinreg home ready at {service.settings.home}")
 
 

@@ -363,6 +363,16 @@ class TwinRegistry:
             environment=environment,
         )
 
+    def open(self) -> None:
+        """Open the tracking store now, creating (and migrating) it when new, with the
+        twins' experiment and, for a local artifact root, its folder; otherwise the store
+        opens on first use."""
+        self._experiment()
+        where = urlparse(self.artifact_root)
+        if where.scheme in ("", "file"):
+            with translated("creating the artifact root"):
+                Path(url2pathname(where.path)).mkdir(parents=True, exist_ok=True)
+
     def ping(self) -> None:
         """Raise :class:`RegistryUnavailable` unless the tracking store answers."""
         with translated("pinging the tracking store"):

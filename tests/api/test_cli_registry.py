@@ -25,6 +25,11 @@ def test_init_creates_the_home(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (home / "governance.db").exists() and (home / "secrets.json").exists()
     assert (home / "secrets.json").stat().st_mode & 0o077 == 0
+    # the MLflow store (SQLite backend, migrated, the twins' experiment) and local artifacts
+    assert (home / "mlartifacts").is_dir()
+    tracking = mlflow.MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
+    experiments = [e.name for e in tracking.search_experiments()]
+    assert "twinreg" in experiments, experiments
     info = CliRunner().invoke(main, ["info", "--json", "--home", str(home)], env={})
     assert json.loads(info.output)["models"] == []
 
