@@ -193,7 +193,7 @@ class ReleaseGate:
         warnings: list[str] = []
         computation: Computation | None = None
         state: VersionState | None = None
-        policy_version = "unavailable"
+        policy_version: str | None = None  # none could be read: withheld (check policy)
         facts = request.facts
         if facts is None or (facts.patient_id, facts.purpose) != (
             request.patient_id,

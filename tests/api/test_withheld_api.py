@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from governance.principal import Principal
 from models.demo_twins import DemoTwin
 from tests.api.helpers import features_of, prepare_patient, run_sql, twin_named
 
@@ -217,6 +218,24 @@ def test_corrupt_policy_withholds_everything_and_fails_health(api: Any, whas: De
     refusal = api.service.audit.records(action="auth.refused")[-1]
     assert refusal["reason"].startswith("policies unavailable: ")
     assert refusal["path"] == "/v1/predictions" and refusal["policy_version"] is None
+
+
+def test_a_decision_under_way_when_the_policies_break_is_withheld(api: Any, whas: DemoTwin) -> None:
+    """Past authentication (in-process, as the page and simulation paths call it), the
+    gate's own first check withholds: no version to decide under, none recorded."""
+    prepare_patient(api, "p-1", CATS)
+    changes = len(api.service.audit.records(action="policy.change", limit=1000))
+    (api.service.settings.policies_dir / "ethics.toml").write_text("purposes = [")
+    api.service.policies.invalidate()
+    decision = api.service.predict(
+        Principal("carla", "clinician", "st-mary"), whas.name, "p-1", "treatment", features_of(whas)
+    )
+    assert not decision.released and decision.computation is None
+    assert [r["check"] for r in decision.reasons] == ["policy"]
+    record = api.service.audit.records(action="prediction", limit=1000)[-1]
+    assert record["record_id"] == decision.audit_id and record["decision"] == "withheld"
+    assert record["policy_version"] is None
+    assert len(api.service.audit.records(action="policy.change", limit=1000)) == changes
 
 
 def test_withheld_decision_is_audited(api: Any, whas: DemoTwin) -> None:
