@@ -58,7 +58,6 @@ class TwinregService:
         secrets = ensure_home(settings)
         self.token_key = secrets.token_key
         self.engine = make_engine(settings.governance_url)
-        self.audit = AuditLog(self.engine, policy_version=lambda: self.policies.current().version)
         rules = (
             DatabaseRules(settings.governance_url) if settings.policy_store == "database" else None
         )
@@ -68,6 +67,7 @@ class TwinregService:
             watcher=watcher_for(settings.governance_url, settings.redis_url) if rules else None,
             recheck_seconds=settings.policy_recheck_seconds,
         )
+        self.audit = AuditLog(self.engine, self.policies)
         self.pseudonymiser = Pseudonymiser(secrets.pseudonym_key)
         self.lifecycle = Lifecycle(self.engine, self.audit, self.policies)
         self.patients = PatientService(self.engine, self.audit, self.policies, self.pseudonymiser)

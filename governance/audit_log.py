@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,10 +32,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, text
 
+from governance.audit_policy import POLICY_CHANGE, Head, PolicyTracker
 from governance.canonical import NotCanonical, canonical_json, iso_utc
 from governance.clock import as_utc, utcnow
 from governance.db import SQLITE_BEGIN, SQLITE_DATETIME, sqlite_write
 from governance.errors import AuditChainBroken, AuditWriteError, InvalidInput
+from governance.policy import PolicyStore
 from governance.records import AuditRecord
 
 #: ``prev_hash`` of the first record.
@@ -53,9 +55,6 @@ _INSERT = insert(_t)
 _PG_LOCK = text(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
 _VERIFY_BATCH = 2000
 _RAW_HEAD = "SELECT seq, hash FROM audit_record ORDER BY seq DESC LIMIT 1"
-#: The action recorded, inside the chain's lock, before the first record made under a policy
-#: version other than the one the chain last recorded: ``{"from": old, "to": new}``.
-POLICY_CHANGE = "policy.change"
 _LAST_POLICY_CHANGE = (
     select(_t.c.body).where(_t.c.action == POLICY_CHANGE).order_by(_t.c.seq.desc()).limit(1)
 )
@@ -110,17 +109,13 @@ def chain_hash(prev_hash: str, body: str) -> str:
 class AuditLog:
     """Appends records to the chain and reads them back. Thread-safe; one per engine."""
 
-    def __init__(
-        self, engine: Engine, policy_version: Callable[[], str | None] | None = None
-    ) -> None:
-        """``policy_version``: the policies' current version, written into every record
-        that does not carry its own, and whose changes the chain records (``policy.change``)."""
+    def __init__(self, engine: Engine, policies: PolicyStore | None = None) -> None:
+        """With ``policies``, every record carries a policy version and the chain records
+        its changes (:mod:`governance.audit_policy`)."""
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
         self._sqlite = engine.dialect.name == "sqlite"
-        self._policy_version = policy_version
-        #: The policy version this process last saw recorded as the chain's current one.
-        self._recorded_policy: str | None = None
+        self._policy = None if policies is None else PolicyTracker(policies)
 
     # -- writes -------------------------------------------------------------------------
     def append(
@@ -136,19 +131,18 @@ class AuditLog:
             action_json = _action_json(action)
             if not isinstance(payload, Mapping):
                 raise NotCanonical("the payload must be a mapping with string keys")
-            payload, policy = self._under_policy(payload)
+            if self._policy is not None:
+                payload = self._policy.stamp(payload)
             payload_json = canonical_json(payload)
             if conn is not None:
-                return self._append(conn, action, action_json, payload_json, policy)
+                return self._append(conn, action, action_json, payload_json)
             if self._sqlite:
                 # The hot path of every decision: three statements on a DB-API connection.
                 with sqlite_write(self._engine) as cursor:
-                    entry = self._insert_sqlite(cursor, action, action_json, payload_json, policy)
-            else:
-                with self._engine.begin() as own:
-                    entry = self._append(own, action, action_json, payload_json, policy)
-            if policy is not None:
-                self._recorded_policy = policy
+                    entry = self._insert_sqlite(cursor, action, action_json, payload_json)
+                return entry
+            with self._engine.begin() as own:
+                entry = self._append(own, action, action_json, payload_json)
             return entry
         except AuditWriteError:
             raise
@@ -157,67 +151,48 @@ class AuditLog:
                 f"audit record {action!r} was not written (nothing was stored): {exc}"
             ) from exc
 
-    def _under_policy(self, payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], str | None]:
-        """The payload with the policy version it was made under (its own, else the
-        current one; None while the policies cannot be read), and that version when this
-        process has not yet seen it recorded as the chain's current one."""
-        if self._policy_version is None:
-            return payload, None
-        if "policy_version" in payload:
-            version = payload["policy_version"]
-        else:
-            try:
-                version = self._policy_version()
-            except Exception:  # broken policies: recorded as such, nothing else changes
-                version = None
-            payload = {**payload, "policy_version": version}
-        fresh = isinstance(version, str) and version != self._recorded_policy
-        return payload, version if fresh else None
-
     def _append(
-        self,
-        conn: Connection,
-        action: str,
-        action_json: str,
-        payload_json: str,
-        policy: str | None = None,
+        self, conn: Connection, action: str, action_json: str, payload_json: str
     ) -> AuditEntry:
         if self._sqlite:
-            return self._append_sqlite(conn, action, action_json, payload_json, policy)
+            return self._append_sqlite(conn, action, action_json, payload_json)
         if self._postgres:
             conn.execute(_PG_LOCK)  # held until this transaction ends
-        if policy is not None:
-            last = conn.execute(_LAST_POLICY_CHANGE).scalar()
-            change = _policy_change(last, policy)
+        row = conn.execute(_HEAD).first()
+        head = None if row is None else (int(row[0]), str(row[1]))
+        if self._policy is not None:
+            change = self._policy.change_due(
+                head, lambda: conn.execute(_LAST_POLICY_CHANGE).scalar()
+            )
             if change is not None:
-                self._append(conn, POLICY_CHANGE, _action_json(POLICY_CHANGE), change)
-        head = conn.execute(_HEAD).first()
-        seq, prev_hash = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
-        at = utcnow()
-        record_id = str(uuid.uuid4())
-        body = _body(seq, record_id, iso_utc(at), action_json, payload_json)
-        digest = chain_hash(prev_hash, body)
+                first = self._insert(conn, head, POLICY_CHANGE, _POLICY_CHANGE_JSON, change)
+                head = (first.seq, first.hash)
+        entry = self._insert(conn, head, action, action_json, payload_json)
+        if self._policy is not None:
+            self._policy.wrote((entry.seq, entry.hash))
+        return entry
+
+    @staticmethod
+    def _insert(
+        conn: Connection, head: Head | None, action: str, action_json: str, payload_json: str
+    ) -> AuditEntry:
+        entry, body, prev_hash = _link(head, action_json, payload_json)
         conn.execute(
             _INSERT,
             {
-                "seq": seq,
-                "record_id": record_id,
-                "at": at,
+                "seq": entry.seq,
+                "record_id": entry.record_id,
+                "at": entry.at,
                 "action": action,
                 "body": body,
                 "prev_hash": prev_hash,
-                "hash": digest,
+                "hash": entry.hash,
             },
         )
-        return AuditEntry(seq, record_id, digest, at)
+        return entry
 
     def _append_sqlite(
-        self,
-        conn: Connection,
-        action: str,
-        action_json: str,
-        payload_json: str,
-        policy: str | None = None,
+        self, conn: Connection, action: str, action_json: str, payload_json: str
     ) -> AuditEntry:
         """The same append inside the caller's SQLite transaction (on its DB-API
         connection). The transaction was begun with ``BEGIN IMMEDIATE`` (see
@@ -225,31 +200,26 @@ class AuditLog:
         other writer; the caller commits."""
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            return self._insert_sqlite(cursor, action, action_json, payload_json, policy)
+            return self._insert_sqlite(cursor, action, action_json, payload_json)
         finally:
             cursor.close()
 
-    @staticmethod
     def _insert_sqlite(
-        cursor: Any, action: str, action_json: str, payload_json: str, policy: str | None = None
+        self, cursor: Any, action: str, action_json: str, payload_json: str
     ) -> AuditEntry:
-        """Head read and insert on a DB-API cursor inside a ``BEGIN IMMEDIATE`` transaction;
-        first, when ``policy`` is given and differs from the version the chain last recorded,
-        the ``policy.change`` record."""
-        if policy is not None:
-            last = cursor.execute(_RAW_LAST_POLICY_CHANGE, (POLICY_CHANGE,)).fetchone()
-            change = _policy_change(None if last is None else last[0], policy)
+        """Head read and insert on a DB-API cursor inside a ``BEGIN IMMEDIATE`` transaction
+        (first, when due, the ``policy.change`` record)."""
+        row = cursor.execute(_RAW_HEAD).fetchone()
+        head = None if row is None else (int(row[0]), str(row[1]))
+        if self._policy is not None:
+            change = self._policy.change_due(head, lambda: _last_change_sqlite(cursor))
             if change is not None:
-                AuditLog._insert_sqlite(cursor, POLICY_CHANGE, _action_json(POLICY_CHANGE), change)
-        head = cursor.execute(_RAW_HEAD).fetchone()
-        seq, prev_hash = (1, GENESIS) if head is None else (int(head[0]) + 1, str(head[1]))
-        at = utcnow()
-        record_id = str(uuid.uuid4())
-        body = _body(seq, record_id, iso_utc(at), action_json, payload_json)
-        digest = chain_hash(prev_hash, body)
-        stored_at = at.strftime(SQLITE_DATETIME)
-        cursor.execute(_RAW_INSERT, (seq, record_id, stored_at, action, body, prev_hash, digest))
-        return AuditEntry(seq, record_id, digest, at)
+                first = _insert_row_sqlite(cursor, head, POLICY_CHANGE, _POLICY_CHANGE_JSON, change)
+                head = (first.seq, first.hash)
+        entry = _insert_row_sqlite(cursor, head, action, action_json, payload_json)
+        if self._policy is not None:
+            self._policy.wrote((entry.seq, entry.hash))
+        return entry
 
     # -- reads --------------------------------------------------------------------------
     def records(
@@ -491,13 +461,33 @@ def _action_json(action: str) -> str:
     return canonical_json(action)
 
 
-def _policy_change(last_body: str | None, version: str) -> str | None:
-    """The payload (canonical JSON) of the ``policy.change`` record from the version the
-    last such record (``last_body``) moved to, to ``version``; None when they agree."""
-    previous = None if last_body is None else json.loads(last_body)["payload"].get("to")
-    if previous == version:
-        return None
-    return canonical_json({"from": previous, "policy_version": version, "to": version})
+_POLICY_CHANGE_JSON = _action_json(POLICY_CHANGE)
+
+
+def _insert_row_sqlite(
+    cursor: Any, head: Head | None, action: str, action_json: str, payload_json: str
+) -> AuditEntry:
+    entry, body, prev_hash = _link(head, action_json, payload_json)
+    stored_at = entry.at.strftime(SQLITE_DATETIME)
+    cursor.execute(
+        _RAW_INSERT,
+        (entry.seq, entry.record_id, stored_at, action, body, prev_hash, entry.hash),
+    )
+    return entry
+
+
+def _link(head: Head | None, action_json: str, payload_json: str) -> tuple[AuditEntry, str, str]:
+    """The next link after ``head``: its entry, its body and the previous hash."""
+    seq, prev_hash = (1, GENESIS) if head is None else (head[0] + 1, head[1])
+    at = utcnow()
+    record_id = str(uuid.uuid4())
+    body = _body(seq, record_id, iso_utc(at), action_json, payload_json)
+    return AuditEntry(seq, record_id, chain_hash(prev_hash, body), at), body, prev_hash
+
+
+def _last_change_sqlite(cursor: Any) -> str | None:
+    row = cursor.execute(_RAW_LAST_POLICY_CHANGE, (POLICY_CHANGE,)).fetchone()
+    return None if row is None else str(row[0])
 
 
 def _body(seq: int, record_id: str, at: str, action_json: str, payload_json: str) -> str:

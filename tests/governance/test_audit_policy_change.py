@@ -1,19 +1,35 @@
 """Every audit record carries the policy version it was made under, and the chain records
-each change of version (``policy.change``) once, before the first record made under it."""
+each change of the version in force (``policy.change``) once, before the first record
+written under it -- with several threads and several workers writing, some of them with a
+stale view of the policies."""
 
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from governance.audit_log import POLICY_CHANGE, AuditLog, verify
+from governance.audit_log import AuditLog, verify
+from governance.audit_policy import POLICY_CHANGE
 from governance.db import make_engine
 from governance.policy import PolicyStore
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
+#: A worker that would not notice an edit by itself during a test.
+NEVER = 3600.0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, sqlite_url: str) -> Engine:
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_engine")  # type: ignore[no-any-return]
+    url: str = request.getfixturevalue("pg_schema_url")
+    pg = make_engine(url)
+    request.addfinalizer(pg.dispose)
+    return pg
 
 
 @pytest.fixture()
@@ -23,60 +39,137 @@ def policies(tmp_path: Path) -> Path:
     return folder
 
 
-def _edit(policies: Path, store: PolicyStore, note: str) -> str:
+def _edit(policies: Path, note: str) -> None:
     with (policies / "ethics.toml").open("a", encoding="utf-8") as f:
         f.write(f"\n# {note}\n")
+
+
+def _version(store: PolicyStore) -> str:
     store.invalidate()
     return store.current().version
 
 
-def _changes_and_versions(log: AuditLog) -> list[tuple[str, object]]:
-    return [
-        (r["action"], r["to"] if r["action"] == POLICY_CHANGE else r["policy_version"])
-        for r in log.records(limit=1000)
-    ]
+def _changes(log: AuditLog) -> list[tuple[str | None, str]]:
+    return [(r["from"], r["to"]) for r in log.records(action=POLICY_CHANGE, limit=1000)]
 
 
-def _check(engine: Engine, policies: Path) -> None:
+def test_records_carry_their_version_and_each_change_is_recorded_once(
+    engine: Engine, policies: Path
+) -> None:
     store = PolicyStore(policies)
     v1 = store.current().version
-    # two workers on one database, each with its own log and its own view of the version
-    worker_a = AuditLog(engine, policy_version=lambda: store.current().version)
-    worker_b = AuditLog(engine, policy_version=lambda: store.current().version)
-    worker_a.append("consent.grant", {"consent": "c-1"})
-    worker_b.append("consent.grant", {"consent": "c-2"})
-    v2 = _edit(policies, store, "first reviewed edit")
-    worker_b.append("consent.withdraw", {"consent": "c-1"})
-    worker_a.append("audit.read", {"count": 3})
-    # a record that says which version it was decided under keeps it
-    worker_a.append("prediction", {"decision": "released", "policy_version": v2})
-    assert _changes_and_versions(worker_a) == [
+    thread_a, thread_b = AuditLog(engine, store), AuditLog(engine, store)
+    thread_a.append("consent.grant", {"consent": "c-1"})
+    thread_b.append("consent.grant", {"consent": "c-2"})
+    _edit(policies, "first reviewed edit")
+    v2 = _version(store)
+    thread_b.append("consent.withdraw", {"consent": "c-1"})
+    thread_a.append("audit.read", {"count": 3})
+    # a decision begun under v1 and written after the change keeps its version, and does
+    # not make the chain record a change back
+    thread_a.append("prediction", {"decision": "released", "policy_version": v1})
+    thread_b.append("prediction", {"decision": "released", "policy_version": v2})
+    rows = [
+        (r["action"], r["to"] if r["action"] == POLICY_CHANGE else r["policy_version"])
+        for r in thread_a.records(limit=1000)
+    ]
+    assert rows == [
         (POLICY_CHANGE, v1),
         ("consent.grant", v1),
         ("consent.grant", v1),
         (POLICY_CHANGE, v2),
         ("consent.withdraw", v2),
         ("audit.read", v2),
+        ("prediction", v1),
         ("prediction", v2),
     ]
-    records = worker_a.records(action=POLICY_CHANGE)
-    assert [(r["from"], r["to"]) for r in records] == [(None, v1), (v1, v2)]
+    assert _changes(thread_a) == [(None, v1), (v1, v2)]
     assert verify(engine).ok
-    # broken policies: records say so (no version) and no change is recorded for them
+
+
+def test_unreadable_policies_are_recorded_as_none_and_are_no_change(
+    engine: Engine, policies: Path
+) -> None:
+    store = PolicyStore(policies)
+    log = AuditLog(engine, store)
+    log.append("consent.grant", {"consent": "c-1"})
     (policies / "ethics.toml").write_text("purposes = [")
     store.invalidate()
-    worker_a.append("auth.refused", {"reason": "x"})
-    assert worker_a.records(limit=1000)[-1]["policy_version"] is None
-    assert len(worker_a.records(action=POLICY_CHANGE)) == 2
+    log.append("auth.refused", {"reason": "x"})
+    log.append("prediction", {"decision": "withheld", "policy_version": None})
+    assert [r["policy_version"] for r in log.records(limit=1000)][-2:] == [None, None]
+    assert len(_changes(log)) == 1
 
 
-def test_policy_changes_are_recorded_once_on_sqlite(sqlite_engine: Engine, policies: Path) -> None:
-    _check(sqlite_engine, policies)
+def test_many_threads_across_a_change_record_it_once(engine: Engine, policies: Path) -> None:
+    store = PolicyStore(policies)
+    v1 = store.current().version
+    logs = [AuditLog(engine, store) for _ in range(3)]
+    edited = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer(log: AuditLog, n: int) -> None:
+        try:
+            for i in range(40):
+                # a version sampled before the edit may be written after it
+                version = store.current().version
+                log.append("prediction", {"decision": "released", "policy_version": version})
+                log.append("consent.grant", {"consent": f"{n}-{i}"})
+                if n == 0 and i == 10:
+                    _edit(policies, "edited while others write")
+                    store.invalidate()
+                    edited.set()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(logs[n % 3], n)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and edited.is_set()
+    v2 = store.current().version
+    assert _changes(logs[0]) == [(None, v1), (v1, v2)]
+    assert verify(engine).ok
 
 
-def test_policy_changes_are_recorded_once_on_postgresql(pg_schema_url: str, policies: Path) -> None:
-    engine = make_engine(pg_schema_url)
-    try:
-        _check(engine, policies)
-    finally:
-        engine.dispose()
+def test_a_stale_worker_never_records_a_change_back(engine: Engine, policies: Path) -> None:
+    """Two workers, each with its own policy store that would not notice an edit by
+    itself: the one that lags re-reads the files before recording anything."""
+    first, second = PolicyStore(policies, NEVER), PolicyStore(policies, NEVER)
+    worker_1, worker_2 = AuditLog(engine, first), AuditLog(engine, second)
+    v1 = first.current().version
+    worker_1.append("consent.grant", {"consent": "c-1"})
+    worker_2.append("consent.grant", {"consent": "c-2"})
+    _edit(policies, "edited")
+    v2 = _version(first)
+    worker_1.append("consent.grant", {"consent": "c-3"})  # records v1 -> v2
+    worker_2.append("consent.grant", {"consent": "c-4"})  # stale: re-reads, finds v2
+    assert second.current().version == v2
+    # a real reversal is recorded by the first worker to write under it
+    (policies / "ethics.toml").write_text((POLICIES / "ethics.toml").read_text())
+    assert _version(second) == v1
+    worker_2.append("consent.grant", {"consent": "c-5"})  # records v2 -> v1
+    worker_1.append("consent.grant", {"consent": "c-6"})  # stale v2: re-reads, finds v1
+    assert _changes(worker_1) == [(None, v1), (v1, v2), (v2, v1)]
+    # each record says which version its writer served when it made it: the lagging
+    # worker's last record before it re-read the files says so too
+    versions = [r["policy_version"] for r in worker_1.records(action="consent.grant")]
+    assert versions == [v1, v1, v2, v1, v1, v2]
+    assert first.current().version == v1
+
+
+def test_an_edited_change_record_does_not_stop_the_writers(engine: Engine, policies: Path) -> None:
+    store = PolicyStore(policies)
+    AuditLog(engine, store).append("consent.grant", {"consent": "c-1"})
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE audit_record SET body = :b WHERE action = :a"),
+            {"b": "{not json", "a": POLICY_CHANGE},
+        )
+    restarted = AuditLog(engine, store)  # a worker started after the edit
+    restarted.append("consent.grant", {"consent": "c-2"})
+    changes = restarted.records(action=POLICY_CHANGE, offset=1)
+    assert [(r["from"], r["to"]) for r in changes] == [(None, store.current().version)]
+    result = verify(engine)
+    assert not result.ok and result.first_bad_seq == 1
