@@ -18,14 +18,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from api.errors import BadRequest
-from governance.audit_log import (
-    AuditLog,
-    Checkpoint,
-    read_checkpoints,
-    verify,
-    write_checkpoint,
-)
-from governance.errors import AuditChainBroken
+from governance.audit_checkpoints import read_checkpoint_file, verify_with, write_checkpoint
+from governance.audit_log import AuditLog
 from governance.lifecycle import Lifecycle
 from governance.policy import PolicyStore
 from governance.principal import Principal
@@ -68,13 +62,13 @@ def ethics_report_data(
     lifecycle.require_on(principal, "report", "read")
     if until <= since:
         raise BadRequest("until must be after since", field="until")
-    checkpoints, edited = _checkpoints(checkpoints_file)
+    file = read_checkpoint_file(checkpoints_file)
     report = build_report(
-        engine, since, until, policies.current().bias_audit_max_age_days, checkpoints
+        engine, since, until, policies.current().bias_audit_max_age_days, file.checkpoints
     )
-    if edited is not None:
+    if file.unreadable:  # the file is evidence too: the report's chain status says so
         chain = report.audit_chain
-        chain = replace(chain, ok=False, message=_edited(edited, chain.message))
+        chain = replace(chain, ok=False, message=file.findings(chain.message))
         report = replace(report, audit_chain=chain)
     audit.append(
         "report.read",
@@ -108,10 +102,7 @@ def audit_verify(
 ) -> dict[str, Any]:
     if principal is not None:
         _require_audit(lifecycle, principal, "verify")
-    checkpoints, edited = _checkpoints(checkpoints_file)
-    result = verify(engine, checkpoints)
-    if edited is not None:
-        result = replace(result, ok=False, message=_edited(edited, result.message))
+    result = verify_with(engine, read_checkpoint_file(checkpoints_file))
     if principal is not None:
         audit.append(
             "audit.verify",
@@ -128,19 +119,6 @@ def audit_verify(
 def audit_checkpoint(engine: Engine, checkpoints_file: Path) -> dict[str, Any]:
     cp = write_checkpoint(engine, checkpoints_file)
     return {"count": cp.count, "hash": cp.hash, "at": cp.at.isoformat()}
-
-
-def _checkpoints(path: Path) -> tuple[list[Checkpoint], AuditChainBroken | None]:
-    """The checkpoints to verify against, or none and why: the file is evidence too, and
-    an edited one fails the verification (naming its line) rather than the request."""
-    try:
-        return read_checkpoints(path), None
-    except AuditChainBroken as exc:
-        return [], exc
-
-
-def _edited(edited: AuditChainBroken, chain_message: str) -> str:
-    return f"{edited} (the chain itself: {chain_message})"
 
 
 def _require_audit(lifecycle: Lifecycle, principal: Principal, act: str) -> None:

@@ -13,7 +13,7 @@ the chain head under a lock — SQLite: the engine's ``BEGIN IMMEDIATE`` (see
 writers, in one process or several, can never fork the chain.
 
 :func:`verify` recomputes the chain; checkpoints (count + head hash) written *outside* the
-database with :func:`write_checkpoint` also reveal a truncated tail or a wholesale
+database (:mod:`governance.audit_checkpoints`) also reveal a truncated tail or a wholesale
 rewrite. Nothing in this module deletes or edits a record.
 """
 
@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, text
@@ -36,7 +34,7 @@ from governance.audit_policy import POLICY_CHANGE, Head, PolicyTracker
 from governance.canonical import NotCanonical, canonical_json, iso_utc
 from governance.clock import as_utc, utcnow
 from governance.db import SQLITE_BEGIN, SQLITE_DATETIME, sqlite_write
-from governance.errors import AuditChainBroken, AuditWriteError, InvalidInput
+from governance.errors import AuditWriteError, InvalidInput
 from governance.policy import PolicyStore
 from governance.records import AuditRecord
 
@@ -389,66 +387,6 @@ def _stream(conn: Connection) -> Iterator[tuple[int, str, str, str, str, str]]:
         if len(rows) < _VERIFY_BATCH:
             return
         last = int(rows[-1][0])
-
-
-# -- checkpoints -------------------------------------------------------------------------
-def write_checkpoint(engine: Engine, path: Path) -> Checkpoint:
-    """Append the current head (count + hash) as one JSON line to ``path``, fsync'd.
-
-    ``path`` should live outside the database (e.g. ``<home>/audit-checkpoints.jsonl``)
-    so that a rewrite of the database cannot also rewrite its checkpoints.
-    """
-    count, digest = AuditLog(engine).head()
-    cp = Checkpoint(count, digest, utcnow())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    created = not path.exists()
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(canonical_json(cp.to_dict()) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    if created:
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    return cp
-
-
-def read_checkpoints(path: Path) -> list[Checkpoint]:
-    """The checkpoints in ``path`` (none if it does not exist).
-
-    A malformed line raises :class:`AuditChainBroken`, except an unterminated last line
-    (a write torn by a crash), which is ignored.
-    """
-    if not path.exists():
-        return []
-    lines = path.read_text(encoding="utf-8").split("\n")
-    out: list[Checkpoint] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            out.append(_parse_checkpoint(line))
-        except (ValueError, KeyError, TypeError) as exc:
-            if number == len(lines):  # no newline after it: torn write
-                continue
-            raise AuditChainBroken(
-                f"{path}:{number}: malformed checkpoint: {exc}", seq=None
-            ) from exc
-    return out
-
-
-def _parse_checkpoint(line: str) -> Checkpoint:
-    data = json.loads(line)
-    count, digest, at = data["count"], data["hash"], data["at"]
-    if type(count) is not int or count < 0:
-        raise ValueError(f"count must be a non-negative integer, not {count!r}")
-    if not isinstance(digest, str) or len(digest) != 64:
-        raise ValueError(f"hash must be 64 hex digits, not {digest!r}")
-    int(digest, 16)
-    parsed = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
-    return Checkpoint(count, digest, as_utc(parsed))
 
 
 # -- helpers -----------------------------------------------------------------------------

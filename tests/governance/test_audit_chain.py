@@ -11,14 +11,13 @@ import audit_tamper as tamper
 import pytest
 from sqlalchemy import Engine
 
-from governance.audit_log import (
-    GENESIS,
-    AuditLog,
-    Checkpoint,
+from governance.audit_checkpoints import (
+    read_checkpoint_file,
     read_checkpoints,
-    verify,
+    verify_with,
     write_checkpoint,
 )
+from governance.audit_log import GENESIS, AuditLog, Checkpoint, verify
 from governance.canonical import canonical_json
 from governance.errors import AuditChainBroken
 
@@ -243,6 +242,28 @@ def test_checkpoint_file_round_trip_and_damage(tmp_path: Path) -> None:
     assert read_checkpoints(path) == [Checkpoint(3, "a" * 64, at)]
     path.write_text('{"count": -1, "hash": "x", "at": "2026-01-01T00:00:00Z"}\n' + line + "\n")
     with pytest.raises(AuditChainBroken, match=r"cp\.jsonl:1"):
+        read_checkpoints(path)
+
+
+def test_an_unreadable_checkpoint_line_hides_nothing(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """A line edited into garbage (or into bytes that are not UTF-8) fails verification
+    by itself, and the readable checkpoints still reveal a truncation."""
+    log = AuditLog(sqlite_engine)
+    for i in range(5):
+        log.append("predict", {"i": i})
+    path = tmp_path / "cp.jsonl"
+    write_checkpoint(sqlite_engine, path)
+    tamper.truncate_from(sqlite_engine, 4)
+    with path.open("ab") as fh:
+        fh.write(b'{"garbage": 1}\n\xff\xfe not text\n')
+    file = read_checkpoint_file(path)
+    assert [c.count for c in file.checkpoints] == [5]
+    assert [u.split(": ")[0] for u in file.unreadable] == [f"{path}:2", f"{path}:3"]
+    result = verify_with(sqlite_engine, file)
+    assert not result.ok and result.first_bad_seq == 4
+    assert result.message.startswith(f"{path}:2: malformed checkpoint")
+    assert "truncated" in result.message or "missing" in result.message, result.message
+    with pytest.raises(AuditChainBroken, match=r"cp\.jsonl:2"):
         read_checkpoints(path)
 
 

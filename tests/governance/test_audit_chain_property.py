@@ -10,7 +10,8 @@ import audit_tamper as tamper
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governance.audit_log import AuditLog, read_checkpoints, verify, write_checkpoint
+from governance.audit_checkpoints import read_checkpoints, write_checkpoint
+from governance.audit_log import AuditLog, verify
 from governance.db import make_engine
 
 json_leaf = st.one_of(
