@@ -35,6 +35,9 @@ from models.mechanistic_demo import train_mechanistic_twins
 
 REPO = Path(__file__).resolve().parent.parent
 BACKEND = os.environ.get("TWINREG_TEST_BACKEND", "sqlite")
+#: In CI (``CI`` set, and not to "false" or "0", the same rule as ``.ci/test``) a service
+#: or tool a test needs must be there: its absence fails the test instead of skipping it.
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false")
 PG_SERVER = os.environ.get(
     "TWINREG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

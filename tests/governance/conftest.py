@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine
 
 from governance.db import make_engine
+from tests.conftest import IN_CI
 
 PG_URL = os.environ.get("TWINREG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -41,7 +42,7 @@ def pg_url() -> str:
         with psycopg.connect(PG_URL.replace("+psycopg", ""), connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        if os.environ.get("CI"):
+        if IN_CI:
             pytest.fail(f"PostgreSQL at {PG_URL} is unreachable in CI: {exc}")
         pytest.skip(f"PostgreSQL at {PG_URL} is unreachable: {exc}")
     return PG_URL

@@ -17,6 +17,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
 from api.settings import Settings
+from tests.conftest import IN_CI
 from tests.security.workers import worker
 
 CHROMIUM = os.environ.get("TWINREG_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -30,7 +31,7 @@ def _browser_available() -> bool:
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     if not _browser_available():
-        if os.environ.get("CI") == "true":
+        if IN_CI:
             pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing; .ci/test installs them")
         pytest.skip("Chromium and chromedriver are not installed (apt install chromium-driver)")
     options = Options()

@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from api.settings import Settings
+from tests.conftest import IN_CI
 
 REDIS_URL = os.environ.get("TWINREG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -25,7 +26,7 @@ def redis_or_skip() -> str:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
-        if os.environ.get("CI"):
+        if IN_CI:
             pytest.fail(f"Redis at {REDIS_URL} is unreachable in CI: {exc}")
         pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
     return REDIS_URL
