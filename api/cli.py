@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.errors import ApiError
 from api.settings import Settings
@@ -32,7 +33,20 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Every command's errors from our packages end as one line on stderr and exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (GovernanceError, RegistryError, ApiError) as exc:
+            _fail(str(exc))
+        except SQLAlchemyError as exc:  # the governance database, before our errors wrap it
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            _fail(f"the governance database cannot be used: {reason}")
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """twinreg: an explainable, governed registry of healthcare digital-twin models."""
 

@@ -188,3 +188,13 @@ def test_tampered_artifact_is_refused(
     finally:
         for path, data in originals.items():
             path.write_bytes(data)
+
+
+def test_an_unreachable_store_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    env = {"TWINREG_GOVERNANCE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none"}
+    result = CliRunner().invoke(main, ["info", "--home", str(tmp_path / "h")], env=env)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output
+    assert lines[0].startswith("twinreg: the governance database cannot be used: ")
+    assert "port 1" in lines[0]
