@@ -23,9 +23,13 @@ class BodyError:
 def explain(body: bytes) -> BodyError | None:
     """The refused body's fault, or None when the standard library sees none either."""
     try:
-        parsed = json.loads(body)
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         return BodyError("the body is not UTF-8 text; send a JSON object encoded in UTF-8")
+    if text.startswith("\ufeff"):
+        return BodyError("the body starts with a byte order mark; send UTF-8 JSON without one")
+    try:
+        parsed = json.loads(text)
     except json.JSONDecodeError as exc:
         return BodyError(
             f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}; "
