@@ -255,7 +255,7 @@ def _read_files(directory: Path) -> dict[str, str]:
     for name in REQUIRED_FILES:
         path = directory / name
         try:
-            contents[name] = path.read_text(encoding="utf-8")
+            contents[name] = path.read_bytes().decode("utf-8")  # as stored: no newline changes
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicyError(f"policy file {path} is missing or unreadable: {exc}") from exc
     return contents

@@ -3,6 +3,7 @@ and the approval requirement, over a real SQLite governance database."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import replace
@@ -101,6 +102,11 @@ def test_a_broken_credibility_file_is_a_policy_error(tmp_path: Path) -> None:
     store.invalidate()
     with pytest.raises(PolicyError, match=r"credibility\.toml"):
         store.current()
+    # its digest is the file's own SHA-256 (as stored, whatever its line endings)
+    crlf = (POLICIES / "credibility.toml").read_bytes().replace(b"\n", b"\r\n")
+    (policies / "credibility.toml").write_bytes(crlf)
+    store.invalidate()
+    assert store.current().credibility.sha256 == hashlib.sha256(crlf).hexdigest()
     # and its content is part of the policy version
     shutil.copy(POLICIES / "credibility.toml", policies / "credibility.toml")
     with (policies / "credibility.toml").open("a") as f:
