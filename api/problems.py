@@ -55,6 +55,18 @@ STATUS_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
 )
 
 
+def public_detail(exc: Exception) -> str:
+    """What the client is told of a domain error. A policy outage's reason names files on
+    the server: it goes to the server log and the refusal's audit record, not to clients."""
+    if isinstance(exc, PolicyError):
+        _log.error("policies unavailable: %s", exc)
+        return (
+            "the policies cannot be read: nothing is decided until an operator fixes them "
+            "(the server log says why)"
+        )
+    return str(exc)
+
+
 def problem(
     status: int,
     title: str,
@@ -90,7 +102,7 @@ def domain_error_handler(
             return problem(
                 status,
                 title,
-                str(exc),
+                public_detail(exc),
                 field=getattr(exc, "field", None),
                 audit_id=getattr(exc, "audit_id", None),
             )

@@ -17,7 +17,7 @@ from api.auth import record_refusal
 from api.errors import ApiError, Unauthorized
 from api.pages.render import page
 from api.pages.session import cleared_cookie, service_of, sign_in_location
-from api.problems import STATUS_TABLE
+from api.problems import STATUS_TABLE, public_detail
 from explain import ExplainError
 from governance.errors import GovernanceError, TokenRevoked
 from registry import RegistryError
@@ -42,7 +42,8 @@ def revoked(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Template:
     for kind, status, title in STATUS_TABLE:
         if isinstance(exc, kind):
-            return _error_page(request, status, title, str(exc), getattr(exc, "audit_id", None))
+            detail = public_detail(exc)
+            return _error_page(request, status, title, detail, getattr(exc, "audit_id", None))
     return unexpected(request, exc)
 
 

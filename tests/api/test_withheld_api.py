@@ -212,6 +212,9 @@ def test_corrupt_policy_withholds_everything_and_fails_health(api: Any, whas: De
     assert response.status_code == 503, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "decision" not in response.json() and "prediction" not in response.json()
+    # the reason names files on the server: the client is told only that nothing is decided
+    assert response.json()["detail"].startswith("the policies cannot be read")
+    assert "ethics.toml" not in response.text
     assert api.client.get("/health").status_code == 503
     # the refusal, and only it, is recorded (under no policy version: none could be read)
     assert api.service.audit.count() == before + 1

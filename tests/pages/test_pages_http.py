@@ -107,6 +107,8 @@ def test_a_session_with_unreadable_policies_is_refused_and_audited(api: Api) -> 
     before = api.service.audit.count()
     response = api.client.get("/ui/ethics", follow_redirects=False)
     assert response.status_code == 503, response.text[:300]
+    assert "the policies cannot be read" in response.text
+    assert "rbac_model.conf" not in response.text  # the reason stays on the server
     assert api.service.audit.count() == before + 1
     refusal = api.service.audit.records(action="auth.refused")[-1]
     assert (refusal["path"], refusal["method"]) == ("/ui/ethics", "page")
