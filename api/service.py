@@ -437,19 +437,23 @@ class TwinregService:
 
     # -- health / info ------------------------------------------------------------------
     def health(self) -> Health:
+        """What is up, for anyone (load balancers poll it): a store that is down is named,
+        its reason (file paths, hosts) goes to the server log only."""
         checks: dict[str, str] = {}
         ok = True
         try:
             checks["policies"] = self.policies.current().version
         except Exception as exc:
-            ok, checks["policies"] = False, f"unavailable: {exc}"
+            _log.error("health: the policies cannot be read: %s", exc)
+            ok, checks["policies"] = False, "unavailable: cannot be read (see the server log)"
         checks["policy_watch"] = self.policies.watch_state()
         try:
             # the head's seq (an index lookup), not count(*), which reads the whole log:
             # load balancers poll /health; `audit verify` is where the chain is checked
             checks["audit_records"] = str(self.audit.head()[0])
         except Exception as exc:
-            ok, checks["governance_db"] = False, f"unavailable: {exc}"
+            _log.error("health: the governance database cannot be read: %s", exc)
+            ok, checks["governance_db"] = False, "unavailable: cannot be read (see the server log)"
         return Health(ok, checks)
 
     def info(self) -> dict[str, Any]:

@@ -215,7 +215,10 @@ def test_corrupt_policy_withholds_everything_and_fails_health(api: Any, whas: De
     # the reason names files on the server: the client is told only that nothing is decided
     assert response.json()["detail"].startswith("the policies cannot be read")
     assert "ethics.toml" not in response.text
-    assert api.client.get("/health").status_code == 503
+    health = api.client.get("/health")
+    assert health.status_code == 503
+    assert health.json()["checks"]["policies"] == "unavailable: cannot be read (see the server log)"
+    assert "ethics.toml" not in health.text
     # the refusal, and only it, is recorded (under no policy version: none could be read)
     assert api.service.audit.count() == before + 1
     refusal = api.service.audit.records(action="auth.refused")[-1]
