@@ -5,8 +5,8 @@ JSON is :meth:`EthicsReport.to_dict` as compact, key-sorted text.
 CSV is one long table with the header ``section,row,field,value``:
 
 - ``section`` is a report section (``report``, ``decisions``, ``consent``,
-  ``bias_audits``, ``lifecycle``, ``overrides``, ``audit_chain``) for its scalar fields,
-  or ``<section>.<list>`` (e.g. ``decisions.by_model_version``,
+  ``bias_audits``, ``lifecycle``, ``overrides``, ``policies``, ``audit_chain``) for its
+  scalar fields, or ``<section>.<list>`` (e.g. ``decisions.by_model_version``,
   ``lifecycle.suspensions``) for the rows of one of its tables;
 - ``row`` is empty for scalars, else the 0-based row number within that table;
 - ``field`` is the field name; ``value`` its text: empty for null, ``true``/``false``,
@@ -39,7 +39,15 @@ from governance.reports import EthicsReport
 
 CSV_HEADER = ("section", "row", "field", "value")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_SECTIONS = ("decisions", "consent", "bias_audits", "lifecycle", "overrides", "audit_chain")
+_SECTIONS = (
+    "decisions",
+    "consent",
+    "bias_audits",
+    "lifecycle",
+    "overrides",
+    "policies",
+    "audit_chain",
+)
 
 
 # -- JSON -------------------------------------------------------------------------------------
@@ -298,6 +306,16 @@ overridden.</p>
 {% for e in o.entries %}<tr><td>{{ e.model }}</td><td>{{ e.model_version }}</td>
 <td>{{ e.site }}</td><td>{{ e.action }}</td><td>{{ e.clinician }}</td>
 <td>{{ e.reason }}</td><td>{{ e.at }}</td></tr>{% endfor %}</table>{% endif %}
+</section>
+
+<section>
+<h2>Policy versions</h2>
+{% set p = r.policies %}
+<p>In force at the end of the period: <code>{{ p.in_force_at_end or 'none recorded' }}</code>;
+{{ p.changes | length }} changes in the period.</p>
+{% if p.changes %}<table><tr><th>At</th><th>From</th><th>To</th></tr>
+{% for c in p.changes %}<tr><td>{{ c.at }}</td><td><code>{{ c.from_version or '—' }}</code></td>
+<td><code>{{ c.to_version or '—' }}</code></td></tr>{% endfor %}</table>{% endif %}
 </section>
 """
 )

@@ -12,6 +12,7 @@ until`` (naive datetimes are taken as UTC) and returns an :class:`EthicsReport`:
 - ``lifecycle``   approvals, rejections, suspensions, reinstatements and retirements,
   with who and why;
 - ``overrides``   clinician overrides with their reasons;
+- ``policies``    the policy version in force at ``until`` and the changes in the period;
 - ``audit_chain`` :func:`governance.audit_log.verify` over the whole chain.
 
 Aggregation happens in SQL where the tables allow it (grouped counts, filters on the
@@ -44,6 +45,7 @@ from governance.records import (
     Patient,
     Transition,
 )
+from governance.report_policies import PolicySection, policy_section
 
 #: How many distinct details are listed per failing check.
 TOP_DETAILS = 5
@@ -207,6 +209,7 @@ class EthicsReport:
     bias_audits: BiasAuditSection
     lifecycle: LifecycleSection
     overrides: OverrideSection
+    policies: PolicySection
     audit_chain: ChainStatus
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,6 +250,7 @@ def build_report(
         bias = _bias_audits(conn, since, until, max_age_days)
         lifecycle = _lifecycle(conn, since, until)
         overrides = _overrides(conn, since, until)
+        policies = policy_section(conn, since, until)
         total, in_period = conn.execute(
             select(
                 select(func.count()).select_from(_ar).scalar_subquery(),
@@ -267,7 +271,7 @@ def build_report(
         len(checkpoints),
     )
     return EthicsReport(
-        since, until, utcnow(), decisions, consent, bias, lifecycle, overrides, chain
+        since, until, utcnow(), decisions, consent, bias, lifecycle, overrides, policies, chain
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -326,3 +327,32 @@ def test_the_benchmark_runs_small() -> None:
     assert result["records"] >= 2_000
     assert result["decisions"] == 2_000
     assert result["chain_ok"] is True
+
+
+def test_the_policy_versions_in_force_and_their_changes(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    store = PolicyStore(policies)
+    audit = AuditLog(sqlite_engine, store)
+    v1 = store.current().version
+    audit.append("consent.grant", {"consent": "c-1"})
+    start = utcnow()
+    with (policies / "ethics.toml").open("a", encoding="utf-8") as f:
+        f.write("\n# reviewed by the ethics board\n")
+    store.invalidate()
+    v2 = store.current().version
+    audit.append("consent.grant", {"consent": "c-2"})
+    end = utcnow() + timedelta(seconds=1)
+    r = build_report(sqlite_engine, start, end, 180.0)
+    assert r.policies.in_force_at_end == v2
+    assert [(c.from_version, c.to_version) for c in r.policies.changes] == [(v1, v2)]
+    before = build_report(sqlite_engine, start - timedelta(days=1), start, 180.0)
+    assert before.policies.in_force_at_end == v1
+    assert [(c.from_version, c.to_version) for c in before.policies.changes] == [(None, v1)]
+    rows = list(csv.reader(io.StringIO(to_csv(r))))
+    assert ["policies", "", "in_force_at_end", v2] in rows
+    assert ["policies.changes", "0", "to_version", v2] in rows
+    page = to_html(r)
+    assert "Policy versions" in page and v2 in page and v1 in page
