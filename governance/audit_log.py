@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,6 +61,18 @@ _RAW_INSERT = (
     "INSERT INTO audit_record (seq, record_id, at, action, body, prev_hash, hash) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+@dataclass(frozen=True)
+class _Record:
+    """A record to append: its action and payload, encoded before the chain is locked."""
+
+    action: str
+    action_json: str
+    payload_json: str
+    payload: Mapping[str, Any]
+    #: Whether the payload's policy version was stamped by the log (not the caller's own).
+    stamped: bool
 
 
 @dataclass(frozen=True)
@@ -129,18 +141,19 @@ class AuditLog:
             action_json = _action_json(action)
             if not isinstance(payload, Mapping):
                 raise NotCanonical("the payload must be a mapping with string keys")
+            stamped = False
             if self._policy is not None:
-                payload = self._policy.stamp(payload)
-            payload_json = canonical_json(payload)
+                payload, stamped = self._policy.stamp(payload)
+            record = _Record(action, action_json, canonical_json(payload), payload, stamped)
             if conn is not None:
-                return self._append(conn, action, action_json, payload_json)
+                return self._append(conn, record)
             if self._sqlite:
                 # The hot path of every decision: three statements on a DB-API connection.
                 with sqlite_write(self._engine) as cursor:
-                    entry = self._insert_sqlite(cursor, action, action_json, payload_json)
+                    entry = self._insert_sqlite(cursor, record)
                 return entry
             with self._engine.begin() as own:
-                entry = self._append(own, action, action_json, payload_json)
+                entry = self._append(own, record)
             return entry
         except AuditWriteError:
             raise
@@ -149,26 +162,35 @@ class AuditLog:
                 f"audit record {action!r} was not written (nothing was stored): {exc}"
             ) from exc
 
-    def _append(
-        self, conn: Connection, action: str, action_json: str, payload_json: str
-    ) -> AuditEntry:
+    def _append(self, conn: Connection, record: _Record) -> AuditEntry:
         if self._sqlite:
-            return self._append_sqlite(conn, action, action_json, payload_json)
+            return self._append_sqlite(conn, record)
         if self._postgres:
             conn.execute(_PG_LOCK)  # held until this transaction ends
         row = conn.execute(_HEAD).first()
         head = None if row is None else (int(row[0]), str(row[1]))
-        if self._policy is not None:
-            change = self._policy.change_due(
-                head, lambda: conn.execute(_LAST_POLICY_CHANGE).scalar()
-            )
-            if change is not None:
-                first = self._insert(conn, head, POLICY_CHANGE, _POLICY_CHANGE_JSON, change)
-                head = (first.seq, first.hash)
-        entry = self._insert(conn, head, action, action_json, payload_json)
+        change, payload_json = self._policy_first(
+            head, lambda: conn.execute(_LAST_POLICY_CHANGE).scalar(), record
+        )
+        if change is not None:
+            first = self._insert(conn, head, POLICY_CHANGE, _POLICY_CHANGE_JSON, change)
+            head = (first.seq, first.hash)
+        entry = self._insert(conn, head, record.action, record.action_json, payload_json)
         if self._policy is not None:
             self._policy.wrote((entry.seq, entry.hash))
         return entry
+
+    def _policy_first(
+        self, head: Head | None, last_change: Callable[[], str | None], record: _Record
+    ) -> tuple[str | None, str]:
+        """Under the chain's lock: the ``policy.change`` payload to insert before
+        ``record``, if any, and the record's payload (stamped again if its writer's view
+        moved since it was stamped)."""
+        if self._policy is None:
+            return None, record.payload_json
+        change = self._policy.change_due(head, last_change)
+        again = self._policy.restamp(record.payload) if record.stamped else None
+        return change, record.payload_json if again is None else canonical_json(again)
 
     @staticmethod
     def _insert(
@@ -189,32 +211,27 @@ class AuditLog:
         )
         return entry
 
-    def _append_sqlite(
-        self, conn: Connection, action: str, action_json: str, payload_json: str
-    ) -> AuditEntry:
+    def _append_sqlite(self, conn: Connection, record: _Record) -> AuditEntry:
         """The same append inside the caller's SQLite transaction (on its DB-API
         connection). The transaction was begun with ``BEGIN IMMEDIATE`` (see
         :mod:`governance.db`), so the head read and the insert are serialised with every
         other writer; the caller commits."""
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            return self._insert_sqlite(cursor, action, action_json, payload_json)
+            return self._insert_sqlite(cursor, record)
         finally:
             cursor.close()
 
-    def _insert_sqlite(
-        self, cursor: Any, action: str, action_json: str, payload_json: str
-    ) -> AuditEntry:
+    def _insert_sqlite(self, cursor: Any, record: _Record) -> AuditEntry:
         """Head read and insert on a DB-API cursor inside a ``BEGIN IMMEDIATE`` transaction
         (first, when due, the ``policy.change`` record)."""
         row = cursor.execute(_RAW_HEAD).fetchone()
         head = None if row is None else (int(row[0]), str(row[1]))
-        if self._policy is not None:
-            change = self._policy.change_due(head, lambda: _last_change_sqlite(cursor))
-            if change is not None:
-                first = _insert_row_sqlite(cursor, head, POLICY_CHANGE, _POLICY_CHANGE_JSON, change)
-                head = (first.seq, first.hash)
-        entry = _insert_row_sqlite(cursor, head, action, action_json, payload_json)
+        change, payload_json = self._policy_first(head, lambda: _last_change_sqlite(cursor), record)
+        if change is not None:
+            first = _insert_row_sqlite(cursor, head, POLICY_CHANGE, _POLICY_CHANGE_JSON, change)
+            head = (first.seq, first.hash)
+        entry = _insert_row_sqlite(cursor, head, record.action, record.action_json, payload_json)
         if self._policy is not None:
             self._policy.wrote((entry.seq, entry.hash))
         return entry

@@ -11,7 +11,9 @@ whose view is merely stale never records a change back, a writer that disagrees 
 chain re-reads the policies before recording anything: only a version actually in force
 on disk (or, at scale, in the database) is recorded. The check runs under the chain's
 lock; it costs a query only when another writer appended since this one's last record or
-this writer's version moved.
+this writer's version moved. A record stamped here (one without its own version) is
+stamped again under the lock when the writer's view moved meanwhile, so it never
+contradicts the change recorded just before it.
 """
 
 from __future__ import annotations
@@ -39,48 +41,67 @@ class PolicyTracker:
 
     def __init__(self, policies: PolicyStore) -> None:
         self._policies = policies
+        #: The chain's version as of ``_last_head`` (both set only after a write succeeded).
         self._chain_version: str | None = None
         self._last_head: Head | None = None
+        #: The chain's version once the record being written is in (between the two calls).
+        self._pending: str | None = None
 
-    def served(self, fresh: bool = False) -> str | None:
-        """The version this writer serves (re-read from the files when ``fresh``); None
-        while the policies cannot be read."""
+    def served(self, check_now: bool = False) -> str | None:
+        """The version this writer serves (the policies' stamps compared first when
+        ``check_now``); None while the policies cannot be read."""
         try:
-            if fresh:
-                self._policies.invalidate()
-            return self._policies.current().version
+            policies = self._policies.check_now() if check_now else self._policies.current()
         except Exception:  # unreadable policies: records say so, no change is recorded
             return None
+        return policies.version
 
-    def stamp(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
-        """``payload`` with the version it was made under: its own, else the served one."""
+    def stamp(self, payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
+        """``payload`` with the version it was made under: its own, else the served one;
+        and whether it was stamped here (then :meth:`restamp` may correct it)."""
         if "policy_version" in payload:
-            return payload
-        return {**payload, "policy_version": self.served()}
+            return payload, False
+        return {**payload, "policy_version": self.served()}, True
+
+    def restamp(self, stamped: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """Under the lock, after :meth:`change_due`: ``stamped`` with the version the chain
+        is now at, when the writer's view moved since it was stamped (else None)."""
+        pending = self._pending
+        if pending is None or stamped.get("policy_version") == pending:
+            return None
+        return {**stamped, "policy_version": pending}
 
     def change_due(self, head: Head | None, last_change: Callable[[], str | None]) -> str | None:
         """Under the chain's lock, before a record is inserted after ``head``: the payload
         (canonical JSON) of the ``policy.change`` record to insert first, if any.
 
         ``last_change`` reads the body of the chain's latest ``policy.change`` record.
+        Nothing is remembered until :meth:`wrote`: a write that fails leaves no trace.
         """
+        self._pending = None
         served = self.served()
         if served is None:
             return None
         if head is not None and head == self._last_head and served == self._chain_version:
-            return None  # nobody else appended since this writer did, under this version
+            self._pending = served  # nobody else appended since this writer did
+            return None
         previous = _to_of(last_change())
         if previous != served:
-            served = self.served(fresh=True)  # a stale view must not undo a recorded change
-        if served is None or previous == served:
-            self._chain_version = previous
+            served = self.served(check_now=True)  # a stale view must not undo a change
+        if served is None:
             return None
-        self._chain_version = served
+        self._pending = served
+        if previous == served:
+            return None
         return canonical_json({"from": previous, "policy_version": served, "to": served})
 
     def wrote(self, head: Head) -> None:
-        """Under the chain's lock: this writer's record is the head now."""
-        self._last_head = head
+        """Under the chain's lock: this writer's record is the head now. The shortcut of
+        :meth:`change_due` is trusted only after a write whose version was known."""
+        if self._pending is None:
+            self._last_head = self._chain_version = None
+        else:
+            self._last_head, self._chain_version = head, self._pending
 
 
 def _to_of(body: str | None) -> str | None:

@@ -233,6 +233,13 @@ class PolicyStore:
             self._current, self._stamp, self._error = None, None, exc
         self._checked_at = time.monotonic()
 
+    def check_now(self) -> PolicySet:
+        """:meth:`current` after comparing the files' (and rules') stamps now, whatever
+        the refresh interval; rebuilt only if they moved."""
+        with self._lock:
+            self._checked_at = self._rules_checked_at = float("-inf")
+        return self.current()
+
     def invalidate(self) -> None:
         """Force a re-read on the next call (used after an edit through the product)."""
         with self._lock:

@@ -8,13 +8,16 @@ from __future__ import annotations
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
+from governance import audit_log
 from governance.audit_log import AuditLog, verify
 from governance.audit_policy import POLICY_CHANGE
 from governance.db import make_engine
+from governance.errors import AuditWriteError
 from governance.policy import PolicyStore
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -152,10 +155,10 @@ def test_a_stale_worker_never_records_a_change_back(engine: Engine, policies: Pa
     worker_2.append("consent.grant", {"consent": "c-5"})  # records v2 -> v1
     worker_1.append("consent.grant", {"consent": "c-6"})  # stale v2: re-reads, finds v1
     assert _changes(worker_1) == [(None, v1), (v1, v2), (v2, v1)]
-    # each record says which version its writer served when it made it: the lagging
-    # worker's last record before it re-read the files says so too
+    # a record stamped by a lagging worker is stamped again once it has re-read the files:
+    # it never contradicts the change just before it
     versions = [r["policy_version"] for r in worker_1.records(action="consent.grant")]
-    assert versions == [v1, v1, v2, v1, v1, v2]
+    assert versions == [v1, v1, v2, v2, v1, v1]
     assert first.current().version == v1
 
 
@@ -173,3 +176,48 @@ def test_an_edited_change_record_does_not_stop_the_writers(engine: Engine, polic
     assert [(r["from"], r["to"]) for r in changes] == [(None, store.current().version)]
     result = verify(engine)
     assert not result.ok and result.first_bad_seq == 1
+
+
+def test_a_failed_write_leaves_no_trace_in_what_the_writer_knows(
+    sqlite_engine: Engine, policies: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PolicyStore(policies)
+    log = AuditLog(sqlite_engine, store)
+    v1 = store.current().version
+    log.append("consent.grant", {"consent": "c-1"})
+    _edit(policies, "edited")
+    v2 = _version(store)
+    real = audit_log._insert_row_sqlite
+
+    def fail_the_record(cursor: Any, head: Any, action: str, *rest: Any) -> Any:
+        if action == "consent.grant":
+            raise OSError("disk full")
+        return real(cursor, head, action, *rest)
+
+    monkeypatch.setattr(audit_log, "_insert_row_sqlite", fail_the_record)
+    with pytest.raises(AuditWriteError):
+        log.append("consent.grant", {"consent": "c-2"})
+    monkeypatch.setattr(audit_log, "_insert_row_sqlite", real)
+    log.append("consent.grant", {"consent": "c-3"})
+    assert _changes(log) == [(None, v1), (v1, v2)]
+    assert [r["policy_version"] for r in log.records(action="consent.grant")] == [v1, v2]
+
+
+def test_a_reversal_after_a_writer_could_not_read_its_policies_is_recorded(
+    engine: Engine, policies: Path
+) -> None:
+    first, second = PolicyStore(policies, NEVER), PolicyStore(policies, NEVER)
+    worker_1, worker_2 = AuditLog(engine, first), AuditLog(engine, second)
+    v1 = first.current().version
+    worker_1.append("consent.grant", {"consent": "c-1"})
+    original = (policies / "ethics.toml").read_text()
+    _edit(policies, "edited")
+    v2 = _version(second)
+    worker_2.append("consent.grant", {"consent": "c-2"})  # records v1 -> v2
+    (policies / "ethics.toml").write_text("purposes = [")
+    first.invalidate()
+    worker_1.append("auth.refused", {"reason": "x"})  # unreadable: no version, no change
+    (policies / "ethics.toml").write_text(original)
+    assert _version(first) == v1
+    worker_1.append("consent.grant", {"consent": "c-3"})  # records v2 -> v1
+    assert _changes(worker_1) == [(None, v1), (v1, v2), (v2, v1)]
