@@ -27,7 +27,13 @@ from governance.errors import (
     TokenRevoked,
 )
 from governance.principal import Principal
-from registry import ArtifactTampered, InvalidIdentifier, ModelNotFound, RegistryError
+from registry import (
+    ArtifactTampered,
+    InvalidIdentifier,
+    ModelNotFound,
+    RegistryError,
+    RegistryUnavailable,
+)
 
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger("twinreg.api")
@@ -55,15 +61,25 @@ STATUS_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
 )
 
 
+#: What clients are told of a store that failed; the reason (file paths, hosts, SQL) goes
+#: to the server log.
+_STORE_FAILURES: tuple[tuple[type[Exception], str], ...] = (
+    (
+        PolicyError,
+        "the policies cannot be read: nothing is decided until an operator fixes them",
+    ),
+    (AuditWriteError, "the audit log could not be written: nothing was released"),
+    (RegistryUnavailable, "the model registry did not answer: nothing was released"),
+)
+
+
 def public_detail(exc: Exception) -> str:
-    """What the client is told of a domain error. A policy outage's reason names files on
-    the server: it goes to the server log and the refusal's audit record, not to clients."""
-    if isinstance(exc, PolicyError):
-        _log.error("policies unavailable: %s", exc)
-        return (
-            "the policies cannot be read: nothing is decided until an operator fixes them "
-            "(the server log says why)"
-        )
+    """What the client is told of a domain error: its message, except for a store that
+    failed, whose reason names files, hosts or SQL on the server."""
+    for kind, detail in _STORE_FAILURES:
+        if isinstance(exc, kind):
+            _log.error("%s: %s", detail, exc)
+            return f"{detail} (the server log says why)"
     return str(exc)
 
 

@@ -27,6 +27,7 @@ run, and stop, in the order above.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ from governance.principal import Principal
 from governance.pseudonym import Pseudonymiser
 from governance.revocation import REVOKED, REVOKED_COLUMN, token_binds
 from governance.serving import GENERATION_COLUMNS, Generation, generation_of
+
+_log = logging.getLogger("twinreg.gate")
 
 
 @dataclass(frozen=True)
@@ -210,8 +213,12 @@ class ReleaseGate:
             try:
                 policy = self._policies.current()
             except PolicyError as exc:
+                # the reason names files on the server: the log has it, the client not
+                _log.error("decision withheld: the policies cannot be read: %s", exc)
                 raise fail(
-                    "policy", f"policies cannot be read, everything is withheld: {exc}"
+                    "policy",
+                    "the policies cannot be read: everything is withheld until an "
+                    "operator fixes them",
                 ) from exc
             policy_version = policy.version
             now = facts.at

@@ -238,6 +238,7 @@ def test_a_decision_under_way_when_the_policies_break_is_withheld(api: Any, whas
     )
     assert not decision.released and decision.computation is None
     assert [r["check"] for r in decision.reasons] == ["policy"]
+    assert "ethics.toml" not in decision.reasons[0]["detail"]  # the server log has the reason
     record = api.service.audit.records(action="prediction", limit=1000)[-1]
     assert record["record_id"] == decision.audit_id and record["decision"] == "withheld"
     assert record["policy_version"] is None

@@ -44,6 +44,10 @@ def test_failed_audit_write_releases_nothing(api: Any, demo_twins: list[Any]) ->
         api.service.engine.dispose()
     assert r.status_code == 503, r.text
     assert "contributions" not in r.text and "prediction" not in r.json()
+    # what failed, not how (the database's error text and SQL stay in the server log)
+    assert r.json()["detail"] == (
+        "the audit log could not be written: nothing was released (the server log says why)"
+    )
     assert api.service.audit.count() == before
 
 
