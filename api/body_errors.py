@@ -30,12 +30,14 @@ def explain(body: bytes) -> BodyError | None:
         return BodyError("the body starts with a byte order mark; send UTF-8 JSON without one")
     try:
         parsed = json.loads(text)
+        field = _non_finite(parsed, "")
     except json.JSONDecodeError as exc:
         return BodyError(
             f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}; "
             "send a JSON object"
         )
-    field = _non_finite(parsed, "")
+    except RecursionError:
+        return BodyError("the body is nested too deeply; send the request's flat JSON object")
     if field is None:
         return None
     return BodyError(

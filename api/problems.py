@@ -209,8 +209,20 @@ def unexpected_error_handler(
     )
 
 
+def nesting_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """A body nested deeper than the decoder recurses (msgspec raises RecursionError, not a
+    decoding error): bad input, answered and audited as such. Any other recursion is a bug."""
+    state = ScopeState.from_scope(request.scope)
+    if not isinstance(state.body, bytes) or isinstance(state.json, dict | list):
+        return unexpected_error_handler(request, exc)  # not the body's decoding
+    detail = "the body is nested too deeply; send the request's flat JSON object"
+    audit_id = _audit_refused_prediction(request, 400, detail)
+    return problem(400, _title(400), detail, audit_id=audit_id)
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     Exception: unexpected_error_handler,
+    RecursionError: nesting_handler,
     HTTPException: http_error_handler,
     GovernanceError: domain_error_handler,
     TokenRevoked: revoked_token_handler,

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import Engine
 
@@ -45,8 +46,9 @@ def write_checkpoint(engine: Engine, path: Path) -> Checkpoint:
     cp = Checkpoint(count, digest, utcnow())
     path.parent.mkdir(parents=True, exist_ok=True)
     created = not path.exists()
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(canonical_json(cp.to_dict()) + "\n")
+    with path.open("a+b") as fh:
+        _drop_torn_line(fh)
+        fh.write((canonical_json(cp.to_dict()) + "\n").encode("utf-8"))
         fh.flush()
         os.fsync(fh.fileno())
     if created:
@@ -56,6 +58,21 @@ def write_checkpoint(engine: Engine, path: Path) -> Checkpoint:
         finally:
             os.close(fd)
     return cp
+
+
+def _drop_torn_line(fh: BinaryIO) -> None:
+    """Cut an unterminated last line (a write torn by a crash, which readers ignore) so
+    that the next checkpoint starts a line of its own."""
+    size = fh.seek(0, os.SEEK_END)
+    if size == 0:
+        return
+    fh.seek(max(0, size - 65536))
+    tail = fh.read()
+    if tail.endswith(b"\n"):
+        return
+    cut = tail.rfind(b"\n")
+    fh.truncate(size - len(tail) + cut + 1 if cut >= 0 else max(0, size - len(tail)))
+    fh.seek(0, os.SEEK_END)
 
 
 def read_checkpoint_file(path: Path) -> CheckpointFile:
@@ -77,7 +94,7 @@ def read_checkpoint_file(path: Path) -> CheckpointFile:
             continue
         try:
             found.append(_parse_checkpoint(line.decode("utf-8")))
-        except (ValueError, KeyError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # incl. not UTF-8
             if number == len(lines):  # no newline after it: torn write
                 continue
             unreadable.append(f"{path}:{number}: malformed checkpoint: {exc}")

@@ -193,3 +193,15 @@ def test_structural_refusals_are_audited(api: Any, content: bytes) -> None:
     assert records[-1]["action"] == "prediction.refused"
     assert records[-1]["principal"]["user"] == "carla"
     assert response.json()["audit_id"] == records[-1]["record_id"]
+
+
+def test_a_body_nested_too_deeply_is_a_400_and_audited(api: Any) -> None:
+    before = audit_count(api)
+    response = api.client.post(
+        "/v1/predictions",
+        content=b'{"model": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        headers={**api.clinician, "content-type": "application/json"},
+    )
+    data = problem(response, 400)
+    assert "nested too deeply" in data["detail"]
+    assert audit_count(api) == before + 1

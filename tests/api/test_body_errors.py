@@ -32,6 +32,7 @@ def test_a_non_finite_number_is_named_by_its_path(body: bytes, field: str) -> No
         (b"\xef\xbb\xbf{}", "byte order mark"),
         ('{"model": "x"}'.encode("utf-16"), "not UTF-8 text"),
         (b'{"model": "\xff"}', "not UTF-8 text"),
+        (b'{"model": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
     ],
 )
 def test_what_breaks_the_json_is_said(body: bytes, detail: str) -> None:

@@ -280,3 +280,23 @@ def test_append_joins_the_callers_transaction(sqlite_engine: Engine) -> None:
         log.append("token.revoke", {"jti": "j2"}, conn=conn)
         raise RolledBackError
     assert log.count() == 1 and verify(sqlite_engine).ok
+
+
+def test_a_checkpoint_after_a_torn_write_starts_its_own_line(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    log = AuditLog(sqlite_engine)
+    log.append("predict", {"i": 1})
+    path = tmp_path / "cp.jsonl"
+    write_checkpoint(sqlite_engine, path)
+    with path.open("ab") as fh:
+        fh.write(b'{"count": 1, "ha')  # the crash
+    log.append("predict", {"i": 2})
+    write_checkpoint(sqlite_engine, path)
+    file = read_checkpoint_file(path)
+    assert [c.count for c in file.checkpoints] == [1, 2] and file.unreadable == []
+    assert verify_with(sqlite_engine, file).ok
+    # a line nested too deeply to parse is a finding, not a crash
+    with path.open("ab") as fh:
+        fh.write(b"[" * 100_000 + b"\n")
+    assert read_checkpoint_file(path).unreadable[0].startswith(f"{path}:3: malformed")
