@@ -42,7 +42,8 @@ class _Commands(click.Group):
         except (GovernanceError, RegistryError, ApiError) as exc:
             _fail(str(exc))
         except SQLAlchemyError as exc:  # the governance database, before our errors wrap it
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            text = str(getattr(exc, "orig", None) or exc).strip()
+            reason = (text.splitlines() or [type(exc).__name__])[0]
             _fail(f"the governance database cannot be used: {reason}")
 
 

@@ -16,11 +16,17 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from governance.db import make_engine
 from tests.conftest import IN_CI
 
 PG_URL = os.environ.get("TWINREG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @pytest.fixture()
@@ -43,8 +49,8 @@ def pg_url() -> str:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
         if IN_CI:
-            pytest.fail(f"PostgreSQL at {PG_URL} is unreachable in CI: {exc}")
-        pytest.skip(f"PostgreSQL at {PG_URL} is unreachable: {exc}")
+            pytest.fail(f"PostgreSQL at {_shown(PG_URL)} is unreachable in CI: {exc}")
+        pytest.skip(f"PostgreSQL at {_shown(PG_URL)} is unreachable: {exc}")
     return PG_URL
 
 
