@@ -8,6 +8,18 @@ from sqlalchemy import create_engine, text
 
 from models.demo_twins import DemoTwin
 
+#: The release gate's checks in the order the issue fixes (it stops at the first failure).
+GATE_ORDER = [
+    "role",
+    "purpose",
+    "site",
+    "consent",
+    "approval",
+    "bias_audit",
+    "envelope",
+    "explanation",
+]
+
 
 def twin_named(twins: list[DemoTwin], name: str) -> DemoTwin:
     return next(t for t in twins if t.name == name)

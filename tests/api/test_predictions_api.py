@@ -12,7 +12,7 @@ import shap
 
 from api.demo import CLINICIAN, SITE
 from models.demo_twins import DemoTwin
-from tests.api.helpers import features_of, prepare_patient, run_sql, twin_named
+from tests.api.helpers import GATE_ORDER, features_of, prepare_patient, run_sql, twin_named
 
 
 def _predict(
@@ -157,16 +157,7 @@ def test_released_decision_is_audited_without_raw_features(
     record = next(r for r in records if r["record_id"] == audit_id)
     assert record["decision"] == "released"
     assert record["model_version"] == "1"
-    assert [c["check"] for c in record["checks"]] == [
-        "role",
-        "purpose",
-        "site",
-        "consent",
-        "approval",
-        "bias_audit",
-        "envelope",
-        "explanation",
-    ]
+    assert [c["check"] for c in record["checks"]] == GATE_ORDER
     assert record["checks"][0]["rule"] == ["clinician", "own", "model/*", "predict"]
     assert record["input_digest"] and record["output_digest"]
     assert record["principal"] == {"user": CLINICIAN.user, "role": "clinician", "site": SITE}

@@ -12,7 +12,7 @@ import pytest
 
 from governance.principal import Principal
 from models.demo_twins import DemoTwin
-from tests.api.helpers import features_of, prepare_patient, run_sql, twin_named
+from tests.api.helpers import GATE_ORDER, features_of, prepare_patient, run_sql, twin_named
 
 WHAS = "whas500-mortality"
 CATS = ["demographics", "vitals", "history"]
@@ -308,16 +308,7 @@ def test_unfaithful_explanation_is_withheld(
     )
     assert record["decision"] == "withheld"
     assert record["model_version"] == "1"
-    assert [c["check"] for c in record["checks"]] == [
-        "role",
-        "purpose",
-        "site",
-        "consent",
-        "approval",
-        "bias_audit",
-        "envelope",
-        "explanation",
-    ]
+    assert [c["check"] for c in record["checks"]] == GATE_ORDER
     assert all(c["passed"] for c in record["checks"][:-1])
     assert record["checks"][-1] == {"check": "explanation", "passed": False, "detail": detail}
     assert record["output_digest"] is None
