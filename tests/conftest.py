@@ -25,11 +25,11 @@ import psycopg
 import pytest
 from litestar.testing import TestClient
 
-from api.app import create_app
-from api.demo import CLINICIAN, DATA_SCIENTIST, SITE, VALIDATOR, _govern
-from api.service import TwinregService
-from api.settings import Settings
-from api.tokens import issue_token
+from api.cli.demo import CLINICIAN, DATA_SCIENTIST, SITE, VALIDATOR, _govern
+from api.composition.service import TwinregService
+from api.composition.settings import Settings
+from api.composition.tokens import issue_token
+from api.http.app import create_app
 from models.demo_twins import DemoTwin, train_demo_twins
 from models.mechanistic_demo import train_mechanistic_twins
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from governance.audit_log import chain_hash
+from governance.audit.chain import chain_hash
 from governance.canonical import canonical_json
 
 COLUMNS = ("record_id", "at", "action", "body", "prev_hash", "hash")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from governance.dossier import DossierEvidence
-from governance.dossier_store import DossierView
-from governance.lifecycle import Lifecycle
-from governance.principal import Principal
+from governance.identity.principal import Principal
+from governance.lifecycle.versions import Lifecycle
+from governance.validation.dossier import DossierEvidence
+from governance.validation.dossier_store import DossierView
 from models.card import TwinCard
 
 

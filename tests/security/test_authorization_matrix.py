@@ -16,7 +16,7 @@ from tests.api.helpers import features_of, prepare_patient, twin_named
 
 PUBLIC = {"/health", "/schema", "/static"}
 #: The pages for people authenticate with a session cookie, not a bearer token; their
-#: role checks are the same service calls and are tested in a browser (tests/pages).
+#: role checks are the same service calls and are tested in a browser (tests/api/http/pages).
 PAGES = "/ui"
 ROLES = ("data_scientist", "validator", "clinician", "ethics_board", "admin")
 M = "whas500-mortality"

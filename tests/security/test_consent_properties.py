@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.demo import CLINICIAN, SITE
+from api.cli.demo import CLINICIAN, SITE
 from tests.api.helpers import features_of, twin_named
 
 M = "whas500-mortality"

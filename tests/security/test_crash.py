@@ -35,10 +35,10 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from api.demo import CLINICIAN, SITE
-from api.settings import Settings
-from api.tokens import issue_token
-from governance.audit_log import verify
+from api.cli.demo import CLINICIAN, SITE
+from api.composition.settings import Settings
+from api.composition.tokens import issue_token
+from governance.audit.chain import verify
 from tests.api.helpers import features_of, twin_named
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,7 +97,7 @@ class Server:
                     sys.executable,
                     "-m",
                     "uvicorn",
-                    "api.asgi:app",
+                    "api.http.asgi:app",
                     "--host",
                     "127.0.0.1",
                     "--port",

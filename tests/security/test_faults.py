@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from governance.audit_log import verify
-from governance.db import sqlite_write
+from governance.audit.chain import verify
+from governance.store.db import sqlite_write
 from tests.api.helpers import features_of, prepare_patient, twin_named
 
 M = "whas500-mortality"

@@ -42,7 +42,7 @@ Left off, as they need more than one operation or principal:
 - ``max_response_time``: a wall-clock limit on a shared CI machine would be flaky; latency
   is measured by ``twinreg bench``, and each operation's fuzz is bounded by ``BUDGET_S``.
 
-The schema is the app's own, untouched (``api/openapi.py``): request bodies say
+The schema is the app's own, untouched (``api/http/openapi.py``): request bodies say
 ``additionalProperties: false``, as the structs refuse unknown fields, so positive cases do
 not carry random extra properties (``test_request_bodies_are_closed`` keeps it so).
 
@@ -154,7 +154,7 @@ OPERATIONS = [
 #: - 422 on the patient, consent, lifecycle and override operations: free-text identifiers
 #:   and texts must be printable (Python's ``str.isprintable``, which no JSON Schema
 #:   ``pattern`` states), and a site, comment or reason must not be blank -- a rule of
-#:   ``api/schemas.py``'s request bodies that their schema does not state yet (``minLength``
+#:   ``api/http/schemas.py``'s request bodies that their schema does not state yet (``minLength``
 #:   or a ``pattern`` there would narrow these to 404/409).
 #:
 #: Model names and versions in paths are documented with the pattern ``check_reference``

@@ -11,10 +11,10 @@ from typing import Any
 from click.testing import CliRunner
 from litestar.testing import TestClient
 
-from api.app import create_app
-from api.cli import main
-from api.service import TwinregService
-from api.settings import Settings
+from api.cli.main import main
+from api.composition.service import TwinregService
+from api.composition.settings import Settings
+from api.http.app import create_app
 from tests.api.helpers import features_of, prepare_patient, twin_named
 
 M = "whas500-mortality"

@@ -24,15 +24,15 @@ import redis
 from click.testing import CliRunner
 from litestar.testing import TestClient
 
-from api.app import create_app
-from api.cli import main
-from api.service import TwinregService
-from api.settings import Settings
-from api.tokens import issue_token
+from api.cli.main import main
+from api.composition.service import TwinregService
+from api.composition.settings import Settings
+from api.composition.tokens import issue_token
+from api.http.app import create_app
 from governance.errors import PolicyError
-from governance.policy import PolicyStore
-from governance.policy_rules import DatabaseRules, read_policy_csv
-from governance.policy_watch import PostgresWatcher, RedisWatcher, watcher_for
+from governance.policy.rules import DatabaseRules, read_policy_csv
+from governance.policy.store import PolicyStore
+from governance.policy.watch import PostgresWatcher, RedisWatcher, watcher_for
 from tests.api.helpers import features_of, prepare_patient, run_sql, twin_named
 from tests.conftest import Api
 from tests.security.workers import redis_or_skip, worker, worker_env

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from api.app import create_app
-from api.service import TwinregService
-from api.settings import Settings
-from api.tokens import issue_token
+from api.composition.service import TwinregService
+from api.composition.settings import Settings
+from api.composition.tokens import issue_token
+from api.http.app import create_app
 from tests.security.workers import redis_or_skip
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import jwt
 
-from api.settings import Settings
-from api.tokens import issue_token
+from api.composition.settings import Settings
+from api.composition.tokens import issue_token
 from tests.security.workers import worker
 
 

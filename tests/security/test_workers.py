@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 
-from api.settings import Settings
-from api.tokens import issue_token
-from governance.audit_log import verify
-from governance.db import make_engine
+from api.composition.settings import Settings
+from api.composition.tokens import issue_token
+from governance.audit.chain import verify
+from governance.store.db import make_engine
 from tests.api.helpers import features_of, twin_named
 from tests.security.workers import worker
 

@@ -1,4 +1,4 @@
-"""API worker processes for the scale-path tests: ``uvicorn api.asgi:app`` on a free port,
+"""API worker processes for the scale-path tests: ``uvicorn api.http.asgi:app`` on a free port,
 configured like production, through the environment; and the Redis they may share."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import httpx
 import pytest
 import redis
 
-from api.settings import Settings
+from api.composition.settings import Settings
 from tests.conftest import IN_CI
 
 REDIS_URL = os.environ.get("TWINREG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -63,7 +63,7 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
 def worker(settings: Settings, **extra_env: str) -> Iterator[str]:
     """A started worker's base URL; terminated on exit."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "api.asgi:app", "--port", str(port)]
+    command = [sys.executable, "-m", "uvicorn", "api.http.asgi:app", "--port", str(port)]
     proc = subprocess.Popen(
         [*command, "--log-level", "warning"], env=worker_env(settings, **extra_env)
     )

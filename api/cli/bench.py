@@ -1,0 +1,377 @@
+"""``twinreg bench``: governed vs bare explained predictions, measured side by side.
+
+bare     = booster.inplace_predict on a numpy row + XGBoost TreeSHAP (pred_contribs)
+           + one raw durable, hash-chained SQLite commit (WAL, synchronous=FULL):
+           the physical floor of a governed decision; the booster as the registry loads
+           it (XGBoost's default threads). For reference also with a single-threaded
+           copy, as the runtime serves it (api.composition.runtime), so that the ratio cannot hide
+           a threading gain;
+governed = the full release gate in-process (policy, consent, approval, bias audit,
+           envelope, explanation, additivity, audit commit);
+http     = the same request over HTTP to a server in another process on loopback, from a
+           lean keep-alive client (one socket, the request bytes built once, the response
+           read by Content-Length, parsed and checked: what wrk would do) and, for
+           reference, from httpx, whose own work per request is of the order of a whole
+           governed decision.
+
+All paths are measured in interleaved blocks, so that drift on the machine hits each alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import numpy as np
+import xgboost as xgb
+from rich.console import Console
+from rich.table import Table
+
+from api.cli.demo import CLINICIAN, SITE, run_demo
+from api.composition.service import TwinregService
+from api.composition.tokens import issue_token
+
+MODEL = "whas500-mortality"
+PATIENT = "patient-001"
+#: How the benchmark (and ``twinreg serve``) runs uvicorn: uvloop, httptools, no access log
+#: (every decision is in the audit log; access lines would only cost time).
+UVICORN_OPTIONS = ("--loop", "uvloop", "--http", "httptools", "--no-access-log")
+
+
+def _timings(fn: Callable[[], object], rounds: int, warmup: int = 20) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) * 1e3
+
+
+def _raw_commit(path: Path) -> Callable[[], None]:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE IF NOT EXISTS chain (seq INTEGER PRIMARY KEY, body TEXT, hash TEXT)")
+
+    def commit() -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        row = conn.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (row[0], row[1]) if row else (0, "0" * 64)
+        body = f'{{"decision":"released","seq":{seq + 1}}}'
+        digest = hashlib.sha256((prev + body).encode()).hexdigest()
+        conn.execute("INSERT INTO chain VALUES (?, ?, ?)", (seq + 1, body, digest))
+        conn.execute("COMMIT")
+
+    return commit
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_bench(service: TwinregService, rounds: int, console: Console | None = None) -> None:
+    console = console or Console()
+    if service.lifecycle.approved_version(MODEL) is None:
+        run_demo(service, Console(quiet=True))
+    state = service.lifecycle.approved_version(MODEL)
+    assert state is not None
+    twin = service.registry.load(MODEL, state.version, state.artifact_sha256)
+    booster: xgb.Booster = twin.model  # type: ignore[assignment]
+    single = booster.copy()
+    single.set_param({"nthread": 1})
+    names = list(state.card.feature_names)
+    row_df = twin.evaluation.loc[:, names].iloc[[0]]
+    features = {n: float(row_df.iloc[0][n]) for n in names}
+    row32 = row_df.to_numpy(dtype=np.float32)
+    body = _body(features)
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _server(service, 1) as base,
+        httpx.Client(base_url=base, headers=_headers(service), timeout=30) as client,
+    ):
+        commit = _raw_commit(Path(tmp) / "floor.db")
+        lean = _LeanClient(base, _headers(service), body)
+
+        def bare() -> None:
+            booster.inplace_predict(row32, predict_type="margin")
+            booster.predict(xgb.DMatrix(row32, feature_names=names), pred_contribs=True)
+            commit()
+
+        def bare_single() -> None:
+            single.inplace_predict(row32, predict_type="margin")
+            single.predict(xgb.DMatrix(row32, feature_names=names, nthread=1), pred_contribs=True)
+            commit()
+
+        def governed() -> None:
+            decision = service.predict(CLINICIAN, MODEL, PATIENT, "treatment", features)
+            assert decision.released, decision.reasons
+
+        def over_httpx() -> None:
+            response = client.post("/v1/predictions", json=body)
+            assert response.status_code == 200, response.text
+
+        def predict_only() -> None:
+            booster.inplace_predict(row32, predict_type="margin")
+
+        paths: dict[str, tuple[Callable[[], object], list[float]]] = {
+            "bare predict only": (predict_only, []),
+            "bare (predict+TreeSHAP+commit)": (bare, []),
+            "bare, single-threaded booster": (bare_single, []),
+            "governed, in-process": (governed, []),
+            "governed, over HTTP": (lean.predict, []),
+            "governed, over HTTP (httpx client)": (over_httpx, []),
+        }
+        blocks = max(1, rounds // 50)  # interleaved: drift on the machine hits each alike
+        for _ in range(blocks):
+            for fn, times in paths.values():
+                times += _timings(fn, max(1, rounds // blocks), warmup=3)
+        t0 = time.perf_counter()
+        for _ in range(rounds):
+            lean.predict()
+        rps = rounds / (time.perf_counter() - t0)
+        lean.close()
+
+    t = {name: times for name, (_, times) in paths.items()}
+    table = Table(title=f"twinreg bench: {MODEL} v{state.version}, one row, {rounds} rounds")
+    for col in ("path", "p50 ms", "p99 ms", "mean ms"):
+        table.add_column(col, justify="right" if col != "path" else "left")
+    for name, times in t.items():
+        table.add_row(
+            name,
+            f"{_pct(times, 50):.3f}",
+            f"{_pct(times, 99):.3f}",
+            f"{statistics.fmean(times) * 1e3:.3f}",
+        )
+    console.print(table)
+    gov = _pct(t["governed, in-process"], 50)
+    over_http = _pct(t["governed, over HTTP"], 50)
+    console.print(
+        f"governed / bare (p50):        {gov / _pct(t['bare (predict+TreeSHAP+commit)'], 50):.2f}x"
+        " (target <= 1.5x)"
+    )
+    console.print(
+        f"  against the single-threaded bare: "
+        f"{gov / _pct(t['bare, single-threaded booster'], 50):.2f}x"
+    )
+    console.print(f"HTTP / in-process (p50):      {over_http / gov:.2f}x (target <= 1.3x)")
+    console.print(
+        f"  from an httpx client: {_pct(t['governed, over HTTP (httpx client)'], 50) / gov:.2f}x"
+    )
+    console.print(f"explained predictions/s over HTTP (1 client): {rps:.0f}")
+    load = Table(title="load on loopback: 4 clients, 8 s per row")
+    for col in ("workers", "requests", "predictions/s", "p50 ms", "p99 ms", "error rate"):
+        load.add_column(col, justify="right")
+    for workers in (1, 2):
+        r = run_load(service, features, workers, clients=4, seconds=8)
+        load.add_row(
+            str(workers),
+            str(int(r["requests"])),
+            f"{r['rps']:.0f}",
+            f"{r['p50_ms']:.2f}",
+            f"{r['p99_ms']:.2f}",
+            f"{r['error_rate']:.4f}",
+        )
+    console.print(load)
+
+
+@contextmanager
+def _server(service: TwinregService, workers: int) -> Iterator[str]:
+    """A real server in other processes on loopback; yields its base URL."""
+    port = _free_port()
+    env = dict(
+        os.environ,
+        TWINREG_HOME=str(service.settings.home),
+        TWINREG_GOVERNANCE_URL=service.settings.governance_url,
+        TWINREG_TRACKING_URI=service.settings.tracking_uri,
+        TWINREG_ARTIFACT_ROOT=service.settings.artifact_root,
+        TWINREG_POLICIES=str(service.settings.policies_dir),
+        TWINREG_RATE_LIMIT="100000000",
+        # only the XGBoost twin is asked for: no mechanistic warm-up at start-up
+        TWINREG_WARM_UP="0",
+    )
+    command = [sys.executable, "-m", "uvicorn", "api.http.asgi:app", "--port", str(port)]
+    command += ["--workers", str(workers), "--log-level", "warning", *UVICORN_OPTIONS]
+    proc = subprocess.Popen(command, env=env)  # noqa: S603 (our interpreter, our module)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        ready = 0
+        while ready < 3 * workers:  # several answers: every worker is up
+            try:
+                ready += httpx.get(base + "/health", timeout=5).status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.2)
+            if time.monotonic() > deadline:
+                raise RuntimeError("the benchmark server did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+#: How a released prediction's body begins (``PredictionOut`` is encoded in field order):
+#: checked without parsing the whole body, as a load generator would.
+_RELEASED = b'{"decision":"released",'
+
+
+class _LeanClient:
+    """One keep-alive TCP connection speaking just the HTTP/1.1 this benchmark needs: the
+    request bytes built once; each call sends them, reads the response by its
+    Content-Length and checks that the prediction was released. What a load generator
+    such as wrk does, so that the client's own work does not count as the server's."""
+
+    def __init__(self, base: str, headers: dict[str, str], body: dict[str, object]) -> None:
+        host, port = base.removeprefix("http://").split(":")
+        self._address = (host, int(port))
+        payload = json.dumps(body).encode()
+        head = [
+            "POST /v1/predictions HTTP/1.1",
+            f"Host: {host}:{port}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(payload)}",
+            *(f"{name}: {value}" for name, value in headers.items()),
+        ]
+        self._request = ("\r\n".join(head) + "\r\n\r\n").encode() + payload
+        self._socket: socket.socket | None = None
+        self._pending = b""
+
+    def predict(self) -> None:
+        status, data = self.post()
+        assert status == 200 and data.startswith(_RELEASED), data
+
+    def released(self) -> bool:
+        """One request; whether it came back as a released prediction."""
+        try:
+            status, data = self.post()
+            return status == 200 and data.startswith(_RELEASED)
+        except (OSError, ValueError):
+            self.close()
+            return False
+
+    def post(self) -> tuple[int, bytes]:
+        try:
+            return self._exchange()
+        except ConnectionError:  # the server closed an idle keep-alive connection
+            self.close()
+            return self._exchange()
+
+    def _exchange(self) -> tuple[int, bytes]:
+        if self._socket is None:
+            self._socket = socket.create_connection(self._address, timeout=30)
+            self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._pending = b""
+        self._socket.sendall(self._request)
+        data = self._pending
+        while b"\r\n\r\n" not in data:
+            data += self._receive()
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        length = next(
+            (
+                int(line.partition(b":")[2])
+                for line in lines[1:]
+                if line.lower().startswith(b"content-length:")
+            ),
+            None,
+        )
+        if length is None:
+            raise ValueError(f"a response without Content-Length: {head[:200]!r}")
+        while len(rest) < length:
+            rest += self._receive()
+        self._pending = rest[length:]
+        return status, rest[:length]
+
+    def _receive(self) -> bytes:
+        assert self._socket is not None
+        chunk = self._socket.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        return chunk
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+
+def _headers(service: TwinregService) -> dict[str, str]:
+    token = issue_token(service.token_key, CLINICIAN.user, "clinician", SITE, 3600)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _body(features: dict[str, float]) -> dict[str, object]:
+    return {"model": MODEL, "patient_id": PATIENT, "purpose": "treatment", "features": features}
+
+
+def run_load(
+    service: TwinregService,
+    features: dict[str, float],
+    workers: int,
+    clients: int,
+    seconds: float,
+    max_requests: int = 20_000,
+) -> dict[str, float]:
+    """Closed-loop load on loopback, bounded in time and count: throughput, p50, p99 and
+    the error rate (anything but a released prediction counts as an error)."""
+    body = _body(features)
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    with _server(service, workers) as base:
+        stop = time.monotonic() + seconds
+
+        def client() -> None:
+            nonlocal errors
+            lean = _LeanClient(base, _headers(service), body)
+            try:
+                while time.monotonic() < stop:
+                    t0 = time.perf_counter()
+                    ok = lean.released()
+                    elapsed = time.perf_counter() - t0
+                    with lock:
+                        latencies.append(elapsed)
+                        errors += not ok
+                        if len(latencies) >= max_requests:
+                            return
+            finally:
+                lean.close()
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - started
+    return {
+        "workers": workers,
+        "clients": clients,
+        "requests": len(latencies),
+        "rps": len(latencies) / wall,
+        "p50_ms": _pct(latencies, 50),
+        "p99_ms": _pct(latencies, 99),
+        "error_rate": errors / max(1, len(latencies)),
+    }

@@ -1,0 +1,148 @@
+"""``twinreg demo``: the whole product on the embedded default, end to end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.composition.service import TwinregService
+from governance.identity.principal import Principal
+from models.demo_twins import DemoTwin, train_demo_twins
+from models.mechanistic_demo import train_mechanistic_twins
+
+SITE = "st-mary"
+DATA_SCIENTIST = Principal("dana", "data_scientist")
+VALIDATOR = Principal("victor", "validator")
+CLINICIAN = Principal("carla", "clinician", SITE)
+
+
+def run_demo(service: TwinregService, console: Console | None = None) -> int:
+    console = console or Console()
+    console.rule("[bold]twinreg demo")
+    console.print(f"home: {service.settings.home}")
+    twins = _train(console) + train_mechanistic_twins()
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("registering", total=len(twins))
+        refused = {}
+        for twin in twins:
+            progress.update(task, description=f"register, audit, validate, approve {twin.name}")
+            why = _govern(service, twin)
+            if why:
+                refused[twin.name] = why
+            progress.advance(task)
+    for name, why in refused.items():
+        console.print(f"[yellow]{name}[/]: {why}")
+    _show_models(service, console)
+    _patients(service)
+    whas = next(t for t in twins if t.name == "whas500-mortality")
+    features = _features(whas)
+    console.rule("1. released: patient-001, treatment, whas500-mortality")
+    _show(console, service.predict(CLINICIAN, whas.name, "patient-001", "treatment", features))
+    console.rule("2. withheld: patient-002 has no consent for treatment")
+    _show(console, service.predict(CLINICIAN, whas.name, "patient-002", "treatment", features))
+    console.rule("3. withheld: insurance-underwriting is a prohibited purpose")
+    _show(
+        console,
+        service.predict(CLINICIAN, whas.name, "patient-001", "insurance-underwriting", features),
+    )
+    vanco = next(t for t in twins if t.name == "vancomycin-auc")
+    console.rule("4. released: vancomycin AUC24 for patient-001 (mechanistic twin)")
+    _show(
+        console,
+        service.predict(CLINICIAN, vanco.name, "patient-001", "treatment", _features(vanco)),
+    )
+    console.rule("5. audit verification")
+    result = service.audit_verify(None)
+    style = "green" if result["ok"] else "red"
+    console.print(f"[{style}]{result['message']} ({result['count']} records)")
+    return 0 if result["ok"] else 1
+
+
+def _train(console: Console) -> list[DemoTwin]:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("training demo twins", total=None)
+        twins = train_demo_twins(
+            progress=lambda msg: progress.update(task, description=f"training: {msg}")
+        )
+        progress.update(task, description=f"trained {len(twins)} demo twins")
+    return twins
+
+
+def _govern(service: TwinregService, twin: DemoTwin) -> str | None:
+    """Register, bias-audit, validate (dossier) and approve ``twin``; returns why it was
+    not approved, if so.
+
+    A failed audit or dossier is not overridden: the version stays registered and unserved."""
+    versions = service.lifecycle.versions(twin.name)
+    if any(v.status == "approved" for v in versions):
+        return None
+    if versions:
+        return f"{twin.name} v{versions[-1].version} is {versions[-1].status}"
+    rv = service.register_version(
+        DATA_SCIENTIST, twin.name, twin.card.kind, twin.model, twin.card, twin.evaluation
+    )
+    audit = service.run_bias_audit(VALIDATOR, twin.name, rv.version)
+    if not audit["passed"]:
+        return f"bias audit failed, not approved: {'; '.join(audit.get('reasons', []))}"
+    dossier = service.run_dossier(VALIDATOR, twin.name, rv.version)
+    if not dossier["passed"]:
+        reasons = dossier["dossier"]["reasons"]
+        return f"validation dossier failed, not approved: {'; '.join(reasons[:3])}"
+    service.approve(
+        VALIDATOR, twin.name, rv.version, "demo: validation dossier and bias audit reviewed"
+    )
+    return None
+
+
+def _patients(service: TwinregService) -> None:
+    service.patients.register(CLINICIAN, "patient-001", SITE)
+    service.patients.register(CLINICIAN, "patient-002", SITE)
+    if not any(c.status == "active" for c in service.patients.consents(CLINICIAN, "patient-001")):
+        categories = ["demographics", "vitals", "history", "labs", "medication", "imaging"]
+        service.patients.grant(CLINICIAN, "patient-001", "treatment", categories, None, None)
+
+
+def _features(twin: DemoTwin) -> dict[str, float]:
+    row = twin.evaluation.iloc[0]
+    return {name: float(row[name]) for name in twin.card.feature_names}
+
+
+def _show_models(service: TwinregService, console: Console) -> None:
+    table = Table(title="registered twins")
+    for col in ("model", "kind", "approved version"):
+        table.add_column(col)
+    for m in service.models():
+        table.add_row(m["name"], m["kind"], str(m["approved_version"]))
+    console.print(table)
+
+
+def _show(console: Console, decision: Any) -> None:
+    if decision.released:
+        comp = decision.computation
+        pred, expl = comp.prediction, comp.explanation
+        console.print(
+            f"[green]released[/] {decision.model} v{decision.model_version}: "
+            f"{pred['kind']} = {pred['value']:.3f}   audit {decision.audit_id}"
+        )
+        console.print(
+            f"explained in {expl['output_space']}: base {expl['base_value']:.3f} "
+            f"-> output {expl['output_value']:.3f}"
+        )
+        top = sorted(expl["contributions"].items(), key=lambda kv: -abs(kv[1]))[:5]
+        table = Table(title="top contributions")
+        table.add_column("feature")
+        table.add_column("contribution", justify="right")
+        for name, value in top:
+            table.add_row(name, f"{value:+.3f}")
+        console.print(table)
+    else:
+        console.print(f"[red]withheld[/]   audit {decision.audit_id}")
+        for reason in decision.reasons:
+            console.print(f"  {reason['check']}: {reason['detail']}")

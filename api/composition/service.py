@@ -1,0 +1,494 @@
+"""The composition: one object wiring governance, registry and explain for one home.
+
+Handlers and CLI commands call one method here each. ``registry`` and ``explain`` never
+meet ``governance`` except through this module and the modules beside it in
+:mod:`api.composition` (``runtime``, ``dossiers``, ``bias_audits``, ``oversight``,
+``catalogue``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import pandas as pd
+
+from api.composition import bias_audits, catalogue, dossiers, oversight
+from api.composition.home import ensure_home
+from api.composition.runtime import RegistryRuntime
+from api.composition.settings import Settings
+from api.composition.validation import (
+    MAX_SCENARIOS,
+    check_reference,
+    validate_features,
+    validate_output,
+)
+from api.errors import BadRequest
+from explain.mechanistic import warm_up_exact_explainer
+from governance.audit.chain import AuditLog
+from governance.consent.patients import PatientService
+from governance.errors import NotFound
+from governance.identity.principal import Principal
+from governance.identity.pseudonym import Pseudonymiser
+from governance.identity.revocation import Revocations
+from governance.lifecycle.serving import Generation
+from governance.lifecycle.versions import Lifecycle, VersionState
+from governance.oversight.overrides import OVERRIDE_ACTIONS, OverrideAction, OverrideService
+from governance.oversight.reports import EthicsReport
+from governance.policy.rules import DatabaseRules, read_policy_csv
+from governance.policy.store import PolicyStore
+from governance.policy.watch import watcher_for
+from governance.release.gate import PredictionRequest, ReleaseDecision, ReleaseGate
+from governance.store.db import is_sqlite, make_engine
+from models.card import TwinCard, TwinKind
+from models.mechanistic import warm_up as warm_mechanistic_kernels
+from registry import RegisteredVersion, TwinRegistry
+
+_log = logging.getLogger("twinreg.service")
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    checks: dict[str, str]
+
+
+class TwinregService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        secrets = ensure_home(settings)
+        self.token_key = secrets.token_key
+        self.engine = make_engine(settings.governance_url)
+        rules = (
+            DatabaseRules(settings.governance_url) if settings.policy_store == "database" else None
+        )
+        self.policies = PolicyStore(
+            settings.policies_dir,
+            rules=rules,
+            watcher=watcher_for(settings.governance_url, settings.redis_url) if rules else None,
+            recheck_seconds=settings.policy_recheck_seconds,
+        )
+        self.audit = AuditLog(self.engine, self.policies)
+        self.pseudonymiser = Pseudonymiser(secrets.pseudonym_key)
+        self.lifecycle = Lifecycle(self.engine, self.audit, self.policies)
+        self.patients = PatientService(self.engine, self.audit, self.policies, self.pseudonymiser)
+        self.gate = ReleaseGate(
+            self.policies,
+            self.lifecycle,
+            self.patients,
+            self.audit,
+            self.pseudonymiser,
+            self.engine,
+        )
+        self.registry = TwinRegistry(settings.tracking_uri, settings.artifact_root)
+        self.runtime = RegistryRuntime(self.registry, local_store=is_sqlite(self.engine))
+        self.revocations = Revocations(self.engine, self.audit)
+        self.overrides = OverrideService(self.engine, self.audit, self.policies)
+
+    # -- predictions ----------------------------------------------------------------------
+    def predict(
+        self,
+        principal: Principal,
+        model: str,
+        patient_id: str,
+        purpose: str,
+        features: Mapping[str, Any],
+        version: str | None = None,
+        plot: str | None = None,
+        output: str | None = None,
+        trajectory: bool = False,
+        action: str = "prediction",
+    ) -> ReleaseDecision:
+        try:
+            check_reference(model, version, purpose)
+            # One statement for what the gate needs from the database (generation, site,
+            # consents, the token's revocation); the serving state then comes from the
+            # cache it keys.
+            facts = self.gate.facts(principal, patient_id, purpose)
+            resolved = self._resolve_named(model, version, facts.generation)
+            clean = validate_features(resolved.card, features)
+            validate_output(resolved.card, output, trajectory)
+        except BadRequest as exc:
+            self._refuse(principal, action, exc, model, version, purpose, patient_id)
+            raise
+        request = PredictionRequest(
+            model=model,
+            patient_id=patient_id,
+            purpose=purpose,
+            features=clean,
+            version=version,
+            options={"plot": plot, "output": output, "trajectory": trajectory},
+            resolved=resolved if version or resolved.status == "approved" else None,
+            facts=facts,
+        )
+        return self.gate.decide(principal, request, self.runtime, action=action)
+
+    def simulate(
+        self,
+        principal: Principal,
+        model: str,
+        patient_id: str,
+        purpose: str,
+        features: Mapping[str, Any],
+        scenarios: list[tuple[str, Mapping[str, Any]]],
+        version: str | None = None,
+        output: str | None = None,
+    ) -> list[tuple[str, ReleaseDecision]]:
+        """One patient under several regimens side by side; each scenario is its own
+        governed, audited decision (action ``simulation``)."""
+        try:
+            if not 1 <= len(scenarios) <= MAX_SCENARIOS:
+                raise BadRequest(f"give 1 to {MAX_SCENARIOS} scenarios", field="scenarios")
+            names = [name for name, _ in scenarios]
+            if len(set(names)) != len(names):
+                raise BadRequest("scenario names must be unique", field="scenarios")
+            check_reference(model, version, purpose)
+            card = self._resolve_named(model, version, None).card
+            if not card.kind.is_mechanistic:
+                raise BadRequest(
+                    f"{model} is not a mechanistic twin; simulations need one", field="model"
+                )
+        except BadRequest as exc:
+            self._refuse(principal, "simulation", exc, model, version, purpose, patient_id)
+            raise
+        return [
+            (
+                name,
+                self.predict(
+                    principal,
+                    model,
+                    patient_id,
+                    purpose,
+                    {**features, **overrides},
+                    version,
+                    None,
+                    output,
+                    True,
+                    action="simulation",
+                ),
+            )
+            for name, overrides in scenarios
+        ]
+
+    def _refuse(
+        self,
+        principal: Principal,
+        action: str,
+        exc: BadRequest,
+        model: str,
+        version: str | None,
+        purpose: str,
+        patient_id: str,
+    ) -> None:
+        """The audit record of a request refused for bad input; its id goes with the 4xx."""
+        exc.audit_id = self.gate.record_refusal(  # type: ignore[attr-defined]
+            principal,
+            action,
+            {
+                "model": model,
+                "model_version": version,
+                "purpose": purpose,
+                "patient": self.pseudonymiser.patient_key(patient_id),
+                "reason": str(exc),
+                "field": exc.field,
+            },
+        )
+
+    def _resolve_named(
+        self, model: str, version: str | None, generation: Generation | None
+    ) -> VersionState:
+        """:meth:`_resolve` for a request body: a model or version that does not exist is a
+        bad value of that field (422 naming it), not a missing resource."""
+        try:
+            return self._resolve(model, version, generation)
+        except NotFound as exc:
+            if version is not None and self.lifecycle.versions(model):
+                raise BadRequest(
+                    f"{exc}; GET /v1/models/{model} lists its versions", field="version"
+                ) from exc
+            raise BadRequest(
+                f"unknown model {model!r}; GET /v1/models lists the models", field="model"
+            ) from exc
+
+    def _resolve(
+        self, model: str, version: str | None, generation: Generation | None = None
+    ) -> VersionState:
+        """The version a request names, else the approved one, else the latest (whose card
+        still validates the body; the gate then withholds for want of approval)."""
+        if version is not None:
+            return self.lifecycle.version(model, version)
+        approved = self.lifecycle.serving.serving_version(model, generation=generation)
+        if approved is not None:
+            return approved
+        versions = self.lifecycle.versions(model)
+        if not versions:
+            raise NotFound(f"unknown model {model!r}; GET /v1/models lists the models")
+        return versions[-1]
+
+    # -- registration -------------------------------------------------------------------
+    def register_version(
+        self,
+        principal: Principal,
+        name: str,
+        kind: TwinKind,
+        model: object,
+        card: TwinCard,
+        evaluation: pd.DataFrame,
+    ) -> RegisteredVersion:
+        """The data scientist's Python entry point: log, register and record a version."""
+        self.lifecycle.require(principal, name, "register")
+        registered = self.registry.register(
+            name, kind, model, card, evaluation, registrant=principal.user
+        )
+        self._record(principal, registered)
+        return registered
+
+    def register_logged_run(
+        self, principal: Principal, name: str, run_id: str
+    ) -> RegisteredVersion:
+        self.lifecycle.require(principal, name, "register")
+        registered = self.registry.register_logged_run(name, run_id, registrant=principal.user)
+        self._record(principal, registered)
+        return registered
+
+    def _record(self, principal: Principal, registered: RegisteredVersion) -> None:
+        self.lifecycle.record_registration(
+            principal,
+            model=registered.name,
+            version=registered.version,
+            kind=registered.kind.value,
+            artifact_sha256=registered.artifact_sha256,
+            evaluation_digest=registered.evaluation_digest,
+            run_id=registered.run_id,
+            card=registered.card,
+            environment=registered.environment,
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def run_bias_audit(self, principal: Principal, model: str, version: str) -> dict[str, Any]:
+        check_reference(model, version)
+        self.lifecycle.require(principal, model, "bias_audit")
+        state = self.lifecycle.version(model, version)
+        twin = self.registry.load(model, version, state.artifact_sha256)
+        result = bias_audits.evaluate_bias(
+            state, twin.model, twin.evaluation, self.policies.current().bias_audit_limits
+        )
+        view = self.lifecycle.record_bias_audit(
+            principal, model, version, passed=result["passed"], metrics=result
+        )
+        return view.to_dict()
+
+    # -- validation dossiers ----------------------------------------------------------
+    def run_dossier(self, principal: Principal, model: str, version: str) -> dict[str, Any]:
+        """Compute, judge and store the version's validation dossier (validators)."""
+        check_reference(model, version)
+        self.lifecycle.require(principal, model, "dossier")
+        state = self.lifecycle.version(model, version)
+        view, seconds = dossiers.run_dossier(self.lifecycle, self.runtime, principal, state)
+        return {**view.to_dict(), "computed_in_seconds": round(seconds, 3)}
+
+    def dossier(self, principal: Principal, model: str, version: str) -> dict[str, Any]:
+        """The version's latest validation dossier, with its digest verified."""
+        check_reference(model, version)
+        self.lifecycle.require(principal, model, "read_dossier")
+        self.lifecycle.version(model, version)
+        view = self.lifecycle.dossiers.latest(model, version)
+        if view is None:
+            raise NotFound(
+                f"{model} v{version} has no validation dossier yet; a validator computes it "
+                f"with POST /v1/models/{model}/versions/{version}/dossier"
+            )
+        return view.to_dict()
+
+    def change_control(self, principal: Principal, model: str, version: str) -> dict[str, Any]:
+        """What the version changes against the approved one (card and metrics), now."""
+        check_reference(model, version)
+        self.lifecycle.require(principal, model, "read_dossier")
+        state = self.lifecycle.version(model, version)
+        return dossiers.changes(self.lifecycle, self.runtime, state)
+
+    def transition(
+        self, principal: Principal, action: str, model: str, version: str, comment: str
+    ) -> str:
+        """Apply one lifecycle transition; returns the version's status after it."""
+        check_reference(model, version)
+        actions = {
+            "approve": self.approve,
+            "reject": self.reject,
+            "suspend": self.suspend,
+            "reinstate": self.reinstate,
+        }
+        actions[action](principal, model, version, comment)
+        return self.lifecycle.version(model, version).status
+
+    def is_revoked(self, jti: str, subject: str, issued_at: datetime) -> bool:
+        return self.revocations.is_revoked(jti, subject, issued_at)
+
+    def approve(self, principal: Principal, model: str, version: str, comment: str) -> None:
+        self.lifecycle.approve(principal, model, version, comment)
+        self._mirror_alias(model)
+
+    def reject(self, principal: Principal, model: str, version: str, comment: str) -> None:
+        self.lifecycle.reject(principal, model, version, comment)
+
+    def suspend(self, principal: Principal, model: str, version: str, reason: str) -> None:
+        self.lifecycle.suspend(principal, model, version, reason)
+        self._mirror_alias(model)
+
+    def reinstate(self, principal: Principal, model: str, version: str, reason: str) -> None:
+        self.lifecycle.reinstate(principal, model, version, reason)
+        self._mirror_alias(model)
+
+    def _mirror_alias(self, model: str) -> None:
+        approved = self.lifecycle.approved_version(model)
+        self.registry.set_approved_alias(model, approved.version if approved else None)
+
+    def repair_aliases(self) -> list[str]:
+        """Make every MLflow ``approved`` alias mirror the governance database."""
+        repaired = []
+        for model in sorted({v.model for v in self.lifecycle.versions()}):
+            approved = self.lifecycle.approved_version(model)
+            want = approved.version if approved else None
+            if self.registry.approved_alias(model) != want:
+                self.registry.set_approved_alias(model, want)
+                repaired.append(model)
+        return repaired
+
+    def models(self) -> list[dict[str, Any]]:
+        return catalogue.models(self.lifecycle)
+
+    def list_models(self, principal: Principal) -> list[dict[str, Any]]:
+        return catalogue.list_models(self.lifecycle, principal)
+
+    def model_detail(self, principal: Principal, model: str) -> dict[str, Any]:
+        return catalogue.model_detail(self.lifecycle, principal, model)
+
+    def version_detail(self, principal: Principal, model: str, version: str) -> dict[str, Any]:
+        return catalogue.version_detail(self.lifecycle, principal, model, version)
+
+    # -- human oversight and reports ----------------------------------------------------
+    def record_override(
+        self, principal: Principal, audit_id: str, action: str, reason: str
+    ) -> dict[str, Any]:
+        """A clinician disregarded or overrode a released prediction (human oversight)."""
+        if action not in OVERRIDE_ACTIONS:
+            raise BadRequest(f"action must be one of {list(OVERRIDE_ACTIONS)}", field="action")
+        if any(not (c.isprintable() or c in "\n\t") for c in reason):
+            raise BadRequest("the reason must not contain control characters", field="reason")
+        chosen = cast(OverrideAction, action)
+        return self.overrides.record(principal, audit_id, chosen, reason).to_dict()
+
+    def ethics_report(
+        self, principal: Principal, since: datetime, until: datetime, fmt: str
+    ) -> tuple[str, str]:
+        """The ethics-board report for [since, until) as (media type, body)."""
+        media, export = oversight.report_export(self.lifecycle, principal, since, until, fmt)
+        return media, export(self.ethics_report_data(principal, since, until, fmt))
+
+    def ethics_report_data(
+        self, principal: Principal, since: datetime, until: datetime, fmt: str = "page"
+    ) -> EthicsReport:
+        return oversight.ethics_report_data(
+            self.lifecycle,
+            self.policies,
+            self.audit,
+            self.engine,
+            self.settings.checkpoints_file,
+            principal,
+            since,
+            until,
+            fmt,
+        )
+
+    # -- audit --------------------------------------------------------------------------
+    def audit_records(self, principal: Principal, **filters: Any) -> list[dict[str, Any]]:
+        return oversight.audit_records(self.lifecycle, self.audit, principal, filters)
+
+    def audit_verify(self, principal: Principal | None) -> dict[str, Any]:
+        return oversight.audit_verify(
+            self.lifecycle, self.audit, self.engine, self.settings.checkpoints_file, principal
+        )
+
+    def audit_checkpoint(self) -> dict[str, Any]:
+        return oversight.audit_checkpoint(self.engine, self.settings.checkpoints_file)
+
+    def load_policy_lines(self, actor: str) -> str:
+        """Copy ``policies/rbac_policy.csv`` into the database; returns the new version."""
+        if self.policies.rules is None:
+            raise BadRequest(
+                "set TWINREG_POLICY_STORE=database to keep policies in the database",
+                field="TWINREG_POLICY_STORE",
+            )
+        lines = read_policy_csv(self.settings.policies_dir / "rbac_policy.csv")
+        self.policies.rules.replace(lines)
+        self.policies.rules_changed()
+        version = self.policies.current().version
+        self.audit.append(
+            "policy.load", {"actor": actor, "lines": len(lines), "policy_version": version}
+        )
+        return version
+
+    def warm_up(self) -> None:
+        """Before serving: compile (or load from numba's cache) every mechanistic kernel
+        and shap's exact explainer, which otherwise cost the first request ~15 s."""
+        if not self.settings.warm_up:
+            return
+        seconds = sum(warm_mechanistic_kernels().values()) + warm_up_exact_explainer()
+        _log.info("mechanistic kernels and exact explainer warmed up in %.1f s", seconds)
+
+    # -- health / info ------------------------------------------------------------------
+    def health(self) -> Health:
+        """What is up, for anyone (load balancers poll it): a store that is down is named,
+        its reason (file paths, hosts) goes to the server log only."""
+        checks: dict[str, str] = {}
+        ok = True
+        try:
+            checks["policies"] = self.policies.current().version
+        except Exception as exc:
+            _log.error("health: the policies cannot be read: %s", exc)
+            ok, checks["policies"] = False, "unavailable: cannot be read (see the server log)"
+        checks["policy_watch"] = self.policies.watch_state()
+        try:
+            # the head's seq (an index lookup), not count(*), which reads the whole log:
+            # load balancers poll /health; `audit verify` is where the chain is checked
+            checks["audit_records"] = str(self.audit.head()[0])
+        except Exception as exc:
+            _log.error("health: the governance database cannot be read: %s", exc)
+            ok, checks["governance_db"] = False, "unavailable: cannot be read (see the server log)"
+        return Health(ok, checks)
+
+    def info(self) -> dict[str, Any]:
+        try:
+            policy_version: str | None = self.policies.current().version
+        except Exception:
+            policy_version = None
+        return {
+            "home": str(self.settings.home),
+            "governance_url": _redact(self.settings.governance_url),
+            "tracking_uri": _redact(self.settings.tracking_uri),
+            "artifact_root": self.settings.artifact_root,
+            "policies": str(self.settings.policies_dir),
+            "policy_version": policy_version,
+            "models": [
+                {
+                    "name": m["name"],
+                    "kind": m["kind"],
+                    "approved_version": m["approved_version"],
+                    "versions": len(m["versions"]),
+                }
+                for m in self.models()
+            ],
+        }
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL."""
+    if "://" in url and "@" in url.split("://", 1)[1]:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url

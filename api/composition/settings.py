@@ -1,0 +1,99 @@
+"""The one settings object: read from the environment (and ``--home``) in one place.
+
+| variable | default |
+|---|---|
+| ``TWINREG_HOME`` | ``./.twinreg`` |
+| ``TWINREG_GOVERNANCE_URL`` | ``sqlite:///<home>/governance.db`` |
+| ``TWINREG_TRACKING_URI`` | ``sqlite:///<home>/mlflow.db`` |
+| ``TWINREG_ARTIFACT_ROOT`` | ``<home>/mlartifacts`` |
+| ``TWINREG_POLICIES`` | the repository's ``policies/`` folder |
+| ``TWINREG_MAX_BODY_BYTES`` | ``65536`` |
+| ``TWINREG_RATE_LIMIT`` | ``600`` requests per minute per principal |
+| ``TWINREG_POLICY_STORE`` | ``files`` (``policies/``); ``database``: Casbin lines in the DB |
+| ``TWINREG_REDIS_URL`` | unset: rate-limit counters in memory (one worker); set: in Redis |
+| ``TWINREG_POLICY_RECHECK_SECONDS`` | ``5``: policy-generation check while a watcher listens |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from api.errors import ConfigError
+
+_REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    governance_url: str
+    tracking_uri: str
+    artifact_root: str
+    policies_dir: Path
+    max_body_bytes: int = 64 * 1024
+    rate_limit_per_minute: int = 600
+    redis_url: str | None = None
+    policy_store: str = "files"
+    policy_recheck_seconds: float = 5.0
+    #: Compile the mechanistic kernels and shap's exact explainer before serving, so the
+    #: first request does not pay for it (TWINREG_WARM_UP=0 skips it).
+    warm_up: bool = False
+
+    @classmethod
+    def load(
+        cls, home: str | Path | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
+        env = os.environ if environ is None else environ
+        home_path = Path(home or env.get("TWINREG_HOME") or ".twinreg").expanduser().resolve()
+        policies = Path(env.get("TWINREG_POLICIES") or _REPO_POLICIES).expanduser().resolve()
+        try:
+            max_body = int(env.get("TWINREG_MAX_BODY_BYTES", str(64 * 1024)))
+            rate_limit = int(env.get("TWINREG_RATE_LIMIT", "600"))
+        except ValueError as exc:
+            raise ConfigError(
+                "TWINREG_MAX_BODY_BYTES and TWINREG_RATE_LIMIT must be whole numbers"
+            ) from exc
+        recheck = _positive_seconds(env.get("TWINREG_POLICY_RECHECK_SECONDS", "5"))
+        if rate_limit < 1:
+            raise ConfigError("TWINREG_RATE_LIMIT must be at least 1 request per minute")
+        return cls(
+            home=home_path,
+            governance_url=env.get("TWINREG_GOVERNANCE_URL")
+            or f"sqlite:///{home_path / 'governance.db'}",
+            tracking_uri=env.get("TWINREG_TRACKING_URI") or f"sqlite:///{home_path / 'mlflow.db'}",
+            artifact_root=env.get("TWINREG_ARTIFACT_ROOT") or str(home_path / "mlartifacts"),
+            policies_dir=policies,
+            max_body_bytes=max_body,
+            rate_limit_per_minute=rate_limit,
+            redis_url=env.get("TWINREG_REDIS_URL") or None,
+            policy_store=_policy_store(env.get("TWINREG_POLICY_STORE", "files")),
+            policy_recheck_seconds=recheck,
+            warm_up=env.get("TWINREG_WARM_UP", "1").strip().lower() not in ("0", "false", "no"),
+        )
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.home / "secrets.json"
+
+    @property
+    def checkpoints_file(self) -> Path:
+        return self.home / "audit-checkpoints.jsonl"
+
+
+def _policy_store(value: str) -> str:
+    if value not in ("files", "database"):
+        raise ConfigError("TWINREG_POLICY_STORE must be 'files' or 'database'")
+    return value
+
+
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ConfigError("TWINREG_POLICY_RECHECK_SECONDS must be a positive number of seconds")
+    return seconds

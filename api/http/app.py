@@ -1,0 +1,111 @@
+"""The Litestar application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Response, get
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
+
+from api.composition.service import TwinregService
+from api.composition.settings import Settings
+from api.http.auth import PUBLIC_PATHS, BearerAuthMiddleware
+from api.http.controllers.audit import AuditController
+from api.http.controllers.models import ModelController
+from api.http.controllers.oversight import OverrideController, ReportController
+from api.http.controllers.patients import PatientController
+from api.http.controllers.predictions import PredictionController
+from api.http.controllers.simulations import SimulationController
+from api.http.limits import STORE_NAME, rate_limit_config, rate_limit_store
+from api.http.openapi import (
+    SECURITY,
+    SECURITY_SCHEMES,
+    ClosedStructSchemaPlugin,
+    PublicOperation,
+    errors,
+)
+from api.http.pages import pages_router, static_router, template_config
+from api.http.problems import EXCEPTION_HANDLERS, problem
+
+#: Paths the bearer middleware skips, anchored: Litestar searches these patterns anywhere in
+#: the path, so an unanchored "/health" would also skip e.g. /v1/patients/health/consents.
+#: Pages (/ui) authenticate with their session cookie instead.
+_UNAUTHENTICATED = [f"^{p}(/|$)" for p in PUBLIC_PATHS] + ["^/ui(/|$)"]
+
+
+@get(
+    "/health",
+    sync_to_thread=True,
+    summary="Liveness and policy/database health",
+    tags=["health"],
+    responses=errors(500, 503, public=True),
+    operation_class=PublicOperation,
+)
+def health(state: State) -> Response[dict[str, Any]]:
+    service: TwinregService = state.twinreg
+    result = service.health()
+    if result.ok:
+        return Response({"status": "ok", "checks": result.checks}, status_code=200)
+    down = sorted(k for k, v in result.checks.items() if v.startswith("unavailable"))
+    detail = f"unavailable: {', '.join(down)}; nothing is released until it is fixed"
+    return problem(503, "Unavailable", detail, checks=result.checks)
+
+
+def create_app(settings: Settings | None = None, service: TwinregService | None = None) -> Litestar:
+    service = service or TwinregService(settings or Settings.load())
+    service.repair_aliases()
+    openapi = OpenAPIConfig(
+        title="twinreg",
+        version="1.0.0",
+        description="Governed, explained predictions from registered digital-twin models.",
+        path="/schema",
+        components=SECURITY_SCHEMES,
+        security=SECURITY,
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url="/static/swagger/swagger-ui-bundle.js",
+                css_url="/static/swagger/swagger-ui.css",
+                standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
+                favicon="<link rel='icon' type='image/png' "
+                "href='/static/swagger/favicon-32x32.png'>",
+            )
+        ],
+    )
+    return Litestar(
+        route_handlers=[
+            health,
+            PredictionController,
+            SimulationController,
+            PatientController,
+            ModelController,
+            AuditController,
+            OverrideController,
+            ReportController,
+            create_static_files_router(
+                path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
+            ),
+            pages_router(service.token_key),
+            static_router(),
+        ],
+        middleware=[
+            DefineMiddleware(BearerAuthMiddleware, exclude=_UNAUTHENTICATED),
+            rate_limit_config(service.settings).middleware,
+        ],
+        stores={STORE_NAME: rate_limit_store(service.settings)},
+        # The policy watcher's listener lives as long as the worker serves.
+        on_startup=[service.policies.start_watching, service.warm_up],
+        on_shutdown=[service.policies.stop_watching],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi,
+        template_config=template_config(),
+        plugins=[ClosedStructSchemaPlugin()],
+        state=State({"twinreg": service}),
+        request_max_body_size=service.settings.max_body_bytes,
+        debug=False,
+    )

@@ -1,0 +1,78 @@
+"""Bearer-token authentication: token -> :class:`~governance.identity.principal.Principal`.
+
+Failures are 401 problem details and are written to the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import Scope
+
+from api.composition.service import TwinregService
+from api.composition.tokens import read_token
+from api.errors import Unauthorized
+from governance.errors import PolicyError
+from governance.identity.principal import Principal
+
+PUBLIC_PATHS = ("/health", "/schema", "/static")
+#: A route handler ``opt`` key: the handler's decision reads the token's revocation in the
+#: release gate's facts read (one snapshot with the consents), so the middleware does not
+#: read it a second time. Every other route's request reads it here.
+REVOCATION_IN_FACTS = "revocation_in_facts"
+
+
+class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        service: TwinregService = connection.app.state.twinreg
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized(
+                    "send 'Authorization: Bearer <token>' (twinreg token prints one)"
+                )
+            roles = service.policies.current().roles
+            handler = connection.scope.get("route_handler")
+            in_facts = handler is not None and handler.opt.get(REVOCATION_IN_FACTS, False)
+            is_revoked = None if in_facts else service.is_revoked
+            principal = read_token(service.token_key, token.strip(), roles, is_revoked)
+        except (Unauthorized, PolicyError) as exc:
+            method = connection.scope.get("method")  # none on a websocket
+            scope = connection.scope
+            record_refusal(
+                service, scope, method if isinstance(method, str) else None, refusal_reason(exc)
+            )
+            raise
+        return AuthenticationResult(user=principal, auth=token)
+
+
+def refusal_reason(exc: Unauthorized | PolicyError) -> str:
+    """Why credentials were refused: their fault, or no readable policies (no role is then
+    known, so nothing can be authorised: 503)."""
+    return f"policies unavailable: {exc}" if isinstance(exc, PolicyError) else str(exc)
+
+
+def record_refusal(service: TwinregService, scope: Scope, method: str | None, reason: str) -> None:
+    """The audit record of a request refused for its credentials (``method`` is "page"
+    for a page's session).
+
+    The route is recorded by its template (``/v1/patients/{patient_id}/consents``),
+    never by the path the client sent: a patient id in a path is recorded only as its keyed
+    hash, like everywhere else in the log.
+    """
+    body: dict[str, Any] = {"path": scope.get("path_template") or scope["path"]}
+    patient_id = (scope.get("path_params") or {}).get("patient_id")
+    if isinstance(patient_id, str):
+        body["patient"] = service.pseudonymiser.patient_key(patient_id)
+    service.audit.append("auth.refused", {**body, "method": method, "reason": reason})
+
+
+def principal_of(request: Any) -> Principal:
+    user = request.user
+    assert isinstance(user, Principal)
+    return user

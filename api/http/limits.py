@@ -1,0 +1,154 @@
+"""Rate limits per principal (429). Counters live in Redis when ``TWINREG_REDIS_URL`` is
+set, so that they hold across API workers; otherwise in the worker's memory.
+
+One fixed window per principal: the first request opens a window of one minute, every
+request in it counts, and a request beyond the limit is refused with 429 until the window
+ends. A counter is one number and its expiry (in Redis: ``SET NX EX`` + ``INCR`` + ``TTL``
+in one transaction, one round trip), so the cost of a request does not grow with the
+traffic of the minute (Litestar's own middleware stores and re-encodes every timestamp of
+the window on each request).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from litestar.enums import ScopeType
+from litestar.exceptions import TooManyRequestsException
+from litestar.middleware import DefineMiddleware
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.composition.settings import Settings
+from governance.identity.principal import Principal
+
+STORE_NAME = "rate_limit"
+#: Paths that are never limited (prefixes, matched on whole path segments).
+EXEMPT_PATHS = ("/health", "/schema", "/static")
+WINDOW_SECONDS = 60
+_MAX_MEMORY_KEYS = 10_000
+
+
+class Counters(Protocol):
+    async def hit(self, key: str) -> tuple[int, int]:
+        """Count one request for ``key``: (requests in the window so far, seconds left)."""
+        ...
+
+
+class MemoryCounters:
+    """The worker's own counters (one worker: the embedded default). Only the event loop
+    touches them and ``hit`` never awaits, so each hit is atomic."""
+
+    def __init__(self) -> None:
+        self._counters: dict[str, tuple[int, float]] = {}
+
+    async def hit(self, key: str) -> tuple[int, int]:
+        now = time.monotonic()
+        count, reset = self._counters.get(key, (0, 0.0))
+        if reset <= now:
+            count, reset = 0, now + WINDOW_SECONDS
+            if len(self._counters) >= _MAX_MEMORY_KEYS:
+                self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
+        count += 1
+        self._counters[key] = (count, reset)
+        return count, max(0, int(reset - now))
+
+
+class RedisCounters:
+    """Counters shared by every worker through Redis."""
+
+    def __init__(self, url: str) -> None:
+        self._redis = aioredis.Redis.from_url(url)
+
+    async def hit(self, key: str) -> tuple[int, int]:
+        name = f"twinreg:rate:{key}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(name, 0, ex=WINDOW_SECONDS, nx=True)
+            pipe.incr(name)
+            pipe.ttl(name)
+            _, count, ttl = await pipe.execute()
+        return int(count), max(0, int(ttl))
+
+
+def _identifier(scope: Scope) -> str:
+    user = scope.get("user")
+    if isinstance(user, Principal):
+        return f"principal:{user.user}"
+    client = scope.get("client")
+    return f"address:{client[0] if client else 'unknown'}"
+
+
+_EXEMPT_PREFIXES = tuple(p + "/" for p in EXEMPT_PATHS)
+
+
+def _exempt(path: str) -> bool:
+    return path in EXEMPT_PATHS or path.startswith(_EXEMPT_PREFIXES)
+
+
+class PrincipalRateLimit:
+    """ASGI middleware: counts each HTTP request against its principal (set by the bearer
+    middleware before it) or, unauthenticated, its client address."""
+
+    def __init__(self, app: ASGIApp, limit: int, counters: Counters) -> None:
+        self.app = app
+        self.limit = limit
+        self.counters = counters
+        self._policy = {
+            "ratelimit-policy": f"{limit}; w={WINDOW_SECONDS}",
+            "ratelimit-limit": str(limit),
+        }
+        self._raw_policy = [(k.encode(), v.encode()) for k, v in self._policy.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or _exempt(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        count, reset = await self.counters.hit(_identifier(scope))
+        window = {"ratelimit-remaining": str(max(0, self.limit - count))}
+        window["ratelimit-reset"] = str(reset)
+        if count > self.limit:
+            raise TooManyRequestsException(headers={**self._policy, **window})
+        raw = [*self._raw_policy, *((k.encode(), v.encode()) for k, v in window.items())]
+        await self.app(scope, receive, _with_headers(send, raw))
+
+
+def _with_headers(
+    send: Send, raw: list[tuple[bytes, bytes]]
+) -> Callable[[Message], Awaitable[None]]:
+    """``send`` adding the ``raw`` headers to the response (the response sets none of
+    them)."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *raw]
+        await send(message)
+
+    return wrapped
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    middleware: DefineMiddleware
+
+
+def counters_for(settings: Settings) -> Counters:
+    return RedisCounters(settings.redis_url) if settings.redis_url else MemoryCounters()
+
+
+def rate_limit_config(settings: Settings) -> RateLimit:
+    limit, counters = settings.rate_limit_per_minute, counters_for(settings)
+    return RateLimit(DefineMiddleware(PrincipalRateLimit, limit=limit, counters=counters))
+
+
+def rate_limit_store(settings: Settings) -> Store:
+    """A store under :data:`STORE_NAME` for the app's ``stores`` (the counters above do not
+    need it)."""
+    if settings.redis_url:
+        return RedisStore.with_client(url=settings.redis_url, namespace="twinreg")
+    return MemoryStore()

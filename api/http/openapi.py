@@ -1,0 +1,186 @@
+"""The OpenAPI document says what the API really answers.
+
+- Every error is an RFC 9457 problem document (``application/problem+json``,
+  :class:`~api.http.schemas.ProblemDetails`): :func:`errors` documents the statuses an
+  operation can answer, instead of Litestar's default error body.
+- Request structs that forbid unknown fields (``forbid_unknown_fields=True``) are
+  documented with ``additionalProperties: false`` (:class:`ClosedStructSchemaPlugin`).
+- The ethics report's three formats are documented as three media types
+  (:class:`EthicsReportOperation`).
+- Every operation needs a bearer token (:data:`SECURITY_SCHEMES`, :data:`SECURITY`), except
+  the public ones, which say so with an empty ``security`` (:class:`PublicOperation`).
+
+``tests/security/test_fuzz_schemathesis.py`` holds the app to this document: status codes,
+content types and bodies of every response are checked against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgspec
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    Schema,
+    SecurityRequirement,
+    SecurityScheme,
+)
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.typing import FieldDefinition
+
+from api.http.problems import PROBLEM_JSON
+from api.http.schemas import ProblemDetails, Reason
+
+#: What each error status means here (the same for every operation that answers it).
+ERROR_DESCRIPTIONS = {
+    400: "Malformed request: not JSON, a wrong type, an unknown or missing field, or a query "
+    "parameter out of range; `detail` and `field` say what to fix",
+    401: "No bearer token, or one that is expired, not yet valid, forged, revoked or carries "
+    "an unknown role (the refusal is audited)",
+    403: "The caller's role or site may not do this",
+    404: "No such model, version, patient, consent or decision (at the caller's site)",
+    409: "The current state forbids it (a lifecycle transition, a patient of another site, a "
+    "decision that was not released, an artifact that does not match its hash)",
+    413: "The body is larger than the configured maximum (TWINREG_MAX_BODY_BYTES)",
+    422: "Well-formed but invalid (unknown model, feature or purpose, a value out of range); "
+    "`field` names what to fix, `audit_id` the audit record of a refused prediction",
+    429: "Too many requests from this principal in the current minute",
+    500: "Unexpected error; nothing was released",
+    503: "Policies, audit log or registry unavailable; nothing was released",
+}
+#: Every authenticated operation can answer these.
+AUTHENTICATED = (401, 429, 500, 503)
+#: ``schema_extra`` of a date-time query parameter, taken as a string and parsed strictly
+#: (:func:`api.composition.validation.parse_date_time`): Litestar's own ``datetime``
+#: parsing also reads a number (``?since=0.63``) or a local time, which the schema does not allow.
+DATE_TIME_QUERY: dict[str, Any] = {
+    "type": "string",
+    "format": "date-time",
+    "oneOf": None,
+    "examples": ["2026-01-31T08:00:00Z"],
+}
+
+
+#: The bearer token of every authenticated operation (``twinreg token`` issues one; see
+#: :mod:`api.http.auth`): a signed JWT naming the user, role and site.
+BEARER = "bearerToken"
+SECURITY_SCHEMES = Components(
+    security_schemes={
+        BEARER: SecurityScheme(
+            type="http",
+            scheme="bearer",
+            bearer_format="JWT",
+            description="`Authorization: Bearer <token>`, a token from `twinreg token`; a "
+            "missing, expired, forged, revoked or unknown-role token is a 401 problem",
+        )
+    }
+)
+#: The document-wide requirement: every operation needs the bearer token unless it says
+#: otherwise (:class:`PublicOperation`).
+SECURITY: list[SecurityRequirement] = [{BEARER: []}]
+
+
+def problem_response(status: int, description: str | None = None) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=ProblemDetails,
+        media_type=PROBLEM_JSON,
+        description=description or ERROR_DESCRIPTIONS[status],
+        generate_examples=False,
+    )
+
+
+def errors(*statuses: int, public: bool = False) -> dict[int, ResponseSpec]:
+    """``responses=`` for a route: problem documents for ``statuses`` and, unless
+    ``public``, for the statuses of every authenticated operation."""
+    wanted = set(statuses) | (set() if public else set(AUTHENTICATED))
+    return {status: problem_response(status) for status in sorted(wanted)}
+
+
+def json_response(data_container: Any, description: str) -> ResponseSpec:
+    """A documented JSON body, where the handler's return annotation is wider (a
+    ``Response`` that may carry a release or a refusal)."""
+    return ResponseSpec(
+        data_container=data_container, description=description, generate_examples=False
+    )
+
+
+class ScenarioOut(msgspec.Struct):
+    name: str
+    audit_id: str
+    prediction: dict[str, Any]
+    explanation: dict[str, Any]
+    warnings: list[str]
+
+
+class SimulationOut(msgspec.Struct):
+    """``POST /v1/simulations`` 200 (documentation: the handler builds it as a dict)."""
+
+    decision: Literal["released"]
+    model: str
+    model_version: str
+    scenarios: list[ScenarioOut]
+
+
+class ScenarioDecision(msgspec.Struct):
+    name: str
+    decision: Literal["released", "withheld"]
+    audit_id: str
+
+
+class SimulationWithheldOut(msgspec.Struct):
+    """``POST /v1/simulations`` 403: the first withheld scenario's reasons, and each
+    scenario's decision (nothing of a withheld scenario's result)."""
+
+    decision: Literal["withheld"]
+    audit_id: str
+    reasons: list[Reason]
+    scenarios: list[ScenarioDecision]
+
+
+class ClosedStructSchemaPlugin(OpenAPISchemaPlugin):
+    """msgspec structs with ``forbid_unknown_fields=True`` get ``additionalProperties:
+    false``: a client learns from the schema that unknown fields are refused (400)."""
+
+    _structs = StructSchemaPlugin()
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        if not self._structs.is_plugin_supported_field(field_definition):
+            return False
+        config = getattr(field_definition.type_, "__struct_config__", None)
+        return bool(getattr(config, "forbid_unknown_fields", False))
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        schema = self._structs.to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        return schema
+
+
+@dataclass
+class EthicsReportOperation(Operation):
+    """``GET /v1/reports/ethics``: one report, in the format the query asks for."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if ok is None or isinstance(ok, dict) or not hasattr(ok, "content"):
+            return
+        text = Schema(type=OpenAPIType.STRING)
+        ok.content = {
+            **(ok.content or {}),
+            "text/csv": OpenAPIMediaType(schema=text),
+            "text/html": OpenAPIMediaType(schema=text),
+        }
+
+
+@dataclass
+class PublicOperation(Operation):
+    """An operation without authentication (``GET /health``): ``security: []`` overrides the
+    document-wide bearer requirement (an omitted ``security`` would inherit it)."""
+
+    def __post_init__(self) -> None:
+        self.security = []

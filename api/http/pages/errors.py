@@ -1,0 +1,85 @@
+"""Errors on pages: a page that says what went wrong, or the sign-in page.
+
+The status and title come from the API's one mapping table, so a page refuses exactly
+what the JSON API refuses, with the same status code.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.response import Redirect, Template
+
+from api.errors import ApiError, Unauthorized
+from api.http.auth import record_refusal
+from api.http.pages.render import page
+from api.http.pages.session import cleared_cookie, service_of, sign_in_location
+from api.http.problems import STATUS_TABLE, public_detail
+from explain import ExplainError
+from governance.errors import GovernanceError, TokenRevoked
+from registry import RegistryError
+
+_log = logging.getLogger("twinreg.pages")
+
+
+def unauthorized(request: Request[Any, Any, Any], _exc: Exception) -> Response[Any]:
+    """No valid session: back to the sign-in page, with any stale cookie removed."""
+    redirect = Redirect(sign_in_location(request.url.path), status_code=303)
+    redirect.cookies.append(cleared_cookie(request))
+    return redirect
+
+
+def revoked(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The session's token was revoked while its request was being decided (the release
+    gate's facts read found it): audited like any refusal, then back to sign-in."""
+    record_refusal(service_of(request), request.scope, "page", str(exc))
+    return unauthorized(request, exc)
+
+
+def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Template:
+    for kind, status, title in STATUS_TABLE:
+        if isinstance(exc, kind):
+            detail = public_detail(exc)
+            return _error_page(request, status, title, detail, getattr(exc, "audit_id", None))
+    return unexpected(request, exc)
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Template:
+    return _error_page(request, exc.status_code, "Request refused", str(exc.detail), None)
+
+
+def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Template:
+    _log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error_page(
+        request, 500, "Internal error", "unexpected error; nothing was released", None
+    )
+
+
+def _error_page(
+    request: Request[Any, Any, Any], status: int, title: str, detail: str, audit_id: str | None
+) -> Template:
+    principal = getattr(request.state, "principal", None)
+    return page(
+        "error.html",
+        principal,
+        status=status,
+        code=status,
+        title=title,
+        detail=detail,
+        audit_id=audit_id,
+    )
+
+
+PAGE_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    Exception: unexpected,
+    HTTPException: http_error,
+    Unauthorized: unauthorized,
+    TokenRevoked: revoked,
+    ApiError: domain_error,
+    GovernanceError: domain_error,
+    RegistryError: domain_error,
+    ExplainError: domain_error,
+}

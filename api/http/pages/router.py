@@ -1,0 +1,73 @@
+"""The ``/ui`` router, its templates and its CSRF protection."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+from litestar import Router
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import ResponseHeader
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from api.http.pages.catalogue import CataloguePages
+from api.http.pages.errors import PAGE_EXCEPTION_HANDLERS
+from api.http.pages.ethics import EthicsPages
+from api.http.pages.prediction import PredictionPages
+from api.http.pages.session import PAGES
+from api.http.pages.sign_in import SignInPages
+
+_API = Path(__file__).resolve().parent.parent
+CSRF_COOKIE = "twinreg_csrf"
+
+#: No scripts at all, nothing from other origins, no framing: pages are documents.
+SECURITY_HEADERS = [
+    ResponseHeader(
+        name="Content-Security-Policy",
+        value="default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="Referrer-Policy", value="no-referrer"),
+    ResponseHeader(name="Cache-Control", value="no-store"),
+]
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(directory=_API / "templates", engine=JinjaTemplateEngine)
+
+
+def csrf_config(token_key: bytes) -> CSRFConfig:
+    """Double-submit CSRF tokens for the page forms. Only the pages' router runs this
+    middleware: the JSON API is authenticated by bearer tokens, which a browser never
+    sends on its own, so it needs none."""
+    secret = hmac.new(token_key, b"twinreg csrf", hashlib.sha256).hexdigest()
+    return CSRFConfig(
+        secret=secret,
+        cookie_name=CSRF_COOKIE,
+        cookie_path=PAGES,
+        cookie_httponly=True,
+        cookie_samesite="strict",
+    )
+
+
+def pages_router(token_key: bytes) -> Router:
+    return Router(
+        path=PAGES,
+        route_handlers=[SignInPages, CataloguePages, PredictionPages, EthicsPages],
+        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(token_key))],
+        exception_handlers=PAGE_EXCEPTION_HANDLERS,
+        response_headers=SECURITY_HEADERS,
+        include_in_schema=False,
+    )
+
+
+def static_router() -> Router:
+    return create_static_files_router(
+        path="/static/ui", directories=[_API / "static"], include_in_schema=False
+    )

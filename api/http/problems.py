@@ -1,0 +1,234 @@
+"""The one table mapping domain errors to HTTP: JSON problem details that say what to fix."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.utils.scope.state import ScopeState
+
+from api.errors import BadRequest, ConfigError, Unauthorized
+from api.http import body_errors
+from api.http.auth import record_refusal
+from explain import ExplainError
+from governance.errors import (
+    AuditWriteError,
+    Conflict,
+    DossierRequired,
+    Forbidden,
+    GovernanceError,
+    InvalidInput,
+    NotFound,
+    PolicyError,
+    TokenRevoked,
+)
+from governance.identity.principal import Principal
+from registry import (
+    ArtifactTampered,
+    InvalidIdentifier,
+    ModelNotFound,
+    RegistryError,
+    RegistryUnavailable,
+)
+
+PROBLEM_JSON = "application/problem+json"
+_log = logging.getLogger("twinreg.api")
+AUDITED_PATHS = ("/v1/predictions", "/v1/simulations")
+
+#: (exception type, status, title) — the first match wins, so subclasses come first.
+STATUS_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
+    (Unauthorized, 401, "Not authenticated"),
+    (TokenRevoked, 401, "Not authenticated"),
+    (BadRequest, 422, "Invalid request"),
+    (InvalidInput, 422, "Invalid request"),
+    (NotFound, 404, "Not found"),
+    (Forbidden, 403, "Forbidden"),
+    (DossierRequired, 409, "Validation dossier required"),
+    (Conflict, 409, "Conflict"),
+    (PolicyError, 503, "Policies unavailable"),
+    (AuditWriteError, 503, "Audit log unavailable: nothing was released"),
+    (GovernanceError, 500, "Governance error"),
+    (ModelNotFound, 404, "Not found"),
+    (InvalidIdentifier, 422, "Invalid model reference"),
+    (ArtifactTampered, 409, "Artifact does not match its recorded hash"),
+    (RegistryError, 503, "Registry unavailable"),
+    (ExplainError, 500, "Explanation error"),
+    (ConfigError, 500, "Configuration error"),
+)
+
+
+#: What clients are told of a store that failed; the reason (file paths, hosts, SQL) goes
+#: to the server log.
+_STORE_FAILURES: tuple[tuple[type[Exception], str], ...] = (
+    (
+        PolicyError,
+        "the policies cannot be read: nothing is decided until an operator fixes them",
+    ),
+    (AuditWriteError, "the audit log could not be written: nothing was released"),
+    (RegistryUnavailable, "the model registry did not answer: nothing was released"),
+)
+
+
+def public_detail(exc: Exception) -> str:
+    """What the client is told of a domain error: its message, except for a store that
+    failed, whose reason names files, hosts or SQL on the server."""
+    for kind, detail in _STORE_FAILURES:
+        if isinstance(exc, kind):
+            _log.error("%s: %s", detail, exc)
+            return f"{detail} (the server log says why)"
+    return str(exc)
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Response[dict[str, Any]]:
+    """An RFC 9457 problem document (documented as :class:`~api.http.schemas.ProblemDetails`),
+    with ``headers`` (e.g. a 405's ``Allow``, a 429's ``RateLimit-*``).
+
+    No ``instance``: the request's path would echo identifiers (a patient id) into a
+    refusal, which must not carry them.
+    """
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    sent = dict(headers or {})
+    if status == 401:
+        sent["WWW-Authenticate"] = "Bearer"
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=sent or None)
+
+
+def domain_error_handler(
+    _request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, Any]]:
+    for kind, status, title in STATUS_TABLE:
+        if isinstance(exc, kind):
+            return problem(
+                status,
+                title,
+                public_detail(exc),
+                field=getattr(exc, "field", None),
+                audit_id=getattr(exc, "audit_id", None),
+            )
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "unexpected error")
+
+
+def revoked_token_handler(
+    request: Request[Any, Any, Any], exc: TokenRevoked
+) -> Response[dict[str, Any]]:
+    """A revocation found by the release gate's facts read: audited like the bearer
+    middleware's refusals, then its 401."""
+    record_refusal(request.app.state.twinreg, request.scope, request.method, str(exc))
+    return domain_error_handler(request, exc)
+
+
+def http_error_handler(
+    request: Request[Any, Any, Any], exc: HTTPException
+) -> Response[dict[str, Any]]:
+    detail = str(exc.detail)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        first = exc.extra[0]
+        if isinstance(first, dict):
+            key = str(first.get("key") or "")
+            extra["field"] = key or None
+            message = first.get("message")
+            if message:
+                detail = f"{detail}: {message}" + (f" (field {key})" if key else "")
+    if exc.status_code == 400 and isinstance(exc.__cause__, SerializationException):
+        body = ScopeState.from_scope(request.scope).body  # as read for the decoder
+        explained = body_errors.explain(body) if isinstance(body, bytes) else None
+        if explained is not None:
+            detail, extra["field"] = explained.detail, explained.field
+    if exc.status_code == 413:
+        detail = "the request body is too large; send at most the configured size"
+    allow = (exc.headers or {}).get("allow")
+    if exc.status_code == 405 and allow:
+        detail = f"{request.method} is not allowed here; this path answers {allow}"
+    audit_id = _audit_refused_prediction(request, exc.status_code, detail)
+    return problem(
+        exc.status_code,
+        _title(exc.status_code),
+        detail,
+        # Litestar's own: a 405's Allow (RFC 9110 requires it), a 429's RateLimit-* fields.
+        headers=exc.headers,
+        audit_id=audit_id,
+        **extra,
+    )
+
+
+def _audit_refused_prediction(
+    request: Request[Any, Any, Any], status: int, detail: str
+) -> str | None:
+    """A prediction request refused before its handler ran is still audited."""
+    if request.scope.get("path") not in AUDITED_PATHS or status not in (400, 413, 415, 422):
+        return None
+    user = request.scope.get("user")
+    principal = user if isinstance(user, Principal) else None
+    service = request.app.state.twinreg
+    audit_id: str = service.gate.record_refusal(
+        principal, "prediction", {"reason": detail, "status": status}
+    )
+    return audit_id
+
+
+def _title(status: int) -> str:
+    return {
+        400: "Bad request",
+        401: "Not authenticated",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        409: "Conflict",
+        413: "Request body too large",
+        415: "Unsupported media type",
+        422: "Invalid request",
+        429: "Too many requests",
+    }.get(status, "Error")
+
+
+def unexpected_error_handler(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, Any]]:
+    """Anything unforeseen: a problem document, the details only in the server log."""
+    _log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "unexpected error; nothing was released"
+    )
+
+
+def nesting_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """A body nested deeper than the decoder recurses (msgspec raises RecursionError, not a
+    decoding error): bad input, answered and audited as such. Any other recursion is a bug."""
+    state = ScopeState.from_scope(request.scope)
+    if not isinstance(state.body, bytes) or isinstance(state.json, dict | list):
+        return unexpected_error_handler(request, exc)  # not the body's decoding
+    detail = "the body is nested too deeply; send the request's flat JSON object"
+    audit_id = _audit_refused_prediction(request, 400, detail)
+    return problem(400, _title(400), detail, audit_id=audit_id)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    Exception: unexpected_error_handler,
+    RecursionError: nesting_handler,
+    HTTPException: http_error_handler,
+    GovernanceError: domain_error_handler,
+    TokenRevoked: revoked_token_handler,
+    RegistryError: domain_error_handler,
+    ExplainError: domain_error_handler,
+    Unauthorized: domain_error_handler,
+    BadRequest: domain_error_handler,
+    ConfigError: domain_error_handler,
+}
