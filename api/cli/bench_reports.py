@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from governance.audit.chain import AuditLog, verify
+from governance.audit.chain import AuditLog
+from governance.audit.verify import verify
 from governance.clock import utcnow
 from governance.oversight.report_export import to_html
 from governance.oversight.reports import build_report

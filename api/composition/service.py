@@ -29,6 +29,7 @@ from api.composition.validation import (
 from api.errors import BadRequest
 from explain.mechanistic import warm_up_exact_explainer
 from governance.audit.chain import AuditLog
+from governance.audit.policy_stamp import PolicyStamp
 from governance.consent.patients import PatientService
 from governance.errors import NotFound
 from governance.identity.principal import Principal
@@ -71,7 +72,7 @@ class TwinregService:
             watcher=watcher_for(settings.governance_url, settings.redis_url) if rules else None,
             recheck_seconds=settings.policy_recheck_seconds,
         )
-        self.audit = AuditLog(self.engine, self.policies)
+        self.audit = AuditLog(self.engine, PolicyStamp(self.policies))
         self.pseudonymiser = Pseudonymiser(secrets.pseudonym_key)
         self.lifecycle = Lifecycle(self.engine, self.audit, self.policies)
         self.patients = PatientService(self.engine, self.audit, self.policies, self.pseudonymiser)

@@ -17,7 +17,8 @@ from typing import BinaryIO
 
 from sqlalchemy import Engine
 
-from governance.audit.chain import AuditLog, Checkpoint, VerifyResult, verify
+from governance.audit.chain import AuditLog
+from governance.audit.verify import Checkpoint, VerifyResult, verify
 from governance.canonical import canonical_json
 from governance.clock import as_utc, utcnow
 from governance.errors import AuditChainBroken

@@ -14,6 +14,9 @@ lock; it costs a query only when another writer appended since this one's last r
 this writer's version moved. A record stamped here (one without its own version) is
 stamped again under the lock when the writer's view moved meanwhile, so it never
 contradicts the change recorded just before it.
+
+:class:`PolicyStamp` is the chain's :class:`~governance.audit.chain.AppendHook` that does
+all this; the chain itself knows nothing of policies.
 """
 
 from __future__ import annotations
@@ -22,14 +25,33 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from governance.audit.chain import Head, LastBody
 from governance.canonical import canonical_json
 from governance.policy.store import PolicyStore
 
 #: The action recorded before the first record made under a new policy version.
 POLICY_CHANGE = "policy.change"
 
-#: (seq, hash) of the chain's head.
-Head = tuple[int, str]
+
+class PolicyStamp:
+    """The chain's append hook: every record stamped with its policy version, and a
+    ``policy.change`` record inserted first when the version in force moved."""
+
+    def __init__(self, policies: PolicyStore) -> None:
+        self._tracker = PolicyTracker(policies)
+
+    def prepare(self, payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
+        return self._tracker.stamp(payload)
+
+    def under_lock(
+        self, head: Head | None, last_body: LastBody, payload: Mapping[str, Any], changed: bool
+    ) -> tuple[tuple[str, str] | None, Mapping[str, Any] | None]:
+        change = self._tracker.change_due(head, lambda: last_body(POLICY_CHANGE))
+        again = self._tracker.restamp(payload) if changed else None
+        return (None if change is None else (POLICY_CHANGE, change)), again
+
+    def appended(self, head: Head) -> None:
+        self._tracker.wrote(head)
 
 
 class PolicyTracker:

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select
 
-from governance.audit.chain import Checkpoint, verify
+from governance.audit.verify import Checkpoint, verify
 from governance.canonical import iso_utc
 from governance.clock import as_utc, utcnow
 from governance.errors import InvalidInput

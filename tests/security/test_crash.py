@@ -38,7 +38,7 @@ from sqlalchemy import create_engine, text
 from api.cli.demo import CLINICIAN, SITE
 from api.composition.settings import Settings
 from api.composition.tokens import issue_token
-from governance.audit.chain import verify
+from governance.audit.verify import verify
 from tests.api.helpers import features_of, twin_named
 
 REPO = Path(__file__).resolve().parents[2]

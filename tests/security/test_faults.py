@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from governance.audit.chain import verify
+from governance.audit.verify import verify
 from governance.store.db import sqlite_write
 from tests.api.helpers import features_of, prepare_patient, twin_named
 

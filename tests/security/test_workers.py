@@ -13,7 +13,7 @@ import httpx
 
 from api.composition.settings import Settings
 from api.composition.tokens import issue_token
-from governance.audit.chain import verify
+from governance.audit.verify import verify
 from governance.store.db import make_engine
 from tests.api.helpers import features_of, twin_named
 from tests.security.workers import worker

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from governance.audit.chain import GENESIS, AuditLog, Checkpoint, verify
+from governance.audit.chain import GENESIS, AuditLog
 from governance.audit.checkpoints import (
     read_checkpoint_file,
     read_checkpoints,
     verify_with,
     write_checkpoint,
 )
+from governance.audit.verify import Checkpoint, verify
 from governance.canonical import canonical_json
 from governance.errors import AuditChainBroken
 from tests.governance import audit_tamper as tamper
@@ -83,9 +84,9 @@ def test_verify_of_an_empty_log(sqlite_engine: Engine) -> None:
 def test_verify_streams_across_batches(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import governance.audit.chain as audit_log
+    import governance.audit.verify as audit_verify
 
-    monkeypatch.setattr(audit_log, "_VERIFY_BATCH", 4)
+    monkeypatch.setattr(audit_verify, "_VERIFY_BATCH", 4)
     fill(sqlite_engine, 13)
     assert verify(sqlite_engine).count == 13
     tamper.edit_body(sqlite_engine, 9)

@@ -9,8 +9,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from governance.audit.chain import AuditLog, verify
+from governance.audit.chain import AuditLog
 from governance.audit.checkpoints import read_checkpoints, write_checkpoint
+from governance.audit.verify import verify
 from governance.store.db import make_engine
 from tests.governance import audit_tamper as tamper
 

@@ -8,7 +8,8 @@ import threading
 import pytest
 from sqlalchemy import Engine
 
-from governance.audit.chain import AuditEntry, AuditLog, verify
+from governance.audit.chain import AuditEntry, AuditLog
+from governance.audit.verify import verify
 from governance.store.db import make_engine
 from tests.governance import audit_tamper as tamper
 

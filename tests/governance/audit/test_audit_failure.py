@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, event
 
-from governance.audit.chain import AuditLog, verify
+from governance.audit.chain import AuditLog
+from governance.audit.verify import verify
 from governance.errors import AuditWriteError
 from governance.store.db import make_engine
 

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from governance.audit import chain as audit_log
-from governance.audit.chain import AuditLog, verify
-from governance.audit.policy_stamp import POLICY_CHANGE
+from governance.audit.chain import AuditLog
+from governance.audit.policy_stamp import POLICY_CHANGE, PolicyStamp
+from governance.audit.verify import verify
 from governance.errors import AuditWriteError
 from governance.policy.store import PolicyStore
 from governance.store.db import make_engine
@@ -61,7 +62,7 @@ def test_records_carry_their_version_and_each_change_is_recorded_once(
 ) -> None:
     store = PolicyStore(policies)
     v1 = store.current().version
-    thread_a, thread_b = AuditLog(engine, store), AuditLog(engine, store)
+    thread_a, thread_b = AuditLog(engine, PolicyStamp(store)), AuditLog(engine, PolicyStamp(store))
     thread_a.append("consent.grant", {"consent": "c-1"})
     thread_b.append("consent.grant", {"consent": "c-2"})
     _edit(policies, "first reviewed edit")
@@ -94,7 +95,7 @@ def test_unreadable_policies_are_recorded_as_none_and_are_no_change(
     engine: Engine, policies: Path
 ) -> None:
     store = PolicyStore(policies)
-    log = AuditLog(engine, store)
+    log = AuditLog(engine, PolicyStamp(store))
     log.append("consent.grant", {"consent": "c-1"})
     (policies / "ethics.toml").write_text("purposes = [")
     store.invalidate()
@@ -107,7 +108,7 @@ def test_unreadable_policies_are_recorded_as_none_and_are_no_change(
 def test_many_threads_across_a_change_record_it_once(engine: Engine, policies: Path) -> None:
     store = PolicyStore(policies)
     v1 = store.current().version
-    logs = [AuditLog(engine, store) for _ in range(3)]
+    logs = [AuditLog(engine, PolicyStamp(store)) for _ in range(3)]
     edited = threading.Event()
     errors: list[BaseException] = []
 
@@ -140,7 +141,7 @@ def test_a_stale_worker_never_records_a_change_back(engine: Engine, policies: Pa
     """Two workers, each with its own policy store that would not notice an edit by
     itself: the one that lags re-reads the files before recording anything."""
     first, second = PolicyStore(policies, NEVER), PolicyStore(policies, NEVER)
-    worker_1, worker_2 = AuditLog(engine, first), AuditLog(engine, second)
+    worker_1, worker_2 = AuditLog(engine, PolicyStamp(first)), AuditLog(engine, PolicyStamp(second))
     v1 = first.current().version
     worker_1.append("consent.grant", {"consent": "c-1"})
     worker_2.append("consent.grant", {"consent": "c-2"})
@@ -164,13 +165,13 @@ def test_a_stale_worker_never_records_a_change_back(engine: Engine, policies: Pa
 
 def test_an_edited_change_record_does_not_stop_the_writers(engine: Engine, policies: Path) -> None:
     store = PolicyStore(policies)
-    AuditLog(engine, store).append("consent.grant", {"consent": "c-1"})
+    AuditLog(engine, PolicyStamp(store)).append("consent.grant", {"consent": "c-1"})
     with engine.begin() as conn:
         conn.execute(
             text("UPDATE audit_record SET body = :b WHERE action = :a"),
             {"b": "{not json", "a": POLICY_CHANGE},
         )
-    restarted = AuditLog(engine, store)  # a worker started after the edit
+    restarted = AuditLog(engine, PolicyStamp(store))  # a worker started after the edit
     restarted.append("consent.grant", {"consent": "c-2"})
     changes = restarted.records(action=POLICY_CHANGE, offset=1)
     assert [(r["from"], r["to"]) for r in changes] == [(None, store.current().version)]
@@ -182,7 +183,7 @@ def test_a_failed_write_leaves_no_trace_in_what_the_writer_knows(
     sqlite_engine: Engine, policies: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = PolicyStore(policies)
-    log = AuditLog(sqlite_engine, store)
+    log = AuditLog(sqlite_engine, PolicyStamp(store))
     v1 = store.current().version
     log.append("consent.grant", {"consent": "c-1"})
     _edit(policies, "edited")
@@ -207,7 +208,7 @@ def test_a_reversal_after_a_writer_could_not_read_its_policies_is_recorded(
     engine: Engine, policies: Path
 ) -> None:
     first, second = PolicyStore(policies, NEVER), PolicyStore(policies, NEVER)
-    worker_1, worker_2 = AuditLog(engine, first), AuditLog(engine, second)
+    worker_1, worker_2 = AuditLog(engine, PolicyStamp(first)), AuditLog(engine, PolicyStamp(second))
     v1 = first.current().version
     worker_1.append("consent.grant", {"consent": "c-1"})
     original = (policies / "ethics.toml").read_text()

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from governance.audit.chain import AuditLog, verify
+from governance.audit.chain import AuditLog
+from governance.audit.verify import verify
 from governance.errors import Conflict, Forbidden, InvalidInput, NotFound
 from governance.identity.principal import Principal
 from governance.oversight.overrides import OVERRIDE_AUDIT_ACTION, OverrideService

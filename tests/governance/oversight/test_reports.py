@@ -19,7 +19,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from api.cli.bench_reports import CONSENT_DETAIL, bench_report, decision_payload
-from governance.audit.chain import AuditLog, Checkpoint
+from governance.audit.chain import AuditLog
+from governance.audit.policy_stamp import PolicyStamp
+from governance.audit.verify import Checkpoint
 from governance.clock import utcnow
 from governance.consent.patients import PatientService
 from governance.errors import InvalidInput
@@ -335,7 +337,7 @@ def test_the_policy_versions_in_force_and_their_changes(
     policies = tmp_path / "policies"
     shutil.copytree(POLICIES, policies)
     store = PolicyStore(policies)
-    audit = AuditLog(sqlite_engine, store)
+    audit = AuditLog(sqlite_engine, PolicyStamp(store))
     v1 = store.current().version
     audit.append("consent.grant", {"consent": "c-1"})
     start = utcnow()

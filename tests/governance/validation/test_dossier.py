@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from governance.audit.chain import AuditLog, verify
+from governance.audit.chain import AuditLog
+from governance.audit.verify import verify
 from governance.errors import DossierRequired, PolicyError
 from governance.identity.principal import Principal
 from governance.lifecycle.versions import Lifecycle
