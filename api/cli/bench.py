@@ -125,7 +125,7 @@ def run_bench(service: TwinregService, rounds: int, console: Console | None = No
             commit()
 
         def governed() -> None:
-            decision = service.predict(CLINICIAN, MODEL, PATIENT, "treatment", features)
+            decision = service.predictions.predict(CLINICIAN, MODEL, PATIENT, "treatment", features)
             assert decision.released, decision.reasons
 
         def over_httpx() -> None:

@@ -42,19 +42,29 @@ def run_demo(service: TwinregService, console: Console | None = None) -> int:
     whas = next(t for t in twins if t.name == "whas500-mortality")
     features = _features(whas)
     console.rule("1. released: patient-001, treatment, whas500-mortality")
-    _show(console, service.predict(CLINICIAN, whas.name, "patient-001", "treatment", features))
+    _show(
+        console,
+        service.predictions.predict(CLINICIAN, whas.name, "patient-001", "treatment", features),
+    )
     console.rule("2. withheld: patient-002 has no consent for treatment")
-    _show(console, service.predict(CLINICIAN, whas.name, "patient-002", "treatment", features))
+    _show(
+        console,
+        service.predictions.predict(CLINICIAN, whas.name, "patient-002", "treatment", features),
+    )
     console.rule("3. withheld: insurance-underwriting is a prohibited purpose")
     _show(
         console,
-        service.predict(CLINICIAN, whas.name, "patient-001", "insurance-underwriting", features),
+        service.predictions.predict(
+            CLINICIAN, whas.name, "patient-001", "insurance-underwriting", features
+        ),
     )
     vanco = next(t for t in twins if t.name == "vancomycin-auc")
     console.rule("4. released: vancomycin AUC24 for patient-001 (mechanistic twin)")
     _show(
         console,
-        service.predict(CLINICIAN, vanco.name, "patient-001", "treatment", _features(vanco)),
+        service.predictions.predict(
+            CLINICIAN, vanco.name, "patient-001", "treatment", _features(vanco)
+        ),
     )
     console.rule("5. audit verification")
     result = service.audit_verify(None)

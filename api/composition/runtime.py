@@ -16,7 +16,7 @@ import xgboost as xgb
 
 from explain import TwinExplainer, build_explainer, check_additivity, waterfall_svg
 from governance.lifecycle.versions import VersionState
-from governance.release.gate import Computation
+from governance.release.decision import Computation
 from registry import LoadedTwin, TwinRegistry
 
 BACKGROUND_ROWS = 100
@@ -35,7 +35,7 @@ MAX_TRAJECTORY_POINTS = 200
 
 
 class RegistryRuntime:
-    """Implements :class:`governance.release.gate.TwinRuntime` over the registry and explain."""
+    """Implements :class:`governance.release.decision.TwinRuntime` over the registry and explain."""
 
     def __init__(self, registry: TwinRegistry, *, local_store: bool = True) -> None:
         self._registry = registry

@@ -9,7 +9,6 @@ meet ``governance`` except through this module and the modules beside it in
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -18,13 +17,11 @@ import pandas as pd
 
 from api.composition import bias_audits, catalogue, dossiers, oversight
 from api.composition.home import ensure_home
+from api.composition.predictions import PredictionService
 from api.composition.runtime import RegistryRuntime
 from api.composition.settings import Settings
 from api.composition.validation import (
-    MAX_SCENARIOS,
     check_reference,
-    validate_features,
-    validate_output,
 )
 from api.errors import BadRequest
 from explain.mechanistic import warm_up_exact_explainer
@@ -35,14 +32,13 @@ from governance.errors import NotFound
 from governance.identity.principal import Principal
 from governance.identity.pseudonym import Pseudonymiser
 from governance.identity.revocation import Revocations
-from governance.lifecycle.serving import Generation
-from governance.lifecycle.versions import Lifecycle, VersionState
+from governance.lifecycle.versions import Lifecycle
 from governance.oversight.overrides import OVERRIDE_ACTIONS, OverrideAction, OverrideService
 from governance.oversight.reports import EthicsReport
 from governance.policy.rules import DatabaseRules, read_policy_csv
 from governance.policy.store import PolicyStore
 from governance.policy.watch import watcher_for
-from governance.release.gate import PredictionRequest, ReleaseDecision, ReleaseGate
+from governance.release.gate import ReleaseGate
 from governance.store.db import is_sqlite, make_engine
 from models.card import TwinCard, TwinKind
 from models.mechanistic import warm_up as warm_mechanistic_kernels
@@ -77,157 +73,15 @@ class TwinregService:
         self.lifecycle = Lifecycle(self.engine, self.audit, self.policies)
         self.patients = PatientService(self.engine, self.audit, self.policies, self.pseudonymiser)
         self.gate = ReleaseGate(
-            self.policies,
-            self.lifecycle,
-            self.patients,
-            self.audit,
-            self.pseudonymiser,
-            self.engine,
+            self.policies, self.lifecycle, self.audit, self.pseudonymiser, self.engine
         )
         self.registry = TwinRegistry(settings.tracking_uri, settings.artifact_root)
         self.runtime = RegistryRuntime(self.registry, local_store=is_sqlite(self.engine))
+        self.predictions = PredictionService(
+            self.gate, self.runtime, self.lifecycle, self.pseudonymiser
+        )
         self.revocations = Revocations(self.engine, self.audit)
         self.overrides = OverrideService(self.engine, self.audit, self.policies)
-
-    # -- predictions ----------------------------------------------------------------------
-    def predict(
-        self,
-        principal: Principal,
-        model: str,
-        patient_id: str,
-        purpose: str,
-        features: Mapping[str, Any],
-        version: str | None = None,
-        plot: str | None = None,
-        output: str | None = None,
-        trajectory: bool = False,
-        action: str = "prediction",
-    ) -> ReleaseDecision:
-        try:
-            check_reference(model, version, purpose)
-            # One statement for what the gate needs from the database (generation, site,
-            # consents, the token's revocation); the serving state then comes from the
-            # cache it keys.
-            facts = self.gate.facts(principal, patient_id, purpose)
-            resolved = self._resolve_named(model, version, facts.generation)
-            clean = validate_features(resolved.card, features)
-            validate_output(resolved.card, output, trajectory)
-        except BadRequest as exc:
-            self._refuse(principal, action, exc, model, version, purpose, patient_id)
-            raise
-        request = PredictionRequest(
-            model=model,
-            patient_id=patient_id,
-            purpose=purpose,
-            features=clean,
-            version=version,
-            options={"plot": plot, "output": output, "trajectory": trajectory},
-            resolved=resolved if version or resolved.status == "approved" else None,
-            facts=facts,
-        )
-        return self.gate.decide(principal, request, self.runtime, action=action)
-
-    def simulate(
-        self,
-        principal: Principal,
-        model: str,
-        patient_id: str,
-        purpose: str,
-        features: Mapping[str, Any],
-        scenarios: list[tuple[str, Mapping[str, Any]]],
-        version: str | None = None,
-        output: str | None = None,
-    ) -> list[tuple[str, ReleaseDecision]]:
-        """One patient under several regimens side by side; each scenario is its own
-        governed, audited decision (action ``simulation``)."""
-        try:
-            if not 1 <= len(scenarios) <= MAX_SCENARIOS:
-                raise BadRequest(f"give 1 to {MAX_SCENARIOS} scenarios", field="scenarios")
-            names = [name for name, _ in scenarios]
-            if len(set(names)) != len(names):
-                raise BadRequest("scenario names must be unique", field="scenarios")
-            check_reference(model, version, purpose)
-            card = self._resolve_named(model, version, None).card
-            if not card.kind.is_mechanistic:
-                raise BadRequest(
-                    f"{model} is not a mechanistic twin; simulations need one", field="model"
-                )
-        except BadRequest as exc:
-            self._refuse(principal, "simulation", exc, model, version, purpose, patient_id)
-            raise
-        return [
-            (
-                name,
-                self.predict(
-                    principal,
-                    model,
-                    patient_id,
-                    purpose,
-                    {**features, **overrides},
-                    version,
-                    None,
-                    output,
-                    True,
-                    action="simulation",
-                ),
-            )
-            for name, overrides in scenarios
-        ]
-
-    def _refuse(
-        self,
-        principal: Principal,
-        action: str,
-        exc: BadRequest,
-        model: str,
-        version: str | None,
-        purpose: str,
-        patient_id: str,
-    ) -> None:
-        """The audit record of a request refused for bad input; its id goes with the 4xx."""
-        exc.audit_id = self.gate.record_refusal(  # type: ignore[attr-defined]
-            principal,
-            action,
-            {
-                "model": model,
-                "model_version": version,
-                "purpose": purpose,
-                "patient": self.pseudonymiser.patient_key(patient_id),
-                "reason": str(exc),
-                "field": exc.field,
-            },
-        )
-
-    def _resolve_named(
-        self, model: str, version: str | None, generation: Generation | None
-    ) -> VersionState:
-        """:meth:`_resolve` for a request body: a model or version that does not exist is a
-        bad value of that field (422 naming it), not a missing resource."""
-        try:
-            return self._resolve(model, version, generation)
-        except NotFound as exc:
-            if version is not None and self.lifecycle.versions(model):
-                raise BadRequest(
-                    f"{exc}; GET /v1/models/{model} lists its versions", field="version"
-                ) from exc
-            raise BadRequest(
-                f"unknown model {model!r}; GET /v1/models lists the models", field="model"
-            ) from exc
-
-    def _resolve(
-        self, model: str, version: str | None, generation: Generation | None = None
-    ) -> VersionState:
-        """The version a request names, else the approved one, else the latest (whose card
-        still validates the body; the gate then withholds for want of approval)."""
-        if version is not None:
-            return self.lifecycle.version(model, version)
-        approved = self.lifecycle.serving.serving_version(model, generation=generation)
-        if approved is not None:
-            return approved
-        versions = self.lifecycle.versions(model)
-        if not versions:
-            raise NotFound(f"unknown model {model!r}; GET /v1/models lists the models")
-        return versions[-1]
 
     # -- registration -------------------------------------------------------------------
     def register_version(

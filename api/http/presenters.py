@@ -10,7 +10,7 @@ from litestar.enums import MediaType
 from litestar.response.base import ASGIResponse
 
 from api.http.schemas import Explanation, PredictionOut, Reason, WithheldOut
-from governance.release.gate import ReleaseDecision
+from governance.release.decision import ReleaseDecision
 
 
 def decision_response(decision: ReleaseDecision) -> ASGIResponse:

@@ -6,19 +6,11 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from governance.release.gate import CHECK_ORDER
 from models.demo_twins import DemoTwin
 
-#: The release gate's checks in the order the issue fixes (it stops at the first failure).
-GATE_ORDER = [
-    "role",
-    "purpose",
-    "site",
-    "consent",
-    "approval",
-    "bias_audit",
-    "envelope",
-    "explanation",
-]
+#: The release gate's checks in the order they run (one place: governance.release.gate).
+GATE_ORDER = list(CHECK_ORDER)
 
 
 def twin_named(twins: list[DemoTwin], name: str) -> DemoTwin:

@@ -77,7 +77,7 @@ def test_gate_matches_reference(
         )
         if g.withdrawn:
             service.patients.withdraw(CLINICIAN, patient, view.id)
-    decision = service.predict(CLINICIAN, M, patient, purpose, features_of(twin))
+    decision = service.predictions.predict(CLINICIAN, M, patient, purpose, features_of(twin))
     expected = reference(history, purpose, frozenset(twin.card.data_categories))
     assert decision.released == expected, (history, purpose, decision.reasons)
     if not expected:

@@ -48,7 +48,7 @@ class PredictionController(Controller):
         # would be resolved concurrently in an anyio task group on every request.
         service: TwinregService = request.app.state.twinreg
         decide = partial(
-            service.predict,
+            service.predictions.predict,
             principal_of(request),
             data.model,
             data.patient_id,

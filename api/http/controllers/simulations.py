@@ -38,7 +38,7 @@ class SimulationController(Controller):
             (s.name, s.features) for s in data.scenarios
         ]
         return simulation_response(
-            service.simulate(
+            service.predictions.simulate(
                 principal,
                 data.model,
                 data.patient_id,

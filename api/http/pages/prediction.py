@@ -52,7 +52,7 @@ class PredictionPages(Controller):
             return _form_page(service, principal, model, data, str(exc), status=422)
         output = form_text(data, "output") or None
         try:
-            decision = service.predict(
+            decision = service.predictions.predict(
                 principal,
                 model,
                 form_text(data, "patient_id"),

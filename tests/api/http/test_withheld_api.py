@@ -233,7 +233,7 @@ def test_a_decision_under_way_when_the_policies_break_is_withheld(api: Any, whas
     changes = len(api.service.audit.records(action="policy.change", limit=1000))
     (api.service.settings.policies_dir / "ethics.toml").write_text("purposes = [")
     api.service.policies.invalidate()
-    decision = api.service.predict(
+    decision = api.service.predictions.predict(
         Principal("carla", "clinician", "st-mary"), whas.name, "p-1", "treatment", features_of(whas)
     )
     assert not decision.released and decision.computation is None

@@ -1,0 +1,170 @@
+"""One explained prediction (or a simulation's scenarios) through the release gate.
+
+The request's facts are read once (the gate's facts reader resolves the version in the
+same step); the body is checked against that version's card; the gate decides and
+records. A request refused for bad input is audited too, and its 4xx carries the
+record's id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from api.composition.validation import (
+    MAX_SCENARIOS,
+    check_reference,
+    validate_features,
+    validate_output,
+)
+from api.errors import BadRequest
+from governance.errors import NotFound
+from governance.identity.principal import Principal
+from governance.identity.pseudonym import Pseudonymiser
+from governance.lifecycle.versions import Lifecycle, VersionState
+from governance.release.decision import (
+    PredictionRequest,
+    ReleaseDecision,
+    RequestFacts,
+    TwinRuntime,
+)
+from governance.release.gate import ReleaseGate
+
+
+class PredictionService:
+    def __init__(
+        self,
+        gate: ReleaseGate,
+        runtime: TwinRuntime,
+        lifecycle: Lifecycle,
+        pseudonymiser: Pseudonymiser,
+    ) -> None:
+        self._gate = gate
+        self._runtime = runtime
+        self._lifecycle = lifecycle
+        self._pseudonymiser = pseudonymiser
+
+    def predict(
+        self,
+        principal: Principal,
+        model: str,
+        patient_id: str,
+        purpose: str,
+        features: Mapping[str, Any],
+        version: str | None = None,
+        plot: str | None = None,
+        output: str | None = None,
+        trajectory: bool = False,
+        action: str = "prediction",
+    ) -> ReleaseDecision:
+        try:
+            check_reference(model, version, purpose)
+            facts = self._facts(principal, model, version, patient_id, purpose)
+            clean = validate_features(facts.described.card, features)
+            validate_output(facts.described.card, output, trajectory)
+        except BadRequest as exc:
+            self._refuse(principal, action, exc, model, version, purpose, patient_id)
+            raise
+        request = PredictionRequest(
+            model=model,
+            patient_id=patient_id,
+            purpose=purpose,
+            features=clean,
+            version=version,
+            options={"plot": plot, "output": output, "trajectory": trajectory},
+        )
+        return self._gate.decide(principal, request, facts, self._runtime, action=action)
+
+    def simulate(
+        self,
+        principal: Principal,
+        model: str,
+        patient_id: str,
+        purpose: str,
+        features: Mapping[str, Any],
+        scenarios: list[tuple[str, Mapping[str, Any]]],
+        version: str | None = None,
+        output: str | None = None,
+    ) -> list[tuple[str, ReleaseDecision]]:
+        """One patient under several regimens side by side; each scenario is its own
+        governed, audited decision (action ``simulation``)."""
+        try:
+            if not 1 <= len(scenarios) <= MAX_SCENARIOS:
+                raise BadRequest(f"give 1 to {MAX_SCENARIOS} scenarios", field="scenarios")
+            names = [name for name, _ in scenarios]
+            if len(set(names)) != len(names):
+                raise BadRequest("scenario names must be unique", field="scenarios")
+            check_reference(model, version, purpose)
+            card = self._described(model, version).card
+            if not card.kind.is_mechanistic:
+                raise BadRequest(
+                    f"{model} is not a mechanistic twin; simulations need one", field="model"
+                )
+        except BadRequest as exc:
+            self._refuse(principal, "simulation", exc, model, version, purpose, patient_id)
+            raise
+        return [
+            (
+                name,
+                self.predict(
+                    principal,
+                    model,
+                    patient_id,
+                    purpose,
+                    {**features, **overrides},
+                    version,
+                    None,
+                    output,
+                    True,
+                    action="simulation",
+                ),
+            )
+            for name, overrides in scenarios
+        ]
+
+    def _facts(
+        self, principal: Principal, model: str, version: str | None, patient_id: str, purpose: str
+    ) -> RequestFacts:
+        try:
+            return self._gate.facts(principal, model, version, patient_id, purpose)
+        except NotFound as exc:
+            raise self._unknown(model, version, exc) from exc
+
+    def _described(self, model: str, version: str | None) -> VersionState:
+        try:
+            return self._gate.resolve(model, version)[1]
+        except NotFound as exc:
+            raise self._unknown(model, version, exc) from exc
+
+    def _unknown(self, model: str, version: str | None, exc: NotFound) -> BadRequest:
+        """A model or version in a request body that does not exist is a bad value of that
+        field (422 naming it), not a missing resource."""
+        if version is not None and self._lifecycle.versions(model):
+            return BadRequest(f"{exc}; GET /v1/models/{model} lists its versions", field="version")
+        return BadRequest(
+            f"unknown model {model!r}; GET /v1/models lists the models", field="model"
+        )
+
+    def _refuse(
+        self,
+        principal: Principal,
+        action: str,
+        exc: BadRequest,
+        model: str,
+        version: str | None,
+        purpose: str,
+        patient_id: str,
+    ) -> None:
+        """The audit record of a request refused for bad input; its id goes with the 4xx."""
+        exc.audit_id = self._gate.record_refusal(  # type: ignore[attr-defined]
+            principal,
+            action,
+            {
+                "model": model,
+                "model_version": version,
+                "purpose": purpose,
+                "patient": self._pseudonymiser.patient_key(patient_id),
+                "reason": str(exc),
+                "field": exc.field,
+            },
+        )
