@@ -24,24 +24,23 @@ policy-version stamp, :mod:`governance.audit.policy_stamp`).
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select, text
 
+from governance.audit import reads
+from governance.audit.hook import AppendHook, Head, LastBody
+from governance.audit.reads import GENESIS, HEAD
 from governance.canonical import NotCanonical, canonical_json, iso_utc
-from governance.clock import as_utc, utcnow
-from governance.errors import AuditWriteError, InvalidInput
-from governance.store.db import SQLITE_BEGIN, SQLITE_DATETIME, sqlite_write
+from governance.clock import utcnow
+from governance.errors import AuditWriteError
+from governance.store.db import SQLITE_DATETIME, sqlite_write
 from governance.store.records import AuditRecord
 
-#: ``prev_hash`` of the first record.
-GENESIS = "0" * 64
 #: Longest action name (the width of the ``action`` column).
 MAX_ACTION_LENGTH = 64
 #: Key of the PostgreSQL advisory lock that serialises appends (any fixed 64-bit value).
@@ -50,36 +49,10 @@ ADVISORY_LOCK_KEY = int.from_bytes(
 )
 
 _t = AuditRecord.__table__  # type: ignore[attr-defined]
-_HEAD = select(_t.c.seq, _t.c.hash).order_by(_t.c.seq.desc()).limit(1)
 _INSERT = insert(_t)
 _PG_LOCK = text(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
 _RAW_HEAD = "SELECT seq, hash FROM audit_record ORDER BY seq DESC LIMIT 1"
 _RAW_LAST_BODY = "SELECT body FROM audit_record WHERE action = ? ORDER BY seq DESC LIMIT 1"
-
-#: (seq, hash) of the chain's head.
-Head = tuple[int, str]
-#: Reads the body of the chain's latest record with a given action (None: there is none).
-LastBody = Callable[[str], str | None]
-
-
-class AppendHook(Protocol):
-    """What the chain calls around one append (the policy-version stamp is one)."""
-
-    def prepare(self, payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
-        """Before the lock: the payload to record, and whether the hook changed it."""
-        ...
-
-    def under_lock(
-        self, head: Head | None, last_body: LastBody, payload: Mapping[str, Any], changed: bool
-    ) -> tuple[tuple[str, str] | None, Mapping[str, Any] | None]:
-        """Under the chain's lock: a record (action, canonical payload JSON) to insert
-        first, if any, and the payload to record instead, if it must change."""
-        ...
-
-    def appended(self, head: Head) -> None:
-        """Under the lock, after the insert: the record just written is the head."""
-        ...
-
 
 _RAW_INSERT = (
     "INSERT INTO audit_record (seq, record_id, at, action, body, prev_hash, hash) "
@@ -165,7 +138,7 @@ class AuditLog:
             return self._append_sqlite(conn, record)
         if self._postgres:
             conn.execute(_PG_LOCK)  # held until this transaction ends
-        row = conn.execute(_HEAD).first()
+        row = conn.execute(HEAD).first()
         head = None if row is None else (int(row[0]), str(row[1]))
 
         def last_body(action: str) -> str | None:
@@ -237,7 +210,7 @@ class AuditLog:
             self._hook.appended((entry.seq, entry.hash))
         return entry
 
-    # -- reads --------------------------------------------------------------------------
+    # -- reads (governance.audit.reads) ----------------------------------------------
     def records(
         self,
         since: datetime | None = None,
@@ -246,45 +219,16 @@ class AuditLog:
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Records in seq order with ``since <= at < until``: the payload's fields next to
-        ``seq``, ``record_id``, ``at``, ``action``, ``hash`` and ``prev_hash``.
-
-        Naive datetimes are taken as UTC.
-        """
-        if limit < 0:
-            raise InvalidInput("limit must be zero or more", field="limit")
-        if offset < 0:
-            raise InvalidInput("offset must be zero or more", field="offset")
-        stmt = select(_t.c.body, _t.c.hash, _t.c.prev_hash).order_by(_t.c.seq)
-        if since is not None:
-            stmt = stmt.where(_t.c.at >= as_utc(since))
-        if until is not None:
-            stmt = stmt.where(_t.c.at < as_utc(until))
-        if action is not None:
-            stmt = stmt.where(_t.c.action == action)
-        stmt = stmt.limit(limit).offset(offset)
-        with reader(self._engine) as conn:
-            rows = conn.execute(stmt).all()
-        out: list[dict[str, Any]] = []
-        for body, digest, prev_hash in rows:
-            parsed: dict[str, Any] = json.loads(body)
-            record: dict[str, Any] = dict(parsed.pop("payload"))
-            record.update(parsed)
-            record["hash"] = digest
-            record["prev_hash"] = prev_hash
-            out.append(record)
-        return out
+        """Records in seq order with ``since <= at < until`` (:func:`reads.records`)."""
+        return reads.records(self._engine, since, until, action, limit, offset)
 
     def count(self) -> int:
         """Number of records stored."""
-        with reader(self._engine) as conn:
-            return int(conn.execute(select(func.count()).select_from(_t)).scalar_one())
+        return reads.count(self._engine)
 
     def head(self) -> tuple[int, str]:
         """(seq of the last record, its hash); ``(0, GENESIS)`` for an empty log."""
-        with reader(self._engine) as conn:
-            row = conn.execute(_HEAD).first()
-        return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+        return reads.head(self._engine)
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -333,21 +277,3 @@ def _body(seq: int, record_id: str, at: str, action_json: str, payload_json: str
         f'{{"action":{action_json},"at":"{at}","payload":{payload_json},'
         f'"record_id":"{record_id}","seq":{seq}}}'
     )
-
-
-@contextmanager
-def reader(engine: Engine, *, snapshot: bool = False) -> Iterator[Connection]:
-    """A read-only transaction that does not take SQLite's write lock.
-
-    With ``snapshot`` PostgreSQL reads under REPEATABLE READ (one consistent snapshot);
-    SQLite's WAL gives every read transaction a snapshot anyway.
-    """
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            conn = conn.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
-        elif snapshot:
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        try:
-            yield conn
-        finally:
-            conn.rollback()

@@ -15,7 +15,7 @@ this writer's version moved. A record stamped here (one without its own version)
 stamped again under the lock when the writer's view moved meanwhile, so it never
 contradicts the change recorded just before it.
 
-:class:`PolicyStamp` is the chain's :class:`~governance.audit.chain.AppendHook` that does
+:class:`PolicyStamp` is the chain's :class:`~governance.audit.hook.AppendHook` that does
 all this; the chain itself knows nothing of policies.
 """
 
@@ -25,7 +25,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from governance.audit.chain import Head, LastBody
+from governance.audit.hook import Head, LastBody
 from governance.canonical import canonical_json
 from governance.policy.store import PolicyStore
 

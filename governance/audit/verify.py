@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from governance.audit.chain import GENESIS, chain_hash, reader
+from governance.audit.chain import chain_hash
+from governance.audit.reads import GENESIS, reader
 from governance.canonical import iso_utc
 from governance.store.records import AuditRecord
 

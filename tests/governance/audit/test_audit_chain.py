@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from governance.audit.chain import GENESIS, AuditLog
+from governance.audit.chain import AuditLog
 from governance.audit.checkpoints import (
     read_checkpoint_file,
     read_checkpoints,
     verify_with,
     write_checkpoint,
 )
+from governance.audit.reads import GENESIS
 from governance.audit.verify import Checkpoint, verify
 from governance.canonical import canonical_json
 from governance.errors import AuditChainBroken

@@ -1,0 +1,94 @@
+"""Reading the audit log back: records by period and action, the count, the head.
+
+Reads never take SQLite's write lock (:func:`reader`); nothing here writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from governance.clock import as_utc
+from governance.errors import InvalidInput
+from governance.store.db import SQLITE_BEGIN
+from governance.store.records import AuditRecord
+
+#: ``prev_hash`` of the first record.
+GENESIS = "0" * 64
+
+_t = AuditRecord.__table__  # type: ignore[attr-defined]
+HEAD = select(_t.c.seq, _t.c.hash).order_by(_t.c.seq.desc()).limit(1)
+
+
+def records(
+    engine: Engine,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    action: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Records in seq order with ``since <= at < until``: the payload's fields next to
+    ``seq``, ``record_id``, ``at``, ``action``, ``hash`` and ``prev_hash``.
+
+    Naive datetimes are taken as UTC.
+    """
+    if limit < 0:
+        raise InvalidInput("limit must be zero or more", field="limit")
+    if offset < 0:
+        raise InvalidInput("offset must be zero or more", field="offset")
+    stmt = select(_t.c.body, _t.c.hash, _t.c.prev_hash).order_by(_t.c.seq)
+    if since is not None:
+        stmt = stmt.where(_t.c.at >= as_utc(since))
+    if until is not None:
+        stmt = stmt.where(_t.c.at < as_utc(until))
+    if action is not None:
+        stmt = stmt.where(_t.c.action == action)
+    stmt = stmt.limit(limit).offset(offset)
+    with reader(engine) as conn:
+        rows = conn.execute(stmt).all()
+    out: list[dict[str, Any]] = []
+    for body, digest, prev_hash in rows:
+        parsed: dict[str, Any] = json.loads(body)
+        record: dict[str, Any] = dict(parsed.pop("payload"))
+        record.update(parsed)
+        record["hash"] = digest
+        record["prev_hash"] = prev_hash
+        out.append(record)
+    return out
+
+
+def count(engine: Engine) -> int:
+    """Number of records stored."""
+    with reader(engine) as conn:
+        return int(conn.execute(select(func.count()).select_from(_t)).scalar_one())
+
+
+def head(engine: Engine) -> tuple[int, str]:
+    """(seq of the last record, its hash); ``(0, GENESIS)`` for an empty log."""
+    with reader(engine) as conn:
+        row = conn.execute(HEAD).first()
+    return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+
+@contextmanager
+def reader(engine: Engine, *, snapshot: bool = False) -> Iterator[Connection]:
+    """A read-only transaction that does not take SQLite's write lock.
+
+    With ``snapshot`` PostgreSQL reads under REPEATABLE READ (one consistent snapshot);
+    SQLite's WAL gives every read transaction a snapshot anyway.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = conn.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+        elif snapshot:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        try:
+            yield conn
+        finally:
+            conn.rollback()
