@@ -112,9 +112,6 @@ class Lifecycle:
         row = self._one(_APPROVED, conn, {"model": model})
         return None if row is None else self._state(row)
 
-    def model_exists(self, model: str, conn: Connection | None = None) -> bool:
-        return self._one(select(_mv.c.id).where(_mv.c.model == model).limit(1), conn) is not None
-
     def versions(self, model: str | None = None) -> list[VersionState]:
         stmt = select(_mv).order_by(_mv.c.model, _mv.c.id)
         if model is not None:
