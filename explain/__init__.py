@@ -6,9 +6,9 @@ request; mechanistic twins get one explainer per version and named output
 (:func:`build_mechanistic_explainer`). The result is our own serialisable type: an
 :class:`Explained` holding the prediction in natural units and an :class:`Attribution`
 (base value, the model's own output, one contribution per feature) in the kind's output
-space. Check faithfulness with :func:`check_additivity` / :func:`require_faithful`; draw
-with :func:`waterfall_svg`. Check a version's explanations over its validation set
-(additivity on every row, stability, global importance) with :func:`check_explanations`.
+space. Check faithfulness with :func:`check_additivity`; draw with :func:`waterfall_svg`.
+Check a version's explanations over its validation set (additivity on every row,
+stability, global importance) with :func:`check_explanations`.
 
 Errors derive from :class:`ExplainError` (tree in :mod:`explain.errors`).
 """
@@ -19,14 +19,12 @@ from explain.attribution import (
     AdditivityCheck,
     Attribution,
     check_additivity,
-    require_faithful,
 )
 from explain.checks import ExplanationChecks, check_explanations
 from explain.errors import (
     ExplainError,
     InvalidRowError,
     ModelMismatchError,
-    UnfaithfulExplanation,
     UnsupportedKind,
 )
 from explain.explained import Explained, TwinExplainer
@@ -59,7 +57,6 @@ __all__ = [
     "RandomForestClassifierExplainer",
     "RandomForestRegressorExplainer",
     "TwinExplainer",
-    "UnfaithfulExplanation",
     "UnsupportedKind",
     "XGBoostClassifierExplainer",
     "XGBoostRegressorExplainer",
@@ -67,6 +64,5 @@ __all__ = [
     "build_mechanistic_explainer",
     "check_additivity",
     "check_explanations",
-    "require_faithful",
     "waterfall_svg",
 ]

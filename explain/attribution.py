@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from explain.errors import UnfaithfulExplanation
-
 #: Relative tolerance of the additivity check for models that compute in float64.
 FLOAT64_TOLERANCE = 1e-9
 #: Relative tolerance for models that compute in float32 (XGBoost).
@@ -92,15 +90,3 @@ def check_additivity(attribution: Attribution, float32: bool) -> AdditivityCheck
     scale = max(1.0, math.fsum(abs(v) for v in phi), abs(attribution.output_value))
     allowed = tolerance * scale
     return AdditivityCheck(residual <= allowed, residual, allowed, tolerance)
-
-
-def require_faithful(attribution: Attribution, float32: bool) -> AdditivityCheck:
-    """Like :func:`check_additivity` but raise :class:`UnfaithfulExplanation` on failure."""
-    check = check_additivity(attribution, float32)
-    if not check.faithful:
-        raise UnfaithfulExplanation(
-            f"attribution in {attribution.output_space!r} does not add up to the model "
-            f"output {attribution.output_value!r}: residual {check.residual!r} exceeds "
-            f"{check.allowed!r}"
-        )
-    return check

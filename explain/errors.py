@@ -5,8 +5,6 @@ ExplainError
  +-- ModelMismatchError     the model object, feature names or background do not fit
  |                          the declared kind
  +-- InvalidRowError        the row to explain has the wrong shape or non-finite values
- +-- UnfaithfulExplanation  base value + sum of contributions does not reproduce the
-                            model's output within tolerance (the result must be withheld)
 """
 
 
@@ -24,7 +22,3 @@ class ModelMismatchError(ExplainError):
 
 class InvalidRowError(ExplainError):
     """The row to explain has the wrong shape or contains non-finite values."""
-
-
-class UnfaithfulExplanation(ExplainError):
-    """An attribution does not add up to the model's own output within tolerance."""

@@ -60,7 +60,6 @@ class LogisticRegressionExplainer:
     """Binary logistic regression: attributions in log-odds, prediction a probability."""
 
     kind: ClassVar[TwinKind] = TwinKind.LOGISTIC_REGRESSION
-    float32: ClassVar[bool] = False
 
     def __init__(self, model: Any, feature_names: Sequence[str], background: np.ndarray) -> None:
         coef = getattr(model, "coef_", None)
@@ -79,6 +78,11 @@ class LogisticRegressionExplainer:
     def feature_names(self) -> tuple[str, ...]:
         return self._names
 
+    @property
+    def float32(self) -> bool:
+        """Whether the model computes in float32, as its kind says (selects the tolerance)."""
+        return self.kind.is_float32
+
     def explain(self, row: np.ndarray) -> Explained:
         x = as_row(row, self._n, np.float64)
         output = float(np.asarray(self._model.decision_function(x)).reshape(-1)[0])
@@ -96,7 +100,6 @@ class CoxExplainer:
     """Cox proportional hazards: attributions on the log partial hazard (risk score)."""
 
     kind: ClassVar[TwinKind] = TwinKind.COX_PH
-    float32: ClassVar[bool] = False
 
     def __init__(
         self, model: CoxLinear, feature_names: Sequence[str], background: np.ndarray
@@ -120,6 +123,11 @@ class CoxExplainer:
     @property
     def feature_names(self) -> tuple[str, ...]:
         return self._names
+
+    @property
+    def float32(self) -> bool:
+        """Whether the model computes in float32, as its kind says (selects the tolerance)."""
+        return self.kind.is_float32
 
     def explain(self, row: np.ndarray) -> Explained:
         x = as_row(row, self._n, np.float64)

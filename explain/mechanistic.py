@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import shap
@@ -50,8 +50,6 @@ def _kind_of(model: object) -> TwinKind:
 
 class MechanisticExplainer:
     """Exact Shapley attribution of ``output`` to the twin's inputs, in raw output units."""
-
-    float32: ClassVar[bool] = False
 
     def __init__(
         self, model: Any, feature_names: Sequence[str], background: np.ndarray, output: str
@@ -96,6 +94,11 @@ class MechanisticExplainer:
     @property
     def feature_names(self) -> tuple[str, ...]:
         return self._names
+
+    @property
+    def float32(self) -> bool:
+        """Whether the model computes in float32, as its kind says (selects the tolerance)."""
+        return self.kind.is_float32
 
     @property
     def output(self) -> str:

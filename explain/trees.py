@@ -34,7 +34,6 @@ class _XGBoostExplainer:
 
     kind: ClassVar[TwinKind]
     _objectives: ClassVar[frozenset[str]]
-    float32: ClassVar[bool] = True
 
     def __init__(self, booster: xgb.Booster, feature_names: Sequence[str]) -> None:
         if not isinstance(booster, xgb.Booster):
@@ -63,6 +62,11 @@ class _XGBoostExplainer:
     @property
     def feature_names(self) -> tuple[str, ...]:
         return self._names
+
+    @property
+    def float32(self) -> bool:
+        """Whether the model computes in float32, as its kind says (selects the tolerance)."""
+        return self.kind.is_float32
 
     def _attribute(self, row: np.ndarray) -> Attribution:
         x = as_row(row, self._n, np.float32)
@@ -104,7 +108,6 @@ class XGBoostRegressorExplainer(_XGBoostExplainer):
 
 class _RandomForestExplainer:
     kind: ClassVar[TwinKind]
-    float32: ClassVar[bool] = False
 
     def __init__(self, model: Any, feature_names: Sequence[str]) -> None:
         n = getattr(model, "n_features_in_", None)
@@ -121,6 +124,11 @@ class _RandomForestExplainer:
     @property
     def feature_names(self) -> tuple[str, ...]:
         return self._names
+
+    @property
+    def float32(self) -> bool:
+        """Whether the model computes in float32, as its kind says (selects the tolerance)."""
+        return self.kind.is_float32
 
 
 class RandomForestClassifierExplainer(_RandomForestExplainer):

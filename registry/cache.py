@@ -44,10 +44,6 @@ class LoadedCache(Generic[V]):
         with self._lock:
             return self._items.pop(key, None) is not None
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)

@@ -274,9 +274,6 @@ class TwinRegistry:
         """Drop one version from the cache (e.g. on suspension); True if it was cached."""
         return self._cache.evict((names.model_name(name), names.version(version)))
 
-    def clear_cache(self) -> None:
-        self._cache.clear()
-
     @contextmanager
     def _local_copy(self, source: str) -> Iterator[Path]:
         """The artifact directory on local disk: resolved for ``file:`` URIs, else fetched."""

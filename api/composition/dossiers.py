@@ -19,7 +19,8 @@ from governance.errors import Conflict
 from governance.identity.principal import Principal
 from governance.lifecycle.versions import Lifecycle, VersionState
 from governance.validation.change_control import change_control
-from governance.validation.dossier import DossierEvidence, DossierLimits
+from governance.validation.dossier import DossierEvidence
+from governance.validation.dossier_limits import DossierLimits
 from governance.validation.dossier_store import DossierCriteria, DossierView
 from models.validation import (
     BootstrapSettings,

@@ -150,11 +150,6 @@ class RegistryRuntime:
             warnings=handle.twin.environment_warnings,
         )
 
-    def evict(self, model: str, version: str) -> None:
-        with self._lock:
-            for key in [k for k in self._served if k[:2] == (model, version)]:
-                del self._served[key]
-
 
 def _single_threaded(model: object) -> object:
     """The model as served: one thread per row. A single row gains nothing from XGBoost's

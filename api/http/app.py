@@ -21,7 +21,7 @@ from api.http.controllers.oversight import OverrideController, ReportController
 from api.http.controllers.patients import PatientController
 from api.http.controllers.predictions import PredictionController
 from api.http.controllers.simulations import SimulationController
-from api.http.limits import STORE_NAME, rate_limit_config, rate_limit_store
+from api.http.limits import rate_limit_config
 from api.http.openapi import (
     SECURITY,
     SECURITY_SCHEMES,
@@ -97,7 +97,6 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             DefineMiddleware(BearerAuthMiddleware, exclude=_UNAUTHENTICATED),
             rate_limit_config(service.settings).middleware,
         ],
-        stores={STORE_NAME: rate_limit_store(service.settings)},
         # The policy watcher's listener lives as long as the worker serves.
         on_startup=[service.policies.start_watching, service.warm_up],
         on_shutdown=[service.policies.stop_watching],

@@ -20,15 +20,11 @@ import redis.asyncio as aioredis
 from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware import DefineMiddleware
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.composition.settings import Settings
 from governance.identity.principal import Principal
 
-STORE_NAME = "rate_limit"
 #: Paths that are never limited (prefixes, matched on whole path segments).
 EXEMPT_PATHS = ("/health", "/schema", "/static")
 WINDOW_SECONDS = 60
@@ -144,11 +140,3 @@ def counters_for(settings: Settings) -> Counters:
 def rate_limit_config(settings: Settings) -> RateLimit:
     limit, counters = settings.rate_limit_per_minute, counters_for(settings)
     return RateLimit(DefineMiddleware(PrincipalRateLimit, limit=limit, counters=counters))
-
-
-def rate_limit_store(settings: Settings) -> Store:
-    """A store under :data:`STORE_NAME` for the app's ``stores`` (the counters above do not
-    need it)."""
-    if settings.redis_url:
-        return RedisStore.with_client(url=settings.redis_url, namespace="twinreg")
-    return MemoryStore()

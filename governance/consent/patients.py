@@ -124,28 +124,13 @@ class PatientService:
         self._policies = policies
         self._pseudonymiser = pseudonymiser
 
-    # -- reads used by the gate -------------------------------------------------
+    # -- reads --------------------------------------------------------------------
     def site_of(self, patient_key: str, conn: Connection | None = None) -> str | None:
         params = {"key": patient_key}
         if conn is not None:
             return conn.execute(_SITE, params).scalar_one_or_none()
         with read_connection(self._engine) as c:
             return c.execute(_SITE, params).scalar_one_or_none()
-
-    def consented_categories(
-        self, patient_key: str, purpose: str, at: datetime, conn: Connection | None = None
-    ) -> frozenset[str]:
-        """Union of the data categories of the consents active for ``purpose`` at ``at``."""
-        params = {"key": patient_key, "purpose": purpose, "at": at}
-        if conn is not None:
-            rows = conn.execute(_ACTIVE_CONSENTS, params).scalars().all()
-        else:
-            with read_connection(self._engine) as c:
-                rows = c.execute(_ACTIVE_CONSENTS, params).scalars().all()
-        categories: set[str] = set()
-        for text in rows:
-            categories.update(json.loads(text))
-        return frozenset(categories)
 
     # -- writes -------------------------------------------------------------------
     def register(self, principal: Principal, patient_id: str, site: str) -> tuple[str, bool]:

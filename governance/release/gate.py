@@ -36,7 +36,8 @@ from governance.audit.chain import AuditLog
 from governance.errors import PolicyError
 from governance.identity.principal import Principal
 from governance.identity.pseudonym import Pseudonymiser
-from governance.lifecycle.versions import APPROVED, Lifecycle, VersionState
+from governance.lifecycle.transitions import APPROVED
+from governance.lifecycle.versions import Lifecycle, VersionState
 from governance.policy.store import PolicySet, PolicyStore
 from governance.release.decision import (
     CheckOutcome,

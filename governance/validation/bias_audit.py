@@ -45,24 +45,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from fairlearn.metrics import MetricFrame, false_positive_rate, true_positive_rate
+from fairlearn.metrics import false_positive_rate, true_positive_rate
 from sklearn.metrics import mean_absolute_error
 
 from governance.errors import InvalidInput
+from governance.validation.bias_groups import (
+    audit_by_group,
+    fmt_value,
+    gap_criterion,
+    group_ratio,
+    groups_with,
+    per_group_criteria,
+    per_group_text,
+)
 from governance.validation.bias_inputs import (
-    FloatArray,
     Labels,
     binary,
     floats,
     limit_section,
     require_positive,
-    sensitive_labels,
     size_limits,
 )
 from governance.validation.bias_metrics import (
@@ -74,86 +80,14 @@ from governance.validation.bias_metrics import (
     roc_auc,
     thresholded,
 )
-
-#: A regressor's declared error scale -> the per-group metric its audit compares.
-ERROR_METRICS: dict[str, str] = {"absolute": "mae", "relative": "mare"}
-
-
-@dataclass(frozen=True)
-class Criterion:
-    """One judged comparison: ``value <op> limit`` (``group`` set for per-group criteria)."""
-
-    name: str
-    value: float
-    limit: float
-    op: str  # "<=" or ">="
-    group: str | None = None
-
-    @property
-    def passed(self) -> bool:
-        if not math.isfinite(self.value):
-            return False
-        return self.value <= self.limit if self.op == "<=" else self.value >= self.limit
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "group": self.group,
-            "value": _safe(self.value),
-            "op": self.op,
-            "limit": _safe(self.limit),
-            "passed": self.passed,
-        }
+from governance.validation.bias_results import (
+    ERROR_METRICS,
+    AttributeResult,
+    BiasAuditResult,
+    Criterion,
+)
 
 
-@dataclass
-class AttributeResult:
-    """Per-group metric values, group sizes, gaps and judged criteria of one attribute."""
-
-    attribute: str
-    group_sizes: dict[str, int]
-    metrics: dict[str, dict[str, float]]
-    gaps: dict[str, float]
-    criteria: list[Criterion] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return not self.reasons and all(c.passed for c in self.criteria)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "passed": self.passed,
-            "group_sizes": dict(self.group_sizes),
-            "metrics": {m: {g: _safe(v) for g, v in by.items()} for m, by in self.metrics.items()},
-            "gaps": {m: _safe(v) for m, v in self.gaps.items()},
-            "criteria": [c.to_dict() for c in self.criteria],
-            "reasons": list(self.reasons),
-        }
-
-
-@dataclass
-class BiasAuditResult:
-    passed: bool
-    attributes: dict[str, AttributeResult]
-    reasons: list[str]
-    #: Regressors only: the declared error scale and the metric it was judged with.
-    error_scale: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: non-finite floats become ``None``, group keys are strings."""
-        out: dict[str, Any] = {
-            "passed": self.passed,
-            "attributes": {a: r.to_dict() for a, r in self.attributes.items()},
-            "reasons": list(self.reasons),
-        }
-        if self.error_scale is not None:
-            out["error_scale"] = self.error_scale
-            out["error_metric"] = ERROR_METRICS[self.error_scale]
-        return out
-
-
-# -- public audits --------------------------------------------------------------------------
 def audit_classifier(
     y_true: npt.ArrayLike,
     proba: npt.ArrayLike,
@@ -184,7 +118,7 @@ def audit_classifier(
     }
 
     def judge(res: AttributeResult, labels: Labels) -> None:
-        for g, label in _groups_with(res, labels):
+        for g, label in groups_with(res, labels):
             positives = int(np.sum(y[label]))
             negatives = int(label.sum()) - positives
             if min(positives, negatives) < min_events:
@@ -193,10 +127,10 @@ def audit_classifier(
                     f"negatives, fewer than min_group_events={min_events} of each: too little "
                     "evidence to judge"
                 )
-        _gap(res, "tpr", "max_tpr_gap", lim["max_tpr_gap"], "TPR (recall)")
-        _gap(res, "fpr", "max_fpr_gap", lim["max_fpr_gap"], "FPR")
-        _per_group(res, "auc", "min_auc", lim["min_auc"], ">=", "AUC")
-        _per_group(
+        gap_criterion(res, "tpr", "max_tpr_gap", lim["max_tpr_gap"], "TPR (recall)")
+        gap_criterion(res, "fpr", "max_fpr_gap", lim["max_fpr_gap"], "FPR")
+        per_group_criteria(res, "auc", "min_auc", lim["min_auc"], ">=", "AUC")
+        per_group_criteria(
             res,
             "calibration_error",
             "max_calibration_error",
@@ -205,7 +139,7 @@ def audit_classifier(
             "calibration error",
         )
 
-    return _audit(y, p, sensitive, metrics, None, min_size, judge)
+    return audit_by_group(y, p, sensitive, metrics, None, min_size, judge)
 
 
 def audit_survival(
@@ -240,7 +174,7 @@ def audit_survival(
     params = {"concordance": {"time": t}, "calibration_error": {"time": t, "survival": s}}
 
     def judge(res: AttributeResult, labels: Labels) -> None:
-        for g, label in _groups_with(res, labels):
+        for g, label in groups_with(res, labels):
             events = int(np.sum(e[label]))
             if events < min_events:
                 res.reasons.append(
@@ -252,11 +186,13 @@ def audit_survival(
                     f"{res.attribute}: group {g!r} has no follow-up reaching the horizon "
                     f"{horizon}: its calibration cannot be judged"
                 )
-        _per_group(
+        per_group_criteria(
             res, "concordance", "min_concordance", lim["min_concordance"], ">=", "concordance"
         )
-        _gap(res, "concordance", "max_concordance_gap", lim["max_concordance_gap"], "concordance")
-        _per_group(
+        gap_criterion(
+            res, "concordance", "max_concordance_gap", lim["max_concordance_gap"], "concordance"
+        )
+        per_group_criteria(
             res,
             "calibration_error",
             "max_calibration_error",
@@ -265,7 +201,7 @@ def audit_survival(
             "calibration error at the horizon",
         )
 
-    return _audit(e, r, sensitive, metrics, params, min_size, judge)
+    return audit_by_group(e, r, sensitive, metrics, params, min_size, judge)
 
 
 def audit_regressor(
@@ -299,131 +235,16 @@ def audit_regressor(
     def judge(res: AttributeResult, _labels: Labels) -> None:
         by = res.metrics[name]
         values = list(by.values())
-        ratio = _ratio(values)
+        ratio = group_ratio(values)
         res.gaps[f"{name}_ratio"] = ratio
         crit = Criterion("max_mae_ratio", ratio, lim["max_mae_ratio"], "<=")
         res.criteria.append(crit)
         if not crit.passed:
             res.reasons.append(
-                f"{res.attribute}: {label} ratio between groups {_fmt(ratio)} exceeds "
-                f"max_mae_ratio {lim['max_mae_ratio']} ({_by_group(by)})"
+                f"{res.attribute}: {label} ratio between groups {fmt_value(ratio)} exceeds "
+                f"max_mae_ratio {lim['max_mae_ratio']} ({per_group_text(by)})"
             )
 
-    result = _audit(y, p, sensitive, metrics, None, min_size, judge)
+    result = audit_by_group(y, p, sensitive, metrics, None, min_size, judge)
     result.error_scale = error_scale
     return result
-
-
-# -- the common frame -----------------------------------------------------------------------
-def _audit(
-    y: npt.NDArray[Any],
-    pred: FloatArray,
-    sensitive: Mapping[str, npt.ArrayLike],
-    metrics: dict[str, Callable[..., float]],
-    params: dict[str, dict[str, FloatArray]] | None,
-    min_size: int,
-    judge: Callable[[AttributeResult, Labels], None],
-) -> BiasAuditResult:
-    attributes: dict[str, AttributeResult] = {}
-    reasons: list[str] = []
-    if not sensitive:
-        reasons.append("no sensitive attributes were given: fairness cannot be judged")
-    for name, values in sensitive.items():
-        labels = sensitive_labels(values, name, len(y))
-        frame = MetricFrame(
-            metrics=metrics, y_true=y, y_pred=pred, sensitive_features=labels, sample_params=params
-        )
-        by_group = frame.by_group
-        groups = sorted({str(g) for g in by_group.index}, key=_group_order)
-        sizes = {g: int(np.sum(labels == g)) for g in groups}
-        res = AttributeResult(
-            attribute=name,
-            group_sizes=sizes,
-            metrics={m: {g: float(by_group.loc[g, m]) for g in groups} for m in metrics},
-            gaps={m: _spread([float(by_group.loc[g, m]) for g in groups]) for m in metrics},
-        )
-        if len(groups) < 2:
-            res.reasons.append(
-                f"{name}: only one group ({', '.join(groups)}) in the data: "
-                "parity between groups cannot be judged"
-            )
-        for g, n in sizes.items():
-            if n < min_size:
-                res.reasons.append(
-                    f"{name}: group {g!r} has {n} records, fewer than "
-                    f"min_group_size={min_size}: too little evidence to judge"
-                )
-        judge(res, labels)
-        attributes[name] = res
-        reasons.extend(res.reasons)
-    return BiasAuditResult(not reasons, attributes, reasons)
-
-
-def _groups_with(res: AttributeResult, labels: Labels) -> list[tuple[str, npt.NDArray[np.bool_]]]:
-    return [(g, labels == g) for g in res.group_sizes]
-
-
-def _gap(res: AttributeResult, metric: str, limit_name: str, limit: float, label: str) -> None:
-    gap = res.gaps[metric]
-    crit = Criterion(limit_name, gap, limit, "<=")
-    res.criteria.append(crit)
-    if not crit.passed:
-        why = (
-            f"{_fmt(gap)} exceeds {limit_name} {limit}"
-            if math.isfinite(gap)
-            else "cannot be computed"
-        )
-        res.reasons.append(
-            f"{res.attribute}: {label} gap between groups {why} ({_by_group(res.metrics[metric])})"
-        )
-
-
-def _per_group(
-    res: AttributeResult, metric: str, limit_name: str, limit: float, op: str, label: str
-) -> None:
-    for g, value in res.metrics[metric].items():
-        crit = Criterion(limit_name, value, limit, op, group=g)
-        res.criteria.append(crit)
-        if not crit.passed:
-            why = (
-                "cannot be computed"
-                if not math.isfinite(value)
-                else (f"{_fmt(value)} is {'below' if op == '>=' else 'above'} {limit_name} {limit}")
-            )
-            res.reasons.append(f"{res.attribute}: group {g!r} {label} {why}")
-
-
-# -- formatting -------------------------------------------------------------------------------
-def _group_order(label: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(label), label)
-    except ValueError:
-        return (1, 0.0, label)
-
-
-def _spread(values: list[float]) -> float:
-    finite = [v for v in values if math.isfinite(v)]
-    if len(finite) != len(values) or len(values) < 2:
-        return math.nan
-    return max(finite) - min(finite)
-
-
-def _ratio(values: list[float]) -> float:
-    if len(values) < 2 or not all(math.isfinite(v) for v in values):
-        return math.nan
-    low, high = min(values), max(values)
-    if low <= 0:
-        return math.inf if high > 0 else 1.0
-    return high / low
-
-
-def _safe(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.3f}" if math.isfinite(value) else "undefined"
-
-
-def _by_group(by: Mapping[str, float]) -> str:
-    return ", ".join(f"group {g}: {_fmt(v)}" for g, v in by.items())

@@ -3,7 +3,8 @@
 A dossier is stored as its canonical JSON body and the SHA-256 of that text, in one
 transaction with a ``dossier`` audit record that carries the digest. Approval needs the
 newest dossier of the version to have passed, to have been judged by today's criteria
-(:func:`~governance.validation.dossier.criteria_digest`) and to still match its digest.
+(:func:`~governance.validation.dossier_limits.criteria_digest`) and to still match its
+digest.
 """
 
 from __future__ import annotations
@@ -26,14 +27,8 @@ from governance.policy.credibility import CredibilityPolicy
 from governance.policy.store import PolicyStore
 from governance.store.db import read_connection
 from governance.store.records import ValidationDossier
-from governance.validation.dossier import (
-    DossierEvidence,
-    DossierLimits,
-    criteria_digest,
-    dossier_body,
-    dossier_limits,
-    judge,
-)
+from governance.validation.dossier import DossierEvidence, dossier_body, judge
+from governance.validation.dossier_limits import DossierLimits, criteria_digest, dossier_limits
 from models.card import TwinCard
 
 _vd = ValidationDossier.__table__  # type: ignore[attr-defined]

@@ -13,10 +13,8 @@ from explain import (
     FLOAT32_TOLERANCE,
     FLOAT64_TOLERANCE,
     Attribution,
-    UnfaithfulExplanation,
     build_explainer,
     check_additivity,
-    require_faithful,
 )
 
 
@@ -44,8 +42,6 @@ def test_perturbed_attribution_is_flagged(trained: Trained) -> None:
     check = check_additivity(perturbed, explainer.float32)
     assert not check.faithful
     assert check.residual > check.allowed
-    with pytest.raises(UnfaithfulExplanation):
-        require_faithful(perturbed, explainer.float32)
 
 
 def test_tolerance_formula() -> None:
@@ -75,4 +71,4 @@ def test_attribution_serialises_and_owns_its_data() -> None:
     assert a.contributions["a"] == 1.5
     text = json.dumps(a.to_dict())
     assert Attribution.from_dict(json.loads(text)) == a
-    assert require_faithful(a, float32=False).faithful
+    assert check_additivity(a, float32=False).faithful

@@ -21,7 +21,8 @@ from governance.lifecycle.versions import Lifecycle
 from governance.policy.credibility import parse_credibility
 from governance.policy.store import PolicyStore
 from governance.validation.change_control import card_changes, change_control
-from governance.validation.dossier import DossierEvidence, criteria_digest, dossier_limits, judge
+from governance.validation.dossier import DossierEvidence, judge
+from governance.validation.dossier_limits import criteria_digest, dossier_limits
 from models.card import FeatureSpec, TwinCard, TwinKind
 from tests.governance.dossier_evidence import estimate, evidence_for, record_passing_dossier
 

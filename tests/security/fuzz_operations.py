@@ -1,0 +1,107 @@
+"""The operations the fuzz covers, and what each may answer: the statuses a schema-valid
+request may meet besides 2xx (:data:`ACCEPTED`), the principal that may call each
+(:func:`headers_for`), and the withheld decisions that answer 403 with a decision body
+instead of a problem (:func:`withheld`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Every operation of the schema. A new endpoint fails ``test_every_operation_is_fuzzed``
+#: until it is listed here (and so fuzzed).
+OPERATIONS = [
+    ("GET", "/health"),
+    ("POST", "/v1/predictions"),
+    ("POST", "/v1/simulations"),
+    ("GET", "/v1/patients/{patient_id}/consents"),
+    ("POST", "/v1/patients/{patient_id}/consents"),
+    ("PUT", "/v1/patients/{patient_id}"),
+    ("POST", "/v1/patients/{patient_id}/consents/{consent_id}/withdraw"),
+    ("POST", "/v1/models/{name}/versions/{version}/approve"),
+    ("POST", "/v1/models/{name}/versions/{version}/bias-audits"),
+    ("POST", "/v1/models/{name}/versions/{version}/dossier"),
+    ("GET", "/v1/models/{name}/versions/{version}/dossier"),
+    ("GET", "/v1/models/{name}/versions/{version}/dossier/changes"),
+    ("GET", "/v1/models"),
+    ("GET", "/v1/models/{name}"),
+    ("POST", "/v1/models/{name}/versions/{version}/reinstate"),
+    ("POST", "/v1/models/{name}/versions/{version}/reject"),
+    ("POST", "/v1/models/{name}/versions/{version}/suspend"),
+    ("GET", "/v1/models/{name}/versions/{version}"),
+    ("GET", "/v1/audit/records"),
+    ("GET", "/v1/audit/verify"),
+    ("POST", "/v1/predictions/{audit_id}/overrides"),
+    ("GET", "/v1/reports/ethics"),
+]
+
+#: ``positive_data_acceptance``: what a schema-valid request may answer, per operation,
+#: besides 2xx. Each refusal needs what a schema cannot say (the server's state, a model's
+#: own card, a relation between two values):
+#:
+#: - 404: a well-formed identifier that names nothing (model, version, patient, consent,
+#:   decision);
+#: - 409: the current state forbids it (a lifecycle transition from the wrong state, a
+#:   consent already withdrawn, a decision that was not released, no dossier yet);
+#: - 403: a withheld decision (consent, purpose, envelope: the gate's answer to valid data),
+#:   or a patient of another site than the caller's;
+#: - 422 on predictions and simulations: a model or version in the body that does not
+#:   exist, the features against the model's own card (unknown, missing or out-of-range
+#:   ones, an output of another kind), a purpose the model is not for; on the ethics
+#:   report: ``until`` not after ``since``.
+#: - 422 on the patient, consent, lifecycle and override operations: free-text identifiers
+#:   and texts must be printable (Python's ``str.isprintable``, which no JSON Schema
+#:   ``pattern`` states), and a site, comment or reason must not be blank -- a rule of
+#:   ``api/http/schemas.py``'s request bodies that their schema does not state yet (``minLength``
+#:   or a ``pattern`` there would narrow these to 404/409).
+#:
+#: Model names and versions in paths are documented with the pattern ``check_reference``
+#: applies, so a schema-valid reference there is at worst unknown (404), never a 422. 401,
+#: 429 and 5xx are never expected: the fuzz sends a valid token, stays under the rate limit,
+#: and a 5xx is a bug.
+ACCEPTED: dict[tuple[str, str], list[str]] = {
+    ("GET", "/health"): [],
+    ("POST", "/v1/predictions"): ["403", "422"],
+    ("POST", "/v1/simulations"): ["403", "422"],
+    ("GET", "/v1/patients/{patient_id}/consents"): ["404", "422"],
+    ("POST", "/v1/patients/{patient_id}/consents"): ["404", "422"],
+    ("PUT", "/v1/patients/{patient_id}"): ["403", "409", "422"],
+    ("POST", "/v1/patients/{patient_id}/consents/{consent_id}/withdraw"): ["404", "409", "422"],
+    ("POST", "/v1/models/{name}/versions/{version}/approve"): ["404", "409", "422"],
+    ("POST", "/v1/models/{name}/versions/{version}/bias-audits"): ["404", "409"],
+    ("POST", "/v1/models/{name}/versions/{version}/dossier"): ["404", "409"],
+    ("GET", "/v1/models/{name}/versions/{version}/dossier"): ["404", "409"],
+    ("GET", "/v1/models/{name}/versions/{version}/dossier/changes"): ["404", "409"],
+    ("GET", "/v1/models"): [],
+    ("GET", "/v1/models/{name}"): ["404"],
+    ("POST", "/v1/models/{name}/versions/{version}/reinstate"): ["404", "409", "422"],
+    ("POST", "/v1/models/{name}/versions/{version}/reject"): ["404", "409", "422"],
+    ("POST", "/v1/models/{name}/versions/{version}/suspend"): ["404", "409", "422"],
+    ("GET", "/v1/models/{name}/versions/{version}"): ["404"],
+    ("GET", "/v1/audit/records"): [],
+    ("GET", "/v1/audit/verify"): [],
+    ("POST", "/v1/predictions/{audit_id}/overrides"): ["404", "409", "422"],
+    ("GET", "/v1/reports/ethics"): ["422"],
+}
+#: Operations whose only justified 422 for schema-valid data is about one field: a
+#: positive case answered 422 must name it (the report's ``until`` not after ``since``).
+REFUSED_FIELDS: dict[tuple[str, str], str] = {("GET", "/v1/reports/ethics"): "until"}
+
+#: A withheld decision is a 403 with the decision's JSON body (its reasons and audit id),
+#: not a problem document.
+WITHHOLDING = {("POST", "/v1/predictions"), ("POST", "/v1/simulations")}
+
+
+def withheld(method: str, path: str, status: int) -> bool:
+    return status == 403 and (method, path) in WITHHOLDING
+
+
+def headers_for(api: Any, method: str, path: str) -> dict[str, str]:
+    """The principal allowed to call ``method path`` (so the fuzz reaches the handler)."""
+    if path.startswith(("/v1/patients", "/v1/predictions", "/v1/simulations")):
+        return dict(api.clinician)
+    if path.endswith(("/suspend", "/reinstate")):
+        return dict(api.ethics)  # the stop button and its undoing
+    if path.startswith("/v1/models"):
+        return dict(api.validator)  # approvals, bias audits, dossiers, and the model reads
+    return dict(api.ethics)  # audit, reports, health
