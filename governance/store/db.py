@@ -1,7 +1,8 @@
 """Governance database: engine creation for SQLite (embedded) and PostgreSQL (scale).
 
 SQLite runs in WAL mode with ``synchronous=FULL`` so that a committed audit record
-survives a crash; every connection gets the pragmas.
+survives a crash; every connection gets the pragmas. The tables are made and kept up to
+date by the schema migrations (:mod:`governance.store.migrations`), not here.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, create_engine, event
 from sqlalchemy.pool import PoolProxiedConnection
-from sqlmodel import SQLModel
-
-from governance.store import records  # noqa: F401  (registers the tables on the metadata)
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -23,7 +21,8 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(url: str) -> Engine:
-    """Create the engine for ``url`` with durability settings, and the tables."""
+    """Create the engine for ``url`` with durability settings (no tables: see
+    :func:`governance.store.migrations.prepare` and :func:`~.migrations.upgrade`)."""
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -34,7 +33,6 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let BEGIN IMMEDIATE be issued explicitly by writers (see audit_log).
         event.listen(engine, "begin", _sqlite_begin)
-    SQLModel.metadata.create_all(engine)
     return engine
 
 

@@ -18,7 +18,7 @@ from governance.audit.chain import AuditLog, verify
 from governance.audit.policy_stamp import POLICY_CHANGE
 from governance.errors import AuditWriteError
 from governance.policy.store import PolicyStore
-from governance.store.db import make_engine
+from governance.store.migrations import upgraded_engine
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 #: A worker that would not notice an edit by itself during a test.
@@ -30,7 +30,7 @@ def engine(request: pytest.FixtureRequest, sqlite_url: str) -> Engine:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_engine")  # type: ignore[no-any-return]
     url: str = request.getfixturevalue("pg_schema_url")
-    pg = make_engine(url)
+    pg = upgraded_engine(url)
     request.addfinalizer(pg.dispose)
     return pg
 
