@@ -7,6 +7,8 @@ date by the schema migrations (:mod:`governance.store.migrations`), not here.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -41,11 +43,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # issues BEGIN IMMEDIATE so that a writer holds the lock from its first read.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _journal_mode_wal(cursor)
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _journal_mode_wal(cursor: Any, patience: float = 30.0) -> None:
+    """Switch to WAL. On a new file, processes opening it at the same moment (workers
+    starting together) can be refused at once, without the busy timeout ("database is
+    locked": SQLite avoiding a deadlock); the switch is tried again for ``patience``
+    seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 #: Execution option choosing how a SQLite transaction begins. Writers keep the default
