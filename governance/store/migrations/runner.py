@@ -20,6 +20,7 @@ database) are left alone; the revision is kept in :data:`VERSION_TABLE`, not in
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +44,9 @@ VERSION_TABLE = "governance_schema_version"
 LOCATION = Path(__file__).resolve().parent
 #: The PostgreSQL advisory lock held while the schema is checked and migrated.
 _LOCK = 0x7477_6D69_6772  # "twmigr"
+#: Alembic's ``context`` and ``op`` are process globals: one migration at a time per
+#: process (the database's lock orders the processes).
+_IN_PROCESS = threading.Lock()
 
 State = Literal["empty", "unversioned", "behind", "current", "unknown"]
 #: What opening a database does about its schema: ``require`` creates a new one and
@@ -108,14 +112,15 @@ def status(engine: Engine) -> SchemaStatus:
         return _status(conn)
 
 
-def upgrade(engine: Engine) -> SchemaUpgrade:
+def upgrade(engine: Engine, target: str = "head") -> SchemaUpgrade:
     """Bring the schema to the head revision (see the module's docstring); refuses a
-    revision it does not know and twinreg tables it does not recognise.
+    revision it does not know and twinreg tables it does not recognise. (``target``, an
+    earlier revision, is for the tests of a migration: the database is then behind.)
 
     ``engine`` comes from :func:`~governance.store.db.make_engine` (on SQLite, its
     transactions begin ``IMMEDIATE``: the write lock is held from the first check).
     """
-    with engine.connect() as conn, conn.begin():
+    with _IN_PROCESS, engine.connect() as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
         before = _status(conn)
@@ -125,7 +130,7 @@ def upgrade(engine: Engine) -> SchemaUpgrade:
             _require_baseline(conn)
             command.stamp(_config(conn), baseline.REVISION)
         if before.state != "current":
-            command.upgrade(_config(conn), "head")
+            command.upgrade(_config(conn), target)
         after = _status(conn)
     return SchemaUpgrade(before, after)
 
