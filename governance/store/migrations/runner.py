@@ -20,6 +20,7 @@ database) are left alone; the revision is kept in :data:`VERSION_TABLE`, not in
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,10 +189,17 @@ def context_options() -> dict[str, Any]:
     }
 
 
-def _config(conn: Connection | None = None) -> Config:
+def _config(conn: Connection | None = None, versions: Path | None = None) -> Config:
+    """Alembic's configuration, from code; ``versions``, a folder beside ``versions/``,
+    is for the tests of authoring a revision."""
     config = Config(attributes={"connection": conn})
     config.set_main_option("script_location", str(LOCATION))
     config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+    if versions is not None:
+        config.set_main_option("path_separator", "os")
+        config.set_main_option(
+            "version_locations", os.pathsep.join([str(LOCATION / "versions"), str(versions)])
+        )
     return config
 
 

@@ -198,3 +198,26 @@ def test_the_servers_start_up_upgrades_a_home_from_before_migrations(
     service: Any = app.state.twinreg
     assert service.schema.upgraded and migrations.status(service.engine).current
     service.engine.dispose()
+
+
+def test_a_home_at_a_revision_this_twinreg_does_not_know_is_refused(
+    legacy_home: Settings,
+) -> None:
+    assert cli(legacy_home, "upgrade").exit_code == 0
+    engine = make_engine(legacy_home.governance_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE {migrations.VERSION_TABLE} SET version_num = 'f00dcafe'"))
+    engine.dispose()
+    token = ("token", "--user", "v", "--role", "validator")
+    for args in (("upgrade",), ("audit", "verify"), token):
+        refused = cli(legacy_home, *args)
+        assert refused.exit_code == 2, (args, refused.output)
+        assert refused.stdout == "" and refused.stderr.count("\n") == 1
+        assert refused.stderr.startswith(
+            "twinreg: the governance database is at schema revision f00dcafe, which this "
+            "twinreg does not know"
+        )
+        assert "newer twinreg" in refused.stderr and "restore the backup" in refused.stderr
+    info = cli(legacy_home, "info")
+    assert info.exit_code == 0, info.output
+    assert "f00dcafe (unknown to this twinreg" in info.stdout and "models:" not in info.stdout
