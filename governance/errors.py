@@ -11,6 +11,9 @@ GovernanceError
  +-- InvalidInput           a value is wrong; the message names the field and the fix
  +-- AuditWriteError        the audit record could not be committed: nothing is released
  +-- AuditChainBroken       verification found a record that does not match
+ +-- SchemaError            the governance database's schema is not one this code can use
+      +-- SchemaBehind      it is older than this code: back it up, then `twinreg upgrade`
+      +-- SchemaUnknown     a revision this code does not know (a newer twinreg upgraded it)
 """
 
 
@@ -65,3 +68,19 @@ class AuditChainBroken(GovernanceError):
 class DossierRequired(Conflict):
     """Approval needs a passing validation dossier judged by today's criteria; the
     message says what is missing and that a validator must run the dossier first."""
+
+
+class SchemaError(GovernanceError):
+    """The governance database's schema is not one this code can use (e.g. twinreg's
+    tables without a schema revision that differ from the schema before migrations); the
+    message says what differs and what to do."""
+
+
+class SchemaBehind(SchemaError):
+    """The database is at an older schema revision than this code: back it up, then run
+    ``twinreg upgrade`` (``twinreg init`` and the server's start-up also upgrade it)."""
+
+
+class SchemaUnknown(SchemaError):
+    """The database is at a schema revision this code does not know: a newer twinreg
+    upgraded it. Run that version, or restore the backup taken before the upgrade."""

@@ -23,7 +23,7 @@ from governance.audit.verify import verify
 from governance.clock import utcnow
 from governance.oversight.report_export import to_html
 from governance.oversight.reports import build_report
-from governance.store.db import make_engine
+from governance.store.migrations import upgraded_engine
 from governance.store.records import BiasAudit, Consent, Override, Patient, Transition
 
 CONSENT_DETAIL = "no active consent for purpose 'treatment' covering data categories ['labs']"
@@ -70,7 +70,7 @@ def bench_report(n_records: int = 100_000) -> dict[str, Any]:
         ("approval", "sepsis: version 2 is suspended; nothing is served"),
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        engine = upgraded_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         try:
             audit = AuditLog(engine)
             t0 = time.perf_counter()

@@ -1,11 +1,15 @@
-"""``twinreg`` command line: init | demo | serve | token | register | dossier | info | audit |
-bench."""
+"""``twinreg`` command line: init | upgrade | demo | serve | token | register | dossier | info |
+policy | audit | bench.
+
+The governance database's schema: every command creates a new one at the head revision;
+``init``, ``upgrade`` and ``serve`` bring an older one up to date (schema migrations);
+``info`` reports on it; the other commands refuse it, naming ``twinreg upgrade``."""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,6 +19,9 @@ from api.errors import ApiError
 from governance.errors import GovernanceError
 from registry import RegistryError
 
+if TYPE_CHECKING:
+    from governance.store.migrations import Mode
+
 HOME_HELP = "Home folder (default: $TWINREG_HOME or ./.twinreg)."
 
 
@@ -22,10 +29,10 @@ def _settings(home: str | None) -> Settings:
     return Settings.load(home)
 
 
-def _service(home: str | None) -> Any:
+def _service(home: str | None, schema: Mode = "require") -> Any:
     from api.composition.service import TwinregService
 
-    return TwinregService(_settings(home))
+    return TwinregService(_settings(home), schema=schema)
 
 
 def _fail(message: str) -> None:
@@ -55,10 +62,21 @@ def main() -> None:
 @main.command()
 @click.option("--home", default=None, help=HOME_HELP)
 def init(home: str | None) -> None:
-    """Create the home folder: governance DB, MLflow store, secrets."""
-    service = _service(home)
+    """Create the home folder: governance DB, MLflow store, secrets (an existing home's
+    governance schema is upgraded, as by `twinreg upgrade`)."""
+    service = _service(home, schema="upgrade")
     service.registry.open()  # every other command opens the MLflow store on first use
+    if service.schema.upgraded:
+        click.echo(service.schema.describe())
     click.echo(f"twinreg home ready at {service.settings.home}")
+
+
+@main.command()
+@click.option("--home", default=None, help=HOME_HELP)
+def upgrade(home: str | None) -> None:
+    """Bring the governance database's schema to this twinreg's revision (back it up
+    first); prints one line: from which revision to which."""
+    click.echo(_service(home, schema="upgrade").schema.describe())
 
 
 @main.command()
@@ -83,7 +101,10 @@ def serve(home: str | None, host: str, port: int, workers: int) -> None:
 
     settings = _settings(home)
     os.environ["TWINREG_HOME"] = str(settings.home)
-    _service(home)  # create the home and tables once, before any worker starts
+    # create the home and bring its schema to the head once, before any worker starts
+    schema = _service(home, schema="upgrade").schema
+    if schema.upgraded:
+        click.echo(schema.describe())
     # uvloop and httptools when installed (uvicorn[standard]); no access log: every
     # decision is in the audit log, and access lines would only cost time per request.
     uvicorn.run(
@@ -201,7 +222,7 @@ def dossier(home: str | None, user: str, as_json: bool, model: str, version: str
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def info(home: str | None, as_json: bool) -> None:
     """Show the home, store URLs, policy version and registered models."""
-    data = _service(home).info()
+    data = _service(home, schema="inspect").info()
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -214,6 +235,11 @@ def info(home: str | None, as_json: bool) -> None:
         "policy_version",
     ):
         click.echo(f"{key:16} {data[key]}")
+    click.echo(f"{'schema':16} {data['schema']['description']}")
+    if data["schema"]["state"] in ("unversioned", "behind"):
+        click.echo(f"{'':16} back up the governance database, then run: twinreg upgrade")
+    if data["schema"]["state"] != "current":
+        return  # the models of a schema this code does not read are not listed
     click.echo("models:")
     for m in data["models"] or [
         {"name": "(none)", "kind": "", "approved_version": "", "versions": 0}

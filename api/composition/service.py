@@ -39,6 +39,7 @@ from governance.policy.rules import DatabaseRules, read_policy_csv
 from governance.policy.store import PolicyStore
 from governance.policy.watch import watcher_for
 from governance.release.gate import ReleaseGate
+from governance.store import migrations
 from governance.store.db import is_sqlite, make_engine
 from models.card import TwinCard, TwinKind
 from models.mechanistic import warm_up as warm_mechanistic_kernels
@@ -54,11 +55,22 @@ class Health:
 
 
 class TwinregService:
-    def __init__(self, settings: Settings) -> None:
+    """One home's services. ``schema`` says what opening the governance database does
+    (:data:`governance.store.migrations.Mode`): every command creates a new database at
+    the head revision; ``twinreg init``, ``twinreg upgrade`` and the server's start-up
+    (``upgrade``) bring an older one up to date; the other commands (``require``) refuse
+    it, naming ``twinreg upgrade``; ``twinreg info`` (``inspect``) reports on it."""
+
+    def __init__(self, settings: Settings, schema: migrations.Mode = "require") -> None:
         self.settings = settings
         secrets = ensure_home(settings)
         self.token_key = secrets.token_key
         self.engine = make_engine(settings.governance_url)
+        try:
+            self.schema = migrations.prepare(self.engine, schema)
+        except BaseException:
+            self.engine.dispose()
+            raise
         rules = (
             DatabaseRules(settings.governance_url) if settings.policy_store == "database" else None
         )
@@ -320,6 +332,7 @@ class TwinregService:
             policy_version: str | None = self.policies.current().version
         except Exception:
             policy_version = None
+        schema = migrations.status(self.engine)
         return {
             "home": str(self.settings.home),
             "governance_url": _redact(self.settings.governance_url),
@@ -327,6 +340,13 @@ class TwinregService:
             "artifact_root": self.settings.artifact_root,
             "policies": str(self.settings.policies_dir),
             "policy_version": policy_version,
+            "schema": {
+                "revision": schema.revision,
+                "head": schema.head,
+                "state": schema.state,
+                "description": schema.describe(),
+            },
+            # an older schema is not read (its tables may differ): `twinreg upgrade` first
             "models": [
                 {
                     "name": m["name"],
@@ -334,7 +354,7 @@ class TwinregService:
                     "approved_version": m["approved_version"],
                     "versions": len(m["versions"]),
                 }
-                for m in self.models()
+                for m in (self.models() if schema.current else [])
             ],
         }
 

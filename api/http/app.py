@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Litestar, Response, get
@@ -57,7 +58,12 @@ def health(state: State) -> Response[dict[str, Any]]:
 
 
 def create_app(settings: Settings | None = None, service: TwinregService | None = None) -> Litestar:
-    service = service or TwinregService(settings or Settings.load())
+    if service is None:
+        # the server's start-up brings the governance schema to the head (under the
+        # migration lock, so workers starting together migrate once)
+        service = TwinregService(settings or Settings.load(), schema="upgrade")
+        if service.schema.upgraded:
+            logging.getLogger("twinreg.api").warning("%s", service.schema.describe())
     service.repair_aliases()
     openapi = OpenAPIConfig(
         title="twinreg",

@@ -1,11 +1,14 @@
 """Governance database: engine creation for SQLite (embedded) and PostgreSQL (scale).
 
 SQLite runs in WAL mode with ``synchronous=FULL`` so that a committed audit record
-survives a crash; every connection gets the pragmas.
+survives a crash; every connection gets the pragmas. The tables are made and kept up to
+date by the schema migrations (:mod:`governance.store.migrations`), not here.
 """
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,9 +16,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, create_engine, event
 from sqlalchemy.pool import PoolProxiedConnection
-from sqlmodel import SQLModel
-
-from governance.store import records  # noqa: F401  (registers the tables on the metadata)
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -23,7 +23,8 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(url: str) -> Engine:
-    """Create the engine for ``url`` with durability settings, and the tables."""
+    """Create the engine for ``url`` with durability settings (no tables: see
+    :func:`governance.store.migrations.prepare` and :func:`~.migrations.upgrade`)."""
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -34,7 +35,6 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let BEGIN IMMEDIATE be issued explicitly by writers (see audit_log).
         event.listen(engine, "begin", _sqlite_begin)
-    SQLModel.metadata.create_all(engine)
     return engine
 
 
@@ -43,11 +43,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # issues BEGIN IMMEDIATE so that a writer holds the lock from its first read.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _journal_mode_wal(cursor)
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _journal_mode_wal(cursor: Any, patience: float = 30.0) -> None:
+    """Switch to WAL. On a new file, processes opening it at the same moment (workers
+    starting together) can be refused at once, without the busy timeout ("database is
+    locked": SQLite avoiding a deadlock); the switch is tried again for ``patience``
+    seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 #: Execution option choosing how a SQLite transaction begins. Writers keep the default

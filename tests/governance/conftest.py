@@ -1,4 +1,5 @@
-"""Governance fixtures: a fresh SQLite governance database, and PostgreSQL schemas.
+"""Governance fixtures: a fresh SQLite governance database (its schema migrated to the
+head), and PostgreSQL schemas.
 
 PostgreSQL tests run against ``TWINREG_TEST_PG_URL`` (default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``), each in a fresh schema that is
@@ -18,7 +19,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from governance.store.db import make_engine
+from governance.store.migrations import upgraded_engine
 from tests.conftest import IN_CI
 
 PG_URL = os.environ.get("TWINREG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -36,7 +37,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture()
 def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = make_engine(sqlite_url)
+    engine = upgraded_engine(sqlite_url)
     yield engine
     engine.dispose()
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from governance.audit.chain import AuditLog
 from governance.audit.checkpoints import read_checkpoints, write_checkpoint
 from governance.audit.verify import verify
-from governance.store.db import make_engine
+from governance.store.migrations import upgraded_engine
 from tests.governance import audit_tamper as tamper
 
 json_leaf = st.one_of(
@@ -58,7 +58,7 @@ def test_verify_names_exactly_the_tampered_record(
 ) -> None:
     appends, kind, a, b = scenario
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'governance.db'}")
+        engine = upgraded_engine(f"sqlite:///{Path(tmp) / 'governance.db'}")
         try:
             log = AuditLog(engine)
             for action, payload in appends:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from governance.audit.chain import AuditEntry, AuditLog
 from governance.audit.verify import verify
-from governance.store.db import make_engine
+from governance.store.migrations import upgraded_engine
 from tests.governance import audit_tamper as tamper
 
 THREADS = 6
@@ -68,7 +68,7 @@ def test_threads_sharing_a_sqlite_engine(sqlite_engine: Engine) -> None:
 
 
 def test_two_sqlite_engines_on_one_file(sqlite_url: str) -> None:
-    engines = [make_engine(sqlite_url), make_engine(sqlite_url)]
+    engines = [upgraded_engine(sqlite_url), upgraded_engine(sqlite_url)]
     try:
         entries = hammer([AuditLog(e) for e in engines])
         assert_one_chain(engines[0], entries, 2 * THREADS * PER_THREAD)
@@ -79,7 +79,7 @@ def test_two_sqlite_engines_on_one_file(sqlite_url: str) -> None:
 
 @pytest.fixture()
 def pg_engines(pg_schema_url: str) -> list[Engine]:
-    engines = [make_engine(pg_schema_url), make_engine(pg_schema_url)]
+    engines = [upgraded_engine(pg_schema_url), upgraded_engine(pg_schema_url)]
     yield engines  # type: ignore[misc]
     for e in engines:
         e.dispose()

@@ -14,6 +14,7 @@ from governance.audit.chain import AuditLog
 from governance.audit.verify import verify
 from governance.errors import AuditWriteError
 from governance.store.db import make_engine
+from governance.store.migrations import upgraded_engine
 
 
 def engine_with_pragma(url: str, pragma: str) -> Engine:
@@ -29,7 +30,7 @@ def engine_with_pragma(url: str, pragma: str) -> Engine:
 
 
 def test_a_full_disk_fails_the_write_and_stores_nothing(sqlite_url: str) -> None:
-    engine = make_engine(sqlite_url)
+    engine = upgraded_engine(sqlite_url)
     AuditLog(engine).append("predict", {"i": 0})
     with engine.connect() as conn:
         pages = int(conn.exec_driver_sql("PRAGMA page_count").scalar_one())
@@ -56,7 +57,7 @@ def test_a_full_disk_fails_the_write_and_stores_nothing(sqlite_url: str) -> None
 def test_a_read_only_database_fails_the_write(sqlite_url: str) -> None:
     # (Tests may run as root, which ignores file permissions: query_only is SQLite's own
     # read-only switch.)
-    make_engine(sqlite_url).dispose()
+    upgraded_engine(sqlite_url).dispose()
     engine = engine_with_pragma(sqlite_url, "PRAGMA query_only = ON")
     try:
         log = AuditLog(engine)
@@ -99,7 +100,7 @@ def test_a_payload_that_is_not_a_mapping_is_refused(sqlite_engine: Engine) -> No
 
 
 def test_an_unreachable_database_fails_the_write(tmp_path: Any) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    engine = upgraded_engine(f"sqlite:///{tmp_path / 'g.db'}")
     engine.dispose()
     (tmp_path / "g.db").unlink()
     (tmp_path / "g.db").mkdir()  # the path is now a directory: nothing can be opened

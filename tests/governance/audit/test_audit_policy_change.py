@@ -19,7 +19,7 @@ from governance.audit.policy_stamp import POLICY_CHANGE, PolicyStamp
 from governance.audit.verify import verify
 from governance.errors import AuditWriteError
 from governance.policy.store import PolicyStore
-from governance.store.db import make_engine
+from governance.store.migrations import upgraded_engine
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 #: A worker that would not notice an edit by itself during a test.
@@ -31,7 +31,7 @@ def engine(request: pytest.FixtureRequest, sqlite_url: str) -> Engine:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_engine")  # type: ignore[no-any-return]
     url: str = request.getfixturevalue("pg_schema_url")
-    pg = make_engine(url)
+    pg = upgraded_engine(url)
     request.addfinalizer(pg.dispose)
     return pg
 
