@@ -211,3 +211,25 @@ def test_a_chain_that_contradicts_the_latest_checkpoint_is_never_signed(
     result = verify_with(engine, read_checkpoint_file(path, [signer.public_key]))
     assert not result.ok and result.first_bad_seq == 10, result.message
     assert "rewritten" in result.message
+
+
+def test_a_writer_waits_for_the_file_lock(
+    engine: Engine, tmp_path: Path, signer: CheckpointSigner
+) -> None:
+    """Another process holding the checkpoints file's lock (reading the latest checkpoint,
+    about to append its own) keeps this writer out until it is done."""
+    import fcntl
+    import threading
+
+    path = tmp_path / "cp.jsonl"
+    fill(AuditLog(engine), 2)
+    writer = CheckpointWriter(engine, path, signer, every_records=1, every_seconds=3600)
+    with path.open("a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        attempt = threading.Thread(target=writer.run_once)
+        attempt.start()
+        attempt.join(1.0)
+        assert attempt.is_alive() and path.read_text() == ""  # waiting, nothing written
+        fcntl.flock(held.fileno(), fcntl.LOCK_UN)
+    attempt.join(PATIENCE)
+    assert counts(path, signer) == [2]
