@@ -10,7 +10,7 @@ ones (import-linter checks it):
 - ``validation/``  bias audits, validation dossiers, change control
 - ``consent/``     patients, sites and consents
 - ``identity/``    principals, pseudonymous patient keys, token revocation
-- ``audit/``       the hash-chained audit log, its checkpoints, policy-version stamping
+- ``audit/``       the hash-chained audit log, its signed checkpoints, policy-version stamping
 - ``policy/``      the policy files: Casbin rules, ethical-use rules, thresholds, watchers
 - ``store/``       the governance database: engine, tables, migrations
 

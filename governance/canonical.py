@@ -1,11 +1,15 @@
 """Canonical JSON: the one byte-exact text form that audit records are hashed in.
 
-Rules (changing any of them breaks every existing chain):
+Rules (changing any of them breaks every existing chain; ``docs/audit-format.md`` states
+them for implementers in other languages, with the float layout spelled out — the form is
+*not* RFC 8785: strings are escaped as there, but floats and key order differ):
 
-- objects with ``str`` keys only, keys sorted; arrays from lists and tuples;
-- compact separators ``,`` and ``:``, UTF-8 text (``ensure_ascii=False``);
-- ``None``, ``bool``, ``int``, ``str`` as JSON; finite ``float`` as ``float.__repr__``
-  (NaN and infinities are rejected);
+- objects with ``str`` keys only, keys sorted by code point; arrays from lists and tuples;
+- compact separators ``,`` and ``:``, UTF-8 text (``ensure_ascii=False``): only ``"``,
+  ``\\`` and the characters below U+0020 are escaped (``\\b \\t \\n \\f \\r``, else
+  ``\\u00xx`` in lowercase hex); lone surrogates are rejected;
+- ``None``, ``bool``, ``int`` (any size), ``str`` as JSON; finite ``float`` as
+  ``float.__repr__`` (shortest round-trip digits; NaN and infinities are rejected);
 - timezone-aware ``datetime`` as an ISO 8601 UTC string with microseconds,
   e.g. ``2026-11-23T19:58:01.123456Z`` (naive datetimes are rejected);
 - nothing else: any other type (``Decimal``, ``numpy.int64``, ``set``, ``bytes``, ...) is

@@ -111,13 +111,14 @@ def _copy_sqlite(src: str, dst: Path) -> None:
 @pytest.fixture()
 def settings(template_home: Settings, tmp_path: Path) -> Iterator[Settings]:
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(mode=0o700)  # twinreg refuses a home that others may read
     shutil.copy(template_home.secrets_file, home / "secrets.json")
     database = None
     if BACKEND == "postgresql":
         database = f"twinreg_t_{_RUN}_{uuid.uuid4().hex[:8]}"
         url = _pg_create(database, template=f"twinreg_tpl_gov_{_RUN}")
     else:
+        (home / "governance.db").touch(mode=0o600)
         _copy_sqlite(str(template_home.home / "governance.db"), home / "governance.db")
         url = f"sqlite:///{home / 'governance.db'}"
     policies = tmp_path / "policies"

@@ -8,7 +8,9 @@ The governance database's schema: every command creates a new one at the head re
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -41,9 +43,14 @@ def _fail(message: str) -> None:
 
 
 class _Commands(click.Group):
-    """Every command's errors from our packages end as one line on stderr and exit 2."""
+    """Every command's errors from our packages end as one line on stderr and exit 2.
+
+    Every command runs with umask 077: whatever it creates (MLflow's files included) is
+    private to its owner; the stores and secrets are created 0600 in any case
+    (:mod:`api.composition.home`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        umask = os.umask(0o077)
         try:
             return super().invoke(ctx)
         except (GovernanceError, RegistryError, ApiError) as exc:
@@ -52,6 +59,8 @@ class _Commands(click.Group):
             text = str(getattr(exc, "orig", None) or exc).strip()
             reason = (text.splitlines() or [type(exc).__name__])[0]
             _fail(f"the governance database cannot be used: {reason}")
+        finally:
+            os.umask(umask)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -95,8 +104,6 @@ def demo(home: str | None) -> None:
 @click.option("--workers", default=1, show_default=True, type=int)
 def serve(home: str | None, host: str, port: int, workers: int) -> None:
     """Serve the HTTP API (OpenAPI docs at /schema)."""
-    import os
-
     import uvicorn
 
     settings = _settings(home)
@@ -273,11 +280,33 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.option("--home", default=None, help=HOME_HELP)
-def audit_verify(home: str | None) -> None:
-    """Recompute the hash chain; exit 1 naming the first record that does not match."""
-    result = _service(home).audit_verify(None)
+@click.option(
+    "--public-key",
+    "public_keys",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Trust only this public key (PEM, from `twinreg audit public-key`); repeatable. "
+    "Default: the home's own key.",
+)
+@click.option(
+    "--checkpoints",
+    "checkpoint_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A checkpoints file to verify against (repeatable, e.g. one per host). "
+    "Default: the home's audit-checkpoints.jsonl.",
+)
+def audit_verify(
+    home: str | None, public_keys: tuple[Path, ...], checkpoint_files: tuple[Path, ...]
+) -> None:
+    """Recompute the hash chain and check it against the signed checkpoints; exit 1
+    naming the first record that does not match, or a checkpoint that is not evidence."""
+    from governance.audit.signing import CheckpointKey
+
+    keys = [CheckpointKey.from_pem(path.read_bytes()) for path in public_keys]
+    result = _service(home).audit_verify(None, keys, list(checkpoint_files))
     if result["ok"]:
-        click.echo(f"audit chain verified: {result['count']} records")
+        click.echo(f"audit chain OK: {result['message']}")
         return
     click.echo(f"audit chain BROKEN: {result['message']}", err=True)
     sys.exit(1)
@@ -286,9 +315,39 @@ def audit_verify(home: str | None) -> None:
 @audit.command("checkpoint")
 @click.option("--home", default=None, help=HOME_HELP)
 def audit_checkpoint(home: str | None) -> None:
-    """Print and store the chain head (count + hash) outside the database."""
+    """Sign the chain head (count + hash) now and store it outside the database (the
+    server also does this by itself)."""
     cp = _service(home).audit_checkpoint()
     click.echo(f"{cp['count']} {cp['hash']}")
+
+
+@audit.command("public-key")
+@click.option("--home", default=None, help=HOME_HELP)
+def audit_public_key(home: str | None) -> None:
+    """Print the public key (PEM) that verifies this home's signed checkpoints."""
+    click.echo(_service(home).audit_public_key(), nl=False)
+
+
+@audit.command("export")
+@click.option("--home", default=None, help=HOME_HELP)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write to this file (created 0600) instead of stdout.",
+)
+def audit_export(home: str | None, output: Path | None) -> None:
+    """Write every audit record as stored, one JSON line each (seq, body, prev_hash,
+    hash), for verification outside twinreg (docs/audit-format.md); the export is audited."""
+    if output is not None and output.exists():
+        _fail(f"{output} exists: name a new file (an export never overwrites one)")
+    service = _service(home)
+    if output is None:
+        through = service.audit_export(sys.stdout, "cli")
+    else:
+        with output.open("x", encoding="utf-8") as out:
+            through = service.audit_export(out, "cli")
+    click.echo(f"exported records seq 1..{through}", err=True)
 
 
 @main.command()

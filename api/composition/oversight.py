@@ -3,23 +3,31 @@
 Each read is allowed by the policy (:meth:`governance.lifecycle.versions.Lifecycle.require_on`)
 before anything is read, and is itself appended to the audit log
 (:class:`governance.audit.chain.AuditLog`). The report is :mod:`governance.oversight.reports`'s; the
-chain is verified against the checkpoints kept outside the database
-(:func:`governance.audit.chain.verify`).
+chain is verified against the signed checkpoints kept outside the database, by the public
+key (:mod:`governance.audit.checkpoints`): a checkpoint whose signature fails is a finding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import Engine
 
 from api.errors import BadRequest
 from governance.audit.chain import AuditLog
-from governance.audit.checkpoints import read_checkpoint_file, verify_with, write_checkpoint
+from governance.audit.checkpoints import (
+    CheckpointFile,
+    read_checkpoint_file,
+    verify_with,
+    write_checkpoint,
+)
+from governance.audit.reads import reader, stored_rows
+from governance.audit.signing import CheckpointKey, CheckpointSigner
+from governance.canonical import canonical_json
 from governance.identity.principal import Principal
 from governance.lifecycle.versions import Lifecycle
 from governance.oversight.report_export import to_csv, to_html, to_json
@@ -53,6 +61,7 @@ def ethics_report_data(
     audit: AuditLog,
     engine: Engine,
     checkpoints_file: Path,
+    key: CheckpointKey,
     principal: Principal,
     since: datetime,
     until: datetime,
@@ -62,11 +71,11 @@ def ethics_report_data(
     lifecycle.require_on(principal, "report", "read")
     if until <= since:
         raise BadRequest("until must be after since", field="until")
-    file = read_checkpoint_file(checkpoints_file)
+    file = read_checkpoint_file(checkpoints_file, [key])
     report = build_report(
         engine, since, until, policies.current().bias_audit_max_age_days, file.checkpoints
     )
-    if file.unreadable:  # the file is evidence too: the report's chain status says so
+    if file.rejected:  # the file is evidence too: the report's chain status says so
         chain = report.audit_chain
         chain = replace(chain, ok=False, message=file.findings(chain.message))
         report = replace(report, audit_chain=chain)
@@ -97,12 +106,19 @@ def audit_verify(
     lifecycle: Lifecycle,
     audit: AuditLog,
     engine: Engine,
-    checkpoints_file: Path,
+    checkpoint_files: Sequence[Path],
+    keys: Sequence[CheckpointKey],
     principal: Principal | None,
 ) -> dict[str, Any]:
+    """The chain verified against the checkpoints in ``checkpoint_files`` signed by one of
+    ``keys`` (every other line is a finding); audited when a principal asked."""
     if principal is not None:
         _require_audit(lifecycle, principal, "verify")
-    result = verify_with(engine, read_checkpoint_file(checkpoints_file))
+    files = [read_checkpoint_file(path, keys) for path in checkpoint_files]
+    merged = CheckpointFile(
+        [cp for f in files for cp in f.checkpoints], [r for f in files for r in f.rejected]
+    )
+    result = verify_with(engine, merged)
     if principal is not None:
         audit.append(
             "audit.verify",
@@ -112,13 +128,30 @@ def audit_verify(
         "ok": result.ok,
         "count": result.count,
         "first_bad_seq": result.first_bad_seq,
+        "covered": result.covered,
         "message": result.message,
     }
 
 
-def audit_checkpoint(engine: Engine, checkpoints_file: Path) -> dict[str, Any]:
-    cp = write_checkpoint(engine, checkpoints_file)
-    return {"count": cp.count, "hash": cp.hash, "at": cp.at.isoformat()}
+def audit_checkpoint(
+    engine: Engine, checkpoints_file: Path, signer: CheckpointSigner
+) -> dict[str, Any]:
+    cp = write_checkpoint(engine, checkpoints_file, signer)
+    return {"count": cp.count, "hash": cp.hash, "at": cp.at.isoformat(), "key_id": signer.key_id}
+
+
+def audit_export(audit: AuditLog, engine: Engine, out: TextIO, actor: str) -> int:
+    """Every record as stored, in seq order, one canonical JSON line each —
+    ``{"body", "hash", "prev_hash", "seq"}``, the body the exact text that was hashed
+    (docs/audit-format.md) — on one snapshot; the export itself is then recorded."""
+    written = 0
+    with reader(engine, snapshot=True) as conn:
+        for seq, _record_id, _action, body, prev_hash, digest in stored_rows(conn):
+            line = {"body": body, "hash": digest, "prev_hash": prev_hash, "seq": seq}
+            out.write(canonical_json(line) + "\n")
+            written = seq
+    audit.append("audit.export", {"actor": actor, "through_seq": written})
+    return written
 
 
 def _require_audit(lifecycle: Lifecycle, principal: Principal, act: str) -> None:

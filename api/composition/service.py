@@ -9,9 +9,11 @@ meet ``governance`` except through this module and the modules beside it in
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from pathlib import Path
+from typing import Any, TextIO, cast
 
 import pandas as pd
 
@@ -26,7 +28,9 @@ from api.composition.validation import (
 from api.errors import BadRequest
 from explain.mechanistic import warm_up_exact_explainer
 from governance.audit.chain import AuditLog
+from governance.audit.checkpoint_writer import CheckpointWriter
 from governance.audit.policy_stamp import PolicyStamp
+from governance.audit.signing import CheckpointKey
 from governance.consent.patients import PatientService
 from governance.errors import NotFound
 from governance.identity.principal import Principal
@@ -80,7 +84,19 @@ class TwinregService:
             watcher=watcher_for(settings.governance_url, settings.redis_url) if rules else None,
             recheck_seconds=settings.policy_recheck_seconds,
         )
-        self.audit = AuditLog(self.engine, PolicyStamp(self.policies))
+        self.audit_signer = secrets.audit_signer
+        #: Signs the chain's head by itself while the server runs (started in the app's
+        #: lifespan); the chain only tells it how far it got.
+        self.checkpoints = CheckpointWriter(
+            self.engine,
+            settings.checkpoints_file,
+            secrets.audit_signer,
+            settings.checkpoint_every_records,
+            settings.checkpoint_every_seconds,
+        )
+        self.audit = AuditLog(
+            self.engine, PolicyStamp(self.policies), after_append=self.checkpoints.appended
+        )
         self.pseudonymiser = Pseudonymiser(secrets.pseudonym_key)
         self.lifecycle = Lifecycle(self.engine, self.audit, self.policies)
         self.patients = PatientService(self.engine, self.audit, self.policies, self.pseudonymiser)
@@ -264,6 +280,7 @@ class TwinregService:
             self.audit,
             self.engine,
             self.settings.checkpoints_file,
+            self.audit_signer.public_key,
             principal,
             since,
             until,
@@ -274,13 +291,35 @@ class TwinregService:
     def audit_records(self, principal: Principal, **filters: Any) -> list[dict[str, Any]]:
         return oversight.audit_records(self.lifecycle, self.audit, principal, filters)
 
-    def audit_verify(self, principal: Principal | None) -> dict[str, Any]:
+    def audit_verify(
+        self,
+        principal: Principal | None,
+        keys: Sequence[CheckpointKey] | None = None,
+        checkpoint_files: Sequence[Path] | None = None,
+    ) -> dict[str, Any]:
+        """The chain verified against signed checkpoints: by default the home's file and
+        the home's public key (the CLI may name other files and pinned keys)."""
         return oversight.audit_verify(
-            self.lifecycle, self.audit, self.engine, self.settings.checkpoints_file, principal
+            self.lifecycle,
+            self.audit,
+            self.engine,
+            checkpoint_files or [self.settings.checkpoints_file],
+            keys or [self.audit_signer.public_key],
+            principal,
         )
 
     def audit_checkpoint(self) -> dict[str, Any]:
-        return oversight.audit_checkpoint(self.engine, self.settings.checkpoints_file)
+        return oversight.audit_checkpoint(
+            self.engine, self.settings.checkpoints_file, self.audit_signer
+        )
+
+    def audit_public_key(self) -> str:
+        """The public key that verifies this home's checkpoints (PEM), for export."""
+        return self.audit_signer.public_key.pem()
+
+    def audit_export(self, out: TextIO, actor: str) -> int:
+        """Write every record as stored (one JSON line each) to ``out``; audited."""
+        return oversight.audit_export(self.audit, self.engine, out, actor)
 
     def load_policy_lines(self, actor: str) -> str:
         """Copy ``policies/rbac_policy.csv`` into the database; returns the new version."""
@@ -325,6 +364,7 @@ class TwinregService:
         except Exception as exc:
             _log.error("health: the governance database cannot be read: %s", exc)
             ok, checks["governance_db"] = False, "unavailable: cannot be read (see the server log)"
+        checks["audit_checkpoints"] = self.checkpoints.state()
         return Health(ok, checks)
 
     def info(self) -> dict[str, Any]:

@@ -12,6 +12,9 @@
 | ``TWINREG_POLICY_STORE`` | ``files`` (``policies/``); ``database``: Casbin lines in the DB |
 | ``TWINREG_REDIS_URL`` | unset: rate-limit counters in memory (one worker); set: in Redis |
 | ``TWINREG_POLICY_RECHECK_SECONDS`` | ``5``: policy-generation check while a watcher listens |
+| ``TWINREG_AUDIT_KEY_FILE`` | ``<home>/audit-signing-key.pem``: Ed25519 key signing checkpoints |
+| ``TWINREG_AUDIT_CHECKPOINT_RECORDS`` | ``1000``: a signed checkpoint at least this often |
+| ``TWINREG_AUDIT_CHECKPOINT_SECONDS`` | ``60``: and at least this often while records are added |
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ class Settings:
     #: Compile the mechanistic kernels and shap's exact explainer before serving, so the
     #: first request does not pay for it (TWINREG_WARM_UP=0 skips it).
     warm_up: bool = False
+    #: The Ed25519 key signing the audit checkpoints (None: ``<home>/audit-signing-key.pem``).
+    audit_key_file: Path | None = None
+    #: The server signs a checkpoint of the audit chain at least every this many records...
+    checkpoint_every_records: int = 1000
+    #: ... and at least every this many seconds while records are being added.
+    checkpoint_every_seconds: float = 60.0
 
     @classmethod
     def load(
@@ -56,7 +65,14 @@ class Settings:
             raise ConfigError(
                 "TWINREG_MAX_BODY_BYTES and TWINREG_RATE_LIMIT must be whole numbers"
             ) from exc
-        recheck = _positive_seconds(env.get("TWINREG_POLICY_RECHECK_SECONDS", "5"))
+        recheck = _positive_seconds(
+            env.get("TWINREG_POLICY_RECHECK_SECONDS", "5"), "TWINREG_POLICY_RECHECK_SECONDS"
+        )
+        every_seconds = _positive_seconds(
+            env.get("TWINREG_AUDIT_CHECKPOINT_SECONDS", "60"), "TWINREG_AUDIT_CHECKPOINT_SECONDS"
+        )
+        every_records = _at_least_one(env.get("TWINREG_AUDIT_CHECKPOINT_RECORDS", "1000"))
+        key_file = env.get("TWINREG_AUDIT_KEY_FILE")
         if rate_limit < 1:
             raise ConfigError("TWINREG_RATE_LIMIT must be at least 1 request per minute")
         return cls(
@@ -72,6 +88,9 @@ class Settings:
             policy_store=_policy_store(env.get("TWINREG_POLICY_STORE", "files")),
             policy_recheck_seconds=recheck,
             warm_up=env.get("TWINREG_WARM_UP", "1").strip().lower() not in ("0", "false", "no"),
+            audit_key_file=Path(key_file).expanduser().resolve() if key_file else None,
+            checkpoint_every_records=every_records,
+            checkpoint_every_seconds=every_seconds,
         )
 
     @property
@@ -82,6 +101,10 @@ class Settings:
     def checkpoints_file(self) -> Path:
         return self.home / "audit-checkpoints.jsonl"
 
+    @property
+    def audit_signing_key_file(self) -> Path:
+        return self.audit_key_file or self.home / "audit-signing-key.pem"
+
 
 def _policy_store(value: str) -> str:
     if value not in ("files", "database"):
@@ -89,11 +112,21 @@ def _policy_store(value: str) -> str:
     return value
 
 
-def _positive_seconds(value: str) -> float:
+def _positive_seconds(value: str, name: str) -> float:
     try:
         seconds = float(value)
     except ValueError:
         seconds = -1.0
     if not 0 < seconds < float("inf"):
-        raise ConfigError("TWINREG_POLICY_RECHECK_SECONDS must be a positive number of seconds")
+        raise ConfigError(f"{name} must be a positive number of seconds")
     return seconds
+
+
+def _at_least_one(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ConfigError("TWINREG_AUDIT_CHECKPOINT_RECORDS must be a whole number of at least 1")
+    return count

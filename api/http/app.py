@@ -103,9 +103,10 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             DefineMiddleware(BearerAuthMiddleware, exclude=_UNAUTHENTICATED),
             rate_limit_config(service.settings).middleware,
         ],
-        # The policy watcher's listener lives as long as the worker serves.
-        on_startup=[service.policies.start_watching, service.warm_up],
-        on_shutdown=[service.policies.stop_watching],
+        # The policy watcher's listener and the audit checkpoint writer live as long as the
+        # worker serves; a graceful stop signs the chain's head once more.
+        on_startup=[service.policies.start_watching, service.checkpoints.start, service.warm_up],
+        on_shutdown=[service.policies.stop_watching, service.checkpoints.stop],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         template_config=template_config(),

@@ -12,9 +12,13 @@ the chain head under a lock — SQLite: the engine's ``BEGIN IMMEDIATE`` (see
 :mod:`governance.store.db`); PostgreSQL: a transaction-scoped advisory lock — so concurrent
 writers, in one process or several, can never fork the chain.
 
-:func:`governance.audit.verify.verify` recomputes the chain; checkpoints (count + head
-hash) written *outside* the database (:mod:`governance.audit.checkpoints`) also reveal a
-truncated tail or a wholesale rewrite. Nothing in this module deletes or edits a record.
+:func:`governance.audit.verify.verify` recomputes the chain; signed checkpoints (count +
+head hash, Ed25519) written *outside* the database (:mod:`governance.audit.checkpoints`)
+also reveal a truncated tail, a replaced record or a wholesale rewrite. The server writes
+them itself (:mod:`governance.audit.checkpoint_writer`): the chain only tells it, after each
+append, the seq it reached (``after_append``; a cheap call, outside the lock). Nothing in
+this module deletes or edits a record. ``docs/audit-format.md`` specifies the bytes hashed
+and signed, for verifiers outside this code.
 
 The chain knows nothing of policies: what each record is stamped with, and any record
 that must go in first, comes from an :class:`AppendHook` the composition passes in (the
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -90,13 +94,24 @@ def chain_hash(prev_hash: str, body: str) -> str:
 class AuditLog:
     """Appends records to the chain and reads them back. Thread-safe; one per engine."""
 
-    def __init__(self, engine: Engine, hook: AppendHook | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        hook: AppendHook | None = None,
+        *,
+        after_append: Callable[[int], None] | None = None,
+    ) -> None:
         """``hook`` is called around every append (in the product: the policy-version
-        stamp, :class:`governance.audit.policy_stamp.PolicyStamp`)."""
+        stamp, :class:`governance.audit.policy_stamp.PolicyStamp`). ``after_append`` gets
+        the seq of each appended record once it is committed (or, for a record joining
+        the caller's transaction, once it is inserted: a hint, the caller commits); it
+        must be cheap and must not raise (in the product: the checkpoint writer's
+        :meth:`~governance.audit.checkpoint_writer.CheckpointWriter.appended`)."""
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
         self._sqlite = engine.dialect.name == "sqlite"
         self._hook = hook
+        self._after_append = after_append
 
     # -- writes -------------------------------------------------------------------------
     def append(
@@ -108,6 +123,14 @@ class AuditLog:
         change and its audit record commit or roll back together; durability is then the
         caller's commit). Any failure raises :class:`AuditWriteError` and stores nothing.
         """
+        entry = self._append_record(action, payload, conn)
+        if self._after_append is not None:
+            self._after_append(entry.seq)
+        return entry
+
+    def _append_record(
+        self, action: str, payload: Mapping[str, Any], conn: Connection | None
+    ) -> AuditEntry:
         try:
             action_json = _action_json(action)
             if not isinstance(payload, Mapping):

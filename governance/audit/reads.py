@@ -23,6 +23,7 @@ GENESIS = "0" * 64
 
 _t = AuditRecord.__table__  # type: ignore[attr-defined]
 HEAD = select(_t.c.seq, _t.c.hash).order_by(_t.c.seq.desc()).limit(1)
+_ROWS_BATCH = 2000
 
 
 def records(
@@ -74,6 +75,32 @@ def head(engine: Engine) -> tuple[int, str]:
     with reader(engine) as conn:
         row = conn.execute(HEAD).first()
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+
+def hash_at(engine: Engine, seq: int) -> str | None:
+    """The stored hash of record ``seq``; None when there is no such record."""
+    with reader(engine) as conn:
+        found = conn.execute(select(_t.c.hash).where(_t.c.seq == seq)).scalar()
+    return None if found is None else str(found)
+
+
+def stored_rows(conn: Connection) -> Iterator[tuple[int, str, str, str, str, str]]:
+    """Every row as stored — (seq, record_id, action, body, prev_hash, hash) — in seq
+    order, fetched in keyset batches (bounded memory) on ``conn``'s snapshot."""
+    stmt = (
+        select(_t.c.seq, _t.c.record_id, _t.c.action, _t.c.body, _t.c.prev_hash, _t.c.hash)
+        .order_by(_t.c.seq)
+        .limit(_ROWS_BATCH)
+    )
+    last: int | None = None
+    while True:
+        page = stmt if last is None else stmt.where(_t.c.seq > last)
+        rows = conn.execute(page).all()
+        for row in rows:
+            yield (int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), str(row[5]))
+        if len(rows) < _ROWS_BATCH:
+            return
+        last = int(rows[-1][0])
 
 
 @contextmanager

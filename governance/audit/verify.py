@@ -4,20 +4,16 @@ checkpoints, and name the first record that does not match."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine
 
 from governance.audit.chain import chain_hash
-from governance.audit.reads import GENESIS, reader
+from governance.audit.reads import GENESIS, reader, stored_rows
 from governance.canonical import iso_utc
-from governance.store.records import AuditRecord
-
-_t = AuditRecord.__table__  # type: ignore[attr-defined]
-_VERIFY_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -37,13 +33,16 @@ class VerifyResult:
     """``count`` is the number of leading records that verified intact.
 
     ``first_bad_seq`` is the seq of the first record that does not match (or is missing);
-    ``message`` names it (seq and record_id) and says why.
+    ``message`` names it (seq and record_id) and says why. ``covered``: records 1 to
+    ``covered`` are those a matching checkpoint vouches for (records after it are only as
+    good as the database they sit in: nothing outside it has seen them yet).
     """
 
     ok: bool
     count: int
     first_bad_seq: int | None
     message: str
+    covered: int = 0
 
 
 def verify(engine: Engine, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResult:
@@ -60,15 +59,15 @@ def verify(engine: Engine, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResu
         if cp.count > 0:
             due.setdefault(cp.count, []).append(cp)
     prev = GENESIS
-    verified = 0
+    verified = covered = 0
     try:
         with reader(engine, snapshot=True) as conn:
-            for seq, record_id, action, body, prev_col, stored in _stream(conn):
+            for seq, record_id, action, body, prev_col, stored in stored_rows(conn):
                 problem = _check_record(
                     verified + 1, prev, seq, record_id, action, body, prev_col, stored
                 )
                 if problem is not None:
-                    return VerifyResult(False, verified, problem[0], problem[1])
+                    return VerifyResult(False, verified, problem[0], problem[1], covered)
                 prev = stored
                 for cp in due.pop(seq, ()):
                     if cp.hash != stored:
@@ -81,10 +80,14 @@ def verify(engine: Engine, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResu
                                 f"the checkpoint of {iso_utc(cp.at)} recorded {cp.hash} for the "
                                 f"first {cp.count} records: the chain up to it was rewritten"
                             ),
+                            covered,
                         )
+                    covered = seq
                 verified = seq
     except Exception as exc:
-        return VerifyResult(False, verified, None, f"the audit log could not be read: {exc}")
+        return VerifyResult(
+            False, verified, None, f"the audit log could not be read: {exc}", covered
+        )
     if due:
         cp = due[min(due)][0]
         return VerifyResult(
@@ -96,10 +99,21 @@ def verify(engine: Engine, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResu
                 f"{iso_utc(cp.at)} recorded {cp.count} records (head hash {cp.hash}) but the "
                 f"chain ends at seq={verified}: it was truncated"
             ),
+            covered,
         )
     matched = sum(1 for cp in checkpoints if cp.count > 0)
     return VerifyResult(
-        True, verified, None, f"{verified} records verified; {matched} checkpoints matched"
+        True, verified, None, _verified_message(verified, matched, covered), covered
+    )
+
+
+def _verified_message(verified: int, matched: int, covered: int) -> str:
+    if matched == 0:
+        return f"{verified} records verified; no checkpoint covers them"
+    tail = "" if covered == verified else f"; seq {covered + 1}..{verified} not covered yet"
+    return (
+        f"{verified} records verified; {matched} checkpoints matched, "
+        f"covering seq 1..{covered}{tail}"
     )
 
 
@@ -145,21 +159,3 @@ def _check_record(
     if prev_col != prev:
         return seq, f"{name} does not match: its prev_hash column was edited"
     return None
-
-
-def _stream(conn: Connection) -> Iterator[tuple[int, str, str, str, str, str]]:
-    """All rows in seq order, fetched in keyset batches (bounded memory)."""
-    stmt = (
-        select(_t.c.seq, _t.c.record_id, _t.c.action, _t.c.body, _t.c.prev_hash, _t.c.hash)
-        .order_by(_t.c.seq)
-        .limit(_VERIFY_BATCH)
-    )
-    last: int | None = None
-    while True:
-        page = stmt if last is None else stmt.where(_t.c.seq > last)
-        rows = conn.execute(page).all()
-        for row in rows:
-            yield (int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), str(row[5]))
-        if len(rows) < _VERIFY_BATCH:
-            return
-        last = int(rows[-1][0])

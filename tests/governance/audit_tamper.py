@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -90,3 +91,41 @@ def rewrite_from(engine: Engine, seq: int) -> None:
                 {"b": body, "p": prev, "h": digest, "s": s},
             )
             prev = digest
+
+
+def append_fabricated(engine: Engine, payload: dict[str, Any] | None = None) -> None:
+    """Append a record behind the application's back, correctly chained to the head."""
+    with engine.begin() as conn:
+        seq, prev = conn.execute(
+            text("SELECT seq, hash FROM audit_record ORDER BY seq DESC LIMIT 1")
+        ).one()
+    _insert_fabricated(engine, int(seq) + 1, str(prev), payload or {"fabricated": True})
+
+
+def replace_last(engine: Engine) -> None:
+    """Delete the last record and put a fabricated one, correctly chained, in its place."""
+    with engine.begin() as conn:
+        seq, prev = conn.execute(
+            text("SELECT seq, prev_hash FROM audit_record ORDER BY seq DESC LIMIT 1")
+        ).one()
+    delete(engine, int(seq))
+    _insert_fabricated(engine, int(seq), str(prev), {"replaced": True})
+
+
+def _insert_fabricated(engine: Engine, seq: int, prev: str, payload: dict[str, Any]) -> None:
+    record_id = f"00000000-0000-4000-8000-{seq:012d}"
+    at = "2026-01-01T00:00:00.000000Z"
+    body = canonical_json(
+        {"action": "predict", "at": at, "payload": payload, "record_id": record_id, "seq": seq}
+    )
+    execute(
+        engine,
+        "INSERT INTO audit_record (seq, record_id, at, action, body, prev_hash, hash) "
+        "VALUES (:s, :r, :a, 'predict', :b, :p, :h)",
+        s=seq,
+        r=record_id,
+        a=datetime(2026, 1, 1, tzinfo=UTC),
+        b=body,
+        p=prev,
+        h=chain_hash(prev, body),
+    )

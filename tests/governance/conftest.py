@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from governance.audit.signing import CheckpointSigner
 from governance.store.migrations import upgraded_engine
 from tests.conftest import IN_CI
 
@@ -66,3 +67,9 @@ def pg_schema_url(pg_url: str) -> Iterator[str]:
     yield f"{pg_url}{sep}options=-csearch_path%3D{schema}"
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture()
+def signer() -> CheckpointSigner:
+    """A fresh Ed25519 checkpoint signing key."""
+    return CheckpointSigner.from_pem(CheckpointSigner.new_pem())

@@ -86,7 +86,9 @@ def test_verify_ok(settings: Settings) -> None:
     assert result.exit_code == 0, result.output
     rows = _rows(settings)
     assert len(rows) > 6 and sorted(rows) == list(range(1, len(rows) + 1))
-    assert result.stdout == f"audit chain verified: {len(rows)} records\n"
+    assert result.stdout == (
+        f"audit chain OK: {len(rows)} records verified; no checkpoint covers them\n"
+    )
 
 
 def test_verify_catches_an_edited_record(settings: Settings) -> None:

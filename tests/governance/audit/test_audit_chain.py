@@ -14,10 +14,12 @@ from governance.audit.chain import AuditLog
 from governance.audit.checkpoints import (
     read_checkpoint_file,
     read_checkpoints,
+    signed_line,
     verify_with,
     write_checkpoint,
 )
 from governance.audit.reads import GENESIS
+from governance.audit.signing import CheckpointSigner
 from governance.audit.verify import Checkpoint, verify
 from governance.canonical import canonical_json
 from governance.errors import AuditChainBroken
@@ -85,9 +87,9 @@ def test_verify_of_an_empty_log(sqlite_engine: Engine) -> None:
 def test_verify_streams_across_batches(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import governance.audit.verify as audit_verify
+    import governance.audit.reads as audit_reads
 
-    monkeypatch.setattr(audit_verify, "_VERIFY_BATCH", 4)
+    monkeypatch.setattr(audit_reads, "_ROWS_BATCH", 4)
     fill(sqlite_engine, 13)
     assert verify(sqlite_engine).count == 13
     tamper.edit_body(sqlite_engine, 9)
@@ -189,44 +191,44 @@ def test_swapped_neighbours_are_named(sqlite_engine: Engine) -> None:
 
 
 def test_a_truncated_tail_is_caught_only_by_a_checkpoint(
-    sqlite_engine: Engine, tmp_path: Path
+    sqlite_engine: Engine, tmp_path: Path, signer: CheckpointSigner
 ) -> None:
     fill(sqlite_engine, 10)
     checkpoints = tmp_path / "audit-checkpoints.jsonl"
-    cp = write_checkpoint(sqlite_engine, checkpoints)
+    cp = write_checkpoint(sqlite_engine, checkpoints, signer)
     assert (cp.count, cp.hash) == AuditLog(sqlite_engine).head()
     tamper.truncate_from(sqlite_engine, 8)
     assert verify(sqlite_engine).ok  # the chain itself is intact: only 7 records left
-    result = verify(sqlite_engine, read_checkpoints(checkpoints))
+    result = verify(sqlite_engine, read_checkpoints(checkpoints, [signer.public_key]))
     assert not result.ok
     assert (result.first_bad_seq, result.count) == (8, 7)
     assert "truncated" in result.message
 
 
 def test_a_wholesale_rewrite_is_caught_by_a_checkpoint(
-    sqlite_engine: Engine, tmp_path: Path
+    sqlite_engine: Engine, tmp_path: Path, signer: CheckpointSigner
 ) -> None:
     log = fill(sqlite_engine, 10)
     path = tmp_path / "cp.jsonl"
-    write_checkpoint(sqlite_engine, path)
+    write_checkpoint(sqlite_engine, path, signer)
     log.append("predict", {"after": "checkpoint"})
     tamper.rewrite_from(sqlite_engine, 4)
     assert verify(sqlite_engine).ok  # internally consistent
-    result = verify(sqlite_engine, read_checkpoints(path))
+    result = verify(sqlite_engine, read_checkpoints(path, [signer.public_key]))
     assert result.first_bad_seq == 10
     assert "rewritten" in result.message
 
 
 def test_several_checkpoints_name_the_earliest_problem(
-    sqlite_engine: Engine, tmp_path: Path
+    sqlite_engine: Engine, tmp_path: Path, signer: CheckpointSigner
 ) -> None:
     log = AuditLog(sqlite_engine)
     path = tmp_path / "cp.jsonl"
     for _ in range(3):
         for i in range(4):
             log.append("predict", {"i": i})
-        write_checkpoint(sqlite_engine, path)
-    cps = read_checkpoints(path)
+        write_checkpoint(sqlite_engine, path, signer)
+    cps = read_checkpoints(path, [signer.public_key])
     assert [c.count for c in cps] == [4, 8, 12]
     result = verify(sqlite_engine, cps)
     assert result.ok and "3 checkpoints matched" in result.message
@@ -234,39 +236,42 @@ def test_several_checkpoints_name_the_earliest_problem(
     assert verify(sqlite_engine, cps).first_bad_seq == 6
 
 
-def test_checkpoint_file_round_trip_and_damage(tmp_path: Path) -> None:
+def test_checkpoint_file_round_trip_and_damage(tmp_path: Path, signer: CheckpointSigner) -> None:
     path = tmp_path / "sub" / "cp.jsonl"
-    assert read_checkpoints(path) == []
+    keys = [signer.public_key]
+    assert read_checkpoints(path, keys) == []
     at = datetime(2026, 11, 23, 19, 58, 1, 123456, tzinfo=UTC)
-    line = canonical_json(Checkpoint(3, "a" * 64, at).to_dict())
+    line = signed_line(Checkpoint(3, "a" * 64, at), signer)
     path.parent.mkdir()
     path.write_text(line + "\n" + '{"count": 4, "ha', encoding="utf-8")  # torn last line
-    assert read_checkpoints(path) == [Checkpoint(3, "a" * 64, at)]
+    assert read_checkpoints(path, keys) == [Checkpoint(3, "a" * 64, at)]
     path.write_text('{"count": -1, "hash": "x", "at": "2026-01-01T00:00:00Z"}\n' + line + "\n")
     with pytest.raises(AuditChainBroken, match=r"cp\.jsonl:1"):
-        read_checkpoints(path)
+        read_checkpoints(path, keys)
 
 
-def test_an_unreadable_checkpoint_line_hides_nothing(sqlite_engine: Engine, tmp_path: Path) -> None:
+def test_an_unreadable_checkpoint_line_hides_nothing(
+    sqlite_engine: Engine, tmp_path: Path, signer: CheckpointSigner
+) -> None:
     """A line edited into garbage (or into bytes that are not UTF-8) fails verification
     by itself, and the readable checkpoints still reveal a truncation."""
     log = AuditLog(sqlite_engine)
     for i in range(5):
         log.append("predict", {"i": i})
     path = tmp_path / "cp.jsonl"
-    write_checkpoint(sqlite_engine, path)
+    write_checkpoint(sqlite_engine, path, signer)
     tamper.truncate_from(sqlite_engine, 4)
     with path.open("ab") as fh:
         fh.write(b'{"garbage": 1}\n\xff\xfe not text\n')
-    file = read_checkpoint_file(path)
+    file = read_checkpoint_file(path, [signer.public_key])
     assert [c.count for c in file.checkpoints] == [5]
-    assert [u.split(": ")[0] for u in file.unreadable] == [f"{path}:2", f"{path}:3"]
+    assert [u.split(": ")[0] for u in file.rejected] == [f"{path}:2", f"{path}:3"]
     result = verify_with(sqlite_engine, file)
     assert not result.ok and result.first_bad_seq == 4
     assert result.message.startswith(f"{path}:2: malformed checkpoint")
     assert "truncated" in result.message or "missing" in result.message, result.message
     with pytest.raises(AuditChainBroken, match=r"cp\.jsonl:2"):
-        read_checkpoints(path)
+        read_checkpoints(path, [signer.public_key])
 
 
 def test_append_joins_the_callers_transaction(sqlite_engine: Engine) -> None:
@@ -285,20 +290,24 @@ def test_append_joins_the_callers_transaction(sqlite_engine: Engine) -> None:
 
 
 def test_a_checkpoint_after_a_torn_write_starts_its_own_line(
-    sqlite_engine: Engine, tmp_path: Path
+    sqlite_engine: Engine, tmp_path: Path, signer: CheckpointSigner
 ) -> None:
     log = AuditLog(sqlite_engine)
     log.append("predict", {"i": 1})
     path = tmp_path / "cp.jsonl"
-    write_checkpoint(sqlite_engine, path)
+    write_checkpoint(sqlite_engine, path, signer)
     with path.open("ab") as fh:
         fh.write(b'{"count": 1, "ha')  # the crash
     log.append("predict", {"i": 2})
-    write_checkpoint(sqlite_engine, path)
-    file = read_checkpoint_file(path)
-    assert [c.count for c in file.checkpoints] == [1, 2] and file.unreadable == []
+    write_checkpoint(sqlite_engine, path, signer)
+    file = read_checkpoint_file(path, [signer.public_key])
+    assert [c.count for c in file.checkpoints] == [1, 2] and file.rejected == []
     assert verify_with(sqlite_engine, file).ok
     # a line nested too deeply to parse is a finding, not a crash
     with path.open("ab") as fh:
         fh.write(b"[" * 100_000 + b"\n")
-    assert read_checkpoint_file(path).unreadable[0].startswith(f"{path}:3: malformed")
+    assert (
+        read_checkpoint_file(path, [signer.public_key])
+        .rejected[0]
+        .startswith(f"{path}:3: malformed")
+    )

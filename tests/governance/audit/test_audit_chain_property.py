@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from governance.audit.chain import AuditLog
 from governance.audit.checkpoints import read_checkpoints, write_checkpoint
+from governance.audit.signing import CheckpointSigner
 from governance.audit.verify import verify
 from governance.store.migrations import upgraded_engine
 from tests.governance import audit_tamper as tamper
@@ -34,6 +35,7 @@ payloads = st.dictionaries(
     max_size=5,
 )
 actions = st.sampled_from(["predict", "consent.grant", "lifecycle.approved", "audit.read"])
+SIGNER = CheckpointSigner.from_pem(CheckpointSigner.new_pem())
 TAMPERS = ("edit_body", "edit_hash", "edit_prev_hash", "delete", "swap", "truncate")
 
 
@@ -64,15 +66,15 @@ def test_verify_names_exactly_the_tampered_record(
             for action, payload in appends:
                 log.append(action, payload)
             path = Path(tmp) / "checkpoints.jsonl"
-            write_checkpoint(engine, path)
-            assert verify(engine, read_checkpoints(path)).ok
+            write_checkpoint(engine, path, SIGNER)
+            assert verify(engine, read_checkpoints(path, [SIGNER.public_key])).ok
             if kind == "swap":
                 tamper.swap(engine, a, b)
             elif kind == "truncate":
                 tamper.truncate_from(engine, a)
             else:
                 getattr(tamper, kind)(engine, a)
-            result = verify(engine, read_checkpoints(path))
+            result = verify(engine, read_checkpoints(path, [SIGNER.public_key]))
             assert not result.ok
             assert result.first_bad_seq == a, (kind, a, b, result.message)
             assert result.count == a - 1
