@@ -98,7 +98,10 @@ def serve(home: str | None, host: str, port: int, workers: int) -> None:
 
 @main.group(invoke_without_command=True)
 @click.option("--home", default=None, help=HOME_HELP)
-@click.option("--user", help="Subject (user name) of the token.")
+@click.option(
+    "--user",
+    help="Subject of the token: a user name (a-z 0-9 . _ @ -, normalised: ' Dana ' is dana).",
+)
 @click.option("--role", help="data_scientist | validator | clinician | ethics_board | admin")
 @click.option("--site", default=None, help="Site of a clinician (clinicians only).")
 @click.option("--ttl", default="8h", show_default=True, help="Lifetime, e.g. 30m, 8h, 7d.")
@@ -115,10 +118,14 @@ def token(
     if ctx.invoked_subcommand is not None:
         return
     from api.composition.tokens import issue_token, parse_ttl
+    from governance.identity.user_names import user_name
 
-    if not user or not role:
+    if user is None or not role:
         _fail("--user and --role are required")
     assert user is not None and role is not None
+    name = user_name(user)  # one person, one name: " Dana " is dana
+    if name != user:
+        click.echo(f"twinreg: the token is for user {name!r} (user names are normalised)", err=True)
     service = _service(home)
     try:
         roles = service.policies.current().roles
@@ -134,7 +141,7 @@ def token(
         seconds = parse_ttl(ttl)
     except ValueError as exc:
         _fail(str(exc))
-    click.echo(issue_token(service.token_key, user, role, site, seconds))
+    click.echo(issue_token(service.token_key, name, role, site, seconds))
 
 
 @token.command("revoke")
