@@ -19,7 +19,7 @@ from api.http.pages.catalogue import CataloguePages
 from api.http.pages.errors import PAGE_EXCEPTION_HANDLERS
 from api.http.pages.ethics import EthicsPages
 from api.http.pages.prediction import PredictionPages
-from api.http.pages.session import PAGES
+from api.http.pages.session import PAGES, PageSession
 from api.http.pages.sign_in import SignInPages
 
 _API = Path(__file__).resolve().parent.parent
@@ -60,7 +60,9 @@ def pages_router(token_key: bytes) -> Router:
     return Router(
         path=PAGES,
         route_handlers=[SignInPages, CataloguePages, PredictionPages, EthicsPages],
-        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(token_key))],
+        # The session first: a revoked session is sent to sign-in before its CSRF token or
+        # its form is looked at.
+        middleware=[PageSession(), DefineMiddleware(CSRFMiddleware, config=csrf_config(token_key))],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,
         response_headers=SECURITY_HEADERS,
         include_in_schema=False,

@@ -12,12 +12,13 @@ from litestar.response import Redirect, Template
 from api.errors import Unauthorized
 from api.http.pages.render import form_text, page
 from api.http.pages.session import (
-    SESSION_COOKIE,
+    NO_SESSION,
     authenticate,
     cleared_cookie,
     safe_next,
     service_of,
     session_cookie,
+    signed_in,
 )
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -27,20 +28,18 @@ class SignInPages(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/", sync_to_thread=True)
-    def start(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        token = request.cookies.get(SESSION_COOKIE)
-        if not token:
+    @get("/")
+    async def start(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        principal = signed_in(request)
+        if principal is None:
             return Redirect("/ui/sign-in", status_code=303)
-        principal = authenticate(service_of(request), token, request.scope)
-        request.state.principal = principal
         return page("home.html", principal)
 
-    @get("/sign-in")
+    @get("/sign-in", opt={NO_SESSION: True})
     async def sign_in_form(self, next: str | None = None) -> Template:
         return page("sign_in.html", None, next=safe_next(next))
 
-    @post("/sign-in", status_code=303, sync_to_thread=True)
+    @post("/sign-in", status_code=303, sync_to_thread=True, opt={NO_SESSION: True})
     def sign_in(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         token = form_text(data, "token", limit=8192)
         target = safe_next(form_text(data, "next"))
