@@ -1,4 +1,5 @@
-"""Sign in and out: the token goes into an HttpOnly, SameSite=Strict cookie."""
+"""Sign in and out: the token goes into an HttpOnly, SameSite=Strict cookie; signing out
+revokes it."""
 
 from __future__ import annotations
 
@@ -55,8 +56,13 @@ class SignInPages(Controller):
         redirect.cookies.append(session_cookie(request, token))
         return redirect
 
-    @post("/sign-out", status_code=303)
-    async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
+    @post("/sign-out", status_code=303, sync_to_thread=True)
+    def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
+        """The session's token is revoked, not only forgotten: a copy of the cookie (or the
+        same token used as a bearer) is refused from now on."""
+        principal = signed_in(request)
+        if principal is not None and principal.token_id is not None:
+            service_of(request).revocations.revoke(principal.user, jti=principal.token_id)
         redirect = Redirect("/ui/sign-in", status_code=303)
         redirect.cookies.append(cleared_cookie(request))
         return redirect
