@@ -12,6 +12,9 @@
 | ``TWINREG_POLICY_STORE`` | ``files`` (``policies/``); ``database``: Casbin lines in the DB |
 | ``TWINREG_REDIS_URL`` | unset: rate-limit counters in memory (one worker); set: in Redis |
 | ``TWINREG_POLICY_RECHECK_SECONDS`` | ``5``: policy-generation check while a watcher listens |
+| ``TWINREG_SECURE_COOKIES`` | ``0``: page cookies Secure over https only; ``1``: always |
+| ``TWINREG_HEADER_TIMEOUT`` | ``10`` s for a request's line and headers to arrive |
+| ``TWINREG_BODY_TIMEOUT`` | ``30`` s for a request's body to arrive once its head has |
 """
 
 from __future__ import annotations
@@ -41,6 +44,13 @@ class Settings:
     #: Compile the mechanistic kernels and shap's exact explainer before serving, so the
     #: first request does not pay for it (TWINREG_WARM_UP=0 skips it).
     warm_up: bool = False
+    #: Mark the pages' cookies Secure on every request, not only on those that came over
+    #: https (TLS ends at a proxy that does not send X-Forwarded-Proto).
+    secure_cookies: bool = False
+    #: A connection whose request head (line and headers), or whose announced body, does
+    #: not arrive within this many seconds is closed (api.http.read_timeouts).
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
 
     @classmethod
     def load(
@@ -56,7 +66,7 @@ class Settings:
             raise ConfigError(
                 "TWINREG_MAX_BODY_BYTES and TWINREG_RATE_LIMIT must be whole numbers"
             ) from exc
-        recheck = _positive_seconds(env.get("TWINREG_POLICY_RECHECK_SECONDS", "5"))
+        recheck = _seconds(env, "TWINREG_POLICY_RECHECK_SECONDS", "5")
         if rate_limit < 1:
             raise ConfigError("TWINREG_RATE_LIMIT must be at least 1 request per minute")
         return cls(
@@ -72,6 +82,9 @@ class Settings:
             policy_store=_policy_store(env.get("TWINREG_POLICY_STORE", "files")),
             policy_recheck_seconds=recheck,
             warm_up=env.get("TWINREG_WARM_UP", "1").strip().lower() not in ("0", "false", "no"),
+            secure_cookies=_flag(env, "TWINREG_SECURE_COOKIES"),
+            header_timeout_seconds=_seconds(env, "TWINREG_HEADER_TIMEOUT", "10"),
+            body_timeout_seconds=_seconds(env, "TWINREG_BODY_TIMEOUT", "30"),
         )
 
     @property
@@ -89,11 +102,20 @@ def _policy_store(value: str) -> str:
     return value
 
 
-def _positive_seconds(value: str) -> float:
+def _seconds(env: Mapping[str, str], variable: str, default: str) -> float:
+    """A positive number of seconds."""
     try:
-        seconds = float(value)
+        seconds = float(env.get(variable, default))
     except ValueError:
         seconds = -1.0
     if not 0 < seconds < float("inf"):
-        raise ConfigError("TWINREG_POLICY_RECHECK_SECONDS must be a positive number of seconds")
+        raise ConfigError(f"{variable} must be a positive number of seconds")
     return seconds
+
+
+def _flag(env: Mapping[str, str], variable: str) -> bool:
+    """On (1, true, yes) or off (unset, 0, false, no)."""
+    text = env.get(variable, "0").strip().lower()
+    if text not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(f"{variable} must be 1 or 0")
+    return text in ("1", "true", "yes")

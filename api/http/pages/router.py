@@ -9,7 +9,6 @@ from pathlib import Path
 from litestar import Router
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.datastructures import ResponseHeader
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.static_files import create_static_files_router
@@ -24,18 +23,6 @@ from api.http.pages.sign_in import SignInPages
 
 _API = Path(__file__).resolve().parent.parent
 CSRF_COOKIE = "twinreg_csrf"
-
-#: No scripts at all, nothing from other origins, no framing: pages are documents.
-SECURITY_HEADERS = [
-    ResponseHeader(
-        name="Content-Security-Policy",
-        value="default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    ),
-    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-    ResponseHeader(name="Referrer-Policy", value="no-referrer"),
-    ResponseHeader(name="Cache-Control", value="no-store"),
-]
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
@@ -53,6 +40,7 @@ def csrf_config(token_key: bytes) -> CSRFConfig:
         cookie_path=PAGES,
         cookie_httponly=True,
         cookie_samesite="strict",
+        # Secure over https: set on every /ui answer by api.http.pages.security
     )
 
 
@@ -64,7 +52,6 @@ def pages_router(token_key: bytes) -> Router:
         # its form is looked at.
         middleware=[PageSession(), DefineMiddleware(CSRFMiddleware, config=csrf_config(token_key))],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,
-        response_headers=SECURITY_HEADERS,
         include_in_schema=False,
     )
 

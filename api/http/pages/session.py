@@ -88,7 +88,6 @@ def session_cookie(request: Request[Any, Any, Any], token: str) -> Cookie:
         max_age=max(0, expires - int(time.time())),
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
     )
 
 
@@ -100,7 +99,6 @@ def cleared_cookie(request: Request[Any, Any, Any]) -> Cookie:
         max_age=0,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
     )
 
 
