@@ -16,6 +16,8 @@ from governance.errors import GovernanceError
 from registry import RegistryError
 
 HOME_HELP = "Home folder (default: $TWINREG_HOME or ./.twinreg)."
+#: How long an idle kept-alive connection stays open between requests (uvicorn's default).
+KEEP_ALIVE_SECONDS = 5
 
 
 def _settings(home: str | None) -> Settings:
@@ -81,11 +83,15 @@ def serve(home: str | None, host: str, port: int, workers: int) -> None:
 
     import uvicorn
 
+    from api.http.read_timeouts import MAX_HEAD_BYTES
+
     settings = _settings(home)
     os.environ["TWINREG_HOME"] = str(settings.home)
     _service(home)  # create the home and tables once, before any worker starts
     # uvloop and httptools when installed (uvicorn[standard]); no access log: every
     # decision is in the audit log, and access lines would only cost time per request.
+    # Read deadlines: a request's head and body must arrive in time (TWINREG_HEADER_TIMEOUT,
+    # TWINREG_BODY_TIMEOUT), an idle kept-alive connection closes after 5 s.
     uvicorn.run(
         "api.http.asgi:app",
         host=host,
@@ -93,6 +99,9 @@ def serve(home: str | None, host: str, port: int, workers: int) -> None:
         workers=workers,
         log_level="warning",
         access_log=False,
+        http="api.http.read_timeouts:TimedHttp",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
 
 
