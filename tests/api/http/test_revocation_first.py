@@ -173,3 +173,35 @@ def test_a_revoked_session_is_refused_before_its_form_on_every_page(api: Api) ->
     # the stale cookie does not stand in the way of a new sign-in
     _sign_in(api, api.token("rita", "clinician", SITE))
     assert api.client.get("/ui/models", follow_redirects=False).status_code == 200
+
+
+def test_a_revoked_token_over_its_rate_limit_is_told_it_is_revoked(settings: Any) -> None:
+    """A refusal that is not about the body — a rate limit — on the prediction route,
+    whose revocation is read with the decision's facts, still reads it first."""
+    import dataclasses
+
+    from litestar.testing import TestClient
+
+    from api.composition.service import TwinregService
+    from api.composition.tokens import issue_token
+    from api.http.app import create_app
+
+    service = TwinregService(dataclasses.replace(settings, rate_limit_per_minute=2))
+    try:
+        with TestClient(app=create_app(service=service)) as client:
+            token = issue_token(service.token_key, "rita", "clinician", SITE, 600)
+            headers = {"Authorization": f"Bearer {token}"}
+            codes = [
+                client.post("/v1/predictions", content=b"{", headers=headers).status_code
+                for _ in range(3)
+            ]
+            assert codes[-1] == 429, codes  # over the limit
+            jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+            service.revocations.revoke("test", jti=jti)
+            before = service.audit.count()
+            response = client.post("/v1/predictions", content=b"{", headers=headers)
+            assert (response.status_code, response.json()["detail"]) == (401, REVOKED)
+            records = service.audit.records(offset=before, limit=10)
+            assert [(r["action"], r["reason"]) for r in records] == [("auth.refused", REVOKED)]
+    finally:
+        service.engine.dispose()
