@@ -54,6 +54,12 @@ def _bad_bodies(limit: int) -> list[tuple[str, bytes, str]]:
         (
             "bad model reference",
             b'{"model": "NOT A MODEL", "patient_id": "p", "purpose": "treatment", '
+            b'"features": {}}',
+            "application/json",
+        ),
+        (
+            "bad model reference in a simulation",
+            b'{"model": "NOT A MODEL", "patient_id": "p", "purpose": "treatment", '
             b'"features": {}, "scenarios": [{"name": "a", "features": {}}]}',
             "application/json",
         ),
