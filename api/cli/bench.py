@@ -46,9 +46,13 @@ from api.composition.tokens import issue_token
 
 MODEL = "whas500-mortality"
 PATIENT = "patient-001"
-#: How the benchmark (and ``twinreg serve``) runs uvicorn: uvloop, httptools, no access log
-#: (every decision is in the audit log; access lines would only cost time).
-UVICORN_OPTIONS = ("--loop", "uvloop", "--http", "httptools", "--no-access-log")
+#: How the benchmark (and ``twinreg serve``) runs uvicorn: uvloop, httptools with the read
+#: deadlines (api.http.read_timeouts), no access log (every decision is in the audit log;
+#: access lines would only cost time).
+UVICORN_OPTIONS = (
+    *("--loop", "uvloop", "--http", "api.http.read_timeouts:TimedHttpTools"),
+    "--no-access-log",
+)
 
 
 def _timings(fn: Callable[[], object], rounds: int, warmup: int = 20) -> list[float]:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from governance.store.migrations import Mode
 
 HOME_HELP = "Home folder (default: $TWINREG_HOME or ./.twinreg)."
+#: How long an idle kept-alive connection stays open between requests (uvicorn's default).
+KEEP_ALIVE_SECONDS = 5
 
 
 def _settings(home: str | None) -> Settings:
@@ -106,6 +108,8 @@ def serve(home: str | None, host: str, port: int, workers: int) -> None:
     """Serve the HTTP API (OpenAPI docs at /schema)."""
     import uvicorn
 
+    from api.http.read_timeouts import MAX_HEAD_BYTES
+
     settings = _settings(home)
     os.environ["TWINREG_HOME"] = str(settings.home)
     # create the home and bring its schema to the head once, before any worker starts
@@ -114,6 +118,8 @@ def serve(home: str | None, host: str, port: int, workers: int) -> None:
         click.echo(schema.describe())
     # uvloop and httptools when installed (uvicorn[standard]); no access log: every
     # decision is in the audit log, and access lines would only cost time per request.
+    # Read deadlines: a request's head and body must arrive in time (TWINREG_HEADER_TIMEOUT,
+    # TWINREG_BODY_TIMEOUT), an idle kept-alive connection closes after 5 s.
     uvicorn.run(
         "api.http.asgi:app",
         host=host,
@@ -121,12 +127,18 @@ def serve(home: str | None, host: str, port: int, workers: int) -> None:
         workers=workers,
         log_level="warning",
         access_log=False,
+        http="api.http.read_timeouts:TimedHttp",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
 
 
 @main.group(invoke_without_command=True)
 @click.option("--home", default=None, help=HOME_HELP)
-@click.option("--user", help="Subject (user name) of the token.")
+@click.option(
+    "--user",
+    help="Subject of the token: a user name (a-z 0-9 . _ @ -, normalised: ' Dana ' is dana).",
+)
 @click.option("--role", help="data_scientist | validator | clinician | ethics_board | admin")
 @click.option("--site", default=None, help="Site of a clinician (clinicians only).")
 @click.option("--ttl", default="8h", show_default=True, help="Lifetime, e.g. 30m, 8h, 7d.")
@@ -143,10 +155,14 @@ def token(
     if ctx.invoked_subcommand is not None:
         return
     from api.composition.tokens import issue_token, parse_ttl
+    from governance.identity.user_names import user_name
 
-    if not user or not role:
+    if user is None or not role:
         _fail("--user and --role are required")
     assert user is not None and role is not None
+    name = user_name(user)  # one person, one name: " Dana " is dana
+    if name != user:
+        click.echo(f"twinreg: the token is for user {name!r} (user names are normalised)", err=True)
     service = _service(home)
     try:
         roles = service.policies.current().roles
@@ -162,7 +178,7 @@ def token(
         seconds = parse_ttl(ttl)
     except ValueError as exc:
         _fail(str(exc))
-    click.echo(issue_token(service.token_key, user, role, site, seconds))
+    click.echo(issue_token(service.token_key, name, role, site, seconds))
 
 
 @token.command("revoke")

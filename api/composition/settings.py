@@ -15,6 +15,9 @@
 | ``TWINREG_AUDIT_KEY_FILE`` | ``<home>/audit-signing-key.pem``: Ed25519 key signing checkpoints |
 | ``TWINREG_AUDIT_CHECKPOINT_RECORDS`` | ``1000``: a signed checkpoint at least this often |
 | ``TWINREG_AUDIT_CHECKPOINT_SECONDS`` | ``60``: and at least this often while records are added |
+| ``TWINREG_SECURE_COOKIES`` | ``0``: page cookies Secure over https only; ``1``: always |
+| ``TWINREG_HEADER_TIMEOUT`` | ``10`` s for a request's line and headers to arrive |
+| ``TWINREG_BODY_TIMEOUT`` | ``30`` s for a request's body to arrive once its head has |
 """
 
 from __future__ import annotations
@@ -50,6 +53,13 @@ class Settings:
     checkpoint_every_records: int = 1000
     #: ... and at least every this many seconds while records are being added.
     checkpoint_every_seconds: float = 60.0
+    #: Mark the pages' cookies Secure on every request, not only on those that came over
+    #: https (TLS ends at a proxy that does not send X-Forwarded-Proto).
+    secure_cookies: bool = False
+    #: A connection whose request head (line and headers), or whose announced body, does
+    #: not arrive within this many seconds is closed (api.http.read_timeouts).
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
 
     @classmethod
     def load(
@@ -65,12 +75,8 @@ class Settings:
             raise ConfigError(
                 "TWINREG_MAX_BODY_BYTES and TWINREG_RATE_LIMIT must be whole numbers"
             ) from exc
-        recheck = _positive_seconds(
-            env.get("TWINREG_POLICY_RECHECK_SECONDS", "5"), "TWINREG_POLICY_RECHECK_SECONDS"
-        )
-        every_seconds = _positive_seconds(
-            env.get("TWINREG_AUDIT_CHECKPOINT_SECONDS", "60"), "TWINREG_AUDIT_CHECKPOINT_SECONDS"
-        )
+        recheck = _seconds(env, "TWINREG_POLICY_RECHECK_SECONDS", "5")
+        every_seconds = _seconds(env, "TWINREG_AUDIT_CHECKPOINT_SECONDS", "60")
         every_records = _at_least_one(env.get("TWINREG_AUDIT_CHECKPOINT_RECORDS", "1000"))
         key_file = env.get("TWINREG_AUDIT_KEY_FILE")
         if rate_limit < 1:
@@ -91,6 +97,9 @@ class Settings:
             audit_key_file=Path(key_file).expanduser().resolve() if key_file else None,
             checkpoint_every_records=every_records,
             checkpoint_every_seconds=every_seconds,
+            secure_cookies=_flag(env, "TWINREG_SECURE_COOKIES"),
+            header_timeout_seconds=_seconds(env, "TWINREG_HEADER_TIMEOUT", "10"),
+            body_timeout_seconds=_seconds(env, "TWINREG_BODY_TIMEOUT", "30"),
         )
 
     @property
@@ -112,14 +121,23 @@ def _policy_store(value: str) -> str:
     return value
 
 
-def _positive_seconds(value: str, name: str) -> float:
+def _seconds(env: Mapping[str, str], variable: str, default: str) -> float:
+    """A positive number of seconds."""
     try:
-        seconds = float(value)
+        seconds = float(env.get(variable, default))
     except ValueError:
         seconds = -1.0
     if not 0 < seconds < float("inf"):
-        raise ConfigError(f"{name} must be a positive number of seconds")
+        raise ConfigError(f"{variable} must be a positive number of seconds")
     return seconds
+
+
+def _flag(env: Mapping[str, str], variable: str) -> bool:
+    """On (1, true, yes) or off (unset, 0, false, no)."""
+    text = env.get(variable, "0").strip().lower()
+    if text not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(f"{variable} must be 1 or 0")
+    return text in ("1", "true", "yes")
 
 
 def _at_least_one(value: str) -> int:

@@ -1,6 +1,7 @@
 """Bearer tokens: HS256 JWTs signed with the home's secret.
 
-Claims: ``sub``, ``role``, ``site`` (clinicians only), ``iat``, ``exp``, ``jti``.
+Claims: ``sub`` (the user name, normalised: :mod:`governance.identity.user_names`),
+``role``, ``site`` (clinicians only), ``iat``, ``exp``, ``jti``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Any
 import jwt
 
 from api.errors import Unauthorized
+from governance.errors import InvalidInput
 from governance.identity.principal import Principal
 from governance.identity.revocation import REVOKED
+from governance.identity.user_names import user_name
 
 _REQUIRED = ["sub", "role", "iat", "exp", "jti"]
 _TTL = re.compile(r"^(\d+)([smhd])$")
@@ -37,9 +40,11 @@ def parse_ttl(text: str) -> int:
 
 
 def issue_token(key: bytes, user: str, role: str, site: str | None, ttl_seconds: int) -> str:
+    """A token for ``user``'s normalised name (``" Dana "`` -> ``dana``); a name outside
+    the user-name pattern raises :class:`~governance.errors.InvalidInput`."""
     now = int(time.time())
     claims: dict[str, object] = {
-        "sub": user,
+        "sub": user_name(user),
         "role": role,
         "iat": now,
         "exp": now + ttl_seconds,
@@ -67,6 +72,7 @@ def read_token(
         raise Unauthorized(f"unknown role {role!r}")
     if not isinstance(sub, str) or not sub:
         raise Unauthorized("the token has no subject")
+    _require_user_name(sub)
     if role == "clinician":
         if not isinstance(site, str) or not site:
             raise Unauthorized("a clinician's token must carry a site")
@@ -77,6 +83,21 @@ def read_token(
     if is_revoked is not None and is_revoked(jti, sub, issued):
         raise Unauthorized(REVOKED)
     return Principal(user=sub, role=role, site=site, token_id=jti, token_issued_at=issued)
+
+
+def _require_user_name(sub: str) -> None:
+    """A token names its user as :func:`user_name` spells it, or is refused: one issued
+    before names were normalised (``'dana '``, ``'Dana'``) could otherwise act as a second
+    person beside ``dana`` (the four-eyes rule) or escape a revocation of ``dana``."""
+    try:
+        name = user_name(sub)
+    except InvalidInput as exc:
+        raise Unauthorized(f"the token's subject: {exc}; ask for a new token") from exc
+    if name != sub:
+        raise Unauthorized(
+            f"the token names its user {sub!r}, which is not a user name as spelled now "
+            f"({name!r}); ask for a new token ('twinreg token')"
+        )
 
 
 def _verified_claims(key: bytes, token: str) -> dict[str, Any]:

@@ -30,7 +30,13 @@ from api.http.openapi import (
     PublicOperation,
     errors,
 )
-from api.http.pages import pages_router, static_router, template_config
+from api.http.pages import (
+    by_path,
+    page_answer_headers,
+    pages_router,
+    static_router,
+    template_config,
+)
 from api.http.problems import EXCEPTION_HANDLERS, problem
 
 #: Paths the bearer middleware skips, anchored: Litestar searches these patterns anywhere in
@@ -107,7 +113,9 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
         # worker serves; a graceful stop signs the chain's head once more.
         on_startup=[service.policies.start_watching, service.checkpoints.start, service.warm_up],
         on_shutdown=[service.policies.stop_watching, service.checkpoints.stop],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=by_path(EXCEPTION_HANDLERS),
+        # every /ui answer, errors included: security headers, Secure cookies over https
+        before_send=[page_answer_headers],
         openapi_config=openapi,
         template_config=template_config(),
         plugins=[ClosedStructSchemaPlugin()],

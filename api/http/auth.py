@@ -72,6 +72,25 @@ def record_refusal(service: TwinregService, scope: Scope, method: str | None, re
     service.audit.append("auth.refused", {**body, "method": method, "reason": reason})
 
 
+def revoked_before_its_facts(scope: Scope) -> bool:
+    """Whether a request refused before the release gate read its facts carries a revoked
+    token, on a route that leaves revocation to that read (:data:`REVOCATION_IN_FACTS`).
+
+    Revocation comes before everything else: a body that cannot be decoded, a rate limit,
+    any refusal before the facts read reads the token's revocation here first (one read,
+    on the refusal's path only; the decisions themselves keep their single read).
+    """
+    handler = scope.get("route_handler")
+    user = scope.get("user")
+    if handler is None or not handler.opt.get(REVOCATION_IN_FACTS, False):
+        return False
+    if not isinstance(user, Principal) or user.token_id is None:
+        return False
+    assert user.token_issued_at is not None  # a token's principal carries both
+    service: TwinregService = scope["app"].state.twinreg
+    return service.is_revoked(user.token_id, user.user, user.token_issued_at)
+
+
 def principal_of(request: Any) -> Principal:
     user = request.user
     assert isinstance(user, Principal)

@@ -13,7 +13,7 @@ from litestar.utils.scope.state import ScopeState
 
 from api.errors import BadRequest, ConfigError, Unauthorized
 from api.http import body_errors
-from api.http.auth import record_refusal
+from api.http.auth import record_refusal, revoked_before_its_facts
 from explain import ExplainError
 from governance.errors import (
     AuditWriteError,
@@ -27,6 +27,7 @@ from governance.errors import (
     TokenRevoked,
 )
 from governance.identity.principal import Principal
+from governance.identity.revocation import REVOKED
 from registry import (
     ArtifactTampered,
     InvalidIdentifier,
@@ -137,6 +138,8 @@ def revoked_token_handler(
 def http_error_handler(
     request: Request[Any, Any, Any], exc: HTTPException
 ) -> Response[dict[str, Any]]:
+    if revoked_before_its_facts(request.scope):
+        return revoked_token_handler(request, TokenRevoked(REVOKED))
     detail = str(exc.detail)
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
@@ -157,7 +160,10 @@ def http_error_handler(
     allow = (exc.headers or {}).get("allow")
     if exc.status_code == 405 and allow:
         detail = f"{request.method} is not allowed here; this path answers {allow}"
-    audit_id = _audit_refused_prediction(request, exc.status_code, detail)
+    try:
+        audit_id = _audit_refused_prediction(request, exc.status_code, detail)
+    except TokenRevoked as revoked:  # revoked since the bearer middleware read the token
+        return revoked_token_handler(request, revoked)
     return problem(
         exc.status_code,
         _title(exc.status_code),
@@ -215,8 +221,13 @@ def nesting_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Res
     state = ScopeState.from_scope(request.scope)
     if not isinstance(state.body, bytes) or isinstance(state.json, dict | list):
         return unexpected_error_handler(request, exc)  # not the body's decoding
+    if revoked_before_its_facts(request.scope):
+        return revoked_token_handler(request, TokenRevoked(REVOKED))
     detail = "the body is nested too deeply; send the request's flat JSON object"
-    audit_id = _audit_refused_prediction(request, 400, detail)
+    try:
+        audit_id = _audit_refused_prediction(request, 400, detail)
+    except TokenRevoked as revoked:
+        return revoked_token_handler(request, revoked)
     return problem(400, _title(400), detail, audit_id=audit_id)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, Exists, and_, bindparam, insert, or_, select
 
 from governance.audit.chain import AuditLog
 from governance.clock import utcnow
+from governance.identity.user_names import user_name
 from governance.store.db import OneRowRead
 from governance.store.records import RevokedToken
 
@@ -50,6 +51,8 @@ class Revocations:
     def revoke(self, actor: str, jti: str | None = None, subject: str | None = None) -> None:
         if (jti is None) == (subject is None):
             raise ValueError("revoke exactly one of a token id or a user")
+        if subject is not None:  # as tokens spell it: " Dana " revokes dana's tokens
+            subject = user_name(subject)
         with self._engine.begin() as conn:
             conn.execute(
                 insert(_rt).values(jti=jti, subject=subject, revoked_at=utcnow(), revoked_by=actor)

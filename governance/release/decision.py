@@ -148,6 +148,7 @@ class FactsReader:
         self._lifecycle = lifecycle
         self._pseudonymiser = pseudonymiser
         self._read = OneRowRead(engine, _statement(engine.dialect.name))
+        self._revoked = OneRowRead(engine, select(REVOKED_COLUMN))
 
     def read(
         self,
@@ -180,6 +181,14 @@ class FactsReader:
             serving=serving,
             described=described,
         )
+
+    def token_revoked(self, principal: Principal | None) -> bool:
+        """Whether ``principal``'s token is revoked, read alone: for a request refused
+        before its facts are read (never for a principal without a token)."""
+        if principal is None or principal.token_id is None:
+            return False
+        token = token_binds(principal.token_id, principal.user, principal.token_issued_at)
+        return bool(self._revoked(token)[0])
 
     def resolve(
         self, model: str, version: str | None, generation: Generation | None = None

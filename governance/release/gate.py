@@ -33,9 +33,10 @@ from typing import Any
 from sqlalchemy import Engine
 
 from governance.audit.chain import AuditLog
-from governance.errors import PolicyError
+from governance.errors import PolicyError, TokenRevoked
 from governance.identity.principal import Principal
 from governance.identity.pseudonym import Pseudonymiser
+from governance.identity.revocation import REVOKED
 from governance.lifecycle.transitions import APPROVED
 from governance.lifecycle.versions import Lifecycle, VersionState
 from governance.policy.store import PolicySet, PolicyStore
@@ -274,7 +275,14 @@ class ReleaseGate:
     def record_refusal(
         self, principal: Principal | None, action: str, details: Mapping[str, Any]
     ) -> str:
-        """Audit a request refused for bad input (nothing else is written)."""
+        """Audit a request refused for bad input (nothing else is written).
+
+        Revocation comes before input: a request refused before its facts were read
+        (where a prediction reads its token's revocation) reads it here first, and a
+        revoked token raises :class:`TokenRevoked` — nothing is recorded under it but the
+        caller's record of that refusal."""
+        if self._facts.token_revoked(principal):
+            raise TokenRevoked(REVOKED)
         body = {
             "principal": principal.to_audit() if principal else None,
             "decision": "refused",

@@ -7,6 +7,15 @@ checked by Litestar's CSRF middleware). Pages load nothing from any CDN: styles 
 from ``/static/ui`` and charts are inline SVG rendered on the server.
 """
 
+from api.http.pages.errors import by_path
 from api.http.pages.router import csrf_config, pages_router, static_router, template_config
+from api.http.pages.security import page_answer_headers
 
-__all__ = ["csrf_config", "pages_router", "static_router", "template_config"]
+__all__ = [
+    "by_path",
+    "csrf_config",
+    "page_answer_headers",
+    "pages_router",
+    "static_router",
+    "template_config",
+]

@@ -7,6 +7,7 @@ what the JSON API refuses, with the same status code.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request, Response
@@ -16,6 +17,7 @@ from litestar.response import Redirect, Template
 from api.errors import ApiError, Unauthorized
 from api.http.auth import record_refusal
 from api.http.pages.render import page
+from api.http.pages.security import is_page
 from api.http.pages.session import cleared_cookie, service_of, sign_in_location
 from api.http.problems import STATUS_TABLE, public_detail
 from explain import ExplainError
@@ -48,7 +50,9 @@ def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Template:
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Template:
-    return _error_page(request, exc.status_code, "Request refused", str(exc.detail), None)
+    response = _error_page(request, exc.status_code, "Request refused", str(exc.detail), None)
+    response.headers.update(exc.headers or {})  # a 405's Allow, a 429's RateLimit-*
+    return response
 
 
 def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Template:
@@ -83,3 +87,17 @@ PAGE_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     RegistryError: domain_error,
     ExplainError: domain_error,
 }
+
+
+def by_path(api_handlers: Mapping[type[Exception] | int, Any]) -> dict[type[Exception] | int, Any]:
+    """The app's exception handlers: an error on a page path is answered as a page, also
+    one raised before any page handler ran (404 for a path no page has, 405 for a method
+    none takes), and every other error by the API's table (``api_handlers``)."""
+
+    def answer(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        table = PAGE_EXCEPTION_HANDLERS if is_page(request.scope["path"]) else api_handlers
+        handler = next(table[kind] for kind in type(exc).__mro__ if kind in table)
+        response: Response[Any] = handler(request, exc)
+        return response
+
+    return {Exception: answer}

@@ -9,7 +9,6 @@ from pathlib import Path
 from litestar import Router
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.datastructures import ResponseHeader
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.static_files import create_static_files_router
@@ -19,23 +18,11 @@ from api.http.pages.catalogue import CataloguePages
 from api.http.pages.errors import PAGE_EXCEPTION_HANDLERS
 from api.http.pages.ethics import EthicsPages
 from api.http.pages.prediction import PredictionPages
-from api.http.pages.session import PAGES
+from api.http.pages.session import PAGES, PageSession
 from api.http.pages.sign_in import SignInPages
 
 _API = Path(__file__).resolve().parent.parent
 CSRF_COOKIE = "twinreg_csrf"
-
-#: No scripts at all, nothing from other origins, no framing: pages are documents.
-SECURITY_HEADERS = [
-    ResponseHeader(
-        name="Content-Security-Policy",
-        value="default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    ),
-    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-    ResponseHeader(name="Referrer-Policy", value="no-referrer"),
-    ResponseHeader(name="Cache-Control", value="no-store"),
-]
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
@@ -53,6 +40,7 @@ def csrf_config(token_key: bytes) -> CSRFConfig:
         cookie_path=PAGES,
         cookie_httponly=True,
         cookie_samesite="strict",
+        # Secure over https: set on every /ui answer by api.http.pages.security
     )
 
 
@@ -60,9 +48,10 @@ def pages_router(token_key: bytes) -> Router:
     return Router(
         path=PAGES,
         route_handlers=[SignInPages, CataloguePages, PredictionPages, EthicsPages],
-        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(token_key))],
+        # The session first: a revoked session is sent to sign-in before its CSRF token or
+        # its form is looked at.
+        middleware=[PageSession(), DefineMiddleware(CSRFMiddleware, config=csrf_config(token_key))],
         exception_handlers=PAGE_EXCEPTION_HANDLERS,
-        response_headers=SECURITY_HEADERS,
         include_in_schema=False,
     )
 

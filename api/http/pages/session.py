@@ -8,8 +8,11 @@ from urllib.parse import quote
 
 import jwt
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
-from litestar.types import Scope
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from api.composition.service import TwinregService
 from api.composition.tokens import read_token
@@ -20,6 +23,8 @@ from governance.identity.principal import Principal
 
 SESSION_COOKIE = "twinreg_session"
 PAGES = "/ui"
+#: A page handler's ``opt`` key: the page reads no session (the sign-in page).
+NO_SESSION = "no_session"
 
 
 def service_of(request: Request[Any, Any, Any]) -> TwinregService:
@@ -39,19 +44,42 @@ def authenticate(service: TwinregService, token: str, scope: Scope) -> Principal
         raise
 
 
+class PageSession(ASGIMiddleware):
+    """Reads the session before anything else a page does — the CSRF check, the form, the
+    decision: a revoked, expired or forged session token goes back to sign-in (its refusal
+    audited) whatever the request carries. A valid one is kept as ``request.state.principal``
+    for the page (one read per request). The sign-in page itself, which takes a new token,
+    opts out with :data:`NO_SESSION`."""
+
+    scopes = (ScopeType.HTTP,)
+    exclude_opt_key = NO_SESSION
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        token = ASGIConnection[Any, Any, Any, Any](scope).cookies.get(SESSION_COOKIE)
+        if token:
+            service: TwinregService = scope["app"].state.twinreg
+            scope.setdefault("state", {})["principal"] = authenticate(service, token, scope)
+        await next_app(scope, receive, send)
+
+
 async def provide_page_principal(request: Request[Any, Any, Any]) -> Principal:
-    """The signed-in principal, or :class:`Unauthorized` (answered with the sign-in page)."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
+    """The signed-in principal (read by :class:`PageSession`), or :class:`Unauthorized`
+    (answered with the sign-in page)."""
+    principal = signed_in(request)
+    if principal is None:
         raise Unauthorized("sign in with a token from 'twinreg token'")
-    principal = authenticate(service_of(request), token, request.scope)
-    request.state.principal = principal
     return principal
+
+
+def signed_in(request: Request[Any, Any, Any]) -> Principal | None:
+    principal = getattr(request.state, "principal", None)
+    return principal if isinstance(principal, Principal) else None
 
 
 def session_cookie(request: Request[Any, Any, Any], token: str) -> Cookie:
     """The cookie that keeps ``token``: it expires with the token, scripts cannot read it
-    and no other site's form or link sends it."""
+    and no other site's form or link sends it (``Secure`` over https: every cookie of the
+    pages is marked so in one place, :mod:`api.http.pages.security`)."""
     expires = int(jwt.decode(token, options={"verify_signature": False})["exp"])
     return Cookie(
         key=SESSION_COOKIE,
@@ -60,7 +88,6 @@ def session_cookie(request: Request[Any, Any, Any], token: str) -> Cookie:
         max_age=max(0, expires - int(time.time())),
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
     )
 
 
@@ -72,7 +99,6 @@ def cleared_cookie(request: Request[Any, Any, Any]) -> Cookie:
         max_age=0,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
     )
 
 

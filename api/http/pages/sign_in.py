@@ -1,4 +1,5 @@
-"""Sign in and out: the token goes into an HttpOnly, SameSite=Strict cookie."""
+"""Sign in and out: the token goes into an HttpOnly, SameSite=Strict cookie; signing out
+revokes it."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from litestar.response import Redirect, Template
 from api.errors import Unauthorized
 from api.http.pages.render import form_text, page
 from api.http.pages.session import (
-    SESSION_COOKIE,
+    NO_SESSION,
     authenticate,
     cleared_cookie,
     safe_next,
     service_of,
     session_cookie,
+    signed_in,
 )
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -27,20 +29,18 @@ class SignInPages(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/", sync_to_thread=True)
-    def start(self, request: Request[Any, Any, Any]) -> Template | Redirect:
-        token = request.cookies.get(SESSION_COOKIE)
-        if not token:
+    @get("/")
+    async def start(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        principal = signed_in(request)
+        if principal is None:
             return Redirect("/ui/sign-in", status_code=303)
-        principal = authenticate(service_of(request), token, request.scope)
-        request.state.principal = principal
         return page("home.html", principal)
 
-    @get("/sign-in")
+    @get("/sign-in", opt={NO_SESSION: True})
     async def sign_in_form(self, next: str | None = None) -> Template:
         return page("sign_in.html", None, next=safe_next(next))
 
-    @post("/sign-in", status_code=303, sync_to_thread=True)
+    @post("/sign-in", status_code=303, sync_to_thread=True, opt={NO_SESSION: True})
     def sign_in(self, request: Request[Any, Any, Any], data: Form) -> Template | Redirect:
         token = form_text(data, "token", limit=8192)
         target = safe_next(form_text(data, "next"))
@@ -56,8 +56,13 @@ class SignInPages(Controller):
         redirect.cookies.append(session_cookie(request, token))
         return redirect
 
-    @post("/sign-out", status_code=303)
-    async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
+    @post("/sign-out", status_code=303, sync_to_thread=True)
+    def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
+        """The session's token is revoked, not only forgotten: a copy of the cookie (or the
+        same token used as a bearer) is refused from now on."""
+        principal = signed_in(request)
+        if principal is not None and principal.token_id is not None:
+            service_of(request).revocations.revoke(principal.user, jti=principal.token_id)
         redirect = Redirect("/ui/sign-in", status_code=303)
         redirect.cookies.append(cleared_cookie(request))
         return redirect
