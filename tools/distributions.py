@@ -10,7 +10,7 @@ included.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -97,3 +97,13 @@ def closure(
         extras = frozenset(seen)
         pending.extend((Requirement(line), extras) for line in dist.requires or ())
     return Closure(dict(sorted(reached.items())), tuple(sorted(set(missing))))
+
+
+def file_owners(dists: Mapping[str, metadata.Distribution]) -> dict[Path, str]:
+    """Which of ``dists`` installed each file (absolute, resolved path -> name), from
+    their RECORDs."""
+    owners: dict[Path, str] = {}
+    for name, dist in dists.items():
+        for file in dist.files or ():
+            owners[Path(str(dist.locate_file(file))).resolve()] = name
+    return owners

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.composition.settings import Settings
 from api.errors import ApiError
 from governance.errors import GovernanceError
+from models.errors import DemoDataUnavailable
 from registry import RegistryError
 
 HOME_HELP = "Home folder (default: $TWINREG_HOME or ./.twinreg)."
@@ -39,7 +40,7 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (GovernanceError, RegistryError, ApiError) as exc:
+        except (GovernanceError, RegistryError, ApiError, DemoDataUnavailable) as exc:
             _fail(str(exc))
         except SQLAlchemyError as exc:  # the governance database, before our errors wrap it
             text = str(getattr(exc, "orig", None) or exc).strip()
@@ -66,7 +67,9 @@ def init(home: str | None) -> None:
 def demo(home: str | None) -> None:
     """Train, register, audit and approve the demo twins; show governed predictions."""
     from api.cli.demo import run_demo
+    from models.datasets import require_demo_data
 
+    require_demo_data()  # before anything is created: the data sets are an optional extra
     sys.exit(run_demo(_service(home)))
 
 
@@ -283,7 +286,9 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
     report over 100,000 audit records, next to the chain verification it includes."""
     if suite in ("governed", "all"):
         from api.cli.bench import run_bench
+        from models.datasets import require_demo_data
 
+        require_demo_data()  # the governed suite runs the demo
         run_bench(_service(home), rounds)
     if suite in ("mechanistic", "all"):
         from api.cli.bench_mechanistic import run_mechanistic_bench

@@ -6,52 +6,17 @@ requirements."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.tools.sites import make_distribution as _dist
 from tools.distributions import closure, installed, project_requirements
 from tools.ownership import conflicts
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _digest(content: str) -> str:
-    raw = hashlib.sha256(content.encode()).digest()
-    return "sha256=" + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _dist(
-    site: Path,
-    name: str,
-    version: str,
-    files: dict[str, str],
-    requires: tuple[str, ...] = (),
-    record: bool = True,
-    top_level: str | None = None,
-) -> None:
-    """A distribution as pip leaves it: ``files`` (path -> content) and its metadata."""
-    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    info.mkdir(parents=True)
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-    lines += [f"Requires-Dist: {req}" for req in requires]
-    (info / "METADATA").write_text("\n".join(lines) + "\n")
-    if top_level is not None:
-        (info / "top_level.txt").write_text(top_level)
-    rows = []
-    for path, content in files.items():
-        if not path.startswith(".."):
-            target = site / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(content)
-        rows.append(f"{path},{_digest(content)},{len(content)}")
-    rows += [f"{info.name}/METADATA,,", f"{info.name}/RECORD,,"]
-    if record:
-        (info / "RECORD").write_text("\n".join(rows) + "\n")
 
 
 def _found(*sites: Path) -> list[str]:
