@@ -15,6 +15,7 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from models.cox_fit import baseline_survival, fit_coefficients
 from models.errors import ArtifactFormatError
 
 FloatArray = npt.NDArray[np.float64]
@@ -113,26 +114,22 @@ class CoxLinearModel:
         horizon: float,
         alpha: float = 1e-4,
     ) -> CoxLinearModel:
-        """Fit with scikit-survival's ``CoxPHSurvivalAnalysis`` (Breslow ties).
+        """Fit by Breslow's partial likelihood (:mod:`models.cox_fit`, the estimator of
+        scikit-survival's ``CoxPHSurvivalAnalysis(alpha, ties="breslow")``).
 
         ``alpha`` is a small ridge penalty that keeps the Newton steps stable on raw
         (unscaled) clinical features.
         """
-        from sksurv.linear_model import CoxPHSurvivalAnalysis
-        from sksurv.util import Surv
-
         matrix = np.asarray(X, dtype=np.float64)
         times = np.asarray(time, dtype=np.float64)
         events = np.asarray(event, dtype=bool)
         if horizon > float(times.max()):
             raise ValueError("horizon lies beyond the last observed time")
-        estimator = CoxPHSurvivalAnalysis(alpha=alpha, ties="breslow")
-        estimator.fit(matrix, Surv.from_arrays(event=events, time=times))
-        zero_row = np.zeros((1, matrix.shape[1]), dtype=np.float64)
-        baseline = float(estimator.predict_survival_function(zero_row)[0](float(horizon)))
+        coefficients = fit_coefficients(matrix, times, events, alpha=alpha)
+        baseline = baseline_survival(matrix @ coefficients, times, events, float(horizon))
         return cls(
             feature_names=tuple(feature_names),
-            coefficients=np.asarray(estimator.coef_, dtype=np.float64),
+            coefficients=coefficients,
             horizon=float(horizon),
             baseline_survival_at_horizon=baseline,
         )

@@ -2,11 +2,35 @@
 
 Each loader returns one ``float64`` DataFrame: numerically coded features followed by the
 outcome columns (``time``/``event`` for survival data, ``progression`` for diabetes).
+
+WHAS500 and GBSG2 ship inside scikit-survival, which is GPL-3.0: it is an optional extra
+(``pip install -e '.[demo]'``) that only the demo and the tests use, never the server.
 """
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 import pandas as pd
+
+from models.errors import DemoDataUnavailable
+
+#: How to install what the demo data sets need.
+DEMO_EXTRA = "pip install -e '.[demo]'"
+
+
+def require_demo_data() -> ModuleType:
+    """scikit-survival's data sets module; :class:`DemoDataUnavailable` saying what to
+    install when it is missing."""
+    try:
+        return importlib.import_module("sksurv.datasets")
+    except ImportError as exc:
+        raise DemoDataUnavailable(
+            "the demo data sets WHAS500 and GBSG2 ship with scikit-survival, an optional "
+            f"extra: install it with {DEMO_EXTRA} ({exc})"
+        ) from exc
+
 
 #: WHAS500 columns usable as predictors at admission (``los`` is known only at discharge
 #: and, like ``lenfol``, leaks follow-up; it is kept in the frame but not in this list).
@@ -31,9 +55,7 @@ def load_whas500() -> pd.DataFrame:
     1=female), ``los`` (length of stay, days), ``time`` (follow-up, days, ``lenfol``) and
     ``event`` (1 = died during follow-up, ``fstat``).
     """
-    from sksurv.datasets import load_whas500 as _load
-
-    features, outcome = _load()
+    features, outcome = require_demo_data().load_whas500()
     frame = pd.DataFrame(
         {name: features[name].astype("float64") for name in (*WHAS500_FEATURES, "los")}
     )
@@ -49,9 +71,7 @@ def load_gbsg2() -> pd.DataFrame:
     therapy; ``tgrade`` 1..3 (I..III). ``time`` in days, ``event`` 1 = recurrence or death
     (``cens``).
     """
-    from sksurv.datasets import load_gbsg2 as _load
-
-    features, outcome = _load()
+    features, outcome = require_demo_data().load_gbsg2()
     frame = pd.DataFrame(
         {
             "age": features["age"].astype("float64"),

@@ -3,6 +3,7 @@
 ModelsError
  +-- CardError        a twin card (metadata) is malformed
  +-- ArtifactFormatError  a model file cannot be written or read in its safe format
+ +-- DemoDataUnavailable  the demo data sets' optional package is not installed
 """
 
 
@@ -16,3 +17,8 @@ class CardError(ModelsError):
 
 class ArtifactFormatError(ModelsError):
     """A model artifact cannot be serialised or read back in its safe format."""
+
+
+class DemoDataUnavailable(ModelsError):
+    """The demo data sets' package (scikit-survival, the ``demo`` extra) is not installed;
+    the message says what to install."""

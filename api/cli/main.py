@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.composition.settings import Settings
 from api.errors import ApiError
 from governance.errors import GovernanceError
+from models.errors import DemoDataUnavailable
 from registry import RegistryError
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class _Commands(click.Group):
         umask = os.umask(0o077)
         try:
             return super().invoke(ctx)
-        except (GovernanceError, RegistryError, ApiError) as exc:
+        except (GovernanceError, RegistryError, ApiError, DemoDataUnavailable) as exc:
             _fail(str(exc))
         except SQLAlchemyError as exc:  # the governance database, before our errors wrap it
             text = str(getattr(exc, "orig", None) or exc).strip()
@@ -95,7 +96,9 @@ def upgrade(home: str | None) -> None:
 def demo(home: str | None) -> None:
     """Train, register, audit and approve the demo twins; show governed predictions."""
     from api.cli.demo import run_demo
+    from models.datasets import require_demo_data
 
+    require_demo_data()  # before anything is created: the data sets are an optional extra
     sys.exit(run_demo(_service(home)))
 
 
@@ -384,7 +387,9 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
     report over 100,000 audit records, next to the chain verification it includes."""
     if suite in ("governed", "all"):
         from api.cli.bench import run_bench
+        from models.datasets import require_demo_data
 
+        require_demo_data()  # the governed suite runs the demo
         run_bench(_service(home), rounds)
     if suite in ("mechanistic", "all"):
         from api.cli.bench_mechanistic import run_mechanistic_bench

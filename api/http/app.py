@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Response, get
@@ -11,7 +12,6 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
-from swagger_ui_bundle import swagger_ui_path
 
 from api.composition.service import TwinregService
 from api.composition.settings import Settings
@@ -38,6 +38,10 @@ from api.http.pages import (
     template_config,
 )
 from api.http.problems import EXCEPTION_HANDLERS, problem
+
+#: Swagger UI 5 (renders OpenAPI 3.1), vendored from npm's swagger-ui-dist with its licence:
+#: the docs page loads nothing from anywhere but this server (see SOURCE.md there).
+SWAGGER_UI = Path(__file__).resolve().parent / "static" / "swagger"
 
 #: Paths the bearer middleware skips, anchored: Litestar searches these patterns anywhere in
 #: the path, so an unanchored "/health" would also skip e.g. /v1/patients/health/consents.
@@ -100,7 +104,7 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             OverrideController,
             ReportController,
             create_static_files_router(
-                path="/static/swagger", directories=[swagger_ui_path], include_in_schema=False
+                path="/static/swagger", directories=[SWAGGER_UI], include_in_schema=False
             ),
             pages_router(service.token_key),
             static_router(),

@@ -1,13 +1,16 @@
 """Casbin policy lines in the governance database (the scale path).
 
 ``twinreg policy load`` copies ``policies/rbac_policy.csv`` into Casbin's SQLAlchemy
-adapter table (``casbin_rule``). Next to it, ``twinreg_policy_generation`` holds one
-number, the **generation**, which database triggers raise in the very transaction that
-changes a line (whoever changes it: the CLI, Casbin's adapter, or SQL by hand). On
-PostgreSQL the same trigger sends ``NOTIFY twinreg_policy``, so the notification is
-delivered at commit and only if the change commits (:mod:`governance.policy.watch`
-listens). A worker compares the generation, one indexed row, to know whether its lines
-are current; it re-reads the lines themselves only when the generation moved.
+adapter table (``casbin_rule``: ``id`` integer primary key, ``ptype`` and ``v0``..``v5``
+strings of up to 255 characters; the ``sqlalchemy-adapter`` distribution, import name
+``sqlalchemy_adapter``, creates it when missing and leaves an existing one as it is).
+Next to it, ``twinreg_policy_generation`` holds one number, the **generation**, which
+database triggers raise in the very transaction that changes a line (whoever changes it:
+the CLI, Casbin's adapter, or SQL by hand). On PostgreSQL the same trigger sends
+``NOTIFY twinreg_policy``, so the notification is delivered at commit and only if the
+change commits (:mod:`governance.policy.watch` listens). A worker compares the
+generation, one indexed row, to know whether its lines are current; it re-reads the lines
+themselves only when the generation moved.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import io
 import logging
 from pathlib import Path
 
-import casbin_sqlalchemy_adapter
+import sqlalchemy_adapter
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from governance.errors import PolicyError
@@ -70,10 +73,11 @@ class DatabaseRules:
     def __init__(self, url: str) -> None:
         logging.getLogger("casbin").setLevel(logging.WARNING)
         self.url = url
-        self.adapter = casbin_sqlalchemy_adapter.Adapter(url)  # creates the table
         self._engine: Engine = create_engine(url, pool_pre_ping=True)
         self.is_postgresql = self._engine.dialect.name == "postgresql"
         try:
+            # Casbin's own adapter on the same engine: it creates ``casbin_rule`` if missing
+            self.adapter = sqlalchemy_adapter.Adapter(self._engine)
             with self._engine.begin() as conn:
                 self._install(conn)
         except Exception as exc:

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
-from sksurv.metrics import concordance_index_censored
-from sksurv.nonparametric import kaplan_meier_estimator
+
+from models.validation.survival import concordance_index, kaplan_meier
 
 
 def guarded(metric: Callable[..., Any]) -> Callable[..., float]:
@@ -64,22 +64,14 @@ def calibration_in_the_large(y_true: Any, proba: Any) -> float:
 
 
 def concordance(event: Any, risk: Any, time: Any) -> float:
-    """Harrell's C of the risk scores (higher risk, earlier event)."""
-    return float(
-        concordance_index_censored(
-            np.asarray(event, dtype=bool),
-            np.asarray(time, dtype=float),
-            np.asarray(risk, dtype=float),
-        )[0]
-    )
+    """Harrell's C of the risk scores (higher risk, earlier event); ``ValueError`` where it
+    is undefined (:func:`models.validation.survival.concordance_index`)."""
+    return concordance_index(event, time, risk)
 
 
 def km_calibration(event: Any, _risk: Any, time: Any, survival: Any, horizon: float) -> float:
     """``|mean predicted S(horizon) - Kaplan-Meier S(horizon)|`` (NaN without follow-up)."""
-    t = np.asarray(time, dtype=float)
-    if t.size == 0 or float(np.max(t)) < horizon:
+    observed = kaplan_meier(event, time, horizon)
+    if math.isnan(observed):
         return math.nan
-    times, surv = kaplan_meier_estimator(np.asarray(event, dtype=bool), t)
-    idx = int(np.searchsorted(times, horizon, side="right")) - 1
-    observed = 1.0 if idx < 0 else float(surv[idx])
     return abs(float(np.mean(survival)) - observed)

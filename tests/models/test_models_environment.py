@@ -13,8 +13,10 @@ from models.environment import (
 
 def test_build_environment_keys() -> None:
     env = build_environment()
-    for key in ("python", "numpy", "scikit-learn", "xgboost", "shap", "scikit-survival"):
+    for key in ("python", "numpy", "scikit-learn", "xgboost", "shap", "skops"):
         assert env[key] and env[key] != "not installed", key
+    # the server runs without the demo extra: its absence must not mark every version
+    assert "scikit-survival" not in env
     assert re.fullmatch(r"[0-9a-f]{64}", env[SOURCE_DIGEST_KEY])
     assert build_environment() == env
 

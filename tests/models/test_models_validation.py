@@ -36,6 +36,7 @@ from models.validation import (
     validate,
     verify_mechanistic,
 )
+from models.validation.survival import concordance_index, harrell_c, kaplan_meier_curve
 
 SETTINGS = BootstrapSettings(resamples=200)
 
@@ -97,6 +98,43 @@ def test_recalibration_slope_equals_an_unpenalised_logistic_fit() -> None:
     # offset model: the mean of sigmoid(a + lp) equals the observed rate at the optimum
     fitted = 1.0 / (1.0 + np.exp(-(intercept[0] + lp[:, 0])))
     assert fitted.mean() == pytest.approx(y.mean(), abs=1e-8)
+
+
+def _survival_case(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Samples of 1 to 200 records: tied times and risks, all or no events censored."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 200))
+    time = np.round(rng.exponential(100.0, n) / 10.0 ** rng.integers(0, 3)) + rng.integers(0, 2)
+    event = rng.random(n) < rng.random() * 1.2
+    risk = np.round(rng.normal(size=n), int(rng.integers(0, 3)))
+    return time, event, risk
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_concordance_and_kaplan_meier_equal_sksurvs_exactly(seed: int) -> None:
+    """What the server computes (our code) is scikit-survival's result, bit for bit, and
+    undefined where scikit-survival refuses (one record, no event, no comparable pair)."""
+    t, e, r = _survival_case(seed)
+    try:
+        reference: float | None = concordance_index_censored(e, t, r)[0]
+    except ValueError:
+        reference = None
+    if reference is None:
+        with pytest.raises(ValueError):
+            concordance_index(e, t, r)
+        assert math.isnan(harrell_c(e, t, r))
+    else:
+        assert concordance_index(e, t, r) == reference
+    times, survival = kaplan_meier_curve(e, t)
+    reference_times, reference_survival = kaplan_meier_estimator(e, t)
+    assert np.array_equal(times, reference_times)
+    assert np.array_equal(survival, reference_survival)
+
+
+def test_concordance_refuses_non_finite_risks() -> None:
+    t, e, r = _survival(20)
+    with pytest.raises(ValueError, match="finite"):
+        concordance_index(e, t, np.where(np.arange(20) == 3, np.nan, r))
 
 
 # -- per family: point estimates, intervals ---------------------------------------------------

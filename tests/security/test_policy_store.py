@@ -8,14 +8,17 @@ import dataclasses
 import time
 from typing import Any
 
+import casbin
 from click.testing import CliRunner
 from litestar.testing import TestClient
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, inspect
 
 from api.cli.main import main
 from api.composition.service import TwinregService
 from api.composition.settings import Settings
 from api.http.app import create_app
-from tests.api.helpers import features_of, prepare_patient, twin_named
+from governance.policy.rules import DatabaseRules
+from tests.api.helpers import features_of, prepare_patient, run_sql, twin_named
 
 M = "whas500-mortality"
 CATS = ["demographics", "vitals", "history"]
@@ -111,3 +114,70 @@ def test_policy_load_requires_the_database_store(settings: Settings) -> None:
     }
     result = CliRunner().invoke(main, ["policy", "load", "--home", str(settings.home)], env=env)
     assert result.exit_code != 0 and "TWINREG_POLICY_STORE" in result.output
+
+
+#: The ``casbin_rule`` table as casbin-sqlalchemy-adapter 1.4 declared it (its
+#: ``CasbinRule`` model, created with ``metadata.create_all``): governance databases loaded
+#: before the switch to sqlalchemy-adapter hold this table, with their lines in it.
+_FORMER = MetaData()
+FORMER_ADAPTER_TABLE = Table(
+    "casbin_rule",
+    _FORMER,
+    Column("id", Integer, primary_key=True),
+    *(Column(name, String(255)) for name in ("ptype", "v0", "v1", "v2", "v3", "v4", "v5")),
+)
+
+
+def _create_former_table(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        _FORMER.create_all(engine)
+    finally:
+        engine.dispose()
+
+
+def _columns(url: str) -> list[tuple[str, str, bool, bool, Any]]:
+    engine = create_engine(url)
+    try:
+        inspector = inspect(engine)
+        primary = set(inspector.get_pk_constraint("casbin_rule")["constrained_columns"])
+        return [
+            (c["name"], str(c["type"]), bool(c["nullable"]), c["name"] in primary, c["default"])
+            for c in inspector.get_columns("casbin_rule")
+        ]
+    finally:
+        engine.dispose()
+
+
+def test_the_adapter_creates_the_table_the_former_adapter_created(settings: Settings) -> None:
+    """A fresh database gets, column for column, the table a database loaded before the
+    switch already has: no migration is needed either way."""
+    DatabaseRules(settings.governance_url).dispose()
+    created = _columns(settings.governance_url)
+    run_sql(settings.governance_url, "DROP TABLE casbin_rule")  # and its triggers
+    _create_former_table(settings.governance_url)
+    assert created == _columns(settings.governance_url)
+    assert [c[0] for c in created] == ["id", "ptype", "v0", "v1", "v2", "v3", "v4", "v5"]
+
+
+def test_lines_stored_by_the_former_adapter_are_read_and_enforced(settings: Settings) -> None:
+    url = settings.governance_url
+    _create_former_table(url)
+    run_sql(
+        url,
+        "INSERT INTO casbin_rule (ptype, v0, v1, v2, v3) "
+        "VALUES ('p', 'clinician', 'own', 'model/*', 'predict')",
+    )
+    rules = DatabaseRules(url)  # installs the generation table and triggers beside it
+    try:
+        assert rules.lines() == (("p", "clinician", "own", "model/*", "predict"),)
+        enforcer = casbin.Enforcer(str(settings.policies_dir / "rbac_model.conf"), rules.adapter)
+        assert enforcer.enforce("clinician", "st-mary", "st-mary", "model/m", "predict")
+        assert not enforcer.enforce("clinician", "st-mary", "other", "model/m", "predict")
+        # Casbin's adapter writes to the same rows, and the trigger sees it
+        before = rules.generation()
+        rules.adapter.add_policy("p", "p", ["validator", "*", "model/*", "approve"])
+        assert rules.generation() > before
+        assert ("p", "validator", "*", "model/*", "approve") in rules.lines()
+    finally:
+        rules.dispose()

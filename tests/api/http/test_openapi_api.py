@@ -1,8 +1,11 @@
 """The OpenAPI document and the HTTP answers it promises: the bearer scheme, date-time query
-parameters, ``Allow`` on ``OPTIONS`` and 405."""
+parameters, ``Allow`` on ``OPTIONS`` and 405; the docs page's vendored Swagger UI."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,3 +79,34 @@ def test_options_and_405_list_every_method(api: Any, path: str, methods: str) ->
     assert (
         body["detail"] == f"PATCH is not allowed here; this path answers {refused.headers['allow']}"
     )
+
+
+SWAGGER_UI = Path(__file__).resolve().parents[3] / "api" / "http" / "static" / "swagger"
+
+
+def test_the_vendored_swagger_ui_is_the_recorded_release_with_its_licence() -> None:
+    """The files under api/http/static/swagger/ are swagger-ui-dist's, as SOURCE.md
+    records them (version, checksums), with its LICENSE and NOTICE; Swagger UI 5 renders
+    OpenAPI 3.1, 4 does not."""
+    source = (SWAGGER_UI / "SOURCE.md").read_text(encoding="utf-8")
+    recorded = dict(re.findall(r"^\| `([^`]+)` \| `([0-9a-f]{64})` \|$", source, re.MULTILINE))
+    present = {p.name for p in SWAGGER_UI.iterdir()} - {"SOURCE.md"}
+    assert recorded.keys() == present
+    assert {"LICENSE", "NOTICE"} <= present
+    for name, digest in recorded.items():
+        assert hashlib.sha256((SWAGGER_UI / name).read_bytes()).hexdigest() == digest, name
+    version = re.search(r"^version: (\S+)$", source, re.MULTILINE)
+    assert version is not None and version[1].startswith("5.")
+    assert f'"{version[1]}"' in (SWAGGER_UI / "swagger-ui-bundle.js").read_text(encoding="utf-8")
+
+
+def test_the_docs_page_takes_every_asset_from_this_server(api: Any) -> None:
+    page = api.client.get("/schema")
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert len(assets) == 4, assets  # script, preset, stylesheet, icon
+    for asset in assets:
+        assert asset.startswith("/static/swagger/"), asset
+        served = api.client.get(asset)
+        assert served.status_code == 200, asset
+        assert served.content == (SWAGGER_UI / asset.rsplit("/", 1)[1]).read_bytes()

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
+from sksurv.metrics import concordance_index_censored
+from sksurv.nonparametric import kaplan_meier_estimator
 
 from governance.errors import InvalidInput, PolicyError
 from governance.validation.bias_audit import audit_classifier, audit_regressor, audit_survival
@@ -208,6 +210,34 @@ def test_a_fair_survival_model_passes(rng: np.random.Generator) -> None:
     sex = result.attributes["sex"]
     assert set(sex.metrics) == {"concordance", "calibration_error"}
     assert all(0.65 < v < 0.9 for v in sex.metrics["concordance"].values())
+
+
+def _group_name(value: Any) -> str:
+    """How the audit names a group: whole-number codes without ".0"."""
+    return str(int(value)) if isinstance(value, float | np.floating) else str(value)
+
+
+def test_survival_audit_figures_are_sksurvs(rng: np.random.Generator) -> None:
+    """The figures the audit computes with our own estimators (no GPL code in the server)
+    are scikit-survival's, bit for bit, for every group of every attribute."""
+    d = survival_data(rng)
+    d["time"] = np.round(d["time"], 1)  # tied times
+    d["risk"] = np.round(d["risk"], 1)  # tied risks
+    result = audit_survival(
+        d["time"], d["event"], d["risk"], d["surv"], HORIZON, d["sensitive"], limits()
+    )
+    for attribute, values in d["sensitive"].items():
+        metrics = result.attributes[attribute].metrics
+        assert len(metrics["concordance"]) == len(np.unique(values)) >= 2
+        for group in metrics["concordance"]:  # names as the audit writes them ("0", "1")
+            member = np.array([_group_name(v) == group for v in values])
+            e, t = d["event"][member], d["time"][member]
+            c = concordance_index_censored(e, t, d["risk"][member])[0]
+            assert metrics["concordance"][group] == c
+            times, survival = kaplan_meier_estimator(e, t)
+            observed = survival[np.searchsorted(times, HORIZON, side="right") - 1]
+            expected = abs(float(np.mean(d["surv"][member])) - observed)
+            assert metrics["calibration_error"][group] == expected
 
 
 def test_survival_miscalibrated_or_unranked_groups_fail(rng: np.random.Generator) -> None:

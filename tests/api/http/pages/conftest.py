@@ -28,8 +28,9 @@ def _browser_available() -> bool:
     return bool(shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER))
 
 
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+def chromium(profile: Any, network_log: bool = False) -> webdriver.Chrome:
+    """Headless Chromium through chromedriver; ``network_log`` keeps DevTools' network
+    events (``driver.get_log("performance")``: every request the pages make)."""
     if not _browser_available():
         if IN_CI:
             pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing; .ci/test installs them")
@@ -47,11 +48,19 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
         "--disable-component-update",
         "--disable-sync",
         "--window-size=1280,1600",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+        f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
+    if network_log:
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
     yield driver
     driver.quit()
 
