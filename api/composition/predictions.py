@@ -60,7 +60,7 @@ class PredictionService:
     ) -> ReleaseDecision:
         try:
             check_reference(model, version, purpose)
-            facts = self._facts(principal, model, version, patient_id, purpose)
+            facts = self._facts(principal, model, version, patient_id, purpose, action)
             clean = validate_features(facts.described.card, features)
             validate_output(facts.described.card, output, trajectory)
         except BadRequest as exc:
@@ -103,7 +103,7 @@ class PredictionService:
             if len(set(names)) != len(names):
                 raise BadRequest("scenario names must be unique", field="scenarios")
             check_reference(model, version, purpose)
-            facts = self._facts(principal, model, version, patient_id, purpose)
+            facts = self._facts(principal, model, version, patient_id, purpose, "simulation")
             card = facts.described.card
             if not card.kind.is_mechanistic:
                 raise BadRequest(
@@ -133,10 +133,16 @@ class PredictionService:
         ]
 
     def _facts(
-        self, principal: Principal, model: str, version: str | None, patient_id: str, purpose: str
+        self,
+        principal: Principal,
+        model: str,
+        version: str | None,
+        patient_id: str,
+        purpose: str,
+        action: str,
     ) -> RequestFacts:
         try:
-            return self._gate.facts(principal, model, version, patient_id, purpose)
+            return self._gate.facts(principal, model, version, patient_id, purpose, action)
         except NotFound as exc:
             raise self._unknown(model, version, exc) from exc
 

@@ -52,7 +52,7 @@ ERROR_DESCRIPTIONS = {
     "`field` names what to fix, `audit_id` the audit record of a refused prediction",
     429: "Too many requests from this principal in the current minute",
     500: "Unexpected error; nothing was released",
-    503: "Policies, audit log or registry unavailable; nothing was released",
+    503: "Policies, audit log, governance store or registry unavailable; nothing was released",
 }
 #: Every authenticated operation can answer these.
 AUTHENTICATED = (401, 429, 500, 503)

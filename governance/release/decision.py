@@ -161,7 +161,7 @@ class FactsReader:
         else is looked at; a model or version that does not exist raises
         :class:`NotFound`."""
         at = utcnow()
-        key = self._pseudonymiser.patient_key(patient_id)
+        key = self.patient_key(principal, patient_id)
         token = token_binds(principal.token_id, principal.user, principal.token_issued_at)
         row = _Row(*self._read({"key": key, "purpose": purpose, "at": at, **token}))
         if row.revoked:
@@ -180,6 +180,10 @@ class FactsReader:
             serving=serving,
             described=described,
         )
+
+    def patient_key(self, principal: Principal, patient_id: str) -> str:
+        """The keyed pseudonym under which the request's patient is stored and audited."""
+        return self._pseudonymiser.patient_key(patient_id)
 
     def resolve(
         self, model: str, version: str | None, generation: Generation | None = None

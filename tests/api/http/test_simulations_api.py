@@ -48,6 +48,7 @@ def _head(api: Any) -> int:
         ([{"dose_mg": -1}, INSIDE[0]], "scenarios[0].features.dose_mg"),
         ([INSIDE[0], INSIDE[1], {"shoe_size": 42}], "scenarios[2].features.shoe_size"),
         ([INSIDE[0], {"interval_h": "daily"}], "scenarios[1].features.interval_h"),
+        ([INSIDE[0], {"dose_mg": 10**400}], "scenarios[1].features.dose_mg"),
     ],
 )
 def test_an_invalid_scenario_anywhere_decides_nothing(
