@@ -4,6 +4,10 @@
 by a module-level lock. Each call makes its own figure on an explicit Agg canvas (the
 global backend is left alone), makes it current only for the duration of the call, and
 closes it in ``finally`` so no figure outlives the call.
+
+Feature names come from registered cards: data, never markup. shap puts them into the
+y tick labels, which are drawn as plain text (no mathtext ``$...$``, no TeX); shap's own
+labels (``E[f(X)]``, ``f(x)``) keep their mathtext.
 """
 
 from __future__ import annotations
@@ -34,6 +38,14 @@ def _explanation(attribution: Attribution, features: Mapping[str, float] | None)
     )
 
 
+def _plain_feature_labels(figure: Figure) -> None:
+    """The y tick labels (feature names, "value = name") as plain text."""
+    for axes in figure.axes:
+        for label in axes.get_yticklabels(which="both"):
+            label.set_parse_math(False)
+            label.set_usetex(False)
+
+
 def waterfall_svg(
     attribution: Attribution, features: Mapping[str, float] | None, max_display: int = 10
 ) -> str:
@@ -48,6 +60,7 @@ def waterfall_svg(
             plt.figure(figure)  # make it current: shap draws on plt.gcf()
             with plt.ioff():  # shap switches interactive mode off; restore it afterwards
                 shap.plots.waterfall(explanation, max_display=max_display, show=False)
+            _plain_feature_labels(figure)
             figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
         finally:
             plt.close(figure)

@@ -10,6 +10,7 @@ GovernanceError
  |    +-- DossierRequired   approval without a current, passing validation dossier
  +-- InvalidInput           a value is wrong; the message names the field and the fix
  +-- AuditWriteError        the audit record could not be committed: nothing is released
+ +-- StoreUnavailable       the governance store failed during a decision: nothing is released
  +-- AuditChainBroken       verification found a record that does not match
  +-- SchemaError            the governance database's schema is not one this code can use
       +-- SchemaBehind      it is older than this code: back it up, then `twinreg upgrade`
@@ -55,6 +56,17 @@ class InvalidInput(GovernanceError):
 
 class AuditWriteError(GovernanceError):
     """The audit record could not be committed durably."""
+
+
+class StoreUnavailable(GovernanceError):
+    """The governance store failed while a decision was being made (its facts could not
+    be read): nothing is released. ``audit_id`` names the record of the withheld decision
+    when the audit log could still be written (else None). The message names the store,
+    never its error (SQL, paths, hosts: those go to the server log)."""
+
+    def __init__(self, message: str, audit_id: str | None = None) -> None:
+        super().__init__(message)
+        self.audit_id = audit_id
 
 
 class AuditChainBroken(GovernanceError):

@@ -21,7 +21,7 @@ from api.errors import BadRequest
 from governance.errors import NotFound
 from governance.identity.principal import Principal
 from governance.identity.pseudonym import Pseudonymiser
-from governance.lifecycle.versions import Lifecycle, VersionState
+from governance.lifecycle.versions import Lifecycle
 from governance.release.decision import (
     PredictionRequest,
     ReleaseDecision,
@@ -29,6 +29,7 @@ from governance.release.decision import (
     TwinRuntime,
 )
 from governance.release.gate import ReleaseGate
+from models.card import TwinCard
 
 
 class PredictionService:
@@ -59,7 +60,7 @@ class PredictionService:
     ) -> ReleaseDecision:
         try:
             check_reference(model, version, purpose)
-            facts = self._facts(principal, model, version, patient_id, purpose)
+            facts = self._facts(principal, model, version, patient_id, purpose, action)
             clean = validate_features(facts.described.card, features)
             validate_output(facts.described.card, output, trajectory)
         except BadRequest as exc:
@@ -87,7 +88,14 @@ class PredictionService:
         output: str | None = None,
     ) -> list[tuple[str, ReleaseDecision]]:
         """One patient under several regimens side by side; each scenario is its own
-        governed, audited decision (action ``simulation``)."""
+        governed, audited decision (action ``simulation``), all made on one read of the
+        request's facts.
+
+        Every scenario is validated before any is decided: one bad scenario refuses the
+        whole request (one ``simulation.refused`` record, no decision). The caller returns
+        every decision, released or withheld (see :mod:`api.http.presenters`), so every
+        release the audit log records reaches the client.
+        """
         try:
             if not 1 <= len(scenarios) <= MAX_SCENARIOS:
                 raise BadRequest(f"give 1 to {MAX_SCENARIOS} scenarios", field="scenarios")
@@ -95,44 +103,46 @@ class PredictionService:
             if len(set(names)) != len(names):
                 raise BadRequest("scenario names must be unique", field="scenarios")
             check_reference(model, version, purpose)
-            card = self._described(model, version).card
+            facts = self._facts(principal, model, version, patient_id, purpose, "simulation")
+            card = facts.described.card
             if not card.kind.is_mechanistic:
                 raise BadRequest(
                     f"{model} is not a mechanistic twin; simulations need one", field="model"
                 )
+            validate_output(card, output, True)
+            regimens = [
+                (name, _scenario_features(card, features, overrides, i))
+                for i, (name, overrides) in enumerate(scenarios)
+            ]
         except BadRequest as exc:
             self._refuse(principal, "simulation", exc, model, version, purpose, patient_id)
             raise
+        options = {"plot": None, "output": output, "trajectory": True}
         return [
             (
                 name,
-                self.predict(
+                self._gate.decide(
                     principal,
-                    model,
-                    patient_id,
-                    purpose,
-                    {**features, **overrides},
-                    version,
-                    None,
-                    output,
-                    True,
+                    PredictionRequest(model, patient_id, purpose, clean, version, options),
+                    facts,
+                    self._runtime,
                     action="simulation",
                 ),
             )
-            for name, overrides in scenarios
+            for name, clean in regimens
         ]
 
     def _facts(
-        self, principal: Principal, model: str, version: str | None, patient_id: str, purpose: str
+        self,
+        principal: Principal,
+        model: str,
+        version: str | None,
+        patient_id: str,
+        purpose: str,
+        action: str,
     ) -> RequestFacts:
         try:
-            return self._gate.facts(principal, model, version, patient_id, purpose)
-        except NotFound as exc:
-            raise self._unknown(model, version, exc) from exc
-
-    def _described(self, model: str, version: str | None) -> VersionState:
-        try:
-            return self._gate.resolve(model, version)[1]
+            return self._gate.facts(principal, model, version, patient_id, purpose, action)
         except NotFound as exc:
             raise self._unknown(model, version, exc) from exc
 
@@ -168,3 +178,19 @@ class PredictionService:
                 "field": exc.field,
             },
         )
+
+
+def _scenario_features(
+    card: TwinCard, base: Mapping[str, Any], overrides: Mapping[str, Any], index: int
+) -> dict[str, float]:
+    """The base features with scenario ``index``'s overrides, validated; a fault in an
+    override names it (``scenarios[1].features.dose_mg``)."""
+    try:
+        return validate_features(card, {**base, **overrides})
+    except BadRequest as exc:
+        name = (exc.field or "").removeprefix("features.")
+        if name not in overrides:
+            raise
+        raise BadRequest(
+            f"scenario {index}: {exc}", field=f"scenarios[{index}].features.{name}"
+        ) from exc

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.errors import BadRequest
-from models.card import TwinCard
+from models.card import FeatureSpec, TwinCard
 
 MAX_SCENARIOS = 5
 _MODEL = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -107,7 +107,10 @@ def validate_features(card: TwinCard, features: Mapping[str, Any]) -> dict[str, 
         field = f"features.{spec.name}"
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise BadRequest(f"{field} must be a number", field=field)
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:  # an integer beyond every float: outside any range
+            raise _out_of_range(spec, field) from None
         if not math.isfinite(value):
             raise BadRequest(f"{field} must be a finite number", field=field)
         if spec.dtype in ("int", "binary") and not value.is_integer():
@@ -115,10 +118,14 @@ def validate_features(card: TwinCard, features: Mapping[str, Any]) -> dict[str, 
         if spec.dtype == "binary" and value not in (0.0, 1.0):
             raise BadRequest(f"{field} must be 0 or 1", field=field)
         if not spec.minimum <= value <= spec.maximum:
-            raise BadRequest(
-                f"{field} is outside the allowed range "
-                f"[{spec.minimum:g}, {spec.maximum:g}] {spec.unit}".rstrip(),
-                field=field,
-            )
+            raise _out_of_range(spec, field)
         clean[spec.name] = value
     return clean
+
+
+def _out_of_range(spec: FeatureSpec, field: str) -> BadRequest:
+    return BadRequest(
+        f"{field} is outside the allowed range "
+        f"[{spec.minimum:g}, {spec.maximum:g}] {spec.unit}".rstrip(),
+        field=field,
+    )

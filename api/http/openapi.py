@@ -52,7 +52,7 @@ ERROR_DESCRIPTIONS = {
     "`field` names what to fix, `audit_id` the audit record of a refused prediction",
     429: "Too many requests from this principal in the current minute",
     500: "Unexpected error; nothing was released",
-    503: "Policies, audit log or registry unavailable; nothing was released",
+    503: "Policies, audit log, governance store or registry unavailable; nothing was released",
 }
 #: Every authenticated operation can answer these.
 AUTHENTICATED = (401, 429, 500, 503)
@@ -110,37 +110,37 @@ def json_response(data_container: Any, description: str) -> ResponseSpec:
     )
 
 
-class ScenarioOut(msgspec.Struct):
+class ScenarioOut(msgspec.Struct, omit_defaults=True):
+    """One scenario's decision: released with its results, or withheld with its reasons."""
+
     name: str
+    decision: Literal["released", "withheld"]
     audit_id: str
-    prediction: dict[str, Any]
-    explanation: dict[str, Any]
-    warnings: list[str]
+    prediction: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    explanation: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    warnings: list[str] | msgspec.UnsetType = msgspec.UNSET
+    reasons: list[Reason] | msgspec.UnsetType = msgspec.UNSET
 
 
 class SimulationOut(msgspec.Struct):
-    """``POST /v1/simulations`` 200 (documentation: the handler builds it as a dict)."""
+    """``POST /v1/simulations`` 200: at least one scenario released (``partially_released``
+    when others were withheld); each scenario with its own decision (documentation: the
+    handler builds it as a dict)."""
 
-    decision: Literal["released"]
+    decision: Literal["released", "partially_released"]
     model: str
     model_version: str
     scenarios: list[ScenarioOut]
 
 
-class ScenarioDecision(msgspec.Struct):
-    name: str
-    decision: Literal["released", "withheld"]
-    audit_id: str
-
-
 class SimulationWithheldOut(msgspec.Struct):
-    """``POST /v1/simulations`` 403: the first withheld scenario's reasons, and each
-    scenario's decision (nothing of a withheld scenario's result)."""
+    """``POST /v1/simulations`` 403: every scenario withheld; the first one's reasons on
+    top, and each scenario's decision and reasons (nothing of a withheld result)."""
 
     decision: Literal["withheld"]
     audit_id: str
     reasons: list[Reason]
-    scenarios: list[ScenarioDecision]
+    scenarios: list[ScenarioOut]
 
 
 class ClosedStructSchemaPlugin(OpenAPISchemaPlugin):

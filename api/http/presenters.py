@@ -52,46 +52,48 @@ def _json(body: msgspec.Struct, status: int) -> ASGIResponse:
 def simulation_response(
     results: list[tuple[str, ReleaseDecision]],
 ) -> Response[dict[str, Any]]:
-    """200 with every scenario when all were released; else 403 with the first reasons
-    and each scenario's decision and audit id (nothing of a withheld scenario leaks)."""
-    withheld = [(name, d) for name, d in results if not d.released]
-    if withheld:
-        _, first = withheld[0]
+    """Every scenario with its own decision: a released one with its results, a withheld
+    one with its reasons (nothing of its result). 200 when at least one scenario was
+    released (``decision``: ``released``, or ``partially_released`` when some were
+    withheld); 403 when none was, with the first withheld scenario's reasons on top. Every
+    release the audit log records is in the response."""
+    scenarios = [_scenario(name, d) for name, d in results]
+    released = [d for _, d in results if d.released]
+    if not released:
+        first = results[0][1]
         return Response(
             {
                 "decision": "withheld",
                 "audit_id": first.audit_id,
                 "reasons": first.reasons,
-                "scenarios": [
-                    {
-                        "name": name,
-                        "decision": "released" if d.released else "withheld",
-                        "audit_id": d.audit_id,
-                    }
-                    for name, d in results
-                ],
+                "scenarios": scenarios,
             },
             status_code=403,
         )
-    first = results[0][1]
-    scenarios = []
-    for name, d in results:
-        assert d.computation is not None
-        scenarios.append(
-            {
-                "name": name,
-                "audit_id": d.audit_id,
-                "prediction": d.computation.prediction,
-                "explanation": d.computation.explanation,
-                "warnings": list(d.warnings),
-            }
-        )
     return Response(
         {
-            "decision": "released",
-            "model": first.model,
-            "model_version": first.model_version,
+            "decision": "released" if len(released) == len(results) else "partially_released",
+            "model": released[0].model,
+            "model_version": released[0].model_version,
             "scenarios": scenarios,
         },
         status_code=200,
     )
+
+
+def _scenario(name: str, decision: ReleaseDecision) -> dict[str, Any]:
+    if decision.released and decision.computation is not None:
+        return {
+            "name": name,
+            "decision": "released",
+            "audit_id": decision.audit_id,
+            "prediction": decision.computation.prediction,
+            "explanation": decision.computation.explanation,
+            "warnings": list(decision.warnings),
+        }
+    return {
+        "name": name,
+        "decision": "withheld",
+        "audit_id": decision.audit_id,
+        "reasons": decision.reasons,
+    }

@@ -24,10 +24,12 @@ from governance.errors import (
     InvalidInput,
     NotFound,
     PolicyError,
+    StoreUnavailable,
     TokenRevoked,
 )
 from governance.identity.principal import Principal
 from governance.identity.revocation import REVOKED
+from governance.store.db import STORE_ERRORS
 from registry import (
     ArtifactTampered,
     InvalidIdentifier,
@@ -52,6 +54,7 @@ STATUS_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (Conflict, 409, "Conflict"),
     (PolicyError, 503, "Policies unavailable"),
     (AuditWriteError, 503, "Audit log unavailable: nothing was released"),
+    (StoreUnavailable, 503, "Governance store unavailable"),
     (GovernanceError, 500, "Governance error"),
     (ModelNotFound, 404, "Not found"),
     (InvalidIdentifier, 422, "Invalid model reference"),
@@ -205,14 +208,35 @@ def _title(status: int) -> str:
     }.get(status, "Error")
 
 
+def route_of(request: Request[Any, Any, Any]) -> str:
+    """The request's route as the server log names it: its template
+    (``/v1/patients/{patient_id}/consents``), never the path, which may hold a patient id."""
+    return str(request.scope.get("path_template") or "an unknown route")
+
+
 def unexpected_error_handler(
     request: Request[Any, Any, Any], exc: Exception
 ) -> Response[dict[str, Any]]:
     """Anything unforeseen: a problem document, the details only in the server log."""
-    _log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    _log.error("unexpected error on %s %s", request.method, route_of(request), exc_info=exc)
     return problem(
         HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "unexpected error; nothing was released"
     )
+
+
+#: What a client is told of a governance database that failed outside a decision.
+STORE_FAILED = (
+    "the governance store could not be used: nothing was changed (the server log says why)"
+)
+
+
+def store_error_handler(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, Any]]:
+    """A database error outside a decision (which raises StoreUnavailable itself): 503
+    naming the governance store; its SQL, paths and hosts go to the server log only."""
+    _log.error("the governance store failed on %s %s: %s", request.method, route_of(request), exc)
+    return problem(503, "Governance store unavailable", STORE_FAILED)
 
 
 def nesting_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
@@ -233,6 +257,7 @@ def nesting_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Res
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     Exception: unexpected_error_handler,
+    **dict.fromkeys(STORE_ERRORS, store_error_handler),
     RecursionError: nesting_handler,
     HTTPException: http_error_handler,
     GovernanceError: domain_error_handler,

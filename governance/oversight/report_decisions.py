@@ -2,13 +2,18 @@
 refused in the period, by model version, and withheld (and refused) by reason: the
 failing check and its most frequent details. Only the bodies of release decisions are
 parsed, once each.
+
+Rows go to registered models only: a decision (a refusal, typically) naming a model that
+was never registered counts in one row whose model is ``None`` ("unknown model"), and
+one naming a version its model does not have counts in that model's row without a
+version. Clients can invent names; they cannot add rows to the report.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from governance.oversight.overrides import DECISION_ACTIONS
-from governance.store.records import AuditRecord
+from governance.store.records import AuditRecord, ModelVersion
 
 #: How many distinct details are listed per failing check.
 TOP_DETAILS = 5
@@ -24,13 +29,16 @@ TOP_DETAILS = 5
 INPUT_CHECK = "input"
 
 _ar = AuditRecord.__table__  # type: ignore[attr-defined]
+_mv = ModelVersion.__table__  # type: ignore[attr-defined]
 
 _REFUSED_ACTIONS = tuple(a + ".refused" for a in DECISION_ACTIONS)
 
 
 @dataclass(frozen=True)
 class VersionDecisions:
+    #: None: decisions naming a model that is not registered ("unknown model").
     model: str | None
+    #: None: no version was named, or one the model does not have.
     model_version: str | None
     released: int
     withheld: int
@@ -75,14 +83,14 @@ def decision_section(conn: Connection, since: datetime, until: datetime) -> Deci
     refusals: Counter[str] = Counter()
     warned = 0
     loads = json.loads
+    row_of = _registered_rows(conn)
     for _action, body in conn.execute(stmt):
         payload = loads(body)["payload"]
         outcome = payload.get("decision")
         if outcome not in ("released", "withheld", "refused"):
             continue
         totals[outcome] += 1
-        model, version = payload.get("model"), payload.get("model_version")
-        per_version[(_opt_str(model), _opt_str(version))][outcome] += 1
+        per_version[row_of(payload.get("model"), payload.get("model_version"))][outcome] += 1
         if outcome == "released":
             if payload.get("warnings"):
                 warned += 1
@@ -111,6 +119,23 @@ def decision_section(conn: Connection, since: datetime, until: datetime) -> Deci
     )
 
 
+_RowOf = Callable[[Any, Any], tuple[str | None, str | None]]
+
+
+def _registered_rows(conn: Connection) -> _RowOf:
+    """A function (model, version) as recorded -> the report row they count in."""
+    registered: dict[str, set[str]] = defaultdict(set)
+    for model, version in conn.execute(select(_mv.c.model, _mv.c.version)):
+        registered[model].add(version)
+
+    def row_of(model: Any, version: Any) -> tuple[str | None, str | None]:
+        if not isinstance(model, str) or model not in registered:
+            return None, None
+        return model, version if isinstance(version, str) and version in registered[model] else None
+
+    return row_of
+
+
 def _failing_check(checks: Any) -> tuple[str, str]:
     """The first failing check of a withheld decision (the gate stops at it)."""
     if isinstance(checks, list):
@@ -135,10 +160,6 @@ def _reason_counts(items: Iterable[tuple[str, Counter[str]]]) -> tuple[ReasonCou
 
 def _top(counter: Counter[str]) -> list[tuple[str, int]]:
     return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_DETAILS]
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 def _vkey(version: str | None) -> tuple[int, int, str]:

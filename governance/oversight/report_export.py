@@ -18,7 +18,8 @@ tab or carriage return) is prefixed with ``'``.
 
 HTML is one self-contained, printable page: inline CSS, charts as inline SVG drawn with
 matplotlib's object API (:class:`matplotlib.figure.Figure`, no pyplot state), no scripts
-and no external URLs.
+and no external URLs. Every label is drawn as plain text (mathtext and TeX off: a name
+with ``$`` or ``\\`` in it is data, never markup), and the page's text is autoescaped.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from governance.oversight.reports import EthicsReport
@@ -104,7 +106,7 @@ def to_html_fragment(report: EthicsReport) -> Markup:
     """The report's sections as HTML markup, for embedding in a page that carries
     :data:`STYLE` (the ethics-board dashboard)."""
     d = report.decisions
-    versions = [f"{v.model or '?'} v{v.model_version or '?'}" for v in d.by_model_version]
+    versions = [_version_label(v.model, v.model_version) for v in d.by_model_version]
     decisions_chart = (
         _bar_svg(
             versions,
@@ -135,6 +137,22 @@ def to_html_fragment(report: EthicsReport) -> Markup:
 
 
 _COLOURS = {"released": "#2b7a3d", "withheld": "#b8412f"}
+#: The row of decisions naming no registered model (see report_decisions).
+UNKNOWN_MODEL = "unknown model"
+
+
+def _version_label(model: str | None, version: str | None) -> str:
+    if model is None:
+        return UNKNOWN_MODEL
+    return f"{model} v{version}" if version is not None else f"{model} (no version)"
+
+
+def plain_text(fig: Figure) -> None:
+    """Draw every text of ``fig`` as the characters it holds: no mathtext (``$...$``),
+    no TeX. Labels come from data (model names, checks, feature names)."""
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+        text.set_usetex(False)
 
 
 def _bar_svg(labels: Sequence[str], series: dict[str, list[int]], title: str) -> Markup:
@@ -147,15 +165,16 @@ def _bar_svg(labels: Sequence[str], series: dict[str, list[int]], title: str) ->
         ys = [i + (j - (k - 1) / 2) * height for i in range(n)]
         bars = ax.barh(ys, values, height=height, label=name, color=_COLOURS.get(name, "#44546a"))
         ax.bar_label(bars, padding=2, fontsize=8)
-    ax.set_yticks(range(n), labels)
+    ax.set_yticks(range(n), labels, parse_math=False, usetex=False)
     ax.invert_yaxis()
     ax.set_xlabel("decisions")
-    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_title(title, fontsize=10, loc="left", parse_math=False)
     ax.spines[["top", "right"]].set_visible(False)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.margins(x=0.12)
     if k > 1:
         ax.legend(loc="lower right", fontsize=8, frameon=False)
+    plain_text(fig)
     buf = io.StringIO()
     fig.savefig(
         buf,
@@ -232,7 +251,7 @@ _SECTIONS_TEMPLATE = _ENV.from_string(
 {{ decisions_chart }}
 <table><tr><th>Model</th><th>Version</th><th>Released</th><th>Withheld</th>
 <th>Refused</th></tr>
-{% for v in d.by_model_version %}<tr><td>{{ v.model or '—' }}</td>
+{% for v in d.by_model_version %}<tr><td>{{ v.model or 'unknown model' }}</td>
 <td>{{ v.model_version or '—' }}</td><td class="n">{{ v.released }}</td>
 <td class="n">{{ v.withheld }}</td><td class="n">{{ v.refused }}</td></tr>
 {% else %}<tr><td colspan="5">No decisions in this period.</td></tr>{% endfor %}

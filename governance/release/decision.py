@@ -162,7 +162,7 @@ class FactsReader:
         else is looked at; a model or version that does not exist raises
         :class:`NotFound`."""
         at = utcnow()
-        key = self._pseudonymiser.patient_key(patient_id)
+        key = self.patient_key(principal, patient_id)
         token = token_binds(principal.token_id, principal.user, principal.token_issued_at)
         row = _Row(*self._read({"key": key, "purpose": purpose, "at": at, **token}))
         if row.revoked:
@@ -189,6 +189,10 @@ class FactsReader:
             return False
         token = token_binds(principal.token_id, principal.user, principal.token_issued_at)
         return bool(self._revoked(token)[0])
+
+    def patient_key(self, principal: Principal, patient_id: str) -> str:
+        """The keyed pseudonym under which the request's patient is stored and audited."""
+        return self._pseudonymiser.patient_key(patient_id)
 
     def resolve(
         self, model: str, version: str | None, generation: Generation | None = None

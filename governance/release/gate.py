@@ -16,7 +16,10 @@ the decision to the audit log before returning it:
 8. ``explanation`` compute, explain, and check that the explanation adds up
 
 Each check is a small function of the :class:`Deliberation` returning a :class:`Verdict`.
-Policies that cannot be read withhold everything (check ``policy``). The record holds
+Policies that cannot be read withhold everything (check ``policy``). A governance store
+that fails while the facts are read or a check runs withholds the decision too (check
+``store``, recorded when the audit log can still be written) and raises
+:class:`~governance.errors.StoreUnavailable`. The record holds
 every check with its outcome and matched rule, digests of the inputs and outputs, never
 raw features. The registry and the explainer are not imported here: the caller passes a
 :class:`~governance.release.decision.TwinRuntime`.
@@ -33,7 +36,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from governance.audit.chain import AuditLog
-from governance.errors import PolicyError, TokenRevoked
+from governance.errors import AuditWriteError, PolicyError, StoreUnavailable, TokenRevoked
 from governance.identity.principal import Principal
 from governance.identity.pseudonym import Pseudonymiser
 from governance.identity.revocation import REVOKED
@@ -52,9 +55,13 @@ from governance.release.decision import (
     passed,
     withheld,
 )
+from governance.store.db import STORE_ERRORS
 
 _log = logging.getLogger("twinreg.gate")
 _POLICY_OUTAGE = "the policies cannot be read: everything is withheld until an operator fixes them"
+#: What a decision's record and the client are told of a failing governance store.
+STORE_OUTAGE = "the governance store could not be read: nothing was released"
+_RECORD_FAILURES: tuple[type[Exception], ...] = (AuditWriteError, *STORE_ERRORS)
 
 
 def role(d: Deliberation) -> Verdict:
@@ -198,9 +205,34 @@ class ReleaseGate:
         version: str | None,
         patient_id: str,
         purpose: str,
+        action: str = "prediction",
     ) -> RequestFacts:
-        """The request's facts, read now (:meth:`FactsReader.read`)."""
-        return self._facts.read(principal, model, version, patient_id, purpose)
+        """The request's facts, read now (:meth:`FactsReader.read`). A store that fails
+        withholds the decision ``action`` would have made: recorded if the audit log can
+        still be written, then :class:`StoreUnavailable`."""
+        try:
+            return self._facts.read(principal, model, version, patient_id, purpose)
+        except STORE_ERRORS as exc:
+            _log.error("decision withheld: the facts could not be read: %s", exc)
+            body = {
+                "principal": principal.to_audit(),
+                "patient": self._facts.patient_key(principal, patient_id),
+                "purpose": purpose,
+                "model": model,
+                "model_version": None,
+                "decision": "withheld",
+                "checks": [CheckOutcome("store", False, STORE_OUTAGE).to_dict()],
+                "policy_version": None,
+                "input_digest": None,
+                "output_digest": None,
+                "warnings": [],
+            }
+            try:
+                audit_id: str | None = self._audit.append(action, body).record_id
+            except _RECORD_FAILURES as failed:
+                _log.error("the withheld decision could not be recorded either: %s", failed)
+                audit_id = None
+            raise StoreUnavailable(STORE_OUTAGE, audit_id=audit_id) from exc
 
     def resolve(self, model: str, version: str | None) -> tuple[VersionState | None, VersionState]:
         """The version a request names (:meth:`FactsReader.resolve`), without its facts."""
@@ -224,13 +256,20 @@ class ReleaseGate:
         policy = self._policy()
         outcomes: list[CheckOutcome] = []
         d: Deliberation | None = None
+        store_failed = False
         if policy is None:
             outcomes.append(CheckOutcome("policy", False, _POLICY_OUTAGE))
         else:
             serving = self._lifecycle.serving
             d = Deliberation(principal, request, facts, policy, runtime, serving)
             for name, check in CHECKS:
-                verdict = check(d)
+                try:
+                    verdict = check(d)
+                except STORE_ERRORS as exc:
+                    _log.error("decision withheld: the store failed in check %s: %s", name, exc)
+                    store_failed = True
+                    outcomes.append(CheckOutcome("store", False, STORE_OUTAGE))
+                    break
                 outcomes.append(
                     CheckOutcome(
                         name, verdict.passed, verdict.detail, verdict.rule, verdict.warning
@@ -262,6 +301,8 @@ class ReleaseGate:
             "warnings": list(warnings),
         }
         entry = self._audit.append(action, body)
+        if store_failed:
+            raise StoreUnavailable(STORE_OUTAGE, audit_id=entry.record_id)
         return ReleaseDecision(
             released,
             entry.record_id,

@@ -2,7 +2,8 @@
 
 SQLite runs in WAL mode with ``synchronous=FULL`` so that a committed audit record
 survives a crash; every connection gets the pragmas. The tables are made and kept up to
-date by the schema migrations (:mod:`governance.store.migrations`), not here.
+date by the schema migrations (:mod:`governance.store.migrations`), not here. PostgreSQL
+sessions run in UTC.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import PoolProxiedConnection
+
+#: What a failing governance database raises: SQLAlchemy's errors, and the DB-API's own
+#: where statements run on a raw connection (:class:`OneRowRead` and the audit append on
+#: SQLite).
+STORE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, sqlite3.Error)
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -30,6 +38,13 @@ def make_engine(url: str) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
+        if url.startswith("postgresql"):
+            # Sessions in UTC: timestamps come back as UTC whatever the server's zone, so
+            # one stored at the edge of the range (a consent valid "until the end",
+            # 9999-12-31T23:59:59.999999Z) is never shifted past what Python holds.
+            given = make_url(url).query.get("options") or ""
+            given = given if isinstance(given, str) else " ".join(given)
+            kwargs["connect_args"] = {"options": f"{given} -c timezone=UTC".strip()}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -26,8 +26,12 @@ class SimulationController(Controller):
         sync_to_thread=True,
         summary="Run a mechanistic twin for one patient under several regimens",
         responses={
-            200: json_response(SimulationOut, "Every scenario released, side by side"),
-            403: json_response(SimulationWithheldOut, "Withheld: reasons and audit ids"),
+            200: json_response(
+                SimulationOut, "At least one scenario released; each with its own decision"
+            ),
+            403: json_response(
+                SimulationWithheldOut, "Every scenario withheld: reasons, audit ids"
+            ),
             **errors(400, 413, 422),
         },
     )

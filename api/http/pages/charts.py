@@ -1,5 +1,6 @@
 """Charts for the pages, drawn on the server with matplotlib's object API (no pyplot
-state, no scripts) and embedded as ``data:`` SVG images."""
+state, no scripts) and embedded as ``data:`` SVG images. Labels (feature names from
+registered cards) are data: drawn as plain text, never as mathtext or TeX."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 
+from governance.oversight.report_export import plain_text
+
 
 def _data_uri(fig: Figure) -> str:
+    plain_text(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
@@ -23,9 +27,9 @@ def importance_chart(features: Sequence[tuple[str, float]], measure: str) -> str
     fig = Figure(figsize=(6.5, 0.9 + 0.28 * len(names)), layout="constrained")
     ax = fig.add_subplot()
     ax.barh(range(len(names)), values, color="#24508f")
-    ax.set_yticks(range(len(names)), names)
+    ax.set_yticks(range(len(names)), names, parse_math=False, usetex=False)
     ax.invert_yaxis()
-    ax.set_xlabel(measure)
+    ax.set_xlabel(measure, parse_math=False)
     ax.spines[["top", "right"]].set_visible(False)
     return _data_uri(fig)
 

@@ -19,9 +19,10 @@ from api.http.auth import record_refusal
 from api.http.pages.render import page
 from api.http.pages.security import is_page
 from api.http.pages.session import cleared_cookie, service_of, sign_in_location
-from api.http.problems import STATUS_TABLE, public_detail
+from api.http.problems import STATUS_TABLE, STORE_FAILED, public_detail, route_of
 from explain import ExplainError
 from governance.errors import GovernanceError, TokenRevoked
+from governance.store.db import STORE_ERRORS
 from registry import RegistryError
 
 _log = logging.getLogger("twinreg.pages")
@@ -55,8 +56,13 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Template:
     return response
 
 
+def store_failed(request: Request[Any, Any, Any], exc: Exception) -> Template:
+    _log.error("the governance store failed on %s %s: %s", request.method, route_of(request), exc)
+    return _error_page(request, 503, "Governance store unavailable", STORE_FAILED, None)
+
+
 def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Template:
-    _log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    _log.error("unexpected error on %s %s", request.method, route_of(request), exc_info=exc)
     return _error_page(
         request, 500, "Internal error", "unexpected error; nothing was released", None
     )
@@ -79,6 +85,7 @@ def _error_page(
 
 PAGE_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     Exception: unexpected,
+    **dict.fromkeys(STORE_ERRORS, store_failed),
     HTTPException: http_error,
     Unauthorized: unauthorized,
     TokenRevoked: revoked,
