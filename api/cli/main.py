@@ -8,12 +8,11 @@ import sys
 from typing import Any
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from api.composition.settings import Settings
 from api.errors import ApiError
 from governance.errors import GovernanceError
-from registry import RegistryError
+from registry.errors import RegistryError
 
 HOME_HELP = "Home folder (default: $TWINREG_HOME or ./.twinreg)."
 
@@ -33,6 +32,14 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLAlchemy's (none can exist before SQLAlchemy is loaded: this
+    module does not import it, so that a ``serve`` worker, which imports it first, starts
+    quickly)."""
+    module = sys.modules.get("sqlalchemy.exc")
+    return module is not None and isinstance(exc, module.SQLAlchemyError)
+
+
 class _Commands(click.Group):
     """Every command's errors from our packages end as one line on stderr and exit 2."""
 
@@ -41,7 +48,10 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except (GovernanceError, RegistryError, ApiError) as exc:
             _fail(str(exc))
-        except SQLAlchemyError as exc:  # the governance database, before our errors wrap it
+        except Exception as exc:
+            if not _database_error(exc):
+                raise
+            # the governance database, before our errors wrap it
             text = str(getattr(exc, "orig", None) or exc).strip()
             reason = (text.splitlines() or [type(exc).__name__])[0]
             _fail(f"the governance database cannot be used: {reason}")
@@ -75,24 +85,35 @@ def demo(home: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
-def serve(home: str | None, host: str, port: int, workers: int) -> None:
+@click.option(
+    "--worker-timeout",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Seconds a worker may take to answer the supervisor's health ping before it is "
+    "replaced, starting up included (default 30).",
+)
+def serve(home: str | None, host: str, port: int, workers: int, worker_timeout: int | None) -> None:
     """Serve the HTTP API (OpenAPI docs at /schema)."""
     import os
 
     import uvicorn
 
+    from api.cli.serving import WORKER_HEALTHCHECK_SECONDS, log_config
+
     settings = _settings(home)
     os.environ["TWINREG_HOME"] = str(settings.home)
     _service(home)  # create the home and tables once, before any worker starts
-    # uvloop and httptools when installed (uvicorn[standard]); no access log: every
-    # decision is in the audit log, and access lines would only cost time per request.
+    # uvloop and httptools when installed (uvicorn[standard]); see api.cli.serving for the
+    # log and the workers' health check.
     uvicorn.run(
         "api.http.asgi:app",
         host=host,
         port=port,
         workers=workers,
-        log_level="warning",
+        log_config=log_config(),
+        log_level="info",
         access_log=False,
+        timeout_worker_healthcheck=worker_timeout or WORKER_HEALTHCHECK_SECONDS,
     )
 
 
