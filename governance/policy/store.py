@@ -211,9 +211,23 @@ class PolicyStore:
         interval = self.recheck_seconds if listening else self.refresh_seconds
         return now - self._rules_checked_at >= interval
 
-    def current(self) -> PolicySet:
-        if self._due(time.monotonic()):
+    def _behind(self, generation: int | None) -> bool:
+        """Whether the lines loaded are not those of ``generation`` (read in the database;
+        it only grows, unless the table was re-created: any difference re-reads)."""
+        if generation is None or self.rules is None:
+            return False
+        stamp = self._stamp
+        return stamp is None or stamp[-1] != generation
+
+    def current(self, generation: int | None = None) -> PolicySet:
+        """The policies now. ``generation``: the lines' generation the caller has just read
+        in the database (the release gate, with its facts); if the lines loaded are not
+        that generation's, they are re-read first, whatever the watcher and the check
+        intervals say."""
+        if self._due(time.monotonic()) or self._behind(generation):
             with self._lock:
+                if self._behind(generation):
+                    self._rules_checked_at = float("-inf")
                 if self._due(time.monotonic()):
                     self._reload()
         error, current = self._error, self._current
