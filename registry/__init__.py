@@ -13,6 +13,8 @@ Public names:
 - :class:`RegistryError` and its subclasses (tree in :mod:`registry.errors`).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from registry.errors import (
     ArtifactInvalid,
     ArtifactTampered,
@@ -21,9 +23,36 @@ from registry.errors import (
     RegistryError,
     RegistryUnavailable,
 )
-from registry.hashing import artifact_digest
-from registry.layout import ARTIFACT_PATH, write_twin_layout
-from registry.store import APPROVED_ALIAS, LoadedTwin, RegisteredVersion, TwinRegistry
+
+if TYPE_CHECKING:
+    from registry.hashing import artifact_digest
+    from registry.layout import ARTIFACT_PATH, write_twin_layout
+    from registry.store import APPROVED_ALIAS, LoadedTwin, RegisteredVersion, TwinRegistry
+
+#: Where each of the other public names lives. They are imported when first asked for:
+#: the store pulls in pandas, the model formats and (on first use) MLflow, which a process
+#: that only needs the errors above (the command line, a worker starting) need not load.
+_LAZY = {
+    "APPROVED_ALIAS": "registry.store",
+    "LoadedTwin": "registry.store",
+    "RegisteredVersion": "registry.store",
+    "TwinRegistry": "registry.store",
+    "ARTIFACT_PATH": "registry.layout",
+    "write_twin_layout": "registry.layout",
+    "artifact_digest": "registry.hashing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'registry' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "APPROVED_ALIAS",

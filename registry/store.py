@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -18,10 +18,13 @@ import pandas as pd
 from models.card import TwinCard, TwinKind
 from models.environment import build_environment, environment_differences
 from registry import layout, names
-from registry._mlflow import EXISTS_CODES, MlflowClient, MlflowException, error_code, translated
+from registry._mlflow import already_exists, open_client, translated
 from registry.cache import LoadedCache
 from registry.errors import ArtifactInvalid, ArtifactTampered
 from registry.hashing import artifact_digest
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 EXPERIMENT_NAME = "twinreg"
 APPROVED_ALIAS = "approved"
@@ -103,7 +106,7 @@ class TwinRegistry:
         with self._client_lock:
             if self._client_instance is None:
                 with translated("opening the tracking store"):
-                    self._client_instance = MlflowClient(tracking_uri=self.tracking_uri)
+                    self._client_instance = open_client(self.tracking_uri)
             return self._client_instance
 
     # ------------------------------------------------------------------ registration
@@ -202,8 +205,8 @@ class TwinRegistry:
     def _ensure_registered_model(self, name: str) -> None:
         try:
             self._client.create_registered_model(name)
-        except MlflowException as exc:
-            if error_code(exc) not in EXISTS_CODES:
+        except Exception as exc:
+            if not already_exists(exc):
                 raise
 
     def _experiment(self) -> str:
@@ -218,8 +221,8 @@ class TwinRegistry:
                             EXPERIMENT_NAME, artifact_location=self.artifact_root
                         )
                     )
-                except MlflowException as exc:
-                    if error_code(exc) not in EXISTS_CODES:
+                except Exception as exc:
+                    if not already_exists(exc):
                         raise
                     existing = self._client.get_experiment_by_name(EXPERIMENT_NAME)
                     if existing is None:

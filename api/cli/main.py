@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from api.composition.settings import Settings
 from api.errors import ApiError
@@ -45,6 +44,14 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLAlchemy's (none can exist before SQLAlchemy is loaded: this
+    module does not import it, so that a ``serve`` worker, which imports it first, starts
+    quickly)."""
+    module = sys.modules.get("sqlalchemy.exc")
+    return module is not None and isinstance(exc, module.SQLAlchemyError)
+
+
 class _Commands(click.Group):
     """Every command's errors from our packages end as one line on stderr and exit 2.
 
@@ -58,7 +65,10 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except (GovernanceError, RegistryError, ApiError, DemoDataUnavailable) as exc:
             _fail(str(exc))
-        except SQLAlchemyError as exc:  # the governance database, before our errors wrap it
+        except Exception as exc:
+            if not _database_error(exc):
+                raise
+            # the governance database, before our errors wrap it
             text = str(getattr(exc, "orig", None) or exc).strip()
             reason = (text.splitlines() or [type(exc).__name__])[0]
             _fail(f"the governance database cannot be used: {reason}")
@@ -107,10 +117,18 @@ def demo(home: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
-def serve(home: str | None, host: str, port: int, workers: int) -> None:
+@click.option(
+    "--worker-timeout",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Seconds a worker may take to answer the supervisor's health ping before it is "
+    "replaced, starting up included (default 30).",
+)
+def serve(home: str | None, host: str, port: int, workers: int, worker_timeout: int | None) -> None:
     """Serve the HTTP API (OpenAPI docs at /schema)."""
     import uvicorn
 
+    from api.cli.serving import WORKER_HEALTHCHECK_SECONDS, log_config
     from api.http.read_timeouts import MAX_HEAD_BYTES
 
     settings = _settings(home)
@@ -119,8 +137,8 @@ def serve(home: str | None, host: str, port: int, workers: int) -> None:
     schema = _service(home, schema="upgrade").schema
     if schema.upgraded:
         click.echo(schema.describe())
-    # uvloop and httptools when installed (uvicorn[standard]); no access log: every
-    # decision is in the audit log, and access lines would only cost time per request.
+    # uvloop and httptools when installed (uvicorn[standard]); see api.cli.serving for the
+    # log and the workers' health check. No access log: every decision is in the audit log.
     # Read deadlines: a request's head and body must arrive in time (TWINREG_HEADER_TIMEOUT,
     # TWINREG_BODY_TIMEOUT), an idle kept-alive connection closes after 5 s.
     uvicorn.run(
@@ -128,11 +146,13 @@ def serve(home: str | None, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        log_level="warning",
+        log_config=log_config(),
+        log_level="info",
         access_log=False,
         http="api.http.read_timeouts:TimedHttp",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        timeout_worker_healthcheck=worker_timeout or WORKER_HEALTHCHECK_SECONDS,
     )
 
 

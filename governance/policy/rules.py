@@ -21,7 +21,7 @@ import logging
 from pathlib import Path
 
 import sqlalchemy_adapter
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, ScalarSelect, column, create_engine, select, table, text
 
 from governance.errors import PolicyError
 
@@ -31,6 +31,13 @@ CHANNEL = "twinreg_policy"
 #: Serialises the installation of the table and triggers by workers starting together.
 _INSTALL_LOCK = 0x7477_696E_7267  # "twinrg"
 _GENERATION = text("SELECT generation FROM twinreg_policy_generation WHERE id = 1")
+_generation_table = table("twinreg_policy_generation", column("id"), column("generation"))
+#: The generation as a column of another statement: the release gate reads it in its one
+#: facts statement, so that a decision that starts after a change of the lines committed
+#: knows that its lines must be re-read (:meth:`PolicyStore.current`).
+GENERATION_COLUMN: ScalarSelect[int] = (
+    select(_generation_table.c.generation).where(_generation_table.c.id == 1).scalar_subquery()
+)
 # One statement, so the generation and the lines come from one snapshot on every backend.
 _SNAPSHOT = text(
     "SELECT g.generation, r.ptype, r.v0, r.v1, r.v2, r.v3, r.v4, r.v5 "

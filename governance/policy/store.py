@@ -1,9 +1,12 @@
 """Policies: the Casbin model and policy, ethical-use rules and thresholds in ``policies/``.
 
-The policy version is the SHA-256 over every file's name and content. Files are re-read
-when they change (checked at most every ``refresh_seconds``), so edits take effect
-without a restart. A missing or malformed file makes :meth:`PolicyStore.current` raise
-:class:`PolicyError`: every decision is withheld until the files are fixed.
+The policy version is the SHA-256 over every file's name and content. The files are read
+again at most every ``refresh_seconds`` and compared by content (their bytes, not their
+modification time or size, which an edit may keep), so every edit takes effect without a
+restart; the policy set is rebuilt only when the content changed, from the very bytes
+compared. A file that is missing, unreadable (permissions, a directory in its place) or
+malformed makes :meth:`PolicyStore.current` raise :class:`PolicyError`: every decision is
+withheld until the files are fixed.
 
 At scale the Casbin lines live in the governance database
 (:class:`~governance.policy.rules.DatabaseRules`). The store then re-reads them when their
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import casbin
+from casbin.model import Model
 from casbin.persist.adapter import Adapter, load_policy_line
 
 from governance.errors import PolicyError
@@ -63,21 +67,30 @@ class EthicsRules:
 class PolicySet:
     """One consistent, immutable reading of the policy files."""
 
-    def __init__(self, directory: Path, lines: Sequence[Rule] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        lines: Sequence[Rule] | None = None,
+        contents: Mapping[str, str] | None = None,
+    ) -> None:
         """``lines``: the Casbin lines read from the database (the scale path); without
-        them, ``rbac_policy.csv``."""
-        contents = _read_files(directory)
+        them, ``rbac_policy.csv``. ``contents``: the files as already read (by name), so
+        that exactly what was compared is enforced; without them, read now."""
+        contents = dict(read_policy_files(directory) if contents is None else contents)
         self.directory = directory
         logging.getLogger("casbin").setLevel(logging.WARNING)
-        source: Any = str(directory / POLICY_FILE)
+        # As Casbin's file adapter reads the CSV: line by line.
+        policy = contents[POLICY_FILE].split("\n")
         if lines is not None:
             # At scale the lines live in the database: they, not the CSV, are versioned,
             # and exactly the lines that were versioned are enforced.
-            contents[POLICY_FILE] = "\n".join(", ".join(line) for line in lines)
-            source = _Lines(lines)
+            policy = [", ".join(line) for line in lines]
+            contents[POLICY_FILE] = "\n".join(policy)
         self.version = _content_hash(contents)
         try:
-            self._enforcer = casbin.Enforcer(str(directory / MODEL_FILE), source)
+            model = Model()
+            model.load_model_from_text(contents[MODEL_FILE])
+            self._enforcer = casbin.Enforcer(model, _PolicyLines(policy))
         except Exception as exc:  # casbin raises plain exceptions on syntax errors
             raise PolicyError(f"{MODEL_FILE}/{POLICY_FILE} cannot be loaded: {exc}") from exc
         self._lock = threading.Lock()
@@ -115,15 +128,16 @@ class PolicySet:
         return decision
 
 
-class _Lines(Adapter):  # type: ignore[misc]
-    """A read-only Casbin adapter over lines already read (one consistent snapshot)."""
+class _PolicyLines(Adapter):  # type: ignore[misc]
+    """A read-only Casbin adapter over policy lines already read (one consistent
+    snapshot), each read as Casbin's file adapter reads a line of a CSV file."""
 
-    def __init__(self, lines: Sequence[Rule]) -> None:
+    def __init__(self, lines: Sequence[str]) -> None:
         self._lines = lines
 
     def load_policy(self, model: Any) -> None:
         for line in self._lines:
-            load_policy_line(", ".join(line), model)
+            load_policy_line(line.strip(), model)
 
 
 class PolicyStore:
@@ -197,9 +211,23 @@ class PolicyStore:
         interval = self.recheck_seconds if listening else self.refresh_seconds
         return now - self._rules_checked_at >= interval
 
-    def current(self) -> PolicySet:
-        if self._due(time.monotonic()):
+    def _behind(self, generation: int | None) -> bool:
+        """Whether the lines loaded are not those of ``generation`` (read in the database;
+        it only grows, unless the table was re-created: any difference re-reads)."""
+        if generation is None or self.rules is None:
+            return False
+        stamp = self._stamp
+        return stamp is None or stamp[-1] != generation
+
+    def current(self, generation: int | None = None) -> PolicySet:
+        """The policies now. ``generation``: the lines' generation the caller has just read
+        in the database (the release gate, with its facts); if the lines loaded are not
+        that generation's, they are re-read first, whatever the watcher and the check
+        intervals say."""
+        if self._due(time.monotonic()) or self._behind(generation):
             with self._lock:
+                if self._behind(generation):
+                    self._rules_checked_at = float("-inf")
                 if self._due(time.monotonic()):
                     self._reload()
         error, current = self._error, self._current
@@ -213,7 +241,8 @@ class PolicyStore:
         """Under the lock: build first, then publish (a reader never sees half a load)."""
         now = time.monotonic()
         try:
-            files: tuple[Any, ...] = _stamp(self.directory)
+            contents = read_policy_files(self.directory)
+            files = _files_digest(contents)
             generation = None if self._stamp is None else self._stamp[-1]
             if self.rules is not None and (
                 self._stamp is None or self._current is None or self._rules_due(now)
@@ -227,7 +256,7 @@ class PolicyStore:
                 if self.rules is not None:
                     generation, lines = self.rules.snapshot()
                     stamp = (files, generation)
-                current = PolicySet(self.directory, lines)
+                current = PolicySet(self.directory, lines, contents)
                 self._current, self._stamp, self._error = current, stamp, None
         except PolicyError as exc:
             self._current, self._stamp, self._error = None, None, exc
@@ -246,18 +275,15 @@ class PolicyStore:
             self._stamp = None
 
 
-def _stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
-    out = []
-    for name in REQUIRED_FILES:
-        try:
-            st = (directory / name).stat()
-            out.append((name, st.st_mtime_ns, st.st_size))
-        except OSError:
-            out.append((name, -1, -1))
-    return tuple(out)
+def _files_digest(contents: Mapping[str, str]) -> str:
+    """What the store compares between refreshes: the digest of every file's content
+    (reading and hashing the five files takes tens of microseconds)."""
+    return _content_hash(contents)
 
 
-def _read_files(directory: Path) -> dict[str, str]:
+def read_policy_files(directory: Path) -> dict[str, str]:
+    """Every required file's text, by name; :class:`PolicyError` naming the first that
+    is missing, unreadable or not UTF-8."""
     contents: dict[str, str] = {}
     for name in REQUIRED_FILES:
         path = directory / name

@@ -2,12 +2,14 @@
 runtime computes, each check's outcome, and the decision.
 
 The facts: the lifecycle generation (the key of the serving cache), the patient's site,
-the active consents for the purpose and whether the caller's token is revoked come from
-one SELECT (one snapshot, no transaction); the version the request names — else the
-approved one — is then resolved from the serving cache that generation keys. Every check
-sees this one record, so whatever was committed before the request started (a
-withdrawal, a suspension, a revocation) is honoured by every worker. This is the only
-place where a request's version is resolved and its facts are read.
+the active consents for the purpose, whether the caller's token is revoked and, with the
+Casbin lines in the database, the lines' generation come from one SELECT (one snapshot, no
+transaction); the version the request names — else the approved one — is then resolved
+from the serving cache that generation keys, and the gate re-reads the lines before
+deciding when theirs moved. Every check sees this one record, so whatever was committed
+before the request started (a withdrawal, a suspension, a revocation, a change of the
+policy lines) is honoured by every worker. This is the only place where a request's
+version is resolved and its facts are read.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Select, null, select
 
 from governance.clock import utcnow
 from governance.consent.patients import SITE_COLUMN, categories_of, consents_column
@@ -27,6 +29,7 @@ from governance.identity.pseudonym import Pseudonymiser
 from governance.identity.revocation import REVOKED, REVOKED_COLUMN, token_binds
 from governance.lifecycle.serving import GENERATION_COLUMNS, Generation, ServingState
 from governance.lifecycle.versions import Lifecycle, VersionState
+from governance.policy.rules import GENERATION_COLUMN
 from governance.policy.store import PolicySet
 from governance.store.db import OneRowRead
 
@@ -123,6 +126,8 @@ class RequestFacts:
     #: ``serving``, else the latest registered one (the gate then withholds for want of
     #: approval, after checking the rest against its card).
     described: VersionState
+    #: The generation of the Casbin lines in the database (None: the lines are in files).
+    policy_generation: int | None = None
 
 
 class _Row(NamedTuple):
@@ -133,21 +138,37 @@ class _Row(NamedTuple):
     site: str | None
     consents: str | None
     revoked: bool
+    policy_generation: int | None
 
 
-def _statement(dialect: str) -> Select[Any]:
+def _statement(dialect: str, policy_lines_in_database: bool) -> Select[Any]:
+    policy_generation = GENERATION_COLUMN if policy_lines_in_database else null()
     return select(
-        *GENERATION_COLUMNS, SITE_COLUMN, consents_column(dialect), REVOKED_COLUMN.label("revoked")
+        *GENERATION_COLUMNS,
+        SITE_COLUMN,
+        consents_column(dialect),
+        REVOKED_COLUMN.label("revoked"),
+        policy_generation.label("policy_generation"),
     )
 
 
 class FactsReader:
     """Reads a request's :class:`RequestFacts`: one statement, then the version."""
 
-    def __init__(self, engine: Engine, lifecycle: Lifecycle, pseudonymiser: Pseudonymiser):
+    def __init__(
+        self,
+        engine: Engine,
+        lifecycle: Lifecycle,
+        pseudonymiser: Pseudonymiser,
+        *,
+        policy_lines_in_database: bool = False,
+    ):
+        """``policy_lines_in_database``: the Casbin lines are in the governance database
+        (their generation is then read with the facts)."""
         self._lifecycle = lifecycle
         self._pseudonymiser = pseudonymiser
-        self._read = OneRowRead(engine, _statement(engine.dialect.name))
+        statement = _statement(engine.dialect.name, policy_lines_in_database)
+        self._read = OneRowRead(engine, statement)
         self._revoked = OneRowRead(engine, select(REVOKED_COLUMN))
 
     def read(
@@ -180,6 +201,7 @@ class FactsReader:
             model=model,
             serving=serving,
             described=described,
+            policy_generation=None if row.policy_generation is None else int(row.policy_generation),
         )
 
     def token_revoked(self, principal: Principal | None) -> bool:

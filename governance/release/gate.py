@@ -196,7 +196,9 @@ class ReleaseGate:
         self._lifecycle = lifecycle
         self._audit = audit
         self._pseudonymiser = pseudonymiser
-        self._facts = FactsReader(engine, lifecycle, pseudonymiser)
+        self._facts = FactsReader(
+            engine, lifecycle, pseudonymiser, policy_lines_in_database=policies.rules is not None
+        )
 
     def facts(
         self,
@@ -253,7 +255,7 @@ class ReleaseGate:
             request.purpose,
         ):
             raise ValueError("the facts were read for another request")
-        policy = self._policy()
+        policy = self._policy(facts.policy_generation)
         outcomes: list[CheckOutcome] = []
         d: Deliberation | None = None
         store_failed = False
@@ -331,9 +333,12 @@ class ReleaseGate:
         }
         return self._audit.append(action + ".refused", body).record_id
 
-    def _policy(self) -> PolicySet | None:
+    def _policy(self, generation: int | None) -> PolicySet | None:
+        """The policies to decide on: at least as new as the lines' ``generation`` read
+        with the facts (re-read first when older), so that a change committed before the
+        request started binds it in every worker, whatever its watcher has heard."""
         try:
-            return self._policies.current()
+            return self._policies.current(generation)
         except PolicyError as exc:
             # the reason names files on the server: the log has it, the client not
             _log.error("decision withheld: the policies cannot be read: %s", exc)

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
@@ -60,12 +60,17 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def worker(settings: Settings, **extra_env: str) -> Iterator[str]:
-    """A started worker's base URL; terminated on exit."""
+def worker(
+    settings: Settings, preexec_fn: Callable[[], None] | None = None, **extra_env: str
+) -> Iterator[str]:
+    """A started worker's base URL; terminated on exit. ``preexec_fn`` runs in the child
+    before the worker starts (e.g. to drop privileges)."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "api.http.asgi:app", "--port", str(port)]
     proc = subprocess.Popen(
-        [*command, "--log-level", "warning"], env=worker_env(settings, **extra_env)
+        [*command, "--log-level", "warning"],
+        env=worker_env(settings, **extra_env),
+        preexec_fn=preexec_fn,
     )
     url = f"http://127.0.0.1:{port}"
     try:
