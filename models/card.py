@@ -7,6 +7,8 @@ data categories and the population envelope without loading the model.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -121,6 +123,18 @@ class TwinCard:
     horizon: float | None = None
     horizon_unit: str = "days"
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def outside_envelope(self, features: Mapping[str, float]) -> list[str]:
+        """The features outside the validated envelope, as ranges only (raw values never
+        enter an audit record); missing or non-finite values are not judged here."""
+        out = []
+        for name, (low, high) in self.envelope.items():
+            value = features.get(name)
+            if value is None or not math.isfinite(value):
+                continue
+            if value < low or value > high:
+                out.append(f"{name} not in [{low:g}, {high:g}]")
+        return out
 
     def __post_init__(self) -> None:
         if not self.intended_purposes:

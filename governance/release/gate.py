@@ -16,33 +16,31 @@ the decision to the audit log before returning it:
 8. ``explanation`` compute, explain, and check that the explanation adds up
 
 Each check is a small function of the :class:`Deliberation` returning a :class:`Verdict`.
-Policies that cannot be read withhold everything (check ``policy``). A governance store
-that fails while the facts are read or a check runs withholds the decision too (check
-``store``, recorded when the audit log can still be written) and raises
-:class:`~governance.errors.StoreUnavailable`. The record holds
-every check with its outcome and matched rule, digests of the inputs and outputs, never
-raw features. The registry and the explainer are not imported here: the caller passes a
-:class:`~governance.release.decision.TwinRuntime`.
+Unreadable policies withhold everything (check ``policy``); a governance store that fails
+while the facts are read or a check runs withholds too (check ``store``, recorded when
+the audit log can be written) and raises :class:`~governance.errors.StoreUnavailable`.
+The record holds every check with its outcome and matched rule, digests of the inputs and
+outputs, never raw features. The registry and the explainer are not imported here: the
+caller passes a :class:`~governance.release.decision.TwinRuntime`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Engine
 
 from governance.audit.chain import AuditLog
-from governance.errors import AuditWriteError, PolicyError, StoreUnavailable, TokenRevoked
+from governance.errors import PolicyError, StoreUnavailable
 from governance.identity.principal import Principal
 from governance.identity.pseudonym import Pseudonymiser
-from governance.identity.revocation import REVOKED
 from governance.lifecycle.transitions import APPROVED
 from governance.lifecycle.versions import Lifecycle, VersionState
 from governance.policy.store import PolicySet, PolicyStore
+from governance.release import refusals
 from governance.release.decision import (
     CheckOutcome,
     Deliberation,
@@ -59,9 +57,6 @@ from governance.store.db import STORE_ERRORS
 
 _log = logging.getLogger("twinreg.gate")
 _POLICY_OUTAGE = "the policies cannot be read: everything is withheld until an operator fixes them"
-#: What a decision's record and the client are told of a failing governance store.
-STORE_OUTAGE = "the governance store could not be read: nothing was released"
-_RECORD_FAILURES: tuple[type[Exception], ...] = (AuditWriteError, *STORE_ERRORS)
 
 
 def role(d: Deliberation) -> Verdict:
@@ -131,7 +126,7 @@ def bias_audit(d: Deliberation) -> Verdict:
 
 
 def envelope(d: Deliberation) -> Verdict:
-    outside = outside_envelope(d.version, d.request.features)
+    outside = d.version.card.outside_envelope(d.request.features)
     if not outside:
         return passed("inside the validated envelope")
     detail = "outside the validated population envelope: " + "; ".join(outside)
@@ -170,19 +165,6 @@ CHECKS: tuple[tuple[str, Callable[[Deliberation], Verdict]], ...] = (
 CHECK_ORDER: tuple[str, ...] = tuple(name for name, _ in CHECKS)
 
 
-def outside_envelope(state: VersionState, features: Mapping[str, float]) -> list[str]:
-    """The features outside the version's validated envelope, as ranges only (raw feature
-    values never enter the audit record)."""
-    out = []
-    for name, (low, high) in state.card.envelope.items():
-        value = features.get(name)
-        if value is None or not math.isfinite(value):
-            continue
-        if value < low or value > high:
-            out.append(f"{name} not in [{low:g}, {high:g}]")
-    return out
-
-
 class ReleaseGate:
     def __init__(
         self,
@@ -216,25 +198,11 @@ class ReleaseGate:
             return self._facts.read(principal, model, version, patient_id, purpose)
         except STORE_ERRORS as exc:
             _log.error("decision withheld: the facts could not be read: %s", exc)
-            body = {
-                "principal": principal.to_audit(),
-                "patient": self._facts.patient_key(principal, patient_id),
-                "purpose": purpose,
-                "model": model,
-                "model_version": None,
-                "decision": "withheld",
-                "checks": [CheckOutcome("store", False, STORE_OUTAGE).to_dict()],
-                "policy_version": None,
-                "input_digest": None,
-                "output_digest": None,
-                "warnings": [],
-            }
-            try:
-                audit_id: str | None = self._audit.append(action, body).record_id
-            except _RECORD_FAILURES as failed:
-                _log.error("the withheld decision could not be recorded either: %s", failed)
-                audit_id = None
-            raise StoreUnavailable(STORE_OUTAGE, audit_id=audit_id) from exc
+            key = self._facts.patient_key(principal, patient_id)
+            audit_id = refusals.record_store_outage(
+                self._audit, principal, key, model, purpose, action
+            )
+            raise StoreUnavailable(refusals.STORE_OUTAGE, audit_id=audit_id) from exc
 
     def resolve(self, model: str, version: str | None) -> tuple[VersionState | None, VersionState]:
         """The version a request names (:meth:`FactsReader.resolve`), without its facts."""
@@ -249,11 +217,8 @@ class ReleaseGate:
         action: str = "prediction",
     ) -> ReleaseDecision:
         """Run the checks over ``facts`` (read for this request) and record the decision."""
-        if (facts.model, facts.patient_id, facts.purpose) != (
-            request.model,
-            request.patient_id,
-            request.purpose,
-        ):
+        asked = (request.model, request.patient_id, request.purpose)
+        if (facts.model, facts.patient_id, facts.purpose) != asked:
             raise ValueError("the facts were read for another request")
         policy = self._policy(facts.policy_generation)
         outcomes: list[CheckOutcome] = []
@@ -270,13 +235,10 @@ class ReleaseGate:
                 except STORE_ERRORS as exc:
                     _log.error("decision withheld: the store failed in check %s: %s", name, exc)
                     store_failed = True
-                    outcomes.append(CheckOutcome("store", False, STORE_OUTAGE))
+                    outcomes.append(CheckOutcome("store", False, refusals.STORE_OUTAGE))
                     break
-                outcomes.append(
-                    CheckOutcome(
-                        name, verdict.passed, verdict.detail, verdict.rule, verdict.warning
-                    )
-                )
+                v = verdict
+                outcomes.append(CheckOutcome(name, v.passed, v.detail, v.rule, v.warning))
                 if not verdict.passed:
                     break
         released = all(o.passed for o in outcomes)
@@ -304,7 +266,7 @@ class ReleaseGate:
         }
         entry = self._audit.append(action, body)
         if store_failed:
-            raise StoreUnavailable(STORE_OUTAGE, audit_id=entry.record_id)
+            raise StoreUnavailable(refusals.STORE_OUTAGE, audit_id=entry.record_id)
         return ReleaseDecision(
             released,
             entry.record_id,
@@ -318,20 +280,8 @@ class ReleaseGate:
     def record_refusal(
         self, principal: Principal | None, action: str, details: Mapping[str, Any]
     ) -> str:
-        """Audit a request refused for bad input (nothing else is written).
-
-        Revocation comes before input: a request refused before its facts were read
-        (where a prediction reads its token's revocation) reads it here first, and a
-        revoked token raises :class:`TokenRevoked` — nothing is recorded under it but the
-        caller's record of that refusal."""
-        if self._facts.token_revoked(principal):
-            raise TokenRevoked(REVOKED)
-        body = {
-            "principal": principal.to_audit() if principal else None,
-            "decision": "refused",
-            **details,
-        }
-        return self._audit.append(action + ".refused", body).record_id
+        """Audit a request refused for bad input (:func:`refusals.record_refusal`)."""
+        return refusals.record_refusal(self._audit, self._facts, principal, action, details)
 
     def _policy(self, generation: int | None) -> PolicySet | None:
         """The policies to decide on: at least as new as the lines' ``generation`` read
