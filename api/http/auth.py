@@ -77,8 +77,8 @@ def revoked_before_its_facts(scope: Scope) -> bool:
     token, on a route that leaves revocation to that read (:data:`REVOCATION_IN_FACTS`).
 
     Revocation comes before everything else: a body that cannot be decoded, a rate limit,
-    any refusal before the facts read reads the token's revocation here first (one read,
-    on the refusal's path only; the decisions themselves keep their single read).
+    any refusal before the facts read reads the token's revocation here first (on the
+    refusal's path only: the decisions themselves keep their single read).
     """
     handler = scope.get("route_handler")
     user = scope.get("user")

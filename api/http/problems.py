@@ -165,7 +165,7 @@ def http_error_handler(
         detail = f"{request.method} is not allowed here; this path answers {allow}"
     try:
         audit_id = _audit_refused_prediction(request, exc.status_code, detail)
-    except TokenRevoked as revoked:  # revoked since the bearer middleware read the token
+    except TokenRevoked as revoked:  # found by the gate's read before it records a refusal
         return revoked_token_handler(request, revoked)
     return problem(
         exc.status_code,
