@@ -37,11 +37,10 @@ def make_distribution(
     if top_level is not None:
         (info / "top_level.txt").write_text(top_level)
     rows = []
-    for path, content in files.items():
-        if not path.startswith(".."):
-            target = site / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(content)
+    for path, content in files.items():  # "../../../bin/x": a script beside the site
+        target = (site / path).resolve()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
         rows.append(f"{path},{_digest(content)},{len(content)}")
     rows += [f"{info.name}/METADATA,,", f"{info.name}/RECORD,,"]
     if record:

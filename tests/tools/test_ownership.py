@@ -110,9 +110,11 @@ def test_scripts_metadata_and_bytecode_are_not_packages(tmp_path: Path) -> None:
         "x.data/scripts/run": "",
         "pkg_a/__pycache__/m.cpython-311.pyc": "",
     }
-    _dist(tmp_path, "pip", "25.0", {"pip/__init__.py": "", **shared})
-    _dist(tmp_path, "pip-shadow", "1.0", {"pkg_b/__init__.py": "", **shared})
-    assert _found(tmp_path) == []
+    site = tmp_path / "lib" / "python3.11" / "site-packages"  # scripts go to tmp_path/bin
+    _dist(site, "pip", "25.0", {"pip/__init__.py": "", **shared})
+    _dist(site, "pip-shadow", "1.0", {"pkg_b/__init__.py": "", **shared})
+    assert (tmp_path / "bin" / "pip").exists()
+    assert _found(site) == []
 
 
 def test_a_distribution_found_twice_on_the_path_counts_once(tmp_path: Path) -> None:
