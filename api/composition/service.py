@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO, cast
 
 import pandas as pd
 
-from api.composition import bias_audits, catalogue, dossiers, oversight
+from api.composition import bias_audits, catalogue, dossiers, oversight, status
 from api.composition.home import ensure_home
 from api.composition.predictions import PredictionService
 from api.composition.runtime import RegistryRuntime
 from api.composition.settings import Settings
+from api.composition.status import Health
 from api.composition.validation import (
     check_reference,
 )
@@ -50,12 +50,6 @@ from models.mechanistic import warm_up as warm_mechanistic_kernels
 from registry import RegisteredVersion, TwinRegistry
 
 _log = logging.getLogger("twinreg.service")
-
-
-@dataclass(frozen=True)
-class Health:
-    ok: bool
-    checks: dict[str, str]
 
 
 class TwinregService:
@@ -345,65 +339,10 @@ class TwinregService:
         seconds = sum(warm_mechanistic_kernels().values()) + warm_up_exact_explainer()
         _log.info("mechanistic kernels and exact explainer warmed up in %.1f s", seconds)
 
-    # -- health / info ------------------------------------------------------------------
+    # -- health / info (api.composition.status) ----------------------------------------
     def health(self) -> Health:
-        """What is up, for anyone (load balancers poll it): a store that is down is named,
-        its reason (file paths, hosts) goes to the server log only."""
-        checks: dict[str, str] = {}
-        ok = True
-        try:
-            checks["policies"] = self.policies.current().version
-        except Exception as exc:
-            _log.error("health: the policies cannot be read: %s", exc)
-            ok, checks["policies"] = False, "unavailable: cannot be read (see the server log)"
-        checks["policy_watch"] = self.policies.watch_state()
-        try:
-            # the head's seq (an index lookup), not count(*), which reads the whole log:
-            # load balancers poll /health; `audit verify` is where the chain is checked
-            checks["audit_records"] = str(self.audit.head()[0])
-        except Exception as exc:
-            _log.error("health: the governance database cannot be read: %s", exc)
-            ok, checks["governance_db"] = False, "unavailable: cannot be read (see the server log)"
-        checks["audit_checkpoints"] = self.checkpoints.state()
-        return Health(ok, checks)
+        """What is up, for anyone (load balancers poll it): :func:`status.health`."""
+        return status.health(self)
 
     def info(self) -> dict[str, Any]:
-        try:
-            policy_version: str | None = self.policies.current().version
-        except Exception:
-            policy_version = None
-        schema = migrations.status(self.engine)
-        return {
-            "home": str(self.settings.home),
-            "governance_url": _redact(self.settings.governance_url),
-            "tracking_uri": _redact(self.settings.tracking_uri),
-            "artifact_root": self.settings.artifact_root,
-            "policies": str(self.settings.policies_dir),
-            "policy_version": policy_version,
-            "schema": {
-                "revision": schema.revision,
-                "head": schema.head,
-                "state": schema.state,
-                "description": schema.describe(),
-            },
-            # an older schema is not read (its tables may differ): `twinreg upgrade` first
-            "models": [
-                {
-                    "name": m["name"],
-                    "kind": m["kind"],
-                    "approved_version": m["approved_version"],
-                    "versions": len(m["versions"]),
-                }
-                for m in (self.models() if schema.current else [])
-            ],
-        }
-
-
-def _redact(url: str) -> str:
-    """Hide a password in a database URL."""
-    if "://" in url and "@" in url.split("://", 1)[1]:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-    return url
+        return status.info(self)

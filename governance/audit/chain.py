@@ -12,13 +12,10 @@ the chain head under a lock — SQLite: the engine's ``BEGIN IMMEDIATE`` (see
 :mod:`governance.store.db`); PostgreSQL: a transaction-scoped advisory lock — so concurrent
 writers, in one process or several, can never fork the chain.
 
-:func:`governance.audit.verify.verify` recomputes the chain; signed checkpoints (count +
-head hash, Ed25519) written *outside* the database (:mod:`governance.audit.checkpoints`)
-also reveal a truncated tail, a replaced record or a wholesale rewrite. The server writes
-them itself (:mod:`governance.audit.checkpoint_writer`): the chain only tells it, after each
-append, the seq it reached (``after_append``; a cheap call, outside the lock). Nothing in
-this module deletes or edits a record. ``docs/audit-format.md`` specifies the bytes hashed
-and signed, for verifiers outside this code.
+:func:`governance.audit.verify.verify` recomputes the chain; signed checkpoints (Ed25519,
+written outside the database by :mod:`governance.audit.checkpoint_writer`, told each seq
+by ``after_append``) also reveal a truncated tail, a replaced record or a rewrite. Nothing
+here deletes or edits a record; ``docs/audit-format.md`` specifies the bytes hashed.
 
 The chain knows nothing of policies: what each record is stamped with, and any record
 that must go in first, comes from an :class:`AppendHook` the composition passes in (the
