@@ -42,8 +42,8 @@ Integration: classical RK4 with the time line cut at every event and sample time
 in equal steps of at most ``dt_max`` min, so jumps never fall inside a step. The kinks of the
 right-hand side (renal threshold ``Gp = ke2``, production floor ``EGP = 0``, empty plasma
 compartments ``Gp = 0``, ``Gt = 0``) are located inside the step that crosses them (cubic Hermite
-interpolation of the switching function) and the step is redone in two parts, so the method
-keeps its fourth order across them.
+interpolation of the switching function, ``hermite.py``) and the step is redone in two parts,
+so the method keeps its fourth order across them.
 
 Time in range (70-180 mg/dL), below 70 and above 180 are measured on the cubic Hermite
 interpolant of ``G`` over each step (values and slopes at both ends), splitting the step at
@@ -57,6 +57,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
+
+from models.mechanistic.hermite import below, crossing
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -141,92 +143,6 @@ def _switches(y: FloatArray, dy: FloatArray, p: FloatArray) -> tuple[float, floa
 
 
 @njit(cache=True)
-def _hermite(s: float, v0: float, v1: float, m0: float, m1: float) -> float:
-    """Cubic Hermite on [0, 1] with end values v0, v1 and end slopes m0, m1 (per unit s)."""
-    s2 = s * s
-    s3 = s2 * s
-    return (
-        (2.0 * s3 - 3.0 * s2 + 1.0) * v0
-        + (s3 - 2.0 * s2 + s) * m0
-        + (-2.0 * s3 + 3.0 * s2) * v1
-        + (s3 - s2) * m1
-    )
-
-
-@njit(cache=True)
-def _root(lo: float, hi: float, v0: float, v1: float, m0: float, m1: float, level: float) -> float:
-    """Bisection for the Hermite cubic reaching ``level`` on a monotone piece [lo, hi]."""
-    rising = _hermite(hi, v0, v1, m0, m1) > _hermite(lo, v0, v1, m0, m1)
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if (_hermite(mid, v0, v1, m0, m1) < level) == rising:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
-
-
-@njit(cache=True)
-def _crossing(v0: float, v1: float, m0: float, m1: float) -> float:
-    """Fraction of a step where a switching function (signs differ at the ends) hits 0."""
-    lo = 0.0
-    hi = 1.0
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if (_hermite(mid, v0, v1, m0, m1) > 0.0) == (v0 > 0.0):
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
-
-
-@njit(cache=True)
-def _below(v0: float, v1: float, m0: float, m1: float, level: float) -> float:
-    """Fraction of [0, 1] on which the Hermite cubic is below ``level``."""
-    # H(s) = a s^3 + b s^2 + c s + v0
-    a = 2.0 * (v0 - v1) + m0 + m1
-    b = 3.0 * (v1 - v0) - 2.0 * m0 - m1
-    c = m0
-    spread = abs(a) + abs(b) + abs(c)
-    if v0 - spread >= level:
-        return 0.0
-    if v0 + spread < level:
-        return 1.0
-    # split at the extrema (roots of 3a s^2 + 2b s + c in (0, 1)); 2.0 marks "none"
-    r1 = 2.0
-    r2 = 2.0
-    qa = 3.0 * a
-    qb = 2.0 * b
-    if abs(qa) > 1e-300:
-        disc = qb * qb - 4.0 * qa * c
-        if disc > 0.0:
-            root = math.sqrt(disc)
-            r1 = (-qb - root) / (2.0 * qa)
-            r2 = (-qb + root) / (2.0 * qa)
-            if r1 > r2:
-                r1, r2 = r2, r1
-    elif abs(qb) > 1e-300:
-        r1 = -c / qb
-    r1 = r1 if 0.0 < r1 < 1.0 else 2.0
-    r2 = r2 if 0.0 < r2 < 1.0 else 2.0
-    total = 0.0
-    lo = 0.0
-    for k in range(3):
-        hi = r1 if k == 0 else (r2 if k == 1 else 1.0)
-        if hi > 1.0:
-            continue
-        h_lo = _hermite(lo, v0, v1, m0, m1)
-        h_hi = _hermite(hi, v0, v1, m0, m1)
-        if h_lo < level and h_hi < level:
-            total += hi - lo
-        elif h_lo < level or h_hi < level:
-            s = _root(lo, hi, v0, v1, m0, m1, level)
-            total += (s - lo) if h_lo < level else (hi - s)
-        lo = hi
-    return total
-
-
-@njit(cache=True)
 def _rk4(
     y: FloatArray,
     k1: FloatArray,
@@ -265,8 +181,8 @@ def _tally(
     g1 = y1[GP] / vg
     m0 = h * d0[GP] / vg
     m1 = h * d1[GP] / vg
-    summary[1] += h * _below(g0, g1, m0, m1, LOW_MG_DL)
-    summary[2] += h * (1.0 - _below(g0, g1, m0, m1, HIGH_MG_DL))
+    summary[1] += h * below(g0, g1, m0, m1, LOW_MG_DL)
+    summary[2] += h * (1.0 - below(g0, g1, m0, m1, HIGH_MG_DL))
 
 
 @njit(cache=True)
@@ -299,12 +215,12 @@ def _step(
     r1, dr1, e1, de1 = _switches(new, d_new, p)
     split = 1.0
     if (r0 > 0.0) != (r1 > 0.0):
-        split = min(split, _crossing(r0, r1, h * dr0, h * dr1))
+        split = min(split, crossing(r0, r1, h * dr0, h * dr1))
     if (e0 > 0.0) != (e1 > 0.0):
-        split = min(split, _crossing(e0, e1, h * de0, h * de1))
+        split = min(split, crossing(e0, e1, h * de0, h * de1))
     for j in (GP, GT):
         if y[j] > 0.0 and new[j] <= 0.0:
-            split = min(split, _crossing(y[j], new[j], h * k1[j], h * d_new[j]))
+            split = min(split, crossing(y[j], new[j], h * k1[j], h * d_new[j]))
     if 0.0 < split < 1.0:
         first = split * h
         _rk4(y, k1, first, p, iir, dbar, work, new)
