@@ -20,11 +20,18 @@ Mass balance: ``A_gut + A1 + A2 + A_el`` equals the absorbed-dose input so far.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
+
+from models.mechanistic.stepper import (
+    State,
+    equal_steps,
+    integrate_events,
+    plain_step,
+    replace,
+    rk4_steps,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -34,44 +41,20 @@ ROUTE_INFUSION = 1
 ROUTE_ORAL = 2
 N_STATE = 5
 N_PARAMS = 6
+EMPTY = (0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+#: The right-hand side's arguments: CL, V1, Q, V2, ka and the infusion rate (mg/h).
+Args = tuple[float, float, float, float, float, float]
 
 
 @njit(cache=True)
-def _deriv(
-    ag: float, a1: float, a2: float, p: FloatArray, rate: float
-) -> tuple[float, float, float, float, float]:
-    cl = p[0]
-    v1 = p[1]
-    q = p[2]
-    v2 = p[3]
-    ka = p[4]
-    absorbed = ka * ag
-    c1 = a1 / v1
-    transfer = q * c1 - q * a2 / v2
+def _rhs(t: float, y: State, args: Args) -> State:
+    cl, v1, q, v2, ka, rate = args
+    absorbed = ka * y[0]
+    c1 = y[1] / v1
+    transfer = q * c1 - q * y[2] / v2
     return -absorbed, absorbed - cl * c1 - transfer + rate, transfer, c1, cl * c1
-
-
-@njit(cache=True)
-def _rk4_segment(
-    y: FloatArray, p: FloatArray, rate: float, t0: float, t1: float, dt_max: float
-) -> None:
-    """Advance ``y`` in place from ``t0`` to ``t1`` in equal RK4 steps of at most dt_max."""
-    span = t1 - t0
-    if span <= 0.0:
-        return
-    n = math.ceil(span / dt_max)
-    h = span / n
-    for _ in range(n):
-        ag, a1, a2 = y[0], y[1], y[2]
-        k1 = _deriv(ag, a1, a2, p, rate)
-        k2 = _deriv(ag + 0.5 * h * k1[0], a1 + 0.5 * h * k1[1], a2 + 0.5 * h * k1[2], p, rate)
-        k3 = _deriv(ag + 0.5 * h * k2[0], a1 + 0.5 * h * k2[1], a2 + 0.5 * h * k2[2], p, rate)
-        k4 = _deriv(ag + h * k3[0], a1 + h * k3[1], a2 + h * k3[2], p, rate)
-        y[0] += h / 6.0 * (k1[0] + 2.0 * k2[0] + 2.0 * k3[0] + k4[0])
-        y[1] += h / 6.0 * (k1[1] + 2.0 * k2[1] + 2.0 * k3[1] + k4[1])
-        y[2] += h / 6.0 * (k1[2] + 2.0 * k2[2] + 2.0 * k3[2] + k4[2])
-        y[3] += h / 6.0 * (k1[3] + 2.0 * k2[3] + 2.0 * k3[3] + k4[3])
-        y[4] += h / 6.0 * (k1[4] + 2.0 * k2[4] + 2.0 * k3[4] + k4[4])
 
 
 @njit(cache=True)
@@ -91,6 +74,37 @@ def _infusion_rate(
     return rate
 
 
+#: What the stepper's callbacks get: parameters, then the dose arrays and their count.
+Doses = tuple[FloatArray, FloatArray, FloatArray, IntArray, FloatArray, int]
+
+
+@njit(cache=True)
+def _dose(y: State, p: FloatArray, amount: float, route: int) -> State:
+    """A bolus into A1 or an oral dose (times F) into the gut; an infusion is a rate."""
+    if route == ROUTE_BOLUS:
+        return replace(y, 1, y[1] + amount)
+    if route == ROUTE_ORAL:
+        return replace(y, 0, y[0] + p[5] * amount)
+    return y
+
+
+@njit(cache=True)
+def _event(i: int, y: State, ctx: Doses) -> State:
+    return _dose(y, ctx[0], ctx[2][i], ctx[3][i])
+
+
+@njit(cache=True)
+def _args(p: FloatArray, rate: float) -> Args:
+    return p[0], p[1], p[2], p[3], p[4], rate
+
+
+@njit(cache=True)
+def _piece_args(ctx: Doses, t0: float, t1: float) -> Args:
+    """The right-hand side's arguments on ``[t0, t1]``: the infusions running throughout."""
+    params, times, amounts, routes, durations, n_doses = ctx
+    return _args(params, _infusion_rate(times, amounts, routes, durations, n_doses, t0, t1))
+
+
 @njit(cache=True)
 def pk_integrate(
     params: FloatArray,
@@ -108,46 +122,16 @@ def pk_integrate(
     times must be non-decreasing and start at or after 0; the simulation starts at 0 with
     an empty body and ends at the last sample time.
     """
-    n_samples = sample_times.shape[0]
-    out = np.zeros((n_samples, N_STATE))
-    if n_samples == 0:
-        return out
-    t_end = sample_times[n_samples - 1]
-    points = np.empty(1 + 2 * n_doses + n_samples)
-    points[0] = 0.0
+    infusion_ends = np.empty(n_doses)
     for i in range(n_doses):
-        points[1 + 2 * i] = dose_times[i]
-        points[2 + 2 * i] = dose_times[i] + (dose_durations[i] if dose_routes[i] == 1 else 0.0)
-    points[1 + 2 * n_doses :] = sample_times
-    points = np.sort(points)
-    y = np.zeros(N_STATE)
-    next_dose = 0
-    next_sample = 0
-    k = 0
-    n_points = points.shape[0]
-    while k < n_points and points[k] <= t_end:
-        t = points[k]
-        while next_dose < n_doses and dose_times[next_dose] <= t:
-            route = dose_routes[next_dose]
-            if route == ROUTE_BOLUS:
-                y[1] += dose_amounts[next_dose]
-            elif route == ROUTE_ORAL:
-                y[0] += params[5] * dose_amounts[next_dose]
-            next_dose += 1
-        while next_sample < n_samples and sample_times[next_sample] <= t:
-            out[next_sample, :] = y
-            next_sample += 1
-        j = k + 1
-        while j < n_points and points[j] <= t:
-            j += 1
-        if j < n_points and points[j] <= t_end:
-            t1 = points[j]
-            rate = _infusion_rate(
-                dose_times, dose_amounts, dose_routes, dose_durations, n_doses, t, t1
-            )
-            _rk4_segment(y, params, rate, t, t1, dt_max)
-        k = j
-    return out
+        infusion = dose_routes[i] == ROUTE_INFUSION
+        infusion_ends[i] = dose_times[i] + (dose_durations[i] if infusion else 0.0)
+    ctx = (params, dose_times, dose_amounts, dose_routes, dose_durations, n_doses)
+    states, _ = integrate_events(
+        _rhs, plain_step, _event, _piece_args, ctx, EMPTY, dose_times, n_doses, infusion_ends,
+        sample_times, dt_max,
+    )  # fmt: skip
+    return states
 
 
 @njit(parallel=True, cache=True)
@@ -180,19 +164,12 @@ def pk_integrate_batch(
 
 @njit(cache=True)
 def _cycle(
-    y: FloatArray,
-    p: FloatArray,
-    amount: float,
-    route: int,
-    duration: float,
-    tau: float,
+    y: State, p: FloatArray, amount: float, route: int, duration: float, tau: float,
     dt_max: float,
-) -> float:
-    """One dosing interval from ``y`` (dose at its start), in place; returns the peak C1."""
-    if route == ROUTE_BOLUS:
-        y[1] += amount
-    elif route == ROUTE_ORAL:
-        y[0] += p[5] * amount
+) -> tuple[State, float]:  # fmt: skip
+    """One dosing interval from ``y`` (dose at its start): the state at its end and the
+    peak C1."""
+    y = _dose(y, p, amount, route)
     peak = float(y[1] / p[1])
     if route == ROUTE_INFUSION:
         pieces = (duration, tau)
@@ -205,15 +182,15 @@ def _cycle(
         t1 = pieces[piece]
         span = t1 - t0
         if span > 0.0:
-            n = math.ceil(span / dt_max)
-            h = span / n
+            n, h = equal_steps(span, dt_max)
+            args = _args(p, rates[piece])
             for step in range(n):
-                _rk4_segment(y, p, rates[piece], t0 + step * h, t0 + (step + 1) * h, h * 1.5)
+                y = rk4_steps(_rhs, y, args, t0 + step * h, t0 + (step + 1) * h, h * 1.5)
                 c = y[1] / p[1]
                 if c > peak:
                     peak = c
         t0 = t1
-    return peak
+    return y, peak
 
 
 @njit(cache=True)
@@ -256,20 +233,15 @@ def pk_steady_state(
     the peak (largest concentration at a step point; exact for bolus and infusion, whose
     peaks fall on events) and the trough (concentration just before the next dose).
     """
-    y = np.zeros(N_STATE)
-    _cycle(y, params, amount, route, duration, tau, dt_max)
-    d = y[:3].copy()
+    y, _ = _cycle(EMPTY, params, amount, route, duration, tau, dt_max)
+    d = np.array([y[0], y[1], y[2]])
     a = np.eye(3)
     for j in range(3):
-        y[:] = 0.0
-        y[j] = 1.0
-        _cycle(y, params, 0.0, route, duration, tau, dt_max)
+        y, _ = _cycle(replace(EMPTY, j, 1.0), params, 0.0, route, duration, tau, dt_max)
         for i in range(3):
             a[i, j] -= y[i]
     x = _solve3(a, d)
-    y[:] = 0.0
-    y[:3] = x
-    peak = _cycle(y, params, amount, route, duration, tau, dt_max)
+    y, peak = _cycle((x[0], x[1], x[2], 0.0, 0.0), params, amount, route, duration, tau, dt_max)
     out = np.empty(3)
     out[0] = y[3] * 24.0 / tau
     out[1] = peak
