@@ -39,7 +39,8 @@ severe hypoglycaemia, but its states stay physical: after an overdose the tissue
 can then decay faster than a 1-min step resolves).
 
 Integration: classical RK4 with the time line cut at every event and sample time, each piece
-in equal steps of at most ``dt_max`` min, so jumps never fall inside a step. The kinks of the
+in equal steps of at most ``dt_max`` min, so jumps never fall inside a step (the shared
+stepper, ``stepper.py``). The kinks of the
 right-hand side (renal threshold ``Gp = ke2``, production floor ``EGP = 0``, empty plasma
 compartments ``Gp = 0``, ``Gt = 0``) are located inside the step that crosses them (cubic Hermite
 interpolation of the switching function, ``hermite.py``) and the step is redone in two parts,
@@ -59,6 +60,7 @@ import numpy.typing as npt
 from numba import njit, prange
 
 from models.mechanistic.hermite import below, crossing
+from models.mechanistic.stepper import Rhs, State, integrate_events, replace, rk4_advance, rk4_step
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -93,8 +95,9 @@ N_SUMMARY = 4
 
 
 @njit(cache=True)
-def _rhs(y: FloatArray, p: FloatArray, iir: float, dbar: float, dy: FloatArray) -> None:
-    """Right-hand side into ``dy`` (``iir``: basal insulin in pmol/kg/min)."""
+def _deriv(t: float, y: State, args: tuple[FloatArray, float, float]) -> State:
+    """Right-hand side (``args``: parameters, basal insulin in pmol/kg/min, ``D``)."""
+    p, iir, dbar = args
     qsto = y[QSTO1] + y[QSTO2]
     kmax = p[KMAX]
     if dbar > 0.0:
@@ -107,9 +110,6 @@ def _rhs(y: FloatArray, p: FloatArray, iir: float, dbar: float, dy: FloatArray) 
         kempt = kmax
     emptied = kempt * y[QSTO2]
     absorbed = p[KABS] * y[QGUT]
-    dy[QSTO1] = -kmax * y[QSTO1]
-    dy[QSTO2] = kmax * y[QSTO1] - emptied
-    dy[QGUT] = emptied - absorbed
     gp = y[GP]
     gt = y[GT]
     egp = p[KP1] - p[KP2] * gp - p[KP3] * y[ID]
@@ -119,23 +119,43 @@ def _rhs(y: FloatArray, p: FloatArray, iir: float, dbar: float, dy: FloatArray) 
     ra = p[F] * absorbed / p[BW]
     uid = (p[VM0] + p[VMX] * y[XI]) * gt / (p[KM0] + gt)
     dgp = egp + ra - p[FSNC] - renal - p[K1] * gp + p[K2] * gt
-    dy[GP] = 0.0 if gp <= 0.0 and dgp < 0.0 else dgp
     dgt = -uid + p[K1] * gp - p[K2] * gt
-    dy[GT] = 0.0 if gt <= 0.0 and dgt < 0.0 else dgt
     insulin = y[IP] / p[VI]
-    dy[IP] = -(p[M2] + p[M4]) * y[IP] + p[M1] * y[IL] + p[KA1] * y[ISC1] + p[KA2] * y[ISC2]
-    dy[XI] = p[P2U] * (insulin - p[IB] - y[XI])
-    dy[I1] = -p[KI] * (y[I1] - insulin)
-    dy[ID] = -p[KI] * (y[ID] - y[I1])
-    dy[IL] = -(p[M1] + p[M30]) * y[IL] + p[M2] * y[IP]
-    dy[ISC1] = iir - (p[KD] + p[KA1]) * y[ISC1]
-    dy[ISC2] = p[KD] * y[ISC1] - p[KA2] * y[ISC2]
-    dy[GS] = p[KSC] * (gp - y[GS])
-    dy[AUC] = gp
+    return (
+        -kmax * y[QSTO1],
+        kmax * y[QSTO1] - emptied,
+        emptied - absorbed,
+        0.0 if gp <= 0.0 and dgp < 0.0 else dgp,
+        0.0 if gt <= 0.0 and dgt < 0.0 else dgt,
+        -(p[M2] + p[M4]) * y[IP] + p[M1] * y[IL] + p[KA1] * y[ISC1] + p[KA2] * y[ISC2],
+        p[P2U] * (insulin - p[IB] - y[XI]),
+        -p[KI] * (y[I1] - insulin),
+        -p[KI] * (y[ID] - y[I1]),
+        -(p[M1] + p[M30]) * y[IL] + p[M2] * y[IP],
+        iir - (p[KD] + p[KA1]) * y[ISC1],
+        p[KD] * y[ISC1] - p[KA2] * y[ISC2],
+        p[KSC] * (gp - y[GS]),
+        gp,
+    )
 
 
 @njit(cache=True)
-def _switches(y: FloatArray, dy: FloatArray, p: FloatArray) -> tuple[float, float, float, float]:
+def _state(x: FloatArray, auc: float) -> State:
+    """The state from the physiology (the first ``N_PHYSIOLOGY`` values of ``x``) and AUC."""
+    return (x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11], x[12], auc)
+
+
+@njit(cache=True)
+def _rhs(y: FloatArray, p: FloatArray, iir: float, dbar: float, dy: FloatArray) -> None:
+    """The right-hand side between arrays (``iir``: basal insulin in pmol/kg/min), for
+    callers outside the kernel such as scipy in ``bench.py``."""
+    d = _deriv(0.0, _state(y, y[AUC]), (p, iir, dbar))
+    for j in range(N_STATE):
+        dy[j] = d[j]
+
+
+@njit(cache=True)
+def _switches(y: State, dy: State, p: FloatArray) -> tuple[float, float, float, float]:
     """Renal and production switching functions and their time derivatives."""
     renal = y[GP] - p[KE2]
     production = p[KP1] - p[KP2] * y[GP] - p[KP3] * y[ID]
@@ -143,39 +163,9 @@ def _switches(y: FloatArray, dy: FloatArray, p: FloatArray) -> tuple[float, floa
 
 
 @njit(cache=True)
-def _rk4(
-    y: FloatArray,
-    k1: FloatArray,
-    h: float,
-    p: FloatArray,
-    iir: float,
-    dbar: float,
-    work: FloatArray,
-    out: FloatArray,
-) -> None:
-    """One RK4 step from ``y`` (whose derivative is ``k1``) into ``out``."""
-    k2 = work[0]
-    k3 = work[1]
-    k4 = work[2]
-    tmp = work[3]
-    for j in range(N_STATE):
-        tmp[j] = y[j] + 0.5 * h * k1[j]
-    _rhs(tmp, p, iir, dbar, k2)
-    for j in range(N_STATE):
-        tmp[j] = y[j] + 0.5 * h * k2[j]
-    _rhs(tmp, p, iir, dbar, k3)
-    for j in range(N_STATE):
-        tmp[j] = y[j] + h * k3[j]
-    _rhs(tmp, p, iir, dbar, k4)
-    for j in range(N_STATE):
-        out[j] = y[j] + h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
-
-
-@njit(cache=True)
 def _tally(
-    y0: FloatArray, d0: FloatArray, y1: FloatArray, d1: FloatArray, h: float, vg: float,
-    summary: FloatArray,
-) -> None:  # fmt: skip
+    y0: State, d0: State, y1: State, d1: State, h: float, vg: float, summary: FloatArray
+) -> None:
     """Add the step's minutes below 70 and above 180 mg/dL (in range is the rest)."""
     g0 = y0[GP] / vg
     g1 = y1[GP] / vg
@@ -186,31 +176,30 @@ def _tally(
 
 
 @njit(cache=True)
-def _empty(y: FloatArray) -> None:
+def _empty(y: State) -> State:
     """At a located crossing a glucose compartment is empty (rounding may leave -0)."""
     if y[GP] < 0.0:
-        y[GP] = 0.0
+        y = replace(y, GP, 0.0)
     if y[GT] < 0.0:
-        y[GT] = 0.0
+        y = replace(y, GT, 0.0)
+    return y
 
 
-@njit(cache=True)
+#: What the stepper's callbacks get: parameters, event kinds and values, ``[basal insulin
+#: in pmol/kg/min, D]`` as the events set them, and the summary being tallied.
+Context = tuple[FloatArray, IntArray, FloatArray, FloatArray, FloatArray]
+
+
+@njit(cache=True, inline="always")
 def _step(
-    y: FloatArray,
-    k1: FloatArray,
-    h: float,
-    p: FloatArray,
-    iir: float,
-    dbar: float,
-    work: FloatArray,
-    summary: FloatArray,
-) -> None:
-    """Advance ``y`` by ``h`` in place and refresh ``k1`` at the new state; a step that
-    crosses a kink of the right-hand side is redone in two parts split at the crossing."""
-    new = work[4]
-    d_new = work[5]
-    _rk4(y, k1, h, p, iir, dbar, work, new)
-    _rhs(new, p, iir, dbar, d_new)
+    rhs: Rhs, t: float, y: State, k1: State, h: float, args: tuple[FloatArray, float, float],
+    ctx: Context,
+) -> tuple[State, State]:  # fmt: skip
+    """The state after ``h`` and its derivative, the step's minutes out of range tallied; a
+    step that crosses a kink of the right-hand side is redone in two parts split there."""
+    p = args[0]
+    summary = ctx[4]
+    new, d_new = rk4_advance(rhs, t, y, k1, h, args)
     r0, dr0, e0, de0 = _switches(y, k1, p)
     r1, dr1, e1, de1 = _switches(new, d_new, p)
     split = 1.0
@@ -223,21 +212,42 @@ def _step(
             split = min(split, crossing(y[j], new[j], h * k1[j], h * d_new[j]))
     if 0.0 < split < 1.0:
         first = split * h
-        _rk4(y, k1, first, p, iir, dbar, work, new)
-        _empty(new)
-        _rhs(new, p, iir, dbar, d_new)
+        new = _empty(rk4_step(rhs, t, y, k1, first, args))
+        d_new = rhs(t + first, new, args)
         _tally(y, k1, new, d_new, first, p[VG], summary)
-        y[:] = new
-        k1[:] = d_new
+        y = new
+        k1 = d_new
+        t = t + first
         h = h - first
-        _rk4(y, k1, h, p, iir, dbar, work, new)
-        _rhs(new, p, iir, dbar, d_new)
+        new, d_new = rk4_advance(rhs, t, y, k1, h, args)
     if new[GP] < 0.0 or new[GT] < 0.0:  # a crossing located at the very start of the step
-        _empty(new)
-        _rhs(new, p, iir, dbar, d_new)
+        new = _empty(new)
+        d_new = rhs(t + h, new, args)
     _tally(y, k1, new, d_new, h, p[VG], summary)
-    y[:] = new
-    k1[:] = d_new
+    return new, d_new
+
+
+@njit(cache=True)
+def _event(i: int, y: State, ctx: Context) -> State:
+    """Event ``i``: a meal into the stomach, a bolus under the skin, or a new basal rate."""
+    params, kinds, values, controls, _ = ctx
+    per_u = PMOL_PER_U / params[BW]
+    kind = kinds[i]
+    value = values[i]
+    if kind == MEAL:
+        y = replace(y, QSTO1, y[QSTO1] + 1000.0 * value)
+        controls[1] = y[QSTO1] + y[QSTO2]
+    elif kind == BOLUS:
+        y = replace(y, ISC1, y[ISC1] + value * per_u)
+    else:
+        controls[0] = value / 60.0 * per_u
+    return y
+
+
+@njit(cache=True)
+def _piece_args(ctx: Context, t0: float, t1: float) -> tuple[FloatArray, float, float]:
+    controls = ctx[3]
+    return ctx[0], controls[0], controls[1]
 
 
 @njit(cache=True)
@@ -259,55 +269,15 @@ def glucose_integrate(
     of the sorted ``sample_times``, and ``[minutes in 70-180 mg/dL, minutes below 70,
     minutes above 180, mean glucose in mg/dL]`` over ``[0, last sample time]``.
     """
-    n_samples = sample_times.shape[0]
-    states = np.zeros((n_samples, N_STATE))
     summary = np.zeros(N_SUMMARY)
-    if n_samples == 0:
+    ctx = (params, event_kinds, event_values, np.zeros(2), summary)
+    states, y = integrate_events(
+        _deriv, _step, _event, _piece_args, ctx, _state(x0, 0.0), event_times, n_events,
+        np.empty(0), sample_times, dt_max,
+    )  # fmt: skip
+    if sample_times.shape[0] == 0:
         return states, summary
-    t_end = sample_times[n_samples - 1]
-    points = np.empty(1 + n_events + n_samples)
-    points[0] = 0.0
-    points[1 : 1 + n_events] = event_times[:n_events]
-    points[1 + n_events :] = sample_times
-    points = np.sort(points)
-    y = np.zeros(N_STATE)
-    y[:N_PHYSIOLOGY] = x0[:N_PHYSIOLOGY]
-    k1 = np.empty(N_STATE)
-    work = np.empty((6, N_STATE))
-    per_u = PMOL_PER_U / params[BW]
-    iir = 0.0
-    dbar = 0.0
-    next_event = 0
-    next_sample = 0
-    k = 0
-    n_points = points.shape[0]
-    while k < n_points and points[k] <= t_end:
-        t = points[k]
-        while next_event < n_events and event_times[next_event] <= t:
-            kind = event_kinds[next_event]
-            value = event_values[next_event]
-            if kind == MEAL:
-                y[QSTO1] += 1000.0 * value
-                dbar = y[QSTO1] + y[QSTO2]
-            elif kind == BOLUS:
-                y[ISC1] += value * per_u
-            else:
-                iir = value / 60.0 * per_u
-            next_event += 1
-        while next_sample < n_samples and sample_times[next_sample] <= t:
-            states[next_sample, :] = y
-            next_sample += 1
-        j = k + 1
-        while j < n_points and points[j] <= t:
-            j += 1
-        if j < n_points and points[j] <= t_end:
-            span = points[j] - t
-            n = math.ceil(span / dt_max)
-            h = span / n
-            _rhs(y, params, iir, dbar, k1)
-            for _ in range(n):
-                _step(y, k1, h, params, iir, dbar, work, summary)
-        k = j
+    t_end = sample_times[sample_times.shape[0] - 1]
     if t_end > 0.0:
         summary[0] = t_end - summary[1] - summary[2]
         summary[3] = y[AUC] / (params[VG] * t_end)
