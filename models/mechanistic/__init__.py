@@ -1,8 +1,9 @@
 """Mechanistic twins: physiology ODEs compiled with numba (pure computation).
 
 Each kernel has a single-patient ``@njit(cache=True)`` integrator (fixed-step RK4 with
-steps aligned to events) and a ``prange`` batch entry point; each twin class maps
-covariates and regimen inputs to named outputs with ``predict_outputs(X, output)``.
+steps aligned to events, written once in ``stepper.py``) and a ``prange`` batch entry
+point; each twin class maps covariates and regimen inputs to named outputs with
+``predict_outputs(X, output)``.
 
 - :class:`VancomycinTwin` (two-compartment PK): ``auc24``, ``peak``, ``trough``.
 - :class:`WindkesselTwin` (three-element Windkessel): ``systolic``, ``diastolic``, ``map``.

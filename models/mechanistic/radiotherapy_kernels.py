@@ -4,13 +4,15 @@ Parameters ``[r, K, alpha, beta]``: growth rate (1/day), carrying capacity (cm³
 linear-quadratic radiosensitivities (1/Gy, 1/Gy²). Growth ``model`` 0 is logistic
 ``dV/dt = r·V·(1 - V/K)``, 1 is Gompertz ``dV/dt = r·V·ln(K/V)``. A fraction of dose d at
 time t multiplies the volume by the LQ surviving fraction ``exp(-alpha·d - beta·d²)``
-(instantaneous kill). Fixed-step RK4 with steps aligned to fractions and sample times;
-sampled volumes are right-continuous (after a fraction given at that instant).
+(instantaneous kill). Fixed-step RK4 with steps aligned to fractions and sample times (the
+shared stepper, ``stepper.py``); sampled volumes are right-continuous (after a fraction
+given at that instant).
 
 Time to progression: the first time after the first fraction at which the volume returns
 to the pre-treatment volume (just before the first fraction), located inside the RK4 step
-that crosses it by cubic Hermite interpolation (values and slopes at both step ends); it
-equals the last sample time (censored) if there is no progression within the horizon.
+that crosses it by cubic Hermite interpolation (values and slopes at both step ends,
+``hermite.py``); it equals the last sample time (censored) if there is no progression
+within the horizon.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
+from models.mechanistic.hermite import root
+from models.mechanistic.stepper import Rhs, State, integrate_events, replace, rk4_advance
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 N_PARAMS = 4
@@ -28,35 +33,56 @@ LOGISTIC = 0
 GOMPERTZ = 1
 
 
+#: The right-hand side's arguments: r, K, the growth model; then the pre-treatment volume
+#: (-1 before the first fraction), which only the step uses.
+Args = tuple[float, float, int, float]
+
+
 @njit(cache=True)
-def _growth(v: float, p: FloatArray, model: int) -> float:
+def _rhs(t: float, y: State, args: Args) -> State:
+    """Right-hand side of the state ``(V, time to progression)``; the second item is the
+    crossing time found so far (-1 for none), constant between steps."""
+    r, k, model, _ = args
+    v = y[0]
     if model == GOMPERTZ:
-        return float(p[0] * v * math.log(p[1] / v))
-    return float(p[0] * v * (1.0 - v / p[1]))
+        return r * v * math.log(k / v), 0.0
+    return r * v * (1.0 - v / k), 0.0
+
+
+#: What the stepper's callbacks get: parameters, growth model, fraction doses and the
+#: pre-treatment volume (-1 before the first fraction).
+Context = tuple[FloatArray, int, FloatArray, FloatArray]
 
 
 @njit(cache=True)
-def _hermite_crossing(
-    t0: float, h: float, v0: float, v1: float, f0: float, f1: float, level: float
-) -> float:
-    """Time in ``[t0, t0+h]`` where the cubic Hermite interpolant reaches ``level``."""
-    lo = 0.0
-    hi = 1.0
-    for _ in range(60):
-        s = 0.5 * (lo + hi)
-        s2 = s * s
-        s3 = s2 * s
-        value = (
-            (2 * s3 - 3 * s2 + 1) * v0
-            + (s3 - 2 * s2 + s) * h * f0
-            + (-2 * s3 + 3 * s2) * v1
-            + (s3 - s2) * h * f1
-        )
-        if value < level:
-            lo = s
-        else:
-            hi = s
-    return t0 + 0.5 * (lo + hi) * h
+def _fraction(i: int, y: State, ctx: Context) -> State:
+    """Fraction ``i`` multiplies the volume by the LQ surviving fraction."""
+    params, _, doses, level = ctx
+    if i == 0:
+        level[0] = y[0]
+    d = doses[i]
+    return y[0] * math.exp(-params[2] * d - params[3] * d * d), y[1]
+
+
+@njit(cache=True)
+def _piece_args(ctx: Context, t0: float, t1: float) -> Args:
+    params, model, _, level = ctx
+    return params[0], params[1], model, level[0]
+
+
+@njit(cache=True, inline="always")
+def _step(
+    rhs: Rhs, t: float, y: State, k1: State, h: float, args: Args, ctx: Context
+) -> tuple[State, State]:
+    """An RK4 step that also locates the first regrowth to the pre-treatment volume (the
+    step takes nothing from ``ctx``: a reference to an array there, at every step, would
+    cost more than the step)."""
+    new, d_new = rk4_advance(rhs, t, y, k1, h, args)
+    level = args[3]
+    if level > 0.0 and y[1] < 0.0 and y[0] < level <= new[0]:
+        s = root(0.0, 1.0, y[0], new[0], h * k1[0], h * d_new[0], level)
+        new = replace(new, 1, t + s * h)
+    return new, d_new
 
 
 @njit(cache=True)
@@ -71,55 +97,15 @@ def tumour_integrate(
     dt_max: float,
 ) -> tuple[FloatArray, float]:
     """One patient from volume ``v0`` at time 0: ``(volume at sample_times, ttp)``."""
-    n_samples = sample_times.shape[0]
-    out = np.zeros(n_samples)
-    t_end = sample_times[n_samples - 1]
-    points = np.empty(1 + n_fractions + n_samples)
-    points[0] = 0.0
-    points[1 : 1 + n_fractions] = fraction_times[:n_fractions]
-    points[1 + n_fractions :] = sample_times
-    points = np.sort(points)
-    alpha = params[2]
-    beta = params[3]
-    v = v0
-    level = -1.0
-    ttp = t_end
-    found = False
-    next_fx = 0
-    next_sample = 0
-    k = 0
-    n_points = points.shape[0]
-    while k < n_points and points[k] <= t_end:
-        t = points[k]
-        while next_fx < n_fractions and fraction_times[next_fx] <= t:
-            if next_fx == 0:
-                level = v
-            d = fraction_doses[next_fx]
-            v *= math.exp(-alpha * d - beta * d * d)
-            next_fx += 1
-        while next_sample < n_samples and sample_times[next_sample] <= t:
-            out[next_sample] = v
-            next_sample += 1
-        j = k + 1
-        while j < n_points and points[j] <= t:
-            j += 1
-        if j < n_points and points[j] <= t_end:
-            span = points[j] - t
-            n = math.ceil(span / dt_max)
-            h = span / n
-            for step in range(n):
-                k1 = _growth(v, params, model)
-                k2 = _growth(v + 0.5 * h * k1, params, model)
-                k3 = _growth(v + 0.5 * h * k2, params, model)
-                k4 = _growth(v + h * k3, params, model)
-                v_new = v + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-                if not found and level > 0.0 and v < level <= v_new:
-                    f1 = _growth(v_new, params, model)
-                    ttp = _hermite_crossing(t + step * h, h, v, v_new, k1, f1, level)
-                    found = True
-                v = v_new
-        k = j
-    return out, ttp
+    ctx = (params, model, fraction_doses, np.array([-1.0]))
+    states, y = integrate_events(
+        _rhs, _step, _fraction, _piece_args, ctx, (v0, -1.0), fraction_times, n_fractions,
+        np.empty(0), sample_times, dt_max,
+    )  # fmt: skip
+    ttp = y[1]
+    if ttp < 0.0 and sample_times.shape[0] > 0:  # censored at the horizon
+        ttp = sample_times[sample_times.shape[0] - 1]
+    return states[:, 0].copy(), ttp
 
 
 @njit(parallel=True, cache=True)

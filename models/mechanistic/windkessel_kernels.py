@@ -8,13 +8,14 @@ integral is SV) and zero in diastole. With ``P_c`` the pressure across the compl
 
     C·dP_c/dt = Q(t) - P_c/R_p,        P_aortic = P_c + R_c·Q(t)
 
-Fixed-step RK4 with steps aligned to the start and end of ejection (the kink of Q). The
-model is affine in ``P_c``, so the periodic steady state is the fixed point of one beat
-(``P -> phi·P + d``): ``d`` is one beat from zero, ``phi`` the product of the RK4 stability
-polynomials ``R(z)`` of the steps. The steady beat is the RK4 beat from that fixed point,
-assembled without integrating twice: the forced systole from zero plus the fixed point's
-homogeneous response ``R(z)^k``, and the inflow-free diastole as one multiplication by
-``R(z)`` per step (the same RK4 numbers, up to rounding).
+Fixed-step RK4 with steps aligned to the start and end of ejection (the kink of Q); the
+ejection is integrated by the shared stepper (``stepper.py``). The model is affine in
+``P_c``, so the periodic steady state is the fixed point of one beat (``P -> phi·P + d``):
+``d`` is one beat from zero, ``phi`` the product of the RK4 stability polynomials ``R(z)``
+of the steps. The steady beat is the RK4 beat from that fixed point, assembled without
+integrating twice: the forced systole from zero plus the fixed point's homogeneous response
+``R(z)^k``, and the inflow-free diastole as one multiplication by ``R(z)`` per step (the
+same RK4 numbers, up to rounding).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
+
+from models.mechanistic.stepper import State, rk4_advance
 
 FloatArray = npt.NDArray[np.float64]
 N_PARAMS = 6
@@ -39,39 +42,29 @@ def _stability(z: float) -> tuple[float, float]:
 
 
 @njit(cache=True)
+def _rhs(t: float, y: State, args: tuple[float, float, float, float, float]) -> State:
+    """Right-hand side of ``(P_c, integral of the aortic pressure)`` during ejection (``args``:
+    R_c, R_p, C, T_s, Q_max): the derivative's second item is the aortic pressure."""
+    rc, rp, c, ts, q_max = args
+    q = q_max * math.sin(math.pi * t / ts)
+    return (q - y[0] / rp) / c, y[0] + rc * q
+
+
+@njit(cache=True)
 def _systole_from_zero(p: FloatArray, n_sys: int, wave: FloatArray) -> tuple[float, float]:
     """RK4 through ejection from ``P_c = 0``: fills ``wave[0..n_sys]`` with the aortic
-    pressure and returns ``(P_c at the end, integral of the aortic pressure)``."""
+    pressure and returns ``(P_c at the end, integral of the aortic pressure)``; the
+    integral is the RK4 quadrature with the stage values."""
     rc, rp, c, ts, sv = p[0], p[1], p[2], p[4], p[5]
-    q_max = math.pi * sv / (2.0 * ts)
+    args = (rc, rp, c, ts, math.pi * sv / (2.0 * ts))
     h = ts / n_sys
-    pc = 0.0
-    integral = 0.0
-    wave[0] = 0.0
-    qa = 0.0
+    y: State = (0.0, 0.0)
+    k1 = _rhs(0.0, y, args)
+    wave[0] = k1[1]
     for step in range(n_sys):
-        t = step * h
-        qm = q_max * math.sin(math.pi * (t + 0.5 * h) / ts)
-        qb = q_max * math.sin(math.pi * (t + h) / ts)
-        k1 = (qa - pc / rp) / c
-        k2 = (qm - (pc + 0.5 * h * k1) / rp) / c
-        k3 = (qm - (pc + 0.5 * h * k2) / rp) / c
-        k4 = (qb - (pc + h * k3) / rp) / c
-        # quadrature of P_c + R_c·Q with the RK4 stage values
-        integral += (
-            h
-            / 6.0
-            * (
-                (pc + rc * qa)
-                + 2.0 * (pc + 0.5 * h * k1 + rc * qm)
-                + 2.0 * (pc + 0.5 * h * k2 + rc * qm)
-                + (pc + h * k3 + rc * qb)
-            )
-        )
-        pc += h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-        wave[step + 1] = pc + rc * qb
-        qa = qb
-    return pc, integral
+        y, k1 = rk4_advance(_rhs, step * h, y, k1, h, args)
+        wave[step + 1] = k1[1]
+    return y[0], y[1]
 
 
 @njit(cache=True)
