@@ -74,7 +74,7 @@ def worker(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # start-up: schema, keys, warm-up; slower on a busy machine
         while True:
             try:
                 if httpx.get(url + "/health", timeout=2).status_code == 200:
