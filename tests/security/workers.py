@@ -74,7 +74,8 @@ def worker(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180  # start-up: schema, keys, warm-up; slower on a busy machine
+        # start-up (schema check, signing key, warm-up) is slower on a busy machine
+        deadline = time.monotonic() + 180
         while True:
             try:
                 if httpx.get(url + "/health", timeout=2).status_code == 200:
