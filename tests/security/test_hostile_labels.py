@@ -23,7 +23,7 @@ from governance.audit.chain import AuditLog
 from governance.clock import utcnow
 from governance.oversight.report_export import to_html
 from governance.oversight.reports import build_report
-from governance.store.db import make_engine
+from governance.store.migrations import upgraded_engine
 from tests.api.http.pages.test_pages_http import _sign_in
 from tests.conftest import Api
 
@@ -60,7 +60,7 @@ SVG_NS, XLINK_NS = "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"
 
 @pytest.fixture()
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'governance.db'}")
+    engine = upgraded_engine(f"sqlite:///{tmp_path / 'governance.db'}")
     yield engine
     engine.dispose()
 

@@ -29,7 +29,7 @@ from api.cli.main import main
 from api.composition.service import TwinregService
 from api.composition.settings import Settings
 from governance.canonical import canonical_json
-from governance.store.db import make_engine
+from governance.store.migrations import upgraded_engine
 from tests.governance import audit_tamper as tamper
 
 # -- the outside verifier (docs/audit-format.md) --------------------------------------------
@@ -304,7 +304,7 @@ def test_each_tamper_is_caught_outside(
     service: TwinregService, settings: Settings, tmp_path: Path, case: str
 ) -> None:
     covered = signed_history(service)
-    engine = make_engine(settings.governance_url)
+    engine = upgraded_engine(settings.governance_url)
     try:
         TAMPERS[case](engine, covered)
     finally:

@@ -19,7 +19,7 @@ from governance.audit.checkpoint_writer import CheckpointWriter
 from governance.audit.checkpoints import read_checkpoint_file, verify_with
 from governance.audit.signing import CheckpointSigner
 from governance.errors import AuditChainBroken
-from governance.store.db import make_engine
+from governance.store.migrations import upgraded_engine
 from tests.conftest import BACKEND, REPO
 from tests.governance import audit_tamper as tamper
 
@@ -37,7 +37,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture()
 def engine(url: str) -> Iterator[Engine]:
-    made = make_engine(url)
+    made = upgraded_engine(url)
     yield made
     made.dispose()
 
@@ -126,7 +126,7 @@ def test_two_writers_sharing_a_file_sign_each_moment_once(
 ) -> None:
     """Two workers (each its own engine and writer, one key, one file): whoever takes the
     file's lock first signs; the other sees its line and signs nothing twice."""
-    other_engine = make_engine(url)
+    other_engine = upgraded_engine(url)
     try:
         path = tmp_path / "cp.jsonl"
         first = CheckpointWriter(engine, path, signer, every_records=5, every_seconds=3600)
@@ -149,10 +149,10 @@ from pathlib import Path
 from governance.audit.chain import AuditLog
 from governance.audit.checkpoints import write_checkpoint
 from governance.audit.signing import CheckpointSigner
-from governance.store.db import make_engine
+from governance.store.migrations import upgraded_engine
 
 url, path, pem, rounds = sys.argv[1], Path(sys.argv[2]), sys.argv[3].encode(), int(sys.argv[4])
-engine = make_engine(url)
+engine = upgraded_engine(url)
 signer = CheckpointSigner.from_pem(pem)
 log = AuditLog(engine)
 for i in range(rounds):

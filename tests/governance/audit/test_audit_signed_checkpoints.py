@@ -28,7 +28,7 @@ from governance.audit.signing import CheckpointKey, CheckpointSigner
 from governance.audit.verify import Checkpoint, verify
 from governance.canonical import canonical_json
 from governance.clock import utcnow
-from governance.store.db import make_engine
+from governance.store.migrations import upgraded_engine
 from tests.conftest import BACKEND
 from tests.governance import audit_tamper as tamper
 
@@ -41,7 +41,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         if BACKEND == "postgresql"
         else f"sqlite:///{tmp_path / 'governance.db'}"
     )
-    made = make_engine(url)
+    made = upgraded_engine(url)
     yield made
     made.dispose()
 

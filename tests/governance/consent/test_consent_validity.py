@@ -19,7 +19,7 @@ from governance.consent.patients import PatientService
 from governance.identity.principal import Principal
 from governance.identity.pseudonym import Pseudonymiser
 from governance.policy.store import PolicyStore
-from governance.store.db import make_engine
+from governance.store.migrations import upgraded_engine
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 CAL = Principal("cal", "clinician", "north")
@@ -39,7 +39,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """SQLite, or a fresh PostgreSQL database whose default time zone is 14 hours east
     or 12 hours west of UTC."""
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'governance.db'}")
+        engine = upgraded_engine(f"sqlite:///{tmp_path / 'governance.db'}")
         yield engine
         engine.dispose()
         return
@@ -49,7 +49,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
         conn.execute(f"ALTER DATABASE \"{name}\" SET timezone TO '{request.param}'")
-    engine = make_engine(url.rsplit("/", 1)[0] + "/" + name)
+    engine = upgraded_engine(url.rsplit("/", 1)[0] + "/" + name)
     yield engine
     engine.dispose()
     with psycopg.connect(plain, autocommit=True) as conn:
