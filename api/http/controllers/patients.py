@@ -1,12 +1,9 @@
-"""Patients (pseudonymous) and their consents. Patient ids are scoped per site: the
-consent routes act on the patient of the id at the caller's own site, or at the site
-named by ``?site=`` (required for a caller bound to no site, e.g. an admin)."""
+"""Patients (pseudonymous) and their consents."""
 
 from __future__ import annotations
 
 from litestar import Controller, get, post, put
 from litestar.di import Provide
-from litestar.params import Parameter
 from litestar.types import BeforeRequestHookHandler
 
 from api.composition.service import TwinregService
@@ -21,17 +18,6 @@ def _out(view: dict[str, object]) -> ConsentOut:
     return ConsentOut(**view)  # type: ignore[arg-type]
 
 
-#: ``?site=``: the patient's site (default: the caller's own).
-SITE_QUERY = Parameter(
-    query="site",
-    default=None,
-    min_length=1,
-    max_length=128,
-    description="The patient's site (ids are scoped per site). Default: the caller's own "
-    "site; required for a caller bound to no site (admin).",
-)
-
-
 class PatientController(Controller):
     path = "/v1/patients/{patient_id:str}"
     tags = ["patients"]
@@ -40,8 +26,8 @@ class PatientController(Controller):
 
     @put(
         sync_to_thread=True,
-        summary="Register a pseudonymous patient at a site (ids are scoped per site)",
-        responses=errors(400, 403, 413, 422),
+        summary="Register a pseudonymous patient at a site",
+        responses=errors(400, 403, 409, 413, 422),
     )
     def register(
         self, patient_id: str, data: PatientIn, service: TwinregService, principal: Principal
@@ -57,12 +43,7 @@ class PatientController(Controller):
         responses=errors(400, 403, 404, 413, 422),
     )
     def grant(
-        self,
-        patient_id: str,
-        data: ConsentIn,
-        service: TwinregService,
-        principal: Principal,
-        site: str | None = SITE_QUERY,
+        self, patient_id: str, data: ConsentIn, service: TwinregService, principal: Principal
     ) -> ConsentOut:
         return _out(
             service.patients.grant(
@@ -72,7 +53,6 @@ class PatientController(Controller):
                 data.data_categories,
                 data.valid_from,
                 data.valid_until,
-                site,
             ).to_dict()
         )
 
@@ -83,13 +63,9 @@ class PatientController(Controller):
         responses=errors(400, 403, 404, 422),
     )
     def consents(
-        self,
-        patient_id: str,
-        service: TwinregService,
-        principal: Principal,
-        site: str | None = SITE_QUERY,
+        self, patient_id: str, service: TwinregService, principal: Principal
     ) -> list[ConsentOut]:
-        return [_out(c.to_dict()) for c in service.patients.consents(principal, patient_id, site)]
+        return [_out(c.to_dict()) for c in service.patients.consents(principal, patient_id)]
 
     @post(
         "/consents/{consent_id:str}/withdraw",
@@ -99,11 +75,6 @@ class PatientController(Controller):
         responses=errors(400, 403, 404, 422),
     )
     def withdraw(
-        self,
-        patient_id: str,
-        consent_id: str,
-        service: TwinregService,
-        principal: Principal,
-        site: str | None = SITE_QUERY,
+        self, patient_id: str, consent_id: str, service: TwinregService, principal: Principal
     ) -> ConsentOut:
-        return _out(service.patients.withdraw(principal, patient_id, consent_id, site).to_dict())
+        return _out(service.patients.withdraw(principal, patient_id, consent_id).to_dict())

@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from governance.audit.chain import AuditLog
-from governance.consent.patient_keys import SITE_COLUMN, consents_column, lookup_params
-from governance.consent.patients import PatientService
+from governance.consent.patients import SITE_COLUMN, PatientService, consents_column
 from governance.identity.principal import Principal
 from governance.identity.pseudonym import Pseudonymiser
 from governance.policy.store import PolicyStore
@@ -74,7 +73,7 @@ def test_validity_at_the_limits_round_trips(
         row = conn.execute(
             statement,
             {
-                **lookup_params(pseudonymiser, "north", "p1"),
+                "key": pseudonymiser.patient_key("p1"),
                 "purpose": "treatment",
                 "at": datetime.now(UTC),
             },
