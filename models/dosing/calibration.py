@@ -76,7 +76,8 @@ def current_typical(course: Course) -> FloatArray:
     crcl = max(course.creatinine_clearance, key=lambda v: v.time_h).value
     weight = max(course.weight, key=lambda v: v.time_h).value
     typical: FloatArray = typical_parameters(np.array([crcl]), np.array([weight]), course.dialysis)
-    return typical[0]
+    row: FloatArray = typical[0]
+    return row
 
 
 def _newton_step(gradient: FloatArray, hessian: FloatArray) -> FloatArray | None:
