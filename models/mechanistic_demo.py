@@ -35,6 +35,7 @@ from models.card import FeatureSpec, TwinCard, TwinKind
 from models.demo_twins import SEED, DemoTwin
 from models.mechanistic import GlucoseT1DTwin, RadiotherapyTwin, VancomycinTwin, WindkesselTwin
 from models.mechanistic.glucose import virtual_cohort
+from models.mechanistic.pk import CRCL_CAP_ML_MIN
 
 POPULATION_ROWS = 300
 NOISE_SIGMA = 0.15
@@ -77,7 +78,9 @@ def _lognormal(
 
 PK_SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec("creatinine_clearance", "float", "mL/min", 5.0, 200.0,
-                "creatinine clearance (Cockcroft-Gault)"),
+                "creatinine clearance (Cockcroft-Gault); above 150 mL/min used as 150, "
+                "as in the source model (Goti 2018 truncated it at 150)",
+                clamp=(5.0, CRCL_CAP_ML_MIN)),
     FeatureSpec("weight", "float", "kg", 30.0, 250.0, "total body weight"),
     FeatureSpec("dose_mg", "float", "mg", 100.0, 4000.0, "vancomycin dose per 1 h infusion"),
     FeatureSpec("interval_h", "float", "h", 6.0, 48.0, "dosing interval"),
