@@ -25,7 +25,7 @@ def dense_progression(
     r, k, a, b = params
 
     def rate(_t: float, y: np.ndarray) -> np.ndarray:
-        v = y[0]
+        v = max(float(y[0]), 1e-300)  # the solver may probe past zero
         return np.array([r * v * (np.log(k / v) if model else 1.0 - v / k)])
 
     edges = [0.0, *[t for t in times if t < HORIZON], HORIZON]
