@@ -9,6 +9,8 @@
 | ``TWINREG_POLICIES`` | the repository's ``policies/`` folder |
 | ``TWINREG_MAX_BODY_BYTES`` | ``65536`` |
 | ``TWINREG_RATE_LIMIT`` | ``600`` requests per minute per principal |
+| ``TWINREG_UNAUTHENTICATED_LIMIT`` | ``20`` refused credentials per minute per client address |
+| ``TWINREG_TRUSTED_PROXIES`` | unset: the client address is the socket peer (no proxy trusted) |
 | ``TWINREG_POLICY_STORE`` | ``files`` (``policies/``); ``database``: Casbin lines in the DB |
 | ``TWINREG_REDIS_URL`` | unset: rate-limit counters in memory (one worker); set: in Redis |
 | ``TWINREG_POLICY_RECHECK_SECONDS`` | ``5``: policy-generation check while a watcher listens |
@@ -41,6 +43,12 @@ class Settings:
     policies_dir: Path
     max_body_bytes: int = 64 * 1024
     rate_limit_per_minute: int = 600
+    #: Refused credentials per minute from one client address before its further refusals
+    #: are answered 429 and tallied in one audit record per window (api.http.refusal_limit).
+    unauthenticated_limit_per_minute: int = 20
+    #: Proxies whose X-Forwarded-For / -Proto ``twinreg serve`` believes (uvicorn's
+    #: ``forwarded_allow_ips``); empty: none, the client address is the socket peer.
+    trusted_proxies: str = ""
     redis_url: str | None = None
     policy_store: str = "files"
     policy_recheck_seconds: float = 5.0
@@ -71,16 +79,20 @@ class Settings:
         try:
             max_body = int(env.get("TWINREG_MAX_BODY_BYTES", str(64 * 1024)))
             rate_limit = int(env.get("TWINREG_RATE_LIMIT", "600"))
+            unauthenticated = int(env.get("TWINREG_UNAUTHENTICATED_LIMIT", "20"))
         except ValueError as exc:
             raise ConfigError(
-                "TWINREG_MAX_BODY_BYTES and TWINREG_RATE_LIMIT must be whole numbers"
+                "TWINREG_MAX_BODY_BYTES, TWINREG_RATE_LIMIT and TWINREG_UNAUTHENTICATED_LIMIT"
+                " must be whole numbers"
             ) from exc
         recheck = _seconds(env, "TWINREG_POLICY_RECHECK_SECONDS", "5")
         every_seconds = _seconds(env, "TWINREG_AUDIT_CHECKPOINT_SECONDS", "60")
         every_records = _at_least_one(env.get("TWINREG_AUDIT_CHECKPOINT_RECORDS", "1000"))
         key_file = env.get("TWINREG_AUDIT_KEY_FILE")
-        if rate_limit < 1:
-            raise ConfigError("TWINREG_RATE_LIMIT must be at least 1 request per minute")
+        if rate_limit < 1 or unauthenticated < 1:
+            raise ConfigError(
+                "TWINREG_RATE_LIMIT and TWINREG_UNAUTHENTICATED_LIMIT must be at least 1 per minute"
+            )
         return cls(
             home=home_path,
             governance_url=env.get("TWINREG_GOVERNANCE_URL")
@@ -90,6 +102,8 @@ class Settings:
             policies_dir=policies,
             max_body_bytes=max_body,
             rate_limit_per_minute=rate_limit,
+            unauthenticated_limit_per_minute=unauthenticated,
+            trusted_proxies=env.get("TWINREG_TRUSTED_PROXIES", "").strip(),
             redis_url=env.get("TWINREG_REDIS_URL") or None,
             policy_store=_policy_store(env.get("TWINREG_POLICY_STORE", "files")),
             policy_recheck_seconds=recheck,

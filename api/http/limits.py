@@ -36,6 +36,11 @@ class Counters(Protocol):
         """Count one request for ``key``: (requests in the window so far, seconds left)."""
         ...
 
+    async def peek(self, key: str) -> tuple[int, int]:
+        """``key``'s count in its window and the seconds left, counting nothing ((0, 0):
+        no window open)."""
+        ...
+
 
 class MemoryCounters:
     """The worker's own counters (one worker: the embedded default). Only the event loop
@@ -55,6 +60,11 @@ class MemoryCounters:
         self._counters[key] = (count, reset)
         return count, max(0, int(reset - now))
 
+    async def peek(self, key: str) -> tuple[int, int]:
+        now = time.monotonic()
+        count, reset = self._counters.get(key, (0, 0.0))
+        return (count, max(0, int(reset - now))) if reset > now else (0, 0)
+
 
 class RedisCounters:
     """Counters shared by every worker through Redis."""
@@ -71,19 +81,34 @@ class RedisCounters:
             _, count, ttl = await pipe.execute()
         return int(count), max(0, int(ttl))
 
+    async def peek(self, key: str) -> tuple[int, int]:
+        name = f"twinreg:rate:{key}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.get(name)
+            pipe.ttl(name)
+            count, ttl = await pipe.execute()
+        return (int(count), max(0, int(ttl))) if count is not None and ttl > 0 else (0, 0)
+
+
+def client_address(scope: Scope) -> str:
+    """The client's address: the socket peer, or what a proxy named in
+    ``TWINREG_TRUSTED_PROXIES`` forwarded (uvicorn puts it in the scope; ``twinreg serve``
+    trusts no proxy by default)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
 
 def _identifier(scope: Scope) -> str:
     user = scope.get("user")
     if isinstance(user, Principal):
         return f"principal:{user.user}"
-    client = scope.get("client")
-    return f"address:{client[0] if client else 'unknown'}"
+    return f"address:{client_address(scope)}"
 
 
 _EXEMPT_PREFIXES = tuple(p + "/" for p in EXEMPT_PATHS)
 
 
-def _exempt(path: str) -> bool:
+def exempt(path: str) -> bool:
     return path in EXEMPT_PATHS or path.startswith(_EXEMPT_PREFIXES)
 
 
@@ -102,7 +127,7 @@ class PrincipalRateLimit:
         self._raw_policy = [(k.encode(), v.encode()) for k, v in self._policy.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or _exempt(scope["path"]):
+        if scope["type"] != ScopeType.HTTP or exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
         count, reset = await self.counters.hit(_identifier(scope))
