@@ -10,6 +10,9 @@
 | ``TWINREG_MAX_BODY_BYTES`` | ``65536`` |
 | ``TWINREG_RATE_LIMIT`` | ``600`` requests per minute per principal |
 | ``TWINREG_UNAUTHENTICATED_LIMIT`` | ``20`` refused credentials per minute per client address |
+| ``TWINREG_WORK_BUDGET`` | ``30`` s of expensive work per minute per principal |
+| ``TWINREG_EXPENSIVE_CONCURRENCY`` | ``1`` expensive request running at a time per worker |
+| ``TWINREG_EXPENSIVE_QUEUE`` | ``4`` expensive requests waiting per worker, then 503 |
 | ``TWINREG_TRUSTED_PROXIES`` | unset: the client address is the socket peer (no proxy trusted) |
 | ``TWINREG_POLICY_STORE`` | ``files`` (``policies/``); ``database``: Casbin lines in the DB |
 | ``TWINREG_REDIS_URL`` | unset: rate-limit counters in memory (one worker); set: in Redis |
@@ -49,6 +52,12 @@ class Settings:
     #: Proxies whose X-Forwarded-For / -Proto ``twinreg serve`` believes (uvicorn's
     #: ``forwarded_allow_ips``); empty: none, the client address is the socket peer.
     trusted_proxies: str = ""
+    #: Seconds of expensive work (simulations, mechanistic or plotted predictions, reports)
+    #: one principal may use per minute, then 429 (api.http.work).
+    work_budget_seconds: float = 30.0
+    #: Expensive requests running at once in one worker, and waiting beyond those (then 503).
+    expensive_concurrency: int = 1
+    expensive_queue: int = 4
     redis_url: str | None = None
     policy_store: str = "files"
     policy_recheck_seconds: float = 5.0
@@ -87,7 +96,7 @@ class Settings:
             ) from exc
         recheck = _seconds(env, "TWINREG_POLICY_RECHECK_SECONDS", "5")
         every_seconds = _seconds(env, "TWINREG_AUDIT_CHECKPOINT_SECONDS", "60")
-        every_records = _at_least_one(env.get("TWINREG_AUDIT_CHECKPOINT_RECORDS", "1000"))
+        every_records = _at_least_one(env, "TWINREG_AUDIT_CHECKPOINT_RECORDS", "1000")
         key_file = env.get("TWINREG_AUDIT_KEY_FILE")
         if rate_limit < 1 or unauthenticated < 1:
             raise ConfigError(
@@ -104,6 +113,9 @@ class Settings:
             rate_limit_per_minute=rate_limit,
             unauthenticated_limit_per_minute=unauthenticated,
             trusted_proxies=env.get("TWINREG_TRUSTED_PROXIES", "").strip(),
+            work_budget_seconds=_seconds(env, "TWINREG_WORK_BUDGET", "30"),
+            expensive_concurrency=_at_least_one(env, "TWINREG_EXPENSIVE_CONCURRENCY", "1"),
+            expensive_queue=_at_least_one(env, "TWINREG_EXPENSIVE_QUEUE", "4"),
             redis_url=env.get("TWINREG_REDIS_URL") or None,
             policy_store=_policy_store(env.get("TWINREG_POLICY_STORE", "files")),
             policy_recheck_seconds=recheck,
@@ -154,11 +166,11 @@ def _flag(env: Mapping[str, str], variable: str) -> bool:
     return text in ("1", "true", "yes")
 
 
-def _at_least_one(value: str) -> int:
+def _at_least_one(env: Mapping[str, str], variable: str, default: str) -> int:
     try:
-        count = int(value)
+        count = int(env.get(variable, default))
     except ValueError:
         count = 0
     if count < 1:
-        raise ConfigError("TWINREG_AUDIT_CHECKPOINT_RECORDS must be a whole number of at least 1")
+        raise ConfigError(f"{variable} must be a whole number of at least 1")
     return count

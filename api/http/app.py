@@ -40,6 +40,7 @@ from api.http.pages import (
 )
 from api.http.problems import EXCEPTION_HANDLERS, problem
 from api.http.refusal_limit import refusal_limit_middleware
+from api.http.work import work_queue
 
 #: Swagger UI 5 (renders OpenAPI 3.1), vendored from npm's swagger-ui-dist with its licence:
 #: the docs page loads nothing from anywhere but this server (see SOURCE.md there).
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
     settings = service.settings
     # refusals of credentials past an address's limit: one audit record per window
     tally = RefusalTally(service.audit.append, settings.unauthenticated_limit_per_minute)
+    counters = counters_for(settings)
     return Litestar(
         route_handlers=[
             health,
@@ -115,7 +117,7 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             static_router(),
         ],
         middleware=[
-            refusal_limit_middleware(counters_for(settings), tally),
+            refusal_limit_middleware(counters, tally),
             DefineMiddleware(BearerAuthMiddleware, exclude=_UNAUTHENTICATED),
             rate_limit_config(settings).middleware,
         ],
@@ -135,7 +137,14 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
         openapi_config=openapi,
         template_config=template_config(),
         plugins=[ClosedStructSchemaPlugin()],
-        state=State({"twinreg": service, "refusal_tally": tally}),
+        state=State(
+            {
+                "twinreg": service,
+                "refusal_tally": tally,
+                # simulations, mechanistic predictions, reports: api.http.work
+                "work_queue": work_queue(settings, counters),
+            }
+        ),
         request_max_body_size=service.settings.max_body_bytes,
         debug=False,
     )

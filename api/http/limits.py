@@ -36,9 +36,13 @@ class Counters(Protocol):
         """Count one request for ``key``: (requests in the window so far, seconds left)."""
         ...
 
-    async def peek(self, key: str) -> tuple[int, int]:
+    async def peek(self, key: str) -> tuple[float, int]:
         """``key``'s count in its window and the seconds left, counting nothing ((0, 0):
         no window open)."""
+        ...
+
+    async def add(self, key: str, amount: float) -> None:
+        """Add ``amount`` (e.g. seconds of work) to ``key``'s count in its window."""
         ...
 
 
@@ -47,23 +51,30 @@ class MemoryCounters:
     touches them and ``hit`` never awaits, so each hit is atomic."""
 
     def __init__(self) -> None:
-        self._counters: dict[str, tuple[int, float]] = {}
+        self._counters: dict[str, tuple[float, float]] = {}
 
     async def hit(self, key: str) -> tuple[int, int]:
+        count, left = self._add(key, 1)
+        return int(count), left
+
+    async def add(self, key: str, amount: float) -> None:
+        self._add(key, amount)
+
+    def _add(self, key: str, amount: float) -> tuple[float, int]:
         now = time.monotonic()
-        count, reset = self._counters.get(key, (0, 0.0))
+        count, reset = self._counters.get(key, (0.0, 0.0))
         if reset <= now:
-            count, reset = 0, now + WINDOW_SECONDS
+            count, reset = 0.0, now + WINDOW_SECONDS
             if len(self._counters) >= _MAX_MEMORY_KEYS:
                 self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
-        count += 1
+        count += amount
         self._counters[key] = (count, reset)
         return count, max(0, int(reset - now))
 
-    async def peek(self, key: str) -> tuple[int, int]:
+    async def peek(self, key: str) -> tuple[float, int]:
         now = time.monotonic()
-        count, reset = self._counters.get(key, (0, 0.0))
-        return (count, max(0, int(reset - now))) if reset > now else (0, 0)
+        count, reset = self._counters.get(key, (0.0, 0.0))
+        return (count, max(0, int(reset - now))) if reset > now else (0.0, 0)
 
 
 class RedisCounters:
@@ -81,13 +92,20 @@ class RedisCounters:
             _, count, ttl = await pipe.execute()
         return int(count), max(0, int(ttl))
 
-    async def peek(self, key: str) -> tuple[int, int]:
+    async def peek(self, key: str) -> tuple[float, int]:
         name = f"twinreg:rate:{key}"
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.get(name)
             pipe.ttl(name)
             count, ttl = await pipe.execute()
-        return (int(count), max(0, int(ttl))) if count is not None and ttl > 0 else (0, 0)
+        return (float(count), int(ttl)) if count is not None and ttl > 0 else (0.0, 0)
+
+    async def add(self, key: str, amount: float) -> None:
+        name = f"twinreg:rate:{key}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(name, 0, ex=WINDOW_SECONDS, nx=True)
+            pipe.incrbyfloat(name, amount)
+            await pipe.execute()
 
 
 def client_address(scope: Scope) -> str:

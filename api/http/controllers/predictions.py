@@ -7,7 +7,9 @@ request, and a p99 several times higher under load from GIL hand-offs). Anything
 take long or wait — loading a twin for the first time, drawing a plot, a mechanistic
 explanation, any decision on PostgreSQL (network round trips, the audit chain's lock) —
 goes to a worker thread, so that it never holds up the other requests of the worker
-(:meth:`api.composition.runtime.RegistryRuntime.is_warm`).
+(:meth:`api.composition.runtime.RegistryRuntime.is_warm`). A mechanistic twin, a twin not
+loaded yet or a plot is expensive work: it waits for its place in the worker's queue and
+is charged to the principal's budget (:mod:`api.http.work`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from api.http.auth import REVOCATION_IN_FACTS, principal_of
 from api.http.openapi import errors, json_response
 from api.http.presenters import decision_response
 from api.http.schemas import PredictionIn, PredictionOut, WithheldOut
+from api.http.work import expensive_work
 from governance.identity.principal import Principal
 
 
@@ -61,4 +64,8 @@ class PredictionController(Controller):
         )
         if data.plot is None and service.runtime.is_warm(data.model, data.version):
             return decision_response(decide())
-        return decision_response(await to_thread.run_sync(decide))
+        if data.plot is None and not service.runtime.is_expensive(data.model, data.version):
+            return decision_response(await to_thread.run_sync(decide))
+        # mechanistic, not loaded yet, or with a plot: in the queue of expensive work
+        async with expensive_work(request.scope):
+            return decision_response(await to_thread.run_sync(decide))
