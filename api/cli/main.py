@@ -137,6 +137,10 @@ def serve(home: str | None, host: str, port: int, workers: int, worker_timeout: 
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         timeout_worker_healthcheck=worker_timeout or WORKER_HEALTHCHECK_SECONDS,
+        # X-Forwarded-For/-Proto only from the proxies TWINREG_TRUSTED_PROXIES names (none
+        # by default: the client address is the socket peer; it keys the limits)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
 
 

@@ -86,6 +86,14 @@ class RegistryRuntime:
             for key, served in loaded
         )
 
+    def is_expensive(self, model: str, version: str | None = None) -> bool:
+        """Whether a request for ``model`` is expensive work: the twin is not loaded here
+        yet (its artifact is read and hashed) or it is mechanistic (the kernel is
+        integrated for each explanation)."""
+        loaded = tuple(self._served.items())
+        matches = [s for k, s in loaded if k[0] == model and version in (None, k[1])]
+        return not matches or any(s.twin.kind.is_mechanistic for s in matches)
+
     def _explainer(
         self, served: ServedTwin, state: VersionState, output: str | None
     ) -> TwinExplainer:

@@ -9,6 +9,11 @@
 | ``TWINREG_POLICIES`` | the repository's ``policies/`` folder |
 | ``TWINREG_MAX_BODY_BYTES`` | ``65536`` |
 | ``TWINREG_RATE_LIMIT`` | ``600`` requests per minute per principal |
+| ``TWINREG_UNAUTHENTICATED_LIMIT`` | ``20`` refused credentials per minute per client address |
+| ``TWINREG_WORK_BUDGET`` | ``30`` s of expensive work per minute per principal |
+| ``TWINREG_EXPENSIVE_CONCURRENCY`` | ``1`` expensive request running at a time per worker |
+| ``TWINREG_EXPENSIVE_QUEUE`` | ``4`` expensive requests waiting per worker, then 503 |
+| ``TWINREG_TRUSTED_PROXIES`` | unset: the client address is the socket peer (no proxy trusted) |
 | ``TWINREG_POLICY_STORE`` | ``files`` (``policies/``); ``database``: Casbin lines in the DB |
 | ``TWINREG_REDIS_URL`` | unset: rate-limit counters in memory (one worker); set: in Redis |
 | ``TWINREG_POLICY_RECHECK_SECONDS`` | ``5``: policy-generation check while a watcher listens |
@@ -41,6 +46,18 @@ class Settings:
     policies_dir: Path
     max_body_bytes: int = 64 * 1024
     rate_limit_per_minute: int = 600
+    #: Refused credentials per minute from one client address before its further refusals
+    #: are answered 429 and tallied in one audit record per window (api.http.refusal_limit).
+    unauthenticated_limit_per_minute: int = 20
+    #: Proxies whose X-Forwarded-For / -Proto ``twinreg serve`` believes (uvicorn's
+    #: ``forwarded_allow_ips``); empty: none, the client address is the socket peer.
+    trusted_proxies: str = ""
+    #: Seconds of expensive work (simulations, mechanistic or plotted predictions, reports)
+    #: one principal may use per minute, then 429 (api.http.work).
+    work_budget_seconds: float = 30.0
+    #: Expensive requests running at once in one worker, and waiting beyond those (then 503).
+    expensive_concurrency: int = 1
+    expensive_queue: int = 4
     redis_url: str | None = None
     policy_store: str = "files"
     policy_recheck_seconds: float = 5.0
@@ -71,16 +88,20 @@ class Settings:
         try:
             max_body = int(env.get("TWINREG_MAX_BODY_BYTES", str(64 * 1024)))
             rate_limit = int(env.get("TWINREG_RATE_LIMIT", "600"))
+            unauthenticated = int(env.get("TWINREG_UNAUTHENTICATED_LIMIT", "20"))
         except ValueError as exc:
             raise ConfigError(
-                "TWINREG_MAX_BODY_BYTES and TWINREG_RATE_LIMIT must be whole numbers"
+                "TWINREG_MAX_BODY_BYTES, TWINREG_RATE_LIMIT and TWINREG_UNAUTHENTICATED_LIMIT"
+                " must be whole numbers"
             ) from exc
         recheck = _seconds(env, "TWINREG_POLICY_RECHECK_SECONDS", "5")
         every_seconds = _seconds(env, "TWINREG_AUDIT_CHECKPOINT_SECONDS", "60")
-        every_records = _at_least_one(env.get("TWINREG_AUDIT_CHECKPOINT_RECORDS", "1000"))
+        every_records = _at_least_one(env, "TWINREG_AUDIT_CHECKPOINT_RECORDS", "1000")
         key_file = env.get("TWINREG_AUDIT_KEY_FILE")
-        if rate_limit < 1:
-            raise ConfigError("TWINREG_RATE_LIMIT must be at least 1 request per minute")
+        if rate_limit < 1 or unauthenticated < 1:
+            raise ConfigError(
+                "TWINREG_RATE_LIMIT and TWINREG_UNAUTHENTICATED_LIMIT must be at least 1 per minute"
+            )
         return cls(
             home=home_path,
             governance_url=env.get("TWINREG_GOVERNANCE_URL")
@@ -90,6 +111,11 @@ class Settings:
             policies_dir=policies,
             max_body_bytes=max_body,
             rate_limit_per_minute=rate_limit,
+            unauthenticated_limit_per_minute=unauthenticated,
+            trusted_proxies=env.get("TWINREG_TRUSTED_PROXIES", "").strip(),
+            work_budget_seconds=_seconds(env, "TWINREG_WORK_BUDGET", "30"),
+            expensive_concurrency=_at_least_one(env, "TWINREG_EXPENSIVE_CONCURRENCY", "1"),
+            expensive_queue=_at_least_one(env, "TWINREG_EXPENSIVE_QUEUE", "4"),
             redis_url=env.get("TWINREG_REDIS_URL") or None,
             policy_store=_policy_store(env.get("TWINREG_POLICY_STORE", "files")),
             policy_recheck_seconds=recheck,
@@ -140,11 +166,11 @@ def _flag(env: Mapping[str, str], variable: str) -> bool:
     return text in ("1", "true", "yes")
 
 
-def _at_least_one(value: str) -> int:
+def _at_least_one(env: Mapping[str, str], variable: str, default: str) -> int:
     try:
-        count = int(value)
+        count = int(env.get(variable, default))
     except ValueError:
         count = 0
     if count < 1:
-        raise ConfigError("TWINREG_AUDIT_CHECKPOINT_RECORDS must be a whole number of at least 1")
+        raise ConfigError(f"{variable} must be a whole number of at least 1")
     return count

@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
+from api.composition.refusal_tally import RefusalTally
 from api.composition.service import TwinregService
 from api.composition.settings import Settings
 from api.http.auth import PUBLIC_PATHS, BearerAuthMiddleware
@@ -22,7 +23,7 @@ from api.http.controllers.oversight import OverrideController, ReportController
 from api.http.controllers.patients import PatientController
 from api.http.controllers.predictions import PredictionController
 from api.http.controllers.simulations import SimulationController
-from api.http.limits import rate_limit_config
+from api.http.limits import counters_for, rate_limit_config
 from api.http.off_loop import off_the_loop
 from api.http.openapi import (
     SECURITY,
@@ -39,6 +40,8 @@ from api.http.pages import (
     template_config,
 )
 from api.http.problems import EXCEPTION_HANDLERS, problem
+from api.http.refusal_limit import refusal_limit_middleware
+from api.http.work import work_queue
 
 #: Swagger UI 5 (renders OpenAPI 3.1), vendored from npm's swagger-ui-dist with its licence:
 #: the docs page loads nothing from anywhere but this server (see SOURCE.md there).
@@ -98,6 +101,10 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             )
         ],
     )
+    settings = service.settings
+    # refusals of credentials past an address's limit: one audit record per window
+    tally = RefusalTally(service.audit.append, settings.unauthenticated_limit_per_minute)
+    counters = counters_for(settings)
     return Litestar(
         route_handlers=[
             health,
@@ -115,13 +122,20 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             static_router(),
         ],
         middleware=[
+            refusal_limit_middleware(counters, tally),
             DefineMiddleware(BearerAuthMiddleware, exclude=_UNAUTHENTICATED),
-            rate_limit_config(service.settings).middleware,
+            rate_limit_config(settings).middleware,
         ],
         # The policy watcher's listener and the audit checkpoint writer live as long as the
         # worker serves; a graceful stop signs the chain's head once more.
-        on_startup=[service.policies.start_watching, service.checkpoints.start, service.warm_up],
-        on_shutdown=[service.policies.stop_watching, service.checkpoints.stop],
+        on_startup=[
+            service.policies.start_watching,
+            service.checkpoints.start,
+            tally.start,
+            service.warm_up,
+        ],
+        # the tallies are written before the checkpoint writer signs the head a last time
+        on_shutdown=[service.policies.stop_watching, tally.stop, service.checkpoints.stop],
         # error answers (most write a refusal record) are built on a worker thread
         after_exception=[build_error_answer],
         exception_handlers={Exception: error_answer},
@@ -130,7 +144,14 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
         openapi_config=openapi,
         template_config=template_config(),
         plugins=[ClosedStructSchemaPlugin()],
-        state=State({"twinreg": service}),
+        state=State(
+            {
+                "twinreg": service,
+                "refusal_tally": tally,
+                # simulations, mechanistic predictions, reports: api.http.work
+                "work_queue": work_queue(settings, counters),
+            }
+        ),
         request_max_body_size=service.settings.max_body_bytes,
         debug=False,
     )

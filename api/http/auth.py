@@ -15,6 +15,7 @@ from litestar.types import Scope
 from api.composition.service import TwinregService
 from api.composition.tokens import read_token
 from api.errors import Unauthorized
+from api.http.refusal_limit import standing_of
 from governance.errors import PolicyError
 from governance.identity.principal import Principal
 
@@ -44,9 +45,9 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             principal = read_token(service.token_key, token.strip(), roles, is_revoked)
         except (Unauthorized, PolicyError) as exc:
             method = connection.scope.get("method")  # none on a websocket
-            # recorded on a worker thread: the write may wait for the database's lock
+            # on a worker thread: the audit record may wait for the database's lock
             await to_thread.run_sync(
-                record_refusal,
+                refuse_credentials,
                 service,
                 connection.scope,
                 method if isinstance(method, str) else None,
@@ -62,6 +63,22 @@ def refusal_reason(exc: Unauthorized | PolicyError) -> str:
     return f"policies unavailable: {exc}" if isinstance(exc, PolicyError) else str(exc)
 
 
+def refuse_credentials(
+    service: TwinregService, scope: Scope, method: str | None, reason: str
+) -> None:
+    """A request's credentials were refused: audited (:func:`record_refusal`), unless its
+    client address is over its limit of refusals — then counted in the address's tally
+    and answered 429 (:mod:`api.http.refusal_limit`)."""
+    standing = standing_of(scope)
+    if standing is not None:
+        standing.refuse(_route(scope))  # raises 429 over the limit
+    record_refusal(service, scope, method, reason)
+
+
+def _route(scope: Scope) -> str:
+    return str(scope.get("path_template") or scope["path"])
+
+
 def record_refusal(service: TwinregService, scope: Scope, method: str | None, reason: str) -> None:
     """The audit record of a request refused for its credentials (``method`` is "page"
     for a page's session).
@@ -70,7 +87,7 @@ def record_refusal(service: TwinregService, scope: Scope, method: str | None, re
     never by the path the client sent: a patient id in a path is recorded only as its keyed
     hash, like everywhere else in the log.
     """
-    body: dict[str, Any] = {"path": scope.get("path_template") or scope["path"]}
+    body: dict[str, Any] = {"path": _route(scope)}
     patient_id = (scope.get("path_params") or {}).get("patient_id")
     if isinstance(patient_id, str):
         body["patient"] = service.pseudonymiser.patient_key(patient_id)

@@ -36,24 +36,45 @@ class Counters(Protocol):
         """Count one request for ``key``: (requests in the window so far, seconds left)."""
         ...
 
+    async def peek(self, key: str) -> tuple[float, int]:
+        """``key``'s count in its window and the seconds left, counting nothing ((0, 0):
+        no window open)."""
+        ...
+
+    async def add(self, key: str, amount: float) -> None:
+        """Add ``amount`` (e.g. seconds of work) to ``key``'s count in its window."""
+        ...
+
 
 class MemoryCounters:
     """The worker's own counters (one worker: the embedded default). Only the event loop
     touches them and ``hit`` never awaits, so each hit is atomic."""
 
     def __init__(self) -> None:
-        self._counters: dict[str, tuple[int, float]] = {}
+        self._counters: dict[str, tuple[float, float]] = {}
 
     async def hit(self, key: str) -> tuple[int, int]:
+        count, left = self._add(key, 1)
+        return int(count), left
+
+    async def add(self, key: str, amount: float) -> None:
+        self._add(key, amount)
+
+    def _add(self, key: str, amount: float) -> tuple[float, int]:
         now = time.monotonic()
-        count, reset = self._counters.get(key, (0, 0.0))
+        count, reset = self._counters.get(key, (0.0, 0.0))
         if reset <= now:
-            count, reset = 0, now + WINDOW_SECONDS
+            count, reset = 0.0, now + WINDOW_SECONDS
             if len(self._counters) >= _MAX_MEMORY_KEYS:
                 self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
-        count += 1
+        count += amount
         self._counters[key] = (count, reset)
         return count, max(0, int(reset - now))
+
+    async def peek(self, key: str) -> tuple[float, int]:
+        now = time.monotonic()
+        count, reset = self._counters.get(key, (0.0, 0.0))
+        return (count, max(0, int(reset - now))) if reset > now else (0.0, 0)
 
 
 class RedisCounters:
@@ -71,19 +92,41 @@ class RedisCounters:
             _, count, ttl = await pipe.execute()
         return int(count), max(0, int(ttl))
 
+    async def peek(self, key: str) -> tuple[float, int]:
+        name = f"twinreg:rate:{key}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.get(name)
+            pipe.ttl(name)
+            count, ttl = await pipe.execute()
+        return (float(count), int(ttl)) if count is not None and ttl > 0 else (0.0, 0)
+
+    async def add(self, key: str, amount: float) -> None:
+        name = f"twinreg:rate:{key}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(name, 0, ex=WINDOW_SECONDS, nx=True)
+            pipe.incrbyfloat(name, amount)
+            await pipe.execute()
+
+
+def client_address(scope: Scope) -> str:
+    """The client's address: the socket peer, or what a proxy named in
+    ``TWINREG_TRUSTED_PROXIES`` forwarded (uvicorn puts it in the scope; ``twinreg serve``
+    trusts no proxy by default)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
 
 def _identifier(scope: Scope) -> str:
     user = scope.get("user")
     if isinstance(user, Principal):
         return f"principal:{user.user}"
-    client = scope.get("client")
-    return f"address:{client[0] if client else 'unknown'}"
+    return f"address:{client_address(scope)}"
 
 
 _EXEMPT_PREFIXES = tuple(p + "/" for p in EXEMPT_PATHS)
 
 
-def _exempt(path: str) -> bool:
+def exempt(path: str) -> bool:
     return path in EXEMPT_PATHS or path.startswith(_EXEMPT_PREFIXES)
 
 
@@ -102,7 +145,7 @@ class PrincipalRateLimit:
         self._raw_policy = [(k.encode(), v.encode()) for k, v in self._policy.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or _exempt(scope["path"]):
+        if scope["type"] != ScopeType.HTTP or exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
         count, reset = await self.counters.hit(_identifier(scope))

@@ -50,9 +50,12 @@ ERROR_DESCRIPTIONS = {
     413: "The body is larger than the configured maximum (TWINREG_MAX_BODY_BYTES)",
     422: "Well-formed but invalid (unknown model, feature or purpose, a value out of range); "
     "`field` names what to fix, `audit_id` the audit record of a refused prediction",
-    429: "Too many requests from this principal in the current minute",
+    429: "Too many requests from this principal in the current minute, too many refused "
+    "credentials from this address, or this principal's expensive work for the minute is "
+    "spent (`Retry-After` says when to try again)",
     500: "Unexpected error; nothing was released",
-    503: "Policies, audit log, governance store or registry unavailable; nothing was released",
+    503: "Policies, audit log, governance store or registry unavailable, or the queue of "
+    "expensive requests is full (`Retry-After`); nothing was released",
 }
 #: Every authenticated operation can answer these.
 AUTHENTICATED = (401, 429, 500, 503)

@@ -169,6 +169,8 @@ def http_error_handler(
         audit_id = _audit_refused_prediction(request, exc.status_code, detail)
     except TokenRevoked as revoked:  # found by the gate's read before it records a refusal
         return revoked_token_handler(request, revoked)
+    # a refusal audited where it was raised (expensive work refused: api.http.work)
+    audit_id = audit_id or getattr(exc, "audit_id", None)
     return problem(
         exc.status_code,
         _title(exc.status_code),
@@ -207,6 +209,7 @@ def _title(status: int) -> str:
         415: "Unsupported media type",
         422: "Invalid request",
         429: "Too many requests",
+        503: "Service unavailable",
     }.get(status, "Error")
 
 

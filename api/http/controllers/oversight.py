@@ -15,6 +15,7 @@ from api.composition.validation import parse_date_time
 from api.http.deps import provide_principal, provide_service
 from api.http.openapi import DATE_TIME_QUERY, EthicsReportOperation, errors, json_response
 from api.http.schemas import OverrideIn
+from api.http.work import EXPENSIVE
 from governance.identity.principal import Principal
 
 
@@ -44,6 +45,7 @@ class ReportController(Controller):
         "/ethics",
         sync_to_thread=True,
         summary="Ethics-board report for a period (format=json|csv|html)",
+        middleware=[EXPENSIVE],
         responses={
             200: json_response(dict[str, Any], "The report, in the format asked for"),
             **errors(400, 403, 422),

@@ -11,7 +11,9 @@ goes to a worker thread, so that it never holds up the other requests of the wor
 commit never waits for SQLite's write lock: when another process holds it, nothing is
 written and the decision is made again on a worker thread, which waits for the lock
 (:func:`governance.store.db.without_waiting`); ``/health`` and the worker's other requests
-go on meanwhile.
+go on meanwhile. A mechanistic twin, a twin not
+loaded yet or a plot is expensive work: it waits for its place in the worker's queue and
+is charged to the principal's budget (:mod:`api.http.work`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from api.http.auth import REVOCATION_IN_FACTS, principal_of
 from api.http.openapi import errors, json_response
 from api.http.presenters import decision_response
 from api.http.schemas import PredictionIn, PredictionOut, WithheldOut
+from api.http.work import expensive_work
 from governance.errors import StoreBusy
 from governance.identity.principal import Principal
 from governance.store.db import without_waiting
@@ -71,4 +74,8 @@ class PredictionController(Controller):
                     return decision_response(decide())
             except StoreBusy:
                 pass  # nothing was written: decided again below, where waiting blocks no one
-        return decision_response(await to_thread.run_sync(decide))
+        if data.plot is None and not service.runtime.is_expensive(data.model, data.version):
+            return decision_response(await to_thread.run_sync(decide))
+        # mechanistic, not loaded yet, or with a plot: in the queue of expensive work
+        async with expensive_work(request.scope):
+            return decision_response(await to_thread.run_sync(decide))

@@ -13,6 +13,7 @@ from api.http.deps import provide_principal, provide_service
 from api.http.openapi import SimulationOut, SimulationWithheldOut, errors, json_response
 from api.http.presenters import simulation_response
 from api.http.schemas import SimulationIn
+from api.http.work import EXPENSIVE
 from governance.identity.principal import Principal
 
 
@@ -25,6 +26,7 @@ class SimulationController(Controller):
         status_code=200,
         sync_to_thread=True,
         summary="Run a mechanistic twin for one patient under several regimens",
+        middleware=[EXPENSIVE],
         responses={
             200: json_response(
                 SimulationOut, "At least one scenario released; each with its own decision"

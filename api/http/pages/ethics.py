@@ -13,6 +13,7 @@ from litestar.response import Template
 from api.errors import BadRequest
 from api.http.pages.render import page
 from api.http.pages.session import provide_page_principal, service_of
+from api.http.work import EXPENSIVE
 from governance.identity.principal import Principal
 from governance.oversight.report_export import to_html_fragment
 
@@ -25,6 +26,8 @@ class EthicsPages(Controller):
     path = "/ethics"
     include_in_schema = False
     dependencies = {"principal": Provide(provide_page_principal)}
+    #: the report, its charts and the chain's verification: expensive work (api.http.work)
+    middleware = [EXPENSIVE]
 
     @get("/", sync_to_thread=True)
     def dashboard(

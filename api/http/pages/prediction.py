@@ -17,6 +17,7 @@ from api.composition.service import TwinregService
 from api.errors import BadRequest
 from api.http.pages.render import form_text, page
 from api.http.pages.session import provide_page_principal, service_of
+from api.http.work import EXPENSIVE
 from governance.errors import NotFound
 from governance.identity.principal import Principal
 from governance.oversight.overrides import OVERRIDE_ACTIONS
@@ -39,7 +40,8 @@ class PredictionPages(Controller):
         service.lifecycle.require(principal, model or "*", "predict")
         return _form_page(service, principal, model, {}, None)
 
-    @post("/predict", status_code=200, sync_to_thread=True)
+    # always with its plot drawn: expensive work (api.http.work)
+    @post("/predict", status_code=200, sync_to_thread=True, middleware=[EXPENSIVE])
     def predict(
         self, request: Request[Any, Any, Any], principal: Principal, data: Form
     ) -> Template:

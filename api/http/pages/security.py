@@ -7,9 +7,10 @@ headers and marks the pages' cookies ``Secure`` when the request came over https
 could not forget them, nor could an error that no page handler sees.
 
 https is what the server saw: TLS on uvicorn itself, or ``X-Forwarded-Proto: https`` from
-a proxy uvicorn trusts (``--forwarded-allow-ips``, by default only 127.0.0.1; a header from
-anyone else is ignored). A deployment whose TLS ends at a proxy that does not send the
-header says so with ``TWINREG_SECURE_COOKIES=1``.
+a proxy ``twinreg serve`` trusts (``TWINREG_TRUSTED_PROXIES``, none by default, passed to
+uvicorn as ``forwarded_allow_ips``; a header from anyone else is ignored). A deployment
+whose TLS ends at a proxy that does not send the header says so with
+``TWINREG_SECURE_COOKIES=1``.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from api.composition.service import TwinregService
 from api.composition.tokens import read_token
 from api.errors import Unauthorized
-from api.http.auth import record_refusal, refusal_reason
+from api.http.auth import refusal_reason, refuse_credentials
 from governance.errors import PolicyError
 from governance.identity.principal import Principal
 
@@ -40,7 +40,7 @@ def authenticate(service: TwinregService, token: str, scope: Scope) -> Principal
             service.token_key, token, service.policies.current().roles, service.is_revoked
         )
     except (Unauthorized, PolicyError) as exc:
-        record_refusal(service, scope, "page", refusal_reason(exc))
+        refuse_credentials(service, scope, "page", refusal_reason(exc))
         raise
 
 

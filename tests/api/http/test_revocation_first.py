@@ -8,6 +8,7 @@ The routes are read from the app itself, so a new route with a body is covered t
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from api.cli.demo import SITE
+from api.composition.settings import Settings
 from tests.conftest import Api
 
 REVOKED = "the token has been revoked"
@@ -30,6 +32,14 @@ _VALUES = {
 }
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture()
+def settings(settings: Settings) -> Settings:
+    """Every route times every bad body, from one address: more refused credentials than an
+    address may send in a minute before they are answered 429 and tallied
+    (tests/api/http/test_refusal_limit.py). This test is about the order of the checks."""
+    return dataclasses.replace(settings, unauthenticated_limit_per_minute=10_000)
 
 
 def _write_routes(api: Api, prefix: str) -> list[tuple[str, str]]:
