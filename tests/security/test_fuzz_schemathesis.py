@@ -64,11 +64,13 @@ Each operation and mode is its own test with a fresh governance database, bounde
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -76,10 +78,21 @@ from schemathesis.generation.drivers import CoverageGenerator
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.generation.overrides import Override
 
+from api.composition.settings import Settings
 from tests.security.fuzz_cases import anchor, known_state, schema_for, send
 from tests.security.fuzz_operations import OPERATIONS, headers_for
 
 MAX_EXAMPLES = 15
+
+
+@pytest.fixture()
+def settings(settings: Settings) -> Settings:
+    """The fuzz checks every answer against the schema, not the flood limit: schemathesis'
+    unauthenticated cases (its ``ignored_auth`` check, 401/403 expected) may pass the
+    per-address limit of refused credentials (tests/api/http/test_refusal_limit.py)."""
+    return dataclasses.replace(settings, unauthenticated_limit_per_minute=100_000)
+
+
 #: Wall-time budget per operation and mode; past it, the remaining cases are not sent.
 BUDGET_S = 20.0
 
@@ -125,7 +138,7 @@ def test_fuzz_operation(api: Any, demo_twins: list[Any], method: str, path: str,
 
     generation = GenerationMode(mode)
 
-    @settings(
+    @examples(
         max_examples=MAX_EXAMPLES,
         deadline=None,
         derandomize=True,
