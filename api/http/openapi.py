@@ -45,8 +45,8 @@ ERROR_DESCRIPTIONS = {
     "an unknown role (the refusal is audited)",
     403: "The caller's role or site may not do this",
     404: "No such model, version, patient, consent or decision (at the caller's site)",
-    409: "The current state forbids it (a lifecycle transition, a patient of another site, a "
-    "decision that was not released, an artifact that does not match its hash)",
+    409: "The current state forbids it (a lifecycle transition, a decision that was not "
+    "released, an artifact that does not match its hash)",
     413: "The body is larger than the configured maximum (TWINREG_MAX_BODY_BYTES)",
     422: "Well-formed but invalid (unknown model, feature or purpose, a value out of range); "
     "`field` names what to fix, `audit_id` the audit record of a refused prediction",
