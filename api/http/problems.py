@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.utils.scope.state import ScopeState
 
 from api.errors import BadRequest, ConfigError, Unauthorized
-from api.http import body_errors
+from api.http import body_errors, refusals
 from api.http.auth import record_refusal, revoked_before_its_facts
 from explain import ExplainError
 from governance.errors import (
@@ -115,8 +115,10 @@ def problem(
 
 
 def domain_error_handler(
-    _request: Request[Any, Any, Any], exc: Exception
+    request: Request[Any, Any, Any], exc: Exception
 ) -> Response[dict[str, Any]]:
+    """The problem document of a domain error; a refusal (403, 404, 409) is audited once
+    (:mod:`api.http.refusals`) and its ``audit_id`` sent along."""
     for kind, status, title in STATUS_TABLE:
         if isinstance(exc, kind):
             return problem(
@@ -124,7 +126,7 @@ def domain_error_handler(
                 title,
                 public_detail(exc),
                 field=getattr(exc, "field", None),
-                audit_id=getattr(exc, "audit_id", None),
+                audit_id=refusals.record_once(request, exc, status),
             )
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "unexpected error")
 

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from governance.audit.chain import AuditLog
 from governance.clock import as_utc, utcnow
 from governance.consent.patient_keys import find, lookup_params
-from governance.errors import Forbidden, InvalidInput, NotFound
+from governance.errors import Forbidden, GovernanceError, InvalidInput, NotFound
 from governance.identity.principal import Principal
 from governance.identity.pseudonym import Pseudonymiser
 from governance.policy.store import PolicyStore
@@ -100,8 +100,14 @@ class PatientService:
         policy = self._policies.current()
         decision = policy.allows(principal.role, principal.site, site, "patient", "register")
         if not decision.allowed:
-            self._audit_refusal(principal, "patient.register", params["key"], "role or site")
-            raise Forbidden(f"role {principal.role!r} may not register patients at site {site!r}")
+            raise self._refused(
+                Forbidden(f"role {principal.role!r} may not register patients at site {site!r}"),
+                principal,
+                "patient.register",
+                params["key"],
+                "role or site",
+                site,
+            )
         try:
             with self._engine.begin() as conn:
                 if find(conn, params) is not None:
@@ -199,32 +205,39 @@ class PatientService:
                     and_(_consent.c.id == consent_id, _consent.c.patient_key == key)
                 )
             ).first()
-            if row is None:
-                raise NotFound(f"consent {consent_id!r} not found for this patient")
-            if row.withdrawn_at is not None:
-                return _view(row)
-            conn.execute(
-                update(_consent)
-                .where(_consent.c.id == consent_id)
-                .values(withdrawn_at=now, withdrawn_by=principal.user)
-            )
-            self._audit.append(
+            if row is not None and row.withdrawn_at is None:
+                conn.execute(
+                    update(_consent)
+                    .where(_consent.c.id == consent_id)
+                    .values(withdrawn_at=now, withdrawn_by=principal.user)
+                )
+                self._audit.append(
+                    "consent.withdraw",
+                    {
+                        "principal": principal.to_audit(),
+                        "patient": key,
+                        "consent_id": consent_id,
+                        "purpose": row.purpose,
+                        "policy_version": self._policies.current().version,
+                    },
+                    conn=conn,
+                )
+                row = conn.execute(select(_consent).where(_consent.c.id == consent_id)).one()
+        if row is None:  # recorded after the read's transaction, which wrote nothing
+            raise self._refused(
+                NotFound(f"consent {consent_id!r} not found for this patient"),
+                principal,
                 "consent.withdraw",
-                {
-                    "principal": principal.to_audit(),
-                    "patient": key,
-                    "consent_id": consent_id,
-                    "purpose": row.purpose,
-                    "policy_version": self._policies.current().version,
-                },
-                conn=conn,
+                key,
+                "no such consent",
             )
-            updated = conn.execute(select(_consent).where(_consent.c.id == consent_id)).one()
-        return _view(updated)
+        return _view(row)  # withdrawn now, or before (withdrawing twice changes nothing)
 
     def consents(
         self, principal: Principal, patient_id: str, site: str | None = None
     ) -> list[ConsentView]:
+        """The patient's consents; the read is audited (who read whose, at which site)
+        before they are returned."""
         key = self._visible_patient(principal, patient_id, "read", site)
         with read_connection(self._engine) as conn:
             rows = conn.execute(
@@ -232,6 +245,16 @@ class PatientService:
                 .where(_consent.c.patient_key == key)
                 .order_by(_consent.c.granted_at)
             ).all()
+        self._audit.append(
+            "consent.read",
+            {
+                "principal": principal.to_audit(),
+                "patient": key,
+                "site": site if site is not None else principal.site,
+                "consents": len(rows),
+                "policy_version": self._policies.current().version,
+            },
+        )
         return [_view(r) for r in rows]
 
     def _visible_patient(
@@ -239,12 +262,17 @@ class PatientService:
     ) -> str:
         """The stored key of patient ``patient_id`` of ``site`` (default: the caller's
         own site), if the caller may ``act`` on consents there. The answer for an id that
-        exists only at another site is the answer for an id that exists nowhere."""
-        _check_id("patient_id", patient_id)
+        exists only at another site is the answer for an id that exists nowhere.
+
+        Authorization before input: the role first, then the id and the site, then the
+        site's policy, then the patient. Every refusal but bad input is audited."""
+        action = f"consent.{act}"
         policy = self._policies.current()
         own = principal.site or "*"
         if not policy.allows(principal.role, principal.site, own, "consent", act).allowed:
-            raise Forbidden(f"role {principal.role!r} may not {act} consents")
+            forbidden = Forbidden(f"role {principal.role!r} may not {act} consents")
+            raise self._refused(forbidden, principal, action, None, "role")
+        _check_id("patient_id", patient_id)
         target = site if site is not None else principal.site
         if target is None:
             raise InvalidInput(
@@ -253,18 +281,42 @@ class PatientService:
                 field="site",
             )
         _check_id("site", target)
+        params = lookup_params(self._pseudonymiser, target, patient_id)
         if not policy.allows(principal.role, principal.site, target, "consent", act).allowed:
-            raise Forbidden(f"role {principal.role!r} may not {act} consents at site {target!r}")
+            forbidden = Forbidden(
+                f"role {principal.role!r} may not {act} consents at site {target!r}"
+            )
+            raise self._refused(forbidden, principal, action, params["key"], "site", target)
         with read_connection(self._engine) as conn:
-            key = find(conn, lookup_params(self._pseudonymiser, target, patient_id))
+            key = find(conn, params)
         if key is None:
-            raise NotFound(f"no patient with this id is registered at site {target!r}")
+            missing = NotFound(f"no patient with this id is registered at site {target!r}")
+            raise self._refused(missing, principal, action, params["key"], "not found", target)
         return key
 
-    def _audit_refusal(self, principal: Principal, action: str, key: str, why: str) -> None:
-        self._audit.append(
-            action + ".refused", {"principal": principal.to_audit(), "patient": key, "reason": why}
+    def _refused(
+        self,
+        exc: GovernanceError,
+        principal: Principal,
+        action: str,
+        key: str | None,
+        why: str,
+        site: str | None = None,
+    ) -> GovernanceError:
+        """``exc``, once its refusal is recorded (``action.refused``: who, which patient
+        by its keyed pseudonym, at which site, why)."""
+        entry = self._audit.append(
+            action + ".refused",
+            {
+                "principal": principal.to_audit(),
+                "patient": key,
+                "site": site,
+                "reason": why,
+                "policy_version": self._policies.current().version,
+            },
         )
+        exc.audit_id = entry.record_id
+        return exc
 
 
 def _view(row: Any) -> ConsentView:

@@ -20,6 +20,7 @@ from api.http.pages.render import page
 from api.http.pages.security import is_page
 from api.http.pages.session import cleared_cookie, service_of, sign_in_location
 from api.http.problems import STATUS_TABLE, STORE_FAILED, public_detail, route_of
+from api.http.refusals import record_once
 from explain import ExplainError
 from governance.errors import GovernanceError, TokenRevoked
 from governance.store.db import STORE_ERRORS
@@ -46,7 +47,7 @@ def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Template:
     for kind, status, title in STATUS_TABLE:
         if isinstance(exc, kind):
             detail = public_detail(exc)
-            return _error_page(request, status, title, detail, getattr(exc, "audit_id", None))
+            return _error_page(request, status, title, detail, record_once(request, exc, status))
     return unexpected(request, exc)
 
 
