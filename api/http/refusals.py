@@ -9,6 +9,9 @@ error's ``audit_id``; every other refusal is recorded here, where the error meet
 as ``request.refused``: who (the principal), the route by its template and method (never
 the path, which may hold a patient id: a patient id in the path is recorded only as its
 keyed pseudonym, like ``auth.refused``), the status and the reason.
+
+Fail closed: a record that cannot be written raises :class:`AuditWriteError` out of the
+handler, which the app answers as every failed audit write (503, nothing else said).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from api.cli.demo import CLINICIAN, DATA_SCIENTIST, VALIDATOR
 from models.demo_twins import DemoTwin
@@ -280,3 +281,33 @@ def test_every_read_of_consents_is_audited_once(api: Any, role: str, site: str |
     assert record["site"] == "st-mary"
     assert record["consents"] == 1
     assert PATIENT not in json.dumps(record)
+
+
+def test_a_refusal_or_read_that_cannot_be_recorded_answers_503(api: Any) -> None:
+    """Fail closed: no refusal and no read is answered without its record."""
+    if api.service.engine.dialect.name != "sqlite":
+        pytest.skip("read-only simulation uses SQLite's query_only pragma")
+    prepare_patient(api, PATIENT, CATS)
+    before = api.service.audit.count()
+
+    def read_only(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA query_only = 1")
+
+    event.listen(api.service.engine, "connect", read_only)
+    api.service.engine.dispose()
+    try:
+        answers = {
+            "read": api.client.get(f"/v1/patients/{PATIENT}/consents", headers=api.clinician),
+            "unknown id": api.client.get("/v1/patients/nobody/consents", headers=api.clinician),
+            "unknown version": api.client.get(
+                f"/v1/models/{M}/versions/999", headers=api.validator
+            ),
+        }
+    finally:
+        event.remove(api.service.engine, "connect", read_only)
+        api.service.engine.dispose()
+    for name, r in answers.items():
+        assert r.status_code == 503, f"{name}: {r.status_code} {r.text}"
+        assert r.json()["detail"].startswith("the audit log could not be written"), r.text
+        assert "purpose" not in r.text, f"{name}: {r.text}"
+    assert api.service.audit.count() == before
