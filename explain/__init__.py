@@ -28,7 +28,7 @@ from explain.errors import (
     UnsupportedKind,
 )
 from explain.explained import Explained, TwinExplainer
-from explain.front import EXPLAINER_FACTORIES, build_explainer
+from explain.front import EXPLAINER_FACTORIES, background_rows_used, build_explainer
 from explain.linear import CoxExplainer, CoxLinear, LogisticRegressionExplainer
 from explain.mechanistic import MechanisticExplainer, build_mechanistic_explainer
 from explain.plots import waterfall_svg
@@ -60,6 +60,7 @@ __all__ = [
     "UnsupportedKind",
     "XGBoostClassifierExplainer",
     "XGBoostRegressorExplainer",
+    "background_rows_used",
     "build_explainer",
     "build_mechanistic_explainer",
     "check_additivity",

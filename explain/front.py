@@ -16,7 +16,7 @@ import xgboost as xgb
 from explain.errors import ModelMismatchError, UnsupportedKind
 from explain.explained import TwinExplainer
 from explain.linear import CoxExplainer, CoxLinear, LogisticRegressionExplainer
-from explain.mechanistic import build_mechanistic_explainer
+from explain.mechanistic import BACKGROUND_ROWS, build_mechanistic_explainer
 from explain.trees import (
     RandomForestClassifierExplainer,
     RandomForestRegressorExplainer,
@@ -103,6 +103,29 @@ EXPLAINER_FACTORIES: Mapping[TwinKind, ExplainerFactory] = MappingProxyType(
         TwinKind.GLUCOSE_T1D: _mechanistic(TwinKind.GLUCOSE_T1D),
     }
 )
+
+
+#: Kinds explained by path-dependent TreeSHAP: the background is not used (the base value
+#: is the trees' mean over their own training data, from the node covers).
+PATH_DEPENDENT: frozenset[TwinKind] = frozenset(
+    {
+        TwinKind.XGBOOST_CLASSIFIER,
+        TwinKind.XGBOOST_REGRESSOR,
+        TwinKind.RANDOM_FOREST_CLASSIFIER,
+        TwinKind.RANDOM_FOREST_REGRESSOR,
+    }
+)
+
+
+def background_rows_used(kind: TwinKind, n_rows: int) -> int:
+    """How many of ``n_rows`` background rows :func:`build_explainer` explains against:
+    none for path-dependent trees, the first :data:`~explain.mechanistic.BACKGROUND_ROWS`
+    for mechanistic twins, every row for linear twins."""
+    if kind in PATH_DEPENDENT:
+        return 0
+    if kind.is_mechanistic:
+        return min(n_rows, BACKGROUND_ROWS)
+    return n_rows
 
 
 def build_explainer(

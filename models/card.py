@@ -88,7 +88,13 @@ class TwinKind(StrEnum):
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One input feature: its type, unit and the range the schema allows at all."""
+    """One input feature: its type, unit and the range the schema allows at all.
+
+    ``clamp`` (``None``: the value is used as given) is the range the model uses the value
+    in: a value of ``[minimum, maximum]`` outside it is used as its nearest end, as the
+    source model truncated it (vancomycin: creatinine clearance above 150 mL/min counts
+    as 150). Cards stored without the key have no clamp.
+    """
 
     name: str
     dtype: FeatureType
@@ -96,12 +102,44 @@ class FeatureSpec:
     minimum: float
     maximum: float
     description: str = ""
+    clamp: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if not self.name:
             raise CardError("feature name must not be empty")
         if not self.minimum <= self.maximum:
             raise CardError(f"feature {self.name!r}: minimum must not exceed maximum")
+        if self.clamp is not None and not (
+            self.minimum <= self.clamp[0] < self.clamp[1] <= self.maximum
+        ):
+            raise CardError(f"feature {self.name!r}: clamp must lie within [minimum, maximum]")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form; ``clamp`` only when set (cards without one keep their old form)."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "dtype": self.dtype,
+            "unit": self.unit,
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+            "description": self.description,
+        }
+        if self.clamp is not None:
+            out["clamp"] = list(self.clamp)
+        return out
+
+    @classmethod
+    def from_dict(cls, f: Mapping[str, Any]) -> FeatureSpec:
+        clamp = f.get("clamp")
+        return cls(
+            name=str(f["name"]),
+            dtype=f["dtype"],
+            unit=str(f["unit"]),
+            minimum=float(f["minimum"]),
+            maximum=float(f["maximum"]),
+            description=str(f.get("description", "")),
+            clamp=None if clamp is None else (float(clamp[0]), float(clamp[1])),
+        )
 
 
 @dataclass(frozen=True)
@@ -221,17 +259,7 @@ class TwinCard:
             "description": self.description,
             "outcome": self.outcome,
             "intended_purposes": list(self.intended_purposes),
-            "features": [
-                {
-                    "name": f.name,
-                    "dtype": f.dtype,
-                    "unit": f.unit,
-                    "minimum": f.minimum,
-                    "maximum": f.maximum,
-                    "description": f.description,
-                }
-                for f in self.features
-            ],
+            "features": [f.to_dict() for f in self.features],
             "envelope": {k: [lo, hi] for k, (lo, hi) in self.envelope.items()},
             "sensitive_attributes": list(self.sensitive_attributes),
             "data_categories": list(self.data_categories),
@@ -249,17 +277,7 @@ class TwinCard:
                 description=str(data.get("description", "")),
                 outcome=str(data["outcome"]),
                 intended_purposes=tuple(str(p) for p in data["intended_purposes"]),
-                features=tuple(
-                    FeatureSpec(
-                        name=str(f["name"]),
-                        dtype=f["dtype"],
-                        unit=str(f["unit"]),
-                        minimum=float(f["minimum"]),
-                        maximum=float(f["maximum"]),
-                        description=str(f.get("description", "")),
-                    )
-                    for f in data["features"]
-                ),
+                features=tuple(FeatureSpec.from_dict(f) for f in data["features"]),
                 envelope={
                     str(k): (float(v[0]), float(v[1])) for k, v in data.get("envelope", {}).items()
                 },
@@ -270,5 +288,5 @@ class TwinCard:
                 horizon_unit=str(data.get("horizon_unit", "days")),
                 extra=dict(data.get("extra", {})),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise CardError(f"malformed twin card: {exc!r}") from exc

@@ -35,6 +35,8 @@ from models.card import FeatureSpec, TwinCard, TwinKind
 from models.demo_twins import SEED, DemoTwin
 from models.mechanistic import GlucoseT1DTwin, RadiotherapyTwin, VancomycinTwin, WindkesselTwin
 from models.mechanistic.glucose import virtual_cohort
+from models.mechanistic.pk import CRCL_CAP_ML_MIN
+from models.mechanistic.windkessel import CHARACTERISTIC_RESISTANCE
 
 POPULATION_ROWS = 300
 NOISE_SIGMA = 0.15
@@ -77,7 +79,9 @@ def _lognormal(
 
 PK_SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec("creatinine_clearance", "float", "mL/min", 5.0, 200.0,
-                "creatinine clearance (Cockcroft-Gault)"),
+                "creatinine clearance (Cockcroft-Gault); above 150 mL/min used as 150, "
+                "as in the source model (Goti 2018 truncated it at 150)",
+                clamp=(5.0, CRCL_CAP_ML_MIN)),
     FeatureSpec("weight", "float", "kg", 30.0, 250.0, "total body weight"),
     FeatureSpec("dose_mg", "float", "mg", 100.0, 4000.0, "vancomycin dose per 1 h infusion"),
     FeatureSpec("interval_h", "float", "h", 6.0, 48.0, "dosing interval"),
@@ -87,7 +91,10 @@ WINDKESSEL_SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec("heart_rate", "float", "bpm", 30.0, 200.0, "heart rate"),
     FeatureSpec("stroke_volume", "float", "mL", 10.0, 200.0, "left-ventricular stroke volume"),
     FeatureSpec("peripheral_resistance", "float", "mmHg·s/mL", 0.2, 5.0,
-                "total peripheral resistance"),
+                "peripheral (distal) resistance R_p of the three-element Windkessel; the "
+                f"model adds the characteristic aortic resistance R_c = "
+                f"{CHARACTERISTIC_RESISTANCE:g} mmHg·s/mL in series, so the total peripheral "
+                "resistance (MAP / cardiac output) is R_p + R_c"),
     FeatureSpec("compliance", "float", "mL/mmHg", 0.1, 10.0, "total arterial compliance"),
 )  # fmt: skip
 
@@ -231,6 +238,7 @@ RECIPES: tuple[_Recipe, ...] = (
         description="Three-element Windkessel of the systemic arteries, numba RK4",
         outcome="mean arterial pressure over one steady-state beat (mmHg)",
         data_categories=("vitals", "imaging"),
+        card_extra={"characteristic_resistance": CHARACTERISTIC_RESISTANCE},
     ),
     _Recipe(
         name="radiotherapy-response",

@@ -5,8 +5,13 @@
       card.json                              the TwinCard
       evaluation.csv                         held-out evaluation set
       environment.json                       models.environment.build_environment()
+      background.csv                         optional: the explainer's background rows
 
-Nothing else is allowed in the directory, so the digest covers exactly what is loaded.
+``background.csv`` holds the rows SHAP explanations are taken against (training rows for
+a statistical twin, reference patients for a mechanistic one), with exactly the card's
+feature columns in card order. Versions registered before it existed have none; the
+runtime then falls back to held-out rows and says so. Nothing else is allowed in the
+directory, so the digest covers exactly what is loaded.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from models.card import TwinCard, TwinKind
@@ -29,9 +35,11 @@ ARTIFACT_PATH = "twin"
 CARD_FILE = "card.json"
 EVALUATION_FILE = "evaluation.csv"
 ENVIRONMENT_FILE = "environment.json"
+BACKGROUND_FILE = "background.csv"
 
 
 def expected_files(kind: TwinKind) -> frozenset[str]:
+    """The files every twin directory holds (``background.csv`` may be added)."""
     return frozenset({model_filename(kind), CARD_FILE, EVALUATION_FILE, ENVIRONMENT_FILE})
 
 
@@ -48,10 +56,12 @@ def write_twin_layout(
     card: TwinCard,
     evaluation: pd.DataFrame,
     environment: dict[str, str] | None = None,
+    background: pd.DataFrame | None = None,
 ) -> str:
     """Write the layout into ``directory``; returns the evaluation set's SHA-256.
 
-    ``environment`` defaults to :func:`models.environment.build_environment` now.
+    ``environment`` defaults to :func:`models.environment.build_environment` now;
+    ``background`` (the card's feature columns, in card order) is stored when given.
     """
     if environment is None:
         environment = build_environment()
@@ -67,9 +77,26 @@ def write_twin_layout(
         raise ArtifactInvalid(str(exc)) from exc
     _write_json(directory / CARD_FILE, card.to_dict())
     _write_json(directory / ENVIRONMENT_FILE, environment)
+    if background is not None:
+        _check_background(background, card)
+        (directory / BACKGROUND_FILE).write_bytes(evaluation_bytes(background))
     data = evaluation_bytes(evaluation)
     (directory / EVALUATION_FILE).write_bytes(data)
     return bytes_digest(data)
+
+
+def _check_background(background: pd.DataFrame, card: TwinCard) -> None:
+    if tuple(background.columns) != card.feature_names:
+        raise ArtifactInvalid(
+            f"{BACKGROUND_FILE} must have the card's feature columns {list(card.feature_names)}"
+            f" in that order, got {list(background.columns)}"
+        )
+    try:
+        values = background.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ArtifactInvalid(f"{BACKGROUND_FILE} must hold numbers: {exc}") from exc
+    if values.shape[0] < 1 or not np.all(np.isfinite(values)):
+        raise ArtifactInvalid(f"{BACKGROUND_FILE} must hold at least one row of finite numbers")
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +108,9 @@ class TwinFiles:
     evaluation: pd.DataFrame
     environment: dict[str, str]
     evaluation_digest: str
+    #: The registered background (None: registered without one) and its SHA-256.
+    background: pd.DataFrame | None = None
+    background_digest: str | None = None
 
 
 def read_twin(directory: Path, *, kind: TwinKind | None = None) -> TwinFiles:
@@ -90,6 +120,8 @@ def read_twin(directory: Path, *, kind: TwinKind | None = None) -> TwinFiles:
         raise ArtifactInvalid(f"card declares kind {card.kind.value}, expected {kind.value}")
     present = {relative for relative, _ in artifact_files(directory)}
     wanted = expected_files(card.kind)
+    if BACKGROUND_FILE in present:
+        wanted = wanted | {BACKGROUND_FILE}
     if present != wanted:
         raise ArtifactInvalid(
             f"twin layout mismatch: missing {sorted(wanted - present)}, "
@@ -104,7 +136,25 @@ def read_twin(directory: Path, *, kind: TwinKind | None = None) -> TwinFiles:
         raise ArtifactInvalid(str(exc)) from exc
     except (ValueError, OSError) as exc:
         raise ArtifactInvalid(f"unreadable {EVALUATION_FILE}: {exc!r}") from exc
-    return TwinFiles(card, model, evaluation, environment, bytes_digest(raw))
+    background, background_digest = _read_background(directory, card)
+    return TwinFiles(
+        card, model, evaluation, environment, bytes_digest(raw), background, background_digest
+    )
+
+
+def _read_background(directory: Path, card: TwinCard) -> tuple[pd.DataFrame | None, str | None]:
+    path = directory / BACKGROUND_FILE
+    if not path.exists():
+        return None, None
+    raw = path.read_bytes()
+    try:
+        # round_trip: the rows exactly as registered (the default parser may differ in
+        # the last bit, and the base value is the mean prediction over these rows)
+        background = pd.read_csv(path, float_precision="round_trip")
+    except (ValueError, OSError) as exc:
+        raise ArtifactInvalid(f"unreadable {BACKGROUND_FILE}: {exc!r}") from exc
+    _check_background(background, card)
+    return background, bytes_digest(raw)
 
 
 def read_card(directory: Path) -> TwinCard:

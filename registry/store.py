@@ -5,8 +5,7 @@ from __future__ import annotations
 import hmac
 import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from registry._mlflow import already_exists, open_client, translated
 from registry.cache import LoadedCache
 from registry.errors import ArtifactInvalid, ArtifactTampered
 from registry.hashing import artifact_digest
+from registry.locations import default_artifact_root, local_copy
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -63,6 +63,10 @@ class LoadedTwin:
     #: Differences between the recorded build environment and the running one.
     environment_warnings: tuple[str, ...]
     artifact_sha256: str
+    #: The explainer's background registered with the version (card feature columns) and
+    #: its SHA-256; None for a version registered without one (an earlier release).
+    background: pd.DataFrame | None = None
+    background_sha256: str | None = None
 
 
 class TwinRegistry:
@@ -79,7 +83,7 @@ class TwinRegistry:
     ) -> None:
         self.tracking_uri = tracking_uri
         if artifact_root is None:
-            artifact_root = _default_artifact_root(tracking_uri)
+            artifact_root = default_artifact_root(tracking_uri)
         self.artifact_root = artifact_root
         self._client_instance: MlflowClient | None = None
         self._client_lock = threading.Lock()
@@ -119,15 +123,17 @@ class TwinRegistry:
         card: TwinCard,
         evaluation: pd.DataFrame,
         registrant: str,
+        background: pd.DataFrame | None = None,
     ) -> RegisteredVersion:
-        """Store ``model`` safely with its card, evaluation set and environment; register it."""
+        """Store ``model`` safely with its card, evaluation set, environment and (when
+        given) the explainer's background rows; register it."""
         name = names.model_name(name)
         registrant = names.registrant(registrant)
         environment = build_environment()
         with tempfile.TemporaryDirectory(prefix="twinreg-") as tmp:
             directory = Path(tmp) / layout.ARTIFACT_PATH
             evaluation_digest = layout.write_twin_layout(
-                directory, kind, model, card, evaluation, environment
+                directory, kind, model, card, evaluation, environment, background
             )
             digest = artifact_digest(directory)
             experiment_id = self._experiment()
@@ -270,6 +276,8 @@ class TwinRegistry:
             environment=files.environment,
             environment_warnings=tuple(environment_differences(files.environment, current)),
             artifact_sha256=actual,
+            background=files.background,
+            background_sha256=files.background_digest,
         )
         return self._cache.put((name, version), twin)
 
@@ -277,24 +285,8 @@ class TwinRegistry:
         """Drop one version from the cache (e.g. on suspension); True if it was cached."""
         return self._cache.evict((names.model_name(name), names.version(version)))
 
-    @contextmanager
-    def _local_copy(self, source: str) -> Iterator[Path]:
-        """The artifact directory on local disk: resolved for ``file:`` URIs, else fetched."""
-        parsed = urlparse(source)
-        if parsed.scheme in ("file", ""):
-            directory = Path(url2pathname(parsed.path))
-            if not directory.is_dir():
-                raise ArtifactInvalid("the version's artifact directory is missing")
-            yield directory
-            return
-        from mlflow.artifacts import download_artifacts
-
-        with tempfile.TemporaryDirectory(prefix="twinreg-dl-") as tmp:
-            with translated("downloading artifacts"):
-                local = download_artifacts(
-                    artifact_uri=source, dst_path=tmp, tracking_uri=self.tracking_uri
-                )
-            yield Path(local)
+    def _local_copy(self, source: str) -> AbstractContextManager[Path]:
+        return local_copy(source, self.tracking_uri)
 
     # ------------------------------------------------------------------ aliases, listing
 
@@ -386,12 +378,3 @@ def _check_digest(name: str, version: str, expected: str, actual: str) -> None:
             expected=expected,
             actual=actual,
         )
-
-
-def _default_artifact_root(tracking_uri: str) -> str | None:
-    if not tracking_uri.startswith("sqlite:///"):
-        return None
-    database = Path(tracking_uri.removeprefix("sqlite:///"))
-    if str(database) in ("", ":memory:"):
-        return None
-    return (database.resolve().parent / "mlartifacts").as_uri()

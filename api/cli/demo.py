@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -95,9 +96,11 @@ def _govern(service: TwinregService, twin: DemoTwin) -> str | None:
         return None
     if versions:
         return f"{twin.name} v{versions[-1].version} is {versions[-1].status}"
+    background = pd.DataFrame(twin.background, columns=list(twin.card.feature_names))
     rv = service.register_version(
-        DATA_SCIENTIST, twin.name, twin.card.kind, twin.model, twin.card, twin.evaluation
-    )
+        DATA_SCIENTIST, twin.name, twin.card.kind, twin.model, twin.card, twin.evaluation,
+        background,
+    )  # fmt: skip
     audit = service.run_bias_audit(VALIDATOR, twin.name, rv.version)
     if not audit["passed"]:
         return f"bias audit failed, not approved: {'; '.join(audit.get('reasons', []))}"

@@ -70,6 +70,7 @@ def dossier_evidence(
         seed=DEFAULT_SEED,
         rebuild=rebuild,
     ).to_dict()
+    explanation["background"] = dict(served.background_info)
     verification = (
         verify_mechanistic(
             card.kind, twin.model, X, limits.max_verification_relative_error, DEFAULT_SEED

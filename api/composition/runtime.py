@@ -14,12 +14,11 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
+from api.composition.background import explainer_background
 from explain import TwinExplainer, build_explainer, check_additivity, waterfall_svg
 from governance.lifecycle.versions import VersionState
 from governance.release.decision import Computation
 from registry import LoadedTwin, TwinRegistry
-
-BACKGROUND_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,10 @@ class ServedTwin:
     twin: LoadedTwin
     explainer: TwinExplainer
     feature_names: tuple[str, ...]
+    #: The rows explanations are taken against, and their description for the dossier
+    #: (:func:`api.composition.background.explainer_background`).
     background: np.ndarray
+    background_info: Mapping[str, Any]
 
 
 #: Most points a trajectory in a response carries (it is downsampled beyond that).
@@ -58,8 +60,7 @@ class RegistryRuntime:
             if served is None:
                 twin = self._registry.load(state.model, state.version, state.artifact_sha256)
                 names = state.card.feature_names
-                background = twin.evaluation.loc[:, list(names)].to_numpy(dtype=np.float64)
-                background = background[:BACKGROUND_ROWS]
+                background, info = explainer_background(twin, names)
                 explainer = build_explainer(
                     state.card.kind,
                     _single_threaded(twin.model),
@@ -67,7 +68,7 @@ class RegistryRuntime:
                     background,
                     output=state.card.default_output,
                 )
-                served = ServedTwin(twin, explainer, names, background)
+                served = ServedTwin(twin, explainer, names, background, info)
                 self._served[key] = served
         return served
 

@@ -114,11 +114,13 @@ class TwinregService:
         model: object,
         card: TwinCard,
         evaluation: pd.DataFrame,
+        background: pd.DataFrame | None = None,
     ) -> RegisteredVersion:
-        """The data scientist's Python entry point: log, register and record a version."""
+        """The data scientist's Python entry point: log, register and record a version
+        (with ``background``, the rows its explanations are taken against)."""
         self.lifecycle.require(principal, name, "register")
         registered = self.registry.register(
-            name, kind, model, card, evaluation, registrant=principal.user
+            name, kind, model, card, evaluation, registrant=principal.user, background=background
         )
         self._record(principal, registered)
         return registered

@@ -113,7 +113,8 @@ def virtual_cohort() -> VirtualCohort:
 
 @dataclass(frozen=True)
 class GlucoseSchedule:
-    """Events in time order: times (min), kinds (0 meal g, 1 bolus U, 2 basal U/h), values."""
+    """Events in time order: times (min), kinds (0 meal g, 1 bolus U, 2 basal U/h), values
+    (meals of 0 g are left out: they change nothing)."""
 
     times: FloatArray
     kinds: IntArray
@@ -136,7 +137,10 @@ class GlucoseSchedule:
         check_range(v[k == MEAL], "meal_carbs", 0.0, MAX_MEAL_G, unit="g")
         check_range(v[k == BOLUS], "bolus", 0.0, MAX_BOLUS_U, unit="U")
         check_range(v[k == BASAL], "basal_rate", 0.0, MAX_BASAL_U_PER_H, unit="U/h")
-        return cls(t, k, v)
+        # A 0 g meal is no event at all: kept, it would cut the time line and so change
+        # the RK4 steps (and the last bits of every output).
+        keep = (k != MEAL) | (v > 0.0)
+        return cls(t[keep], k[keep], v[keep])
 
 
 def simulate_glucose(

@@ -28,7 +28,8 @@ glucose sensor compartment, in the state layout of the public ``simglucose`` coh
     quadrature        dAUC = Gp                                   (mean glucose = AUC/(Vg·T))
 
 ``D`` is the stomach content just after the last meal (what was left plus the meal, as
-simglucose does); before any meal ``kempt = kmax``. Events: kind 0 = meal (grams of
+simglucose does); before any meal ``kempt = kmax``. A meal of 0 g is no meal (simglucose
+starts a meal only for CHO > 0): it leaves ``D`` as it was. Events: kind 0 = meal (grams of
 carbohydrate, taken at once), 1 = insulin bolus (U, subcutaneous), 2 = basal rate (U/h from
 that time on). 1 U = 6000 pmol.
 
@@ -235,8 +236,9 @@ def _event(i: int, y: State, ctx: Context) -> State:
     kind = kinds[i]
     value = values[i]
     if kind == MEAL:
-        y = replace(y, QSTO1, y[QSTO1] + 1000.0 * value)
-        controls[1] = y[QSTO1] + y[QSTO2]
+        if value > 0.0:  # a 0 g meal is no meal: it must not reset D (as in simglucose)
+            y = replace(y, QSTO1, y[QSTO1] + 1000.0 * value)
+            controls[1] = y[QSTO1] + y[QSTO2]
     elif kind == BOLUS:
         y = replace(y, ISC1, y[ISC1] + value * per_u)
     else:

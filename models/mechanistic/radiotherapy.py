@@ -63,7 +63,8 @@ def simulate_tumour(
     doses = as_float_array(fraction_doses, "fraction_doses")
     if times.shape != doses.shape:
         raise MechanisticInputError("fraction_doses", "as long as fraction_times")
-    check_ordered(times, "fraction_times", strict=True)
+    if times.size:  # no fractions: an untreated arm
+        check_ordered(times, "fraction_times", strict=True)
     if times.size > MAX_FRACTIONS:
         raise MechanisticInputError("fraction_times", f"at most {MAX_FRACTIONS} fractions")
     check_range(doses, "fraction_doses", 0.0, MAX_DOSE_PER_FRACTION_GY, unit="Gy")
@@ -87,7 +88,9 @@ class RadiotherapyTwin:
     growth at small volume: ``r = ln 2 / doubling_time``), ``alpha`` (1/Gy),
     ``alpha_beta`` (Gy), ``total_dose`` (Gy), ``n_fractions`` (rounded; weekday schedule
     from day 0). Outputs: ``volume_day_180`` (volume at ``horizon_days``, cm³) and
-    ``time_to_progression`` (days from the first fraction; the horizon if censored).
+    ``time_to_progression`` (days from day 0, the first fraction, to the first time the
+    volume exceeds the pre-treatment volume; 0 if it never shrinks, as with a total dose
+    of 0; the horizon if censored).
     """
 
     input_names: tuple[str, ...] = (

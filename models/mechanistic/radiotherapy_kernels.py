@@ -8,11 +8,12 @@ time t multiplies the volume by the LQ surviving fraction ``exp(-alpha·d - beta
 shared stepper, ``stepper.py``); sampled volumes are right-continuous (after a fraction
 given at that instant).
 
-Time to progression: the first time after the first fraction at which the volume returns
-to the pre-treatment volume (just before the first fraction), located inside the RK4 step
-that crosses it by cubic Hermite interpolation (values and slopes at both step ends,
-``hermite.py``); it equals the last sample time (censored) if there is no progression
-within the horizon.
+Time to progression: the first time at which the volume exceeds the pre-treatment volume
+(the volume at time 0, before any fraction), located inside the RK4 step that crosses it by
+cubic Hermite interpolation (values and slopes at both step ends, ``hermite.py``); it equals
+the last sample time (censored) if the volume never exceeds it within the horizon. A tumour
+that grows from time 0 (no fraction at time 0, or a dose of 0) progresses at time 0: an
+untreated arm progresses; a tumour that cannot grow (``r = 0``) never does.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ GOMPERTZ = 1
 
 
 #: The right-hand side's arguments: r, K, the growth model; then the pre-treatment volume
-#: (-1 before the first fraction), which only the step uses.
+#: (at time 0), which only the step uses.
 Args = tuple[float, float, int, float]
 
 
@@ -50,16 +51,14 @@ def _rhs(t: float, y: State, args: Args) -> State:
 
 
 #: What the stepper's callbacks get: parameters, growth model, fraction doses and the
-#: pre-treatment volume (-1 before the first fraction).
-Context = tuple[FloatArray, int, FloatArray, FloatArray]
+#: pre-treatment volume (at time 0).
+Context = tuple[FloatArray, int, FloatArray, float]
 
 
 @njit(cache=True)
 def _fraction(i: int, y: State, ctx: Context) -> State:
     """Fraction ``i`` multiplies the volume by the LQ surviving fraction."""
-    params, _, doses, level = ctx
-    if i == 0:
-        level[0] = y[0]
+    params, _, doses, _ = ctx
     d = doses[i]
     return y[0] * math.exp(-params[2] * d - params[3] * d * d), y[1]
 
@@ -67,19 +66,20 @@ def _fraction(i: int, y: State, ctx: Context) -> State:
 @njit(cache=True)
 def _piece_args(ctx: Context, t0: float, t1: float) -> Args:
     params, model, _, level = ctx
-    return params[0], params[1], model, level[0]
+    return params[0], params[1], model, level
 
 
 @njit(cache=True, inline="always")
 def _step(
     rhs: Rhs, t: float, y: State, k1: State, h: float, args: Args, ctx: Context
 ) -> tuple[State, State]:
-    """An RK4 step that also locates the first regrowth to the pre-treatment volume (the
-    step takes nothing from ``ctx``: a reference to an array there, at every step, would
-    cost more than the step)."""
+    """An RK4 step that also locates the first time the volume exceeds the pre-treatment
+    volume (the step takes nothing from ``ctx``: a reference to an array there, at every
+    step, would cost more than the step). Between fractions the volume is monotone, so a
+    step from at most the level to above it crosses it once."""
     new, d_new = rk4_advance(rhs, t, y, k1, h, args)
     level = args[3]
-    if level > 0.0 and y[1] < 0.0 and y[0] < level <= new[0]:
+    if y[1] < 0.0 and y[0] <= level < new[0]:
         s = root(0.0, 1.0, y[0], new[0], h * k1[0], h * d_new[0], level)
         new = replace(new, 1, t + s * h)
     return new, d_new
@@ -97,7 +97,7 @@ def tumour_integrate(
     dt_max: float,
 ) -> tuple[FloatArray, float]:
     """One patient from volume ``v0`` at time 0: ``(volume at sample_times, ttp)``."""
-    ctx = (params, model, fraction_doses, np.array([-1.0]))
+    ctx = (params, model, fraction_doses, v0)
     states, y = integrate_events(
         _rhs, _step, _fraction, _piece_args, ctx, (v0, -1.0), fraction_times, n_fractions,
         np.empty(0), sample_times, dt_max,

@@ -9,6 +9,14 @@ from models.mechanistic._validation import FloatArray, check_columns, check_rang
 from models.mechanistic.errors import MechanisticInputError
 from models.mechanistic.windkessel_kernels import N_PARAMS, windkessel_batch, windkessel_beat
 
+#: The characteristic resistance of the proximal aorta (mmHg·s/mL), in series with the
+#: peripheral resistance R_p: a typical adult value, some 5% of the total resistance
+#: (Westerhof N, Lankhaar JW, Westerhof BE. The arterial Windkessel. Med Biol Eng Comput
+#: 2009;47:131-141). It is physiological (the aortic input impedance at high frequency,
+#: which shapes the systolic upstroke), so the model keeps it; the total peripheral
+#: resistance a clinician computes as MAP / cardiac output is ``R_p + R_c``.
+CHARACTERISTIC_RESISTANCE = 0.05
+
 #: Solver caps (steps per beat).
 MIN_STEPS_PER_BEAT = 20
 MAX_STEPS_PER_BEAT = 100_000
@@ -26,8 +34,10 @@ class WindkesselTwin:
     """Aortic pressure of a patient from heart rate, stroke volume, resistance, compliance.
 
     Inputs (columns of ``X``): ``heart_rate`` (bpm), ``stroke_volume`` (mL),
-    ``peripheral_resistance`` (mmHg·s/mL), ``compliance`` (mL/mmHg). The characteristic
-    resistance is a parameter (default 0.05 mmHg·s/mL, a typical adult aortic value).
+    ``peripheral_resistance`` (mmHg·s/mL: the distal resistance ``R_p``, not the total),
+    ``compliance`` (mL/mmHg). The characteristic resistance ``R_c`` is a parameter
+    (default :data:`CHARACTERISTIC_RESISTANCE`, 0.05 mmHg·s/mL) in series with ``R_p``:
+    at steady state MAP = (R_p + R_c) · cardiac output.
     Outputs at periodic steady state: ``systolic``, ``diastolic``, ``map`` (mmHg).
     """
 
@@ -45,7 +55,9 @@ class WindkesselTwin:
         (0.1, 10.0, "mL/mmHg"),
     )
 
-    def __init__(self, characteristic_resistance: float = 0.05, n_steps: int = 400) -> None:
+    def __init__(
+        self, characteristic_resistance: float = CHARACTERISTIC_RESISTANCE, n_steps: int = 400
+    ) -> None:
         self.characteristic_resistance = characteristic_resistance
         self.n_steps = n_steps
 

@@ -222,3 +222,11 @@ def test_bad_glucose_input_names_the_field_and_range(
     )
     assert r.status_code == 422 and r.json()["field"] == f"features.{feature}"
     assert "allowed range" in r.json()["detail"]
+
+
+def test_the_card_says_creatinine_clearance_is_capped_at_150(api: Any, vanco: DemoTwin) -> None:
+    """The served card states the source model's cap (the version page: test_pages_http)."""
+    r = api.client.get(f"/v1/models/{VANCO}/versions/1", headers=api.validator)
+    assert r.status_code == 200, r.text
+    (crcl,) = [f for f in r.json()["card"]["features"] if f["name"] == "creatinine_clearance"]
+    assert crcl["clamp"] == [5.0, 150.0] and "150" in crcl["description"]

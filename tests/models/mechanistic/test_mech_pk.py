@@ -237,9 +237,16 @@ def test_batch_equals_single_patient() -> None:
 def test_vancomycin_twin_outputs() -> None:
     twin = VancomycinTwin()
     assert twin.fit() is twin
-    X = np.array([[100.0, 70.0, 1000.0, 12.0], [40.0, 95.0, 1500.0, 24.0], [120.0, 70.0, 0.0, 8.0]])
+    X = np.array(
+        [
+            [100.0, 70.0, 1000.0, 12.0],
+            [40.0, 95.0, 1500.0, 24.0],
+            [120.0, 70.0, 0.0, 8.0],
+            [190.0, 70.0, 1000.0, 12.0],  # used as 150, the source model's truncation
+        ]
+    )
     auc = twin.predict_outputs(X, "auc24")
-    cl = 4.5 * (X[:, 0] / 120.0) ** 0.8
+    cl = 4.5 * (np.minimum(X[:, 0], 150.0) / 120.0) ** 0.8
     np.testing.assert_allclose(auc, X[:, 2] * 24 / X[:, 3] / cl, rtol=1e-8)
     all_outputs = twin.predict_all(X)
     for k, name in enumerate(twin.output_names):

@@ -148,7 +148,7 @@ def test_twin_outputs_and_validation() -> None:
     with pytest.raises(MechanisticInputError, match="fraction_times"):
         simulate_tumour(PARAMS, 30.0, [5.0, 1.0], [2.0, 2.0], SAMPLES)
     with pytest.raises(MechanisticInputError, match="non-empty"):
-        simulate_tumour(PARAMS, 30.0, [], [], SAMPLES)
+        simulate_tumour(PARAMS, 30.0, [0.0], [2.0], [])
     with pytest.raises(MechanisticInputError, match="fraction_doses"):
         simulate_tumour(PARAMS, 30.0, [0.0], [-2.0], SAMPLES)
     vols, ttp = simulate_tumour(PARAMS, 30.0, [0.0, 1.0], [2.0, 2.0], SAMPLES)

@@ -189,3 +189,21 @@ def test_a_session_revoked_while_its_prediction_is_decided_goes_back_to_sign_in(
     assert (refusal["path"], refusal["method"]) == ("/ui/predict", "page")
     assert refusal["reason"] == "the token has been revoked"
     assert len(api.service.audit.records(action="prediction", limit=1000)) == decided
+
+
+def test_the_version_page_shows_a_clamped_feature(api: Api) -> None:
+    """Vancomycin's creatinine clearance: accepted to 200, used as at most 150."""
+    _sign_in(api, api.token("victor", "validator"))
+    page = api.client.get("/ui/models/vancomycin-auc/versions/1")
+    assert page.status_code == 200
+    assert 'data-testid="clamp-creatinine_clearance">used as 5.0 \u2013 150.0<' in page.text
+
+
+def test_the_dossier_on_the_version_page_shows_the_explainer_background(api: Api) -> None:
+    """Size and source of the rows the explanations are taken against."""
+    _sign_in(api, api.token("victor", "validator"))
+    page = api.client.get("/ui/models/whas500-mortality-logit/versions/1")
+    assert page.status_code == 200
+    assert '<p data-testid="dossier-background">Background: 100 rows; registered with the' in (
+        page.text
+    )
