@@ -10,8 +10,8 @@ as ``request.refused``: who (the principal), the route by its template and metho
 the path, which may hold a patient id: a patient id in the path is recorded only as its
 keyed pseudonym, like ``auth.refused``), the status and the reason.
 
-Fail closed: a record that cannot be written raises :class:`AuditWriteError` out of the
-handler, which the app answers as every failed audit write (503, nothing else said).
+Fail closed: a record that cannot be written raises :class:`AuditWriteError`, which the
+handler answers as every failed audit write (503, nothing else said).
 """
 
 from __future__ import annotations
