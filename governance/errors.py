@@ -19,7 +19,12 @@ GovernanceError
 
 
 class GovernanceError(Exception):
-    """Base of every error raised by :mod:`governance`."""
+    """Base of every error raised by :mod:`governance`.
+
+    ``audit_id`` names the audit record of this refusal when the raiser wrote one (None:
+    not recorded yet; the API records every refusal it answers exactly once)."""
+
+    audit_id: str | None = None
 
 
 class PolicyError(GovernanceError):

@@ -173,7 +173,7 @@ class PredictionService:
                 "model": model,
                 "model_version": version,
                 "purpose": purpose,
-                "patient": self._pseudonymiser.patient_key(patient_id),
+                "patient": self._pseudonymiser.site_patient_key(principal.site or "", patient_id),
                 "reason": str(exc),
                 "field": exc.field,
             },

@@ -87,11 +87,18 @@ def record_refusal(service: TwinregService, scope: Scope, method: str | None, re
     never by the path the client sent: a patient id in a path is recorded only as its keyed
     hash, like everywhere else in the log.
     """
+    body = route_record(service, scope)
+    service.audit.append("auth.refused", {**body, "method": method, "reason": reason})
+
+
+def route_record(service: TwinregService, scope: Scope) -> dict[str, Any]:
+    """What a refusal's audit record says of its request: the route's template, and the
+    keyed pseudonym of a patient id in its path (never the id itself)."""
     body: dict[str, Any] = {"path": _route(scope)}
     patient_id = (scope.get("path_params") or {}).get("patient_id")
     if isinstance(patient_id, str):
         body["patient"] = service.pseudonymiser.patient_key(patient_id)
-    service.audit.append("auth.refused", {**body, "method": method, "reason": reason})
+    return body
 
 
 def revoked_before_its_facts(scope: Scope) -> bool:

@@ -43,10 +43,11 @@ ERROR_DESCRIPTIONS = {
     "parameter out of range; `detail` and `field` say what to fix",
     401: "No bearer token, or one that is expired, not yet valid, forged, revoked or carries "
     "an unknown role (the refusal is audited)",
-    403: "The caller's role or site may not do this",
-    404: "No such model, version, patient, consent or decision (at the caller's site)",
-    409: "The current state forbids it (a lifecycle transition, a patient of another site, a "
-    "decision that was not released, an artifact that does not match its hash)",
+    403: "The caller's role or site may not do this (the refusal is audited: `audit_id`)",
+    404: "No such model, version, patient, consent or decision (at the caller's site; the "
+    "refusal is audited: `audit_id`)",
+    409: "The current state forbids it (a lifecycle transition, a decision that was not "
+    "released, an artifact that does not match its hash; the refusal is audited: `audit_id`)",
     413: "The body is larger than the configured maximum (TWINREG_MAX_BODY_BYTES)",
     422: "Well-formed but invalid (unknown model, feature or purpose, a value out of range); "
     "`field` names what to fix, `audit_id` the audit record of a refused prediction",

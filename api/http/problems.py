@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.utils.scope.state import ScopeState
 
 from api.errors import BadRequest, ConfigError, Unauthorized
-from api.http import body_errors
+from api.http import body_errors, refusals
 from api.http.auth import record_refusal, revoked_before_its_facts
 from explain import ExplainError
 from governance.errors import (
@@ -117,16 +117,23 @@ def problem(
 
 
 def domain_error_handler(
-    _request: Request[Any, Any, Any], exc: Exception
+    request: Request[Any, Any, Any], exc: Exception
 ) -> Response[dict[str, Any]]:
+    """The problem document of a domain error; a refusal (403, 404, 409) is audited once
+    (:mod:`api.http.refusals`) and its ``audit_id`` sent along. A refusal that cannot be
+    recorded is answered as the failed audit write it is (503)."""
     for kind, status, title in STATUS_TABLE:
         if isinstance(exc, kind):
+            try:
+                audit_id = refusals.record_once(request, exc, status)
+            except AuditWriteError as failed:
+                return domain_error_handler(request, failed)
             return problem(
                 status,
                 title,
                 public_detail(exc),
                 field=getattr(exc, "field", None),
-                audit_id=getattr(exc, "audit_id", None),
+                audit_id=audit_id,
             )
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error", "unexpected error")
 

@@ -98,8 +98,8 @@ class ProblemDetails(msgspec.Struct, omit_defaults=True):
 
     ``status`` repeats the HTTP status; ``detail`` says what to fix. No ``instance``: the
     path would echo identifiers into a refusal. Extension members: ``field`` names the
-    input to fix, ``audit_id`` the audit record of a refused prediction, ``checks``
-    (``GET /health``) what is down.
+    input to fix, ``audit_id`` the audit record of the refusal (a refused prediction, and
+    every 403, 404 and 409), ``checks`` (``GET /health``) what is down.
     """
 
     title: str

@@ -3,6 +3,12 @@
 Per-patient facts live in indexed tables (not in Casbin policy lines), so that the gate's
 consent check stays one indexed query however many patients there are. Every change is
 audited in the same transaction as the change itself.
+
+A patient is an id *at a site* (:mod:`governance.consent.patient_keys`): registering an
+id at a site never meets another site's patient of the same id, so there is nothing to
+move between sites. A patient who changes site is registered at the new one under the
+id that site uses, and consents there anew: a consent is recorded by the site's staff
+for the care that site gives.
 """
 
 from __future__ import annotations
@@ -14,23 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Label,
-    and_,
-    bindparam,
-    func,
-    insert,
-    literal_column,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Engine, and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from governance.audit.chain import AuditLog
 from governance.clock import as_utc, utcnow
-from governance.errors import Conflict, Forbidden, InvalidInput, NotFound
+from governance.consent.patient_keys import find, lookup_params
+from governance.errors import Forbidden, GovernanceError, InvalidInput, NotFound
 from governance.identity.principal import Principal
 from governance.identity.pseudonym import Pseudonymiser
 from governance.policy.store import PolicyStore
@@ -40,36 +36,6 @@ from models.card import DATA_CATEGORIES
 
 _patient = Patient.__table__  # type: ignore[attr-defined]
 _consent = Consent.__table__  # type: ignore[attr-defined]
-
-# Statements on the prediction path are built once (SQLAlchemy caches their compilation).
-_SITE = select(_patient.c.site).where(_patient.c.patient_key == bindparam("key"))
-_ACTIVE_CONSENTS = select(_consent.c.data_categories).where(
-    _consent.c.patient_key == bindparam("key"),
-    _consent.c.purpose == bindparam("purpose"),
-    _consent.c.withdrawn_at.is_(None),
-    or_(_consent.c.valid_from.is_(None), _consent.c.valid_from <= bindparam("at")),
-    or_(_consent.c.valid_until.is_(None), _consent.c.valid_until > bindparam("at")),
-)
-#: The release gate reads the patient's facts in the same statement as its other facts
-#: (see governance.release.gate), as scalar columns with the parameters ``key``, ``purpose`` and
-#: ``at``: the patient's site (NULL when not registered) ...
-SITE_COLUMN = _SITE.scalar_subquery().label("site")
-
-
-def consents_column(dialect: str) -> Label[str | None]:
-    """... and the category lists (JSON arrays) of the consents active for the purpose
-    at ``at``, joined with commas (NULL when there is none): see :func:`categories_of`."""
-    join = func.group_concat if dialect == "sqlite" else func.string_agg
-    joined = join(_consent.c.data_categories, literal_column("','"))
-    return _ACTIVE_CONSENTS.with_only_columns(joined).scalar_subquery().label("consents")
-
-
-def categories_of(joined: str | None) -> frozenset[str]:
-    """The union of the categories in a :func:`consents_column` value."""
-    if not joined:
-        return frozenset()
-    lists: list[list[str]] = json.loads(f"[{joined}]")
-    return frozenset(category for categories in lists for category in categories)
 
 
 @dataclass(frozen=True)
@@ -124,68 +90,49 @@ class PatientService:
         self._policies = policies
         self._pseudonymiser = pseudonymiser
 
-    # -- reads --------------------------------------------------------------------
-    def site_of(self, patient_key: str, conn: Connection | None = None) -> str | None:
-        params = {"key": patient_key}
-        if conn is not None:
-            return conn.execute(_SITE, params).scalar_one_or_none()
-        with read_connection(self._engine) as c:
-            return c.execute(_SITE, params).scalar_one_or_none()
-
-    # -- writes -------------------------------------------------------------------
+    # -- writes -------------------------------------------------------------------------
     def register(self, principal: Principal, patient_id: str, site: str) -> tuple[str, bool]:
-        """Register (or confirm) a patient at ``site``. Returns (site, created)."""
+        """Register (or confirm) patient ``patient_id`` of ``site``. Returns (site,
+        created). Whether another site has a patient of the same id plays no part."""
         _check_id("patient_id", patient_id)
         _check_id("site", site)
-        key = self._pseudonymiser.patient_key(patient_id)
+        params = lookup_params(self._pseudonymiser, site, patient_id)
         policy = self._policies.current()
         decision = policy.allows(principal.role, principal.site, site, "patient", "register")
         if not decision.allowed:
-            self._audit_refusal(principal, "patient.register", key, "role or site")
-            raise Forbidden(f"role {principal.role!r} may not register patients at site {site!r}")
-        with self._engine.begin() as conn:
-            current = self.site_of(key, conn)
-            if current == site:
-                return site, False
-            if current is not None:
-                move = policy.allows(principal.role, principal.site, site, "patient", "move")
-                if not move.allowed:
-                    raise Conflict(
-                        "the patient is registered at another site; only an "
-                        "admin can move a patient between sites"
-                    )
+            raise self._refused(
+                Forbidden(f"role {principal.role!r} may not register patients at site {site!r}"),
+                principal,
+                "patient.register",
+                params["key"],
+                "role or site",
+                site,
+            )
+        try:
+            with self._engine.begin() as conn:
+                if find(conn, params) is not None:
+                    return site, False
                 conn.execute(
-                    update(_patient).where(_patient.c.patient_key == key).values(site=site)
+                    insert(_patient).values(
+                        patient_key=params["key"],
+                        site=site,
+                        registered_by=principal.user,
+                        registered_at=utcnow(),
+                    )
                 )
                 self._audit.append(
-                    "patient.move",
+                    "patient.register",
                     {
                         "principal": principal.to_audit(),
-                        "patient": key,
-                        "from_site": current,
-                        "to_site": site,
+                        "patient": params["key"],
+                        "site": site,
                         "policy_version": policy.version,
-                        "rule": list(move.rule),
+                        "rule": list(decision.rule),
                     },
                     conn=conn,
                 )
-                return site, False
-            conn.execute(
-                insert(_patient).values(
-                    patient_key=key, site=site, registered_by=principal.user, registered_at=utcnow()
-                )
-            )
-            self._audit.append(
-                "patient.register",
-                {
-                    "principal": principal.to_audit(),
-                    "patient": key,
-                    "site": site,
-                    "policy_version": policy.version,
-                    "rule": list(decision.rule),
-                },
-                conn=conn,
-            )
+        except IntegrityError:  # registered by a concurrent request meanwhile
+            return site, False
         return site, True
 
     def grant(
@@ -196,8 +143,9 @@ class PatientService:
         data_categories: Sequence[str],
         valid_from: datetime | None,
         valid_until: datetime | None,
+        site: str | None = None,
     ) -> ConsentView:
-        key = self._visible_patient(principal, patient_id, "grant")
+        key = self._visible_patient(principal, patient_id, "grant", site)
         policy = self._policies.current()
         if purpose not in policy.ethics.purposes:
             raise InvalidInput(
@@ -246,8 +194,10 @@ class PatientService:
             )
         return ConsentView(consent_id, purpose, categories, vf, vu, now, principal.user, None, None)
 
-    def withdraw(self, principal: Principal, patient_id: str, consent_id: str) -> ConsentView:
-        key = self._visible_patient(principal, patient_id, "withdraw")
+    def withdraw(
+        self, principal: Principal, patient_id: str, consent_id: str, site: str | None = None
+    ) -> ConsentView:
+        key = self._visible_patient(principal, patient_id, "withdraw", site)
         now = utcnow()
         with self._engine.begin() as conn:
             row = conn.execute(
@@ -255,60 +205,118 @@ class PatientService:
                     and_(_consent.c.id == consent_id, _consent.c.patient_key == key)
                 )
             ).first()
-            if row is None:
-                raise NotFound(f"consent {consent_id!r} not found for this patient")
-            if row.withdrawn_at is not None:
-                return _view(row)
-            conn.execute(
-                update(_consent)
-                .where(_consent.c.id == consent_id)
-                .values(withdrawn_at=now, withdrawn_by=principal.user)
-            )
-            self._audit.append(
+            if row is not None and row.withdrawn_at is None:
+                conn.execute(
+                    update(_consent)
+                    .where(_consent.c.id == consent_id)
+                    .values(withdrawn_at=now, withdrawn_by=principal.user)
+                )
+                self._audit.append(
+                    "consent.withdraw",
+                    {
+                        "principal": principal.to_audit(),
+                        "patient": key,
+                        "consent_id": consent_id,
+                        "purpose": row.purpose,
+                        "policy_version": self._policies.current().version,
+                    },
+                    conn=conn,
+                )
+                row = conn.execute(select(_consent).where(_consent.c.id == consent_id)).one()
+        if row is None:  # recorded after the read's transaction, which wrote nothing
+            raise self._refused(
+                NotFound(f"consent {consent_id!r} not found for this patient"),
+                principal,
                 "consent.withdraw",
-                {
-                    "principal": principal.to_audit(),
-                    "patient": key,
-                    "consent_id": consent_id,
-                    "purpose": row.purpose,
-                    "policy_version": self._policies.current().version,
-                },
-                conn=conn,
+                key,
+                "no such consent",
             )
-            updated = conn.execute(select(_consent).where(_consent.c.id == consent_id)).one()
-        return _view(updated)
+        return _view(row)  # withdrawn now, or before (withdrawing twice changes nothing)
 
-    def consents(self, principal: Principal, patient_id: str) -> list[ConsentView]:
-        key = self._visible_patient(principal, patient_id, "read")
+    def consents(
+        self, principal: Principal, patient_id: str, site: str | None = None
+    ) -> list[ConsentView]:
+        """The patient's consents; the read is audited (who read whose, at which site)
+        before they are returned."""
+        key = self._visible_patient(principal, patient_id, "read", site)
         with read_connection(self._engine) as conn:
             rows = conn.execute(
                 select(_consent)
                 .where(_consent.c.patient_key == key)
                 .order_by(_consent.c.granted_at)
             ).all()
+        self._audit.append(
+            "consent.read",
+            {
+                "principal": principal.to_audit(),
+                "patient": key,
+                "site": site if site is not None else principal.site,
+                "consents": len(rows),
+                "policy_version": self._policies.current().version,
+            },
+        )
         return [_view(r) for r in rows]
 
-    def _visible_patient(self, principal: Principal, patient_id: str, act: str) -> str:
-        """The patient's key if the caller may act on the patient; same answer otherwise."""
-        _check_id("patient_id", patient_id)
+    def _visible_patient(
+        self, principal: Principal, patient_id: str, act: str, site: str | None
+    ) -> str:
+        """The stored key of patient ``patient_id`` of ``site`` (default: the caller's
+        own site), if the caller may ``act`` on consents there. The answer for an id that
+        exists only at another site is the answer for an id that exists nowhere.
+
+        Authorization before input: the role first, then the id and the site, then the
+        site's policy, then the patient. Every refusal but bad input is audited."""
+        action = f"consent.{act}"
         policy = self._policies.current()
         own = principal.site or "*"
         if not policy.allows(principal.role, principal.site, own, "consent", act).allowed:
-            raise Forbidden(f"role {principal.role!r} may not {act} consents")
-        key = self._pseudonymiser.patient_key(patient_id)
-        site = self.site_of(key)
-        if (
-            site is None
-            or not policy.allows(principal.role, principal.site, site, "consent", act).allowed
-        ):
-            # Same answer whether the patient exists at another site or not at all.
-            raise NotFound("no patient with this id is registered at your site")
+            forbidden = Forbidden(f"role {principal.role!r} may not {act} consents")
+            raise self._refused(forbidden, principal, action, None, "role")
+        _check_id("patient_id", patient_id)
+        target = site if site is not None else principal.site
+        if target is None:
+            raise InvalidInput(
+                "site is required: patient ids are scoped per site; name the patient's "
+                "site (?site=...)",
+                field="site",
+            )
+        _check_id("site", target)
+        params = lookup_params(self._pseudonymiser, target, patient_id)
+        if not policy.allows(principal.role, principal.site, target, "consent", act).allowed:
+            forbidden = Forbidden(
+                f"role {principal.role!r} may not {act} consents at site {target!r}"
+            )
+            raise self._refused(forbidden, principal, action, params["key"], "site", target)
+        with read_connection(self._engine) as conn:
+            key = find(conn, params)
+        if key is None:
+            missing = NotFound(f"no patient with this id is registered at site {target!r}")
+            raise self._refused(missing, principal, action, params["key"], "not found", target)
         return key
 
-    def _audit_refusal(self, principal: Principal, action: str, key: str, why: str) -> None:
-        self._audit.append(
-            action + ".refused", {"principal": principal.to_audit(), "patient": key, "reason": why}
+    def _refused(
+        self,
+        exc: GovernanceError,
+        principal: Principal,
+        action: str,
+        key: str | None,
+        why: str,
+        site: str | None = None,
+    ) -> GovernanceError:
+        """``exc``, once its refusal is recorded (``action.refused``: who, which patient
+        by its keyed pseudonym, at which site, why)."""
+        entry = self._audit.append(
+            action + ".refused",
+            {
+                "principal": principal.to_audit(),
+                "patient": key,
+                "site": site,
+                "reason": why,
+                "policy_version": self._policies.current().version,
+            },
         )
+        exc.audit_id = entry.record_id
+        return exc
 
 
 def _view(row: Any) -> ConsentView:

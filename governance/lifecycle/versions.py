@@ -190,7 +190,7 @@ class Lifecycle:
         policy = self._policies.current()
         decision = policy.allows(principal.role, principal.site, principal.site or "*", obj, act)
         if not decision.allowed:
-            self._audit.append(
+            entry = self._audit.append(
                 f"{obj.split('/')[0]}.{act}.refused",
                 {
                     "principal": principal.to_audit(),
@@ -199,9 +199,11 @@ class Lifecycle:
                     "reason": "role",
                 },
             )
-            raise Forbidden(
+            refused = Forbidden(
                 f"role {principal.role!r} may not {act.replace('_', ' ')} {subject or obj}"
             )
+            refused.audit_id = entry.record_id
+            raise refused
 
     # -- internals ---------------------------------------------------------------------
     def _one(self, stmt: Any, conn: Connection | None, params: dict[str, Any] | None = None) -> Any:

@@ -192,7 +192,7 @@ class OverrideService:
         )
         if allowed and site is not None:
             return site
-        self._audit.append(
+        entry = self._audit.append(
             OVERRIDE_AUDIT_ACTION + ".refused",
             {
                 "principal": principal.to_audit(),
@@ -201,10 +201,12 @@ class OverrideService:
                 "reason": "site",
             },
         )
-        raise Forbidden(
+        refused = Forbidden(
             "only a clinician of the site where the prediction was released may "
             "disregard or override it"
         )
+        refused.audit_id = entry.record_id
+        raise refused
 
 
 def view(row: Any) -> OverrideView:

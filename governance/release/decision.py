@@ -22,7 +22,13 @@ from typing import Any, NamedTuple, Protocol
 from sqlalchemy import Engine, Select, null, select
 
 from governance.clock import utcnow
-from governance.consent.patients import SITE_COLUMN, categories_of, consents_column
+from governance.consent.patient_keys import (
+    PATIENT_KEY_COLUMN,
+    SITE_COLUMN,
+    categories_of,
+    consents_column,
+    lookup_params,
+)
 from governance.errors import NotFound, TokenRevoked
 from governance.identity.principal import Principal
 from governance.identity.pseudonym import Pseudonymiser
@@ -112,10 +118,11 @@ class RequestFacts:
     #: The lifecycle generation: the key of the serving cache.
     generation: Generation
     patient_id: str
-    #: The patient's keyed pseudonym: all the database and the audit log know.
+    #: The patient's keyed pseudonym: all the database and the audit log know (the key
+    #: its row is stored under; the site-scoped key when it is not registered).
     patient_key: str
     purpose: str
-    #: The patient's site (None: not registered anywhere).
+    #: The patient's site (None: no patient of this id at the caller's site).
     site: str | None
     #: The data categories the patient's active consents for ``purpose`` cover.
     consented: frozenset[str]
@@ -135,6 +142,7 @@ class _Row(NamedTuple):
 
     transitions: int
     bias_audits: int
+    patient_key: str | None
     site: str | None
     consents: str | None
     revoked: bool
@@ -145,6 +153,7 @@ def _statement(dialect: str, policy_lines_in_database: bool) -> Select[Any]:
     policy_generation = GENERATION_COLUMN if policy_lines_in_database else null()
     return select(
         *GENERATION_COLUMNS,
+        PATIENT_KEY_COLUMN,
         SITE_COLUMN,
         consents_column(dialect),
         REVOKED_COLUMN.label("revoked"),
@@ -183,9 +192,10 @@ class FactsReader:
         else is looked at; a model or version that does not exist raises
         :class:`NotFound`."""
         at = utcnow()
-        key = self.patient_key(principal, patient_id)
+        # the patient of this id at the caller's own site (ids are scoped per site)
+        patient = lookup_params(self._pseudonymiser, principal.site, patient_id)
         token = token_binds(principal.token_id, principal.user, principal.token_issued_at)
-        row = _Row(*self._read({"key": key, "purpose": purpose, "at": at, **token}))
+        row = _Row(*self._read({**patient, "purpose": purpose, "at": at, **token}))
         if row.revoked:
             raise TokenRevoked(REVOKED)
         generation = (int(row.transitions), int(row.bias_audits))
@@ -194,7 +204,7 @@ class FactsReader:
             at=at,
             generation=generation,
             patient_id=patient_id,
-            patient_key=key,
+            patient_key=row.patient_key or patient["key"],
             purpose=purpose,
             site=row.site,
             consented=categories_of(row.consents),
@@ -213,8 +223,9 @@ class FactsReader:
         return bool(self._revoked(token)[0])
 
     def patient_key(self, principal: Principal, patient_id: str) -> str:
-        """The keyed pseudonym under which the request's patient is stored and audited."""
-        return self._pseudonymiser.patient_key(patient_id)
+        """The site-scoped pseudonym of the request's patient (without reading whether,
+        or under which key, it is stored: see :meth:`read`)."""
+        return self._pseudonymiser.site_patient_key(principal.site or "", patient_id)
 
     def resolve(
         self, model: str, version: str | None, generation: Generation | None = None

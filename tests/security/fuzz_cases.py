@@ -27,7 +27,13 @@ from schemathesis.config import PositiveDataAcceptanceConfig
 from schemathesis.core.parameters import ParameterLocation
 
 from tests.api.helpers import features_of, prepare_patient, twin_named
-from tests.security.fuzz_operations import ACCEPTED, REFUSED_FIELDS, withheld
+from tests.security.fuzz_operations import (
+    ACCEPTED,
+    CALLER_SITE,
+    REFUSED_FIELDS,
+    SITE_SCOPED,
+    withheld,
+)
 
 CHECKS = [
     not_a_server_error,
@@ -78,6 +84,9 @@ def anchor(case: Any, data: Any, twins: list[Any], known: dict[str, str]) -> Non
             params[name] = "1"
         elif name in known:
             params[name] = known[name]
+    query = case.query or {}
+    if "site" in query:  # the patient's site: the caller's own, where the patient is
+        query["site"] = known["site"]
     body = case.body
     if not isinstance(body, dict):
         return
@@ -163,3 +172,7 @@ def send(case: Any, method: str, path: str, headers: dict[str, str]) -> None:
     if positive and response.status_code == 422 and (method, path) in REFUSED_FIELDS:
         # the one 422 a schema-valid request may meet here, and not another
         assert response.json().get("field") == REFUSED_FIELDS[(method, path)], response.text
+    if positive and response.status_code == 403 and (method, path) in SITE_SCOPED:
+        # refused for the site it names, never for the patient id (ids are scoped per site)
+        named = (case.query or {}).get("site")
+        assert named is not None and named != CALLER_SITE, response.text

@@ -44,7 +44,10 @@ OPERATIONS = [
 #: - 409: the current state forbids it (a lifecycle transition from the wrong state, a
 #:   consent already withdrawn, a decision that was not released, no dossier yet);
 #: - 403: a withheld decision (consent, purpose, envelope: the gate's answer to valid data),
-#:   or a patient of another site than the caller's;
+#:   a registration at another site than the caller's (``PUT``'s body ``site``), or a
+#:   consent route's ``?site=`` naming another site than the caller's: patient ids are
+#:   scoped per site, and which sites a caller may act at is the policy's, not the
+#:   schema's (:data:`SITE_SCOPED`: that 403 must come from such a ``site``);
 #: - 422 on predictions and simulations: a model or version in the body that does not
 #:   exist, the features against the model's own card (unknown, missing or out-of-range
 #:   ones, an output of another kind), a purpose the model is not for; on the ethics
@@ -63,10 +66,15 @@ ACCEPTED: dict[tuple[str, str], list[str]] = {
     ("GET", "/health"): [],
     ("POST", "/v1/predictions"): ["403", "422"],
     ("POST", "/v1/simulations"): ["403", "422"],
-    ("GET", "/v1/patients/{patient_id}/consents"): ["404", "422"],
-    ("POST", "/v1/patients/{patient_id}/consents"): ["404", "422"],
-    ("PUT", "/v1/patients/{patient_id}"): ["403", "409", "422"],
-    ("POST", "/v1/patients/{patient_id}/consents/{consent_id}/withdraw"): ["404", "409", "422"],
+    ("GET", "/v1/patients/{patient_id}/consents"): ["403", "404", "422"],
+    ("POST", "/v1/patients/{patient_id}/consents"): ["403", "404", "422"],
+    ("PUT", "/v1/patients/{patient_id}"): ["403", "422"],
+    ("POST", "/v1/patients/{patient_id}/consents/{consent_id}/withdraw"): [
+        "403",
+        "404",
+        "409",
+        "422",
+    ],
     ("POST", "/v1/models/{name}/versions/{version}/approve"): ["404", "409", "422"],
     ("POST", "/v1/models/{name}/versions/{version}/bias-audits"): ["404", "409"],
     ("POST", "/v1/models/{name}/versions/{version}/dossier"): ["404", "409"],
@@ -86,6 +94,17 @@ ACCEPTED: dict[tuple[str, str], list[str]] = {
 #: Operations whose only justified 422 for schema-valid data is about one field: a
 #: positive case answered 422 must name it (the report's ``until`` not after ``since``).
 REFUSED_FIELDS: dict[tuple[str, str], str] = {("GET", "/v1/reports/ethics"): "until"}
+
+#: Routes that act on the patient of an id at a site (``?site=``, default the caller's own):
+#: a schema-valid request answered 403 there must name another site than the caller's
+#: (:data:`CALLER_SITE`), never be refused for the id it names.
+SITE_SCOPED = {
+    ("GET", "/v1/patients/{patient_id}/consents"),
+    ("POST", "/v1/patients/{patient_id}/consents"),
+    ("POST", "/v1/patients/{patient_id}/consents/{consent_id}/withdraw"),
+}
+#: The site of the clinician the patient routes are fuzzed as (``tests/conftest.py``).
+CALLER_SITE = "st-mary"
 
 #: A withheld decision is a 403 with the decision's JSON body (its reasons and audit id),
 #: not a problem document.

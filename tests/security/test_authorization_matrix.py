@@ -91,6 +91,7 @@ def _request(
     consent: str,
     features: dict[str, float],
     released: str,
+    role: str,
 ) -> Any:
     url = (
         path.replace("{patient_id:str}", "p-1")
@@ -123,7 +124,9 @@ def _request(
         body = {"site": "st-mary"}
     elif method == "POST" and "/versions/" in path and not path.endswith("bias-audits"):
         body = {"comment": "matrix"}
-    return api.client.request(method, url, json=body, headers=headers)
+    # ids are scoped per site: a caller bound to no site names the patient's
+    params = {"site": "st-mary"} if "/consents" in path and role != "clinician" else None
+    return api.client.request(method, url, json=body, headers=headers, params=params)
 
 
 LEAKS = ("contributions", "p-1", "base_value", '"prediction"')
@@ -153,7 +156,7 @@ def test_matrix(api: Any, demo_twins: list[Any], role: str, site: str) -> None:
         allowed = role in ALLOWED[(method, path)] and not (
             role == "clinician" and site == "other" and path in SITE_BOUND
         )
-        response = _request(api, method, path, headers, consent, features, released)
+        response = _request(api, method, path, headers, consent, features, released, role)
         cell = f"{method} {path} as {role}@{site}: {response.status_code} {response.text[:200]}"
         assert response.status_code != 401, cell
         if allowed:
@@ -185,7 +188,10 @@ def test_state_changing_refusals(api: Any, role: str) -> None:
             f"/v1/models/{M}/versions/1/{action}", json={"comment": "x"}, headers=headers
         )
         assert r.status_code == 403, (action, role, r.text)
-    r = api.client.post(f"/v1/patients/p-1/consents/{consent}/withdraw", headers=headers)
+    params = {"site": "st-mary"} if role != "clinician" else None
+    r = api.client.post(
+        f"/v1/patients/p-1/consents/{consent}/withdraw", headers=headers, params=params
+    )
     if role == "admin":
         assert r.status_code == 200
     else:

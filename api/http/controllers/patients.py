@@ -1,9 +1,12 @@
-"""Patients (pseudonymous) and their consents."""
+"""Patients (pseudonymous) and their consents. Patient ids are scoped per site: the
+consent routes act on the patient of the id at the caller's own site, or at the site
+named by ``?site=`` (required for a caller bound to no site, e.g. an admin)."""
 
 from __future__ import annotations
 
 from litestar import Controller, get, post, put
 from litestar.di import Provide
+from litestar.params import Parameter
 from litestar.types import BeforeRequestHookHandler
 
 from api.composition.service import TwinregService
@@ -18,6 +21,17 @@ def _out(view: dict[str, object]) -> ConsentOut:
     return ConsentOut(**view)  # type: ignore[arg-type]
 
 
+#: ``?site=``: the patient's site (default: the caller's own).
+SITE_QUERY = Parameter(
+    query="site",
+    default=None,
+    min_length=1,
+    max_length=128,
+    description="The patient's site (ids are scoped per site). Default: the caller's own "
+    "site; required for a caller bound to no site (admin).",
+)
+
+
 class PatientController(Controller):
     path = "/v1/patients/{patient_id:str}"
     tags = ["patients"]
@@ -26,8 +40,8 @@ class PatientController(Controller):
 
     @put(
         sync_to_thread=True,
-        summary="Register a pseudonymous patient at a site",
-        responses=errors(400, 403, 409, 413, 422),
+        summary="Register a pseudonymous patient at a site (ids are scoped per site)",
+        responses=errors(400, 403, 413, 422),
     )
     def register(
         self, patient_id: str, data: PatientIn, service: TwinregService, principal: Principal
@@ -43,7 +57,12 @@ class PatientController(Controller):
         responses=errors(400, 403, 404, 413, 422),
     )
     def grant(
-        self, patient_id: str, data: ConsentIn, service: TwinregService, principal: Principal
+        self,
+        patient_id: str,
+        data: ConsentIn,
+        service: TwinregService,
+        principal: Principal,
+        site: str | None = SITE_QUERY,
     ) -> ConsentOut:
         return _out(
             service.patients.grant(
@@ -53,6 +72,7 @@ class PatientController(Controller):
                 data.data_categories,
                 data.valid_from,
                 data.valid_until,
+                site,
             ).to_dict()
         )
 
@@ -63,9 +83,13 @@ class PatientController(Controller):
         responses=errors(400, 403, 404, 422),
     )
     def consents(
-        self, patient_id: str, service: TwinregService, principal: Principal
+        self,
+        patient_id: str,
+        service: TwinregService,
+        principal: Principal,
+        site: str | None = SITE_QUERY,
     ) -> list[ConsentOut]:
-        return [_out(c.to_dict()) for c in service.patients.consents(principal, patient_id)]
+        return [_out(c.to_dict()) for c in service.patients.consents(principal, patient_id, site)]
 
     @post(
         "/consents/{consent_id:str}/withdraw",
@@ -75,6 +99,11 @@ class PatientController(Controller):
         responses=errors(400, 403, 404, 422),
     )
     def withdraw(
-        self, patient_id: str, consent_id: str, service: TwinregService, principal: Principal
+        self,
+        patient_id: str,
+        consent_id: str,
+        service: TwinregService,
+        principal: Principal,
+        site: str | None = SITE_QUERY,
     ) -> ConsentOut:
-        return _out(service.patients.withdraw(principal, patient_id, consent_id).to_dict())
+        return _out(service.patients.withdraw(principal, patient_id, consent_id, site).to_dict())

@@ -20,8 +20,9 @@ from api.http.pages.render import page
 from api.http.pages.security import is_page
 from api.http.pages.session import cleared_cookie, service_of, sign_in_location
 from api.http.problems import STATUS_TABLE, STORE_FAILED, public_detail, route_of
+from api.http.refusals import record_once
 from explain import ExplainError
-from governance.errors import GovernanceError, TokenRevoked
+from governance.errors import AuditWriteError, GovernanceError, TokenRevoked
 from governance.store.db import STORE_ERRORS
 from registry import RegistryError
 
@@ -43,10 +44,15 @@ def revoked(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 
 
 def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Template:
+    """The page of a domain error; a refusal is audited once (a refusal that cannot be
+    recorded is the failed audit write's page, 503)."""
     for kind, status, title in STATUS_TABLE:
         if isinstance(exc, kind):
-            detail = public_detail(exc)
-            return _error_page(request, status, title, detail, getattr(exc, "audit_id", None))
+            try:
+                audit_id = record_once(request, exc, status)
+            except AuditWriteError as failed:
+                return domain_error(request, failed)
+            return _error_page(request, status, title, public_detail(exc), audit_id)
     return unexpected(request, exc)
 
 

@@ -80,16 +80,16 @@ def test_clinician_cannot_act_at_another_site(api: Any) -> None:
     assert r.status_code == 404, r.text
 
 
-def test_moving_a_patient_is_409_unless_admin(api: Any) -> None:
+def test_the_same_id_at_another_site_is_another_patient(api: Any) -> None:
+    """Ids are scoped per site: nothing is moved, and nothing answers 409."""
     api.client.put("/v1/patients/p-9", json={"site": "st-mary"}, headers=api.clinician)
     other = api.headers("olga", "clinician", "st-elsewhere")
-    assert (
-        api.client.put("/v1/patients/p-9", json={"site": "st-elsewhere"}, headers=other).status_code
-        == 409
-    )
-    r = api.client.put("/v1/patients/p-9", json={"site": "st-elsewhere"}, headers=api.admin)
-    assert r.status_code == 200, r.text
-    assert r.json()["site"] == "st-elsewhere"
+    r = api.client.put("/v1/patients/p-9", json={"site": "st-elsewhere"}, headers=other)
+    assert (r.status_code, r.json()["created"]) == (200, True)
+    r = api.client.put("/v1/patients/p-9", json={"site": "st-far"}, headers=api.admin)
+    assert (r.status_code, r.json()["site"], r.json()["created"]) == (200, "st-far", True)
+    r = api.client.put("/v1/patients/p-9", json={"site": "st-mary"}, headers=api.clinician)
+    assert (r.status_code, r.json()["created"]) == (200, False)
 
 
 def test_admin_manages_consents_at_any_site(api: Any) -> None:
@@ -99,6 +99,7 @@ def test_admin_manages_consents_at_any_site(api: Any) -> None:
     )
     r = api.client.post(
         "/v1/patients/p-9/consents",
+        params={"site": "far-away"},
         headers=api.admin,
         json={"purpose": "research", "data_categories": ["vitals"]},
     )

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import Engine, select
 
 from governance.audit.chain import AuditLog
-from governance.consent.patients import SITE_COLUMN, PatientService, consents_column
+from governance.consent.patient_keys import SITE_COLUMN, consents_column, lookup_params
+from governance.consent.patients import PatientService
 from governance.identity.principal import Principal
 from governance.identity.pseudonym import Pseudonymiser
 from governance.policy.store import PolicyStore
@@ -73,7 +74,7 @@ def test_validity_at_the_limits_round_trips(
         row = conn.execute(
             statement,
             {
-                "key": pseudonymiser.patient_key("p1"),
+                **lookup_params(pseudonymiser, "north", "p1"),
                 "purpose": "treatment",
                 "at": datetime.now(UTC),
             },
