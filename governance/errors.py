@@ -74,6 +74,12 @@ class StoreUnavailable(GovernanceError):
         self.audit_id = audit_id
 
 
+class StoreBusy(GovernanceError):
+    """A write that must not wait (on the event loop) found the SQLite write lock held by
+    another writer; nothing was written, and the work is to be done again where waiting
+    holds up nothing else (:func:`governance.store.db.without_waiting`)."""
+
+
 class AuditChainBroken(GovernanceError):
     """A record's hash does not match the chain; ``seq`` names the first one."""
 

@@ -23,6 +23,7 @@ from api.http.controllers.patients import PatientController
 from api.http.controllers.predictions import PredictionController
 from api.http.controllers.simulations import SimulationController
 from api.http.limits import rate_limit_config
+from api.http.off_loop import off_the_loop
 from api.http.openapi import (
     SECURITY,
     SECURITY_SCHEMES,
@@ -65,6 +66,10 @@ def health(state: State) -> Response[dict[str, Any]]:
     down = sorted(k for k, v in result.checks.items() if v.startswith("unavailable"))
     detail = f"unavailable: {', '.join(down)}; nothing is released until it is fixed"
     return problem(503, "Unavailable", detail, checks=result.checks)
+
+
+#: Every error is answered by the page or API table (:func:`by_path`), built off the loop.
+build_error_answer, error_answer = off_the_loop(by_path(EXCEPTION_HANDLERS)[Exception])
 
 
 def create_app(settings: Settings | None = None, service: TwinregService | None = None) -> Litestar:
@@ -117,7 +122,9 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
         # worker serves; a graceful stop signs the chain's head once more.
         on_startup=[service.policies.start_watching, service.checkpoints.start, service.warm_up],
         on_shutdown=[service.policies.stop_watching, service.checkpoints.stop],
-        exception_handlers=by_path(EXCEPTION_HANDLERS),
+        # error answers (most write a refusal record) are built on a worker thread
+        after_exception=[build_error_answer],
+        exception_handlers={Exception: error_answer},
         # every /ui answer, errors included: security headers, Secure cookies over https
         before_send=[page_answer_headers],
         openapi_config=openapi,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from anyio import to_thread
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import Scope
@@ -43,9 +44,13 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             principal = read_token(service.token_key, token.strip(), roles, is_revoked)
         except (Unauthorized, PolicyError) as exc:
             method = connection.scope.get("method")  # none on a websocket
-            scope = connection.scope
-            record_refusal(
-                service, scope, method if isinstance(method, str) else None, refusal_reason(exc)
+            # recorded on a worker thread: the write may wait for the database's lock
+            await to_thread.run_sync(
+                record_refusal,
+                service,
+                connection.scope,
+                method if isinstance(method, str) else None,
+                refusal_reason(exc),
             )
             raise
         return AuthenticationResult(user=principal, auth=token)

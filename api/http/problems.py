@@ -24,6 +24,7 @@ from governance.errors import (
     InvalidInput,
     NotFound,
     PolicyError,
+    StoreBusy,
     StoreUnavailable,
     TokenRevoked,
 )
@@ -55,6 +56,7 @@ STATUS_TABLE: tuple[tuple[type[Exception], int, str], ...] = (
     (PolicyError, 503, "Policies unavailable"),
     (AuditWriteError, 503, "Audit log unavailable: nothing was released"),
     (StoreUnavailable, 503, "Governance store unavailable"),
+    (StoreBusy, 503, "Governance store busy: nothing was released"),
     (GovernanceError, 500, "Governance error"),
     (ModelNotFound, 404, "Not found"),
     (InvalidIdentifier, 422, "Invalid model reference"),

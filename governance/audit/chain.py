@@ -38,7 +38,7 @@ from governance.audit.hook import AppendHook, Head, LastBody
 from governance.audit.reads import GENESIS, HEAD
 from governance.canonical import NotCanonical, canonical_json, iso_utc
 from governance.clock import utcnow
-from governance.errors import AuditWriteError
+from governance.errors import AuditWriteError, StoreBusy
 from governance.store.db import SQLITE_DATETIME, sqlite_write
 from governance.store.records import AuditRecord
 
@@ -146,8 +146,8 @@ class AuditLog:
             with self._engine.begin() as own:
                 entry = self._append(own, record)
             return entry
-        except AuditWriteError:
-            raise
+        except (AuditWriteError, StoreBusy):
+            raise  # StoreBusy: nothing written, the caller does it again off the event loop
         except Exception as exc:
             raise AuditWriteError(
                 f"audit record {action!r} was not written (nothing was stored): {exc}"

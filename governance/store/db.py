@@ -12,6 +12,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,10 +21,50 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import PoolProxiedConnection
 
+from governance.errors import StoreBusy
+
 #: What a failing governance database raises: SQLAlchemy's errors, and the DB-API's own
 #: where statements run on a raw connection (:class:`OneRowRead` and the audit append on
 #: SQLite).
 STORE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, sqlite3.Error)
+
+
+#: How long a SQLite writer waits for another's write lock before "database is locked".
+BUSY_TIMEOUT_S = 30
+
+#: Whether SQLite writes in this context may wait for the write lock (the busy timeout).
+#: The event loop must never wait (every request of the worker, ``/health`` included,
+#: would wait with it): its writes run under :func:`without_waiting`.
+_MAY_WAIT: ContextVar[bool] = ContextVar("twinreg_store_may_wait", default=True)
+
+
+@contextmanager
+def without_waiting() -> Iterator[None]:
+    """SQLite writes begun in this block take the write lock at once or raise
+    :class:`~governance.errors.StoreBusy` (nothing written): the caller, on the event loop,
+    then does the work again on a worker thread, where waiting holds up nothing else."""
+    token = _MAY_WAIT.set(False)
+    try:
+        yield
+    finally:
+        _MAY_WAIT.reset(token)
+
+
+def _begin_immediate(dbapi: Any) -> None:
+    """``BEGIN IMMEDIATE`` on a DB-API connection: waiting for the write lock up to the busy
+    timeout, or, under :func:`without_waiting`, not at all (:class:`StoreBusy`)."""
+    if _MAY_WAIT.get():
+        dbapi.execute("BEGIN IMMEDIATE")
+        return
+    dbapi.execute("PRAGMA busy_timeout=0")
+    try:
+        dbapi.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StoreBusy("another writer holds the governance database's write lock") from exc
+        raise
+    finally:
+        dbapi.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -35,7 +76,7 @@ def make_engine(url: str) -> Engine:
     :func:`governance.store.migrations.prepare` and :func:`~.migrations.upgrade`)."""
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_S}
     else:
         kwargs["pool_pre_ping"] = True
         if url.startswith("postgresql"):
@@ -61,7 +102,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     _journal_mode_wal(cursor)
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cursor.close()
 
 
@@ -93,6 +134,12 @@ def _sqlite_begin(connection: Any) -> None:
     mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
     if mode not in _BEGIN_MODES:
         raise ValueError(f"{SQLITE_BEGIN} must be one of {sorted(_BEGIN_MODES)}, not {mode!r}")
+    if mode == "DEFERRED":
+        connection.exec_driver_sql("BEGIN DEFERRED")
+        return
+    if mode == "IMMEDIATE":
+        _begin_immediate(connection.connection.driver_connection)
+        return
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
@@ -178,7 +225,7 @@ def sqlite_write(engine: Engine) -> Iterator[Any]:
     try:
         dbapi = raw.driver_connection
         assert dbapi is not None
-        dbapi.execute("BEGIN IMMEDIATE")
+        _begin_immediate(dbapi)
         try:
             cursor = dbapi.cursor()
             try:

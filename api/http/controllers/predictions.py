@@ -7,7 +7,11 @@ request, and a p99 several times higher under load from GIL hand-offs). Anything
 take long or wait — loading a twin for the first time, drawing a plot, a mechanistic
 explanation, any decision on PostgreSQL (network round trips, the audit chain's lock) —
 goes to a worker thread, so that it never holds up the other requests of the worker
-(:meth:`api.composition.runtime.RegistryRuntime.is_warm`).
+(:meth:`api.composition.runtime.RegistryRuntime.is_warm`). On the event loop the audit
+commit never waits for SQLite's write lock: when another process holds it, nothing is
+written and the decision is made again on a worker thread, which waits for the lock
+(:func:`governance.store.db.without_waiting`); ``/health`` and the worker's other requests
+go on meanwhile.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from api.http.auth import REVOCATION_IN_FACTS, principal_of
 from api.http.openapi import errors, json_response
 from api.http.presenters import decision_response
 from api.http.schemas import PredictionIn, PredictionOut, WithheldOut
+from governance.errors import StoreBusy
 from governance.identity.principal import Principal
+from governance.store.db import without_waiting
 
 
 class PredictionController(Controller):
@@ -60,5 +66,9 @@ class PredictionController(Controller):
             data.trajectory,
         )
         if data.plot is None and service.runtime.is_warm(data.model, data.version):
-            return decision_response(decide())
+            try:
+                with without_waiting():
+                    return decision_response(decide())
+            except StoreBusy:
+                pass  # nothing was written: decided again below, where waiting blocks no one
         return decision_response(await to_thread.run_sync(decide))

@@ -15,7 +15,6 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from api.http.pages.catalogue import CataloguePages
-from api.http.pages.errors import PAGE_EXCEPTION_HANDLERS
 from api.http.pages.ethics import EthicsPages
 from api.http.pages.prediction import PredictionPages
 from api.http.pages.session import PAGES, PageSession
@@ -51,7 +50,7 @@ def pages_router(token_key: bytes) -> Router:
         # The session first: a revoked session is sent to sign-in before its CSRF token or
         # its form is looked at.
         middleware=[PageSession(), DefineMiddleware(CSRFMiddleware, config=csrf_config(token_key))],
-        exception_handlers=PAGE_EXCEPTION_HANDLERS,
+        # errors are answered by the app's handler, as pages for these paths (errors.by_path)
         include_in_schema=False,
     )
 
