@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import text
 
 from api.composition.twins import replay
-from governance.twins.bank import Record
 from governance.audit.verify import verify
 from governance.identity.principal import Principal
+from governance.twins.bank import Record
 from tests.api.helpers import prepare_patient
 
 VANCO = "vancomycin-auc"
@@ -78,8 +78,8 @@ def test_the_vancomycin_course_end_to_end_with_its_thread(api: Any, twin: str) -
     assert body["prior_version"].startswith("goti2018")
     assert set(body["posterior"]) >= {"eta", "sd", "shrinkage", "parameters"}
     assert len(body["observation_ids"]) == 10
-    r = api.client.post(f"{P}/twins/{twin}/forecasts", headers=api.clinician, json={
-        "dose_mg": 1250, "interval_h": 12, "n_doses": 4, "start": "2026-03-03T08:00:00Z"})  # fmt: skip
+    regimen = {"dose_mg": 1250, "interval_h": 12, "n_doses": 4, "start": "2026-03-03T08:00:00Z"}
+    r = api.client.post(f"{P}/twins/{twin}/forecasts", headers=api.clinician, json=regimen)
     assert r.status_code == 201, r.text
     fc = r.json()["body"]
     assert fc["forecast"]["auc24_low"] <= fc["forecast"]["auc24"] <= fc["forecast"]["auc24_high"]
