@@ -125,7 +125,17 @@ class TwinService:
             raise PatientErased(ERASED)
         return key
 
+    def _at_site(self, principal: Principal) -> None:
+        """What passes the release gate is done at the patient's site (like a prediction):
+        a caller bound to no site is refused before anything is looked up."""
+        if principal.site is None:
+            raise Forbidden(
+                f"role {principal.role!r} may not create, calibrate, forecast or dose twins: "
+                "a clinician of the patient's site does"
+            )
+
     def _twin(self, principal: Principal, patient_id: str, twin_id: str, act: str) -> TwinView:
+        self._at_site(principal)
         key = self.patient(principal, patient_id, act, None)
         twin = self.bank.twin(key, twin_id)
         if twin.status != ACTIVE:
@@ -136,6 +146,7 @@ class TwinService:
     def create(
         self, principal: Principal, patient_id: str, model: str, version: str | None, purpose: str
     ) -> TwinView:
+        self._at_site(principal)
         check_reference(model, version, purpose)
         self.patient(principal, patient_id, "write", None)
         try:

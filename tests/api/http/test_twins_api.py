@@ -15,34 +15,10 @@ from governance.audit.verify import verify
 from governance.identity.principal import Principal
 from governance.twins.bank import Record
 from tests.api.helpers import prepare_patient
+from tests.api.twin_course import COVARIATES, DOSES, LEVELS, TWIN_CATEGORIES, VANCO, obs
 
-VANCO = "vancomycin-auc"
-CATS = ["demographics", "labs", "medication", "history"]
+CATS = TWIN_CATEGORIES
 P = "/v1/patients/p-1"
-
-
-def obs(ident: str, kind: str, time: str, **fields: Any) -> dict[str, Any]:
-    return {"id": ident, "source": "ward", "kind": kind, "time": time, **fields}
-
-
-def dose(ident: str, start: str) -> dict[str, Any]:
-    parts = {"amount": {"value": 1000, "unit": "mg"}, "start": start,
-             "duration": {"value": 1, "unit": "h"}}  # fmt: skip
-    return obs(ident, "vancomycin_dose", start, components=parts)
-
-
-COVARIATES = [
-    obs("age", "age", "2026-03-01T06:00:00Z", value=55, unit="a"),
-    obs("sex", "sex", "2026-03-01T06:00:00Z", value="male"),
-    obs("wt", "weight", "2026-03-01T06:00:00Z", value=80, unit="kg"),
-    obs("scr", "serum_creatinine", "2026-03-01T06:30:00Z", value=88.4, unit="umol/L",
-        code="2160-0"),
-]  # fmt: skip
-DOSES = [dose(f"d{i}", f"2026-03-0{1 + i // 2}T{8 + 12 * (i % 2):02d}:00:00Z") for i in range(4)]
-LEVELS = [
-    obs("l1", "vancomycin_level", "2026-03-02T10:00:00Z", value=28.0, unit="mg/L", code="4090-7"),
-    obs("l2", "vancomycin_level", "2026-03-02T19:30:00Z", value=12.0, unit="mg/L", code="4092-3"),
-]
 
 
 @pytest.fixture()
