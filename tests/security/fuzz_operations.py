@@ -103,17 +103,17 @@ ACCEPTED: dict[tuple[str, str], list[str]] = {
     # 422 the observation schema against the kind table (units, bounds, codes, zones),
     # a model or purpose that does not exist, data insufficient to calibrate, a grid
     # whose values contradict each other.
-    **dict.fromkeys(
-        [
+    **{
+        operation: ["403", "404", "409", "422"]
+        for operation in [
             ("POST", "/v1/patients/{patient_id}/twins"),
             ("POST", "/v1/patients/{patient_id}/observations"),
             ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/calibrations"),
             ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/forecasts"),
             ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/recommendations"),
             ("GET", "/v1/patients/{patient_id}/twins/{twin_id}/thread"),
-        ],
-        ["403", "404", "409", "422"],
-    ),
+        ]
+    },
     # erase (an admin): 422 without ?site= (the admin names the patient's site) or a blank
     # reason; 404 a patient not registered there.
     ("POST", "/v1/patients/{patient_id}/erase"): ["403", "404", "422"],
