@@ -8,6 +8,7 @@ GovernanceError
  |    +-- FourEyesViolation the registrant tried to approve its own version
  +-- Conflict               the action contradicts the current state
  |    +-- DossierRequired   approval without a current, passing validation dossier
+ |    +-- PatientErased     the patient's data key was destroyed: nothing of theirs is read
  +-- InvalidInput           a value is wrong; the message names the field and the fix
  +-- AuditWriteError        the audit record could not be committed: nothing is released
  +-- StoreUnavailable       the governance store failed during a decision: nothing is released
@@ -49,6 +50,11 @@ class FourEyesViolation(Forbidden):
 
 class Conflict(GovernanceError):
     """The action contradicts the current state (e.g. approving a suspended version)."""
+
+
+class PatientErased(Conflict):
+    """The patient was erased (their data key destroyed): their data cannot be read, and
+    nothing new is stored for them."""
 
 
 class InvalidInput(GovernanceError):

@@ -49,6 +49,9 @@ class Secrets:
     pseudonym_key: bytes
     #: Signs the audit chain's checkpoints; its own file, never in the database.
     audit_signer: CheckpointSigner
+    #: Wraps every patient's data key (patient twins); its own file or
+    #: ``TWINREG_PATIENT_MASTER_KEY`` (64 hex digits), never in the database.
+    patient_master_key: bytes
 
 
 def ensure_home(settings: Settings) -> Secrets:
@@ -86,13 +89,30 @@ def ensure_home(settings: Settings) -> Secrets:
         signer = CheckpointSigner.from_pem(key_file.read_bytes())
     except (OSError, InvalidInput) as exc:
         raise ConfigError(f"the audit signing key {key_file} is unreadable: {exc}") from exc
-    return Secrets(token_key, pseudonym_key, signer)
+    return Secrets(token_key, pseudonym_key, signer, _patient_master_key(settings))
+
+
+def _patient_master_key(settings: Settings) -> bytes:
+    """``TWINREG_PATIENT_MASTER_KEY`` when set, else ``<home>/patient-master-key`` (made
+    on first use, private to the owner)."""
+    given = os.environ.get("TWINREG_PATIENT_MASTER_KEY")
+    path = settings.home / "patient-master-key"
+    if not given and not path.exists():
+        create_private_file(path, secrets.token_hex(32).encode("ascii"))
+    try:
+        key = bytes.fromhex(given or path.read_text().strip())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"the patient master key is unreadable: {exc}") from exc
+    if len(key) != 32:
+        raise ConfigError("the patient master key must be 32 bytes (64 hex digits)")
+    return key
 
 
 def kept_paths(settings: Settings) -> list[Path]:
     """The home and every file or folder twinreg keeps (whether it exists yet or not)."""
     paths = [settings.home, settings.secrets_file, settings.audit_signing_key_file]
     paths.append(settings.checkpoints_file)
+    paths.append(settings.home / "patient-master-key")
     for database in sqlite_files(settings):
         paths.append(database)
         paths.extend(database.with_name(database.name + s) for s in _SQLITE_SIDE_FILES)

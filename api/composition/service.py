@@ -22,6 +22,7 @@ from api.composition.predictions import PredictionService
 from api.composition.runtime import RegistryRuntime
 from api.composition.settings import Settings
 from api.composition.status import Health
+from api.composition.twins import TwinService
 from api.composition.validation import (
     check_reference,
 )
@@ -45,6 +46,8 @@ from governance.policy.watch import watcher_for
 from governance.release.gate import ReleaseGate
 from governance.store import migrations
 from governance.store.db import is_sqlite, make_engine
+from governance.twins.bank import TwinBank
+from governance.twins.keys import PatientKeys
 from models.card import TwinCard, TwinKind
 from models.mechanistic import warm_up as warm_mechanistic_kernels
 from registry import RegisteredVersion, TwinRegistry
@@ -104,6 +107,15 @@ class TwinregService:
         )
         self.revocations = Revocations(self.engine, self.audit)
         self.overrides = OverrideService(self.engine, self.audit, self.policies)
+        self.twins = TwinService(
+            self.engine,
+            self.gate,
+            self.runtime,
+            TwinBank(self.engine, self.audit, PatientKeys(secrets.patient_master_key)),
+            self.audit,
+            self.policies,
+            self.pseudonymiser,
+        )
 
     # -- registration -------------------------------------------------------------------
     def register_version(

@@ -23,6 +23,7 @@ from api.http.controllers.oversight import OverrideController, ReportController
 from api.http.controllers.patients import PatientController
 from api.http.controllers.predictions import PredictionController
 from api.http.controllers.simulations import SimulationController
+from api.http.controllers.twins import TwinController
 from api.http.limits import counters_for, rate_limit_config
 from api.http.off_loop import off_the_loop
 from api.http.openapi import (
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             PredictionController,
             SimulationController,
             PatientController,
+            TwinController,
             ModelController,
             AuditController,
             OverrideController,

@@ -35,6 +35,7 @@ from casbin.persist.adapter import Adapter, load_policy_line
 
 from governance.errors import PolicyError
 from governance.policy.credibility import CREDIBILITY_FILE, parse_credibility
+from governance.policy.observation_kinds import OBSERVATION_KINDS_FILE, parse_observation_kinds
 from governance.policy.rules import DatabaseRules, Rule
 from governance.policy.watch import PolicyWatcher
 
@@ -42,7 +43,14 @@ MODEL_FILE = "rbac_model.conf"
 POLICY_FILE = "rbac_policy.csv"
 ETHICS_FILE = "ethics.toml"
 THRESHOLDS_FILE = "thresholds.toml"
-REQUIRED_FILES = (MODEL_FILE, POLICY_FILE, ETHICS_FILE, THRESHOLDS_FILE, CREDIBILITY_FILE)
+REQUIRED_FILES = (
+    MODEL_FILE,
+    POLICY_FILE,
+    ETHICS_FILE,
+    THRESHOLDS_FILE,
+    CREDIBILITY_FILE,
+    OBSERVATION_KINDS_FILE,
+)
 ENVELOPE_ACTIONS = frozenset({"withhold", "warn"})
 _MAX_MEMO = 10_000
 
@@ -107,6 +115,7 @@ class PolicySet:
         self.bias_audit_limits: Mapping[str, Any] = bias
         self.bias_audit_max_age_days = float(bias["max_age_days"])
         self.credibility = parse_credibility(contents[CREDIBILITY_FILE])
+        self.observation_kinds = parse_observation_kinds(contents[OBSERVATION_KINDS_FILE])
 
     def allows(
         self, role: str, site: str | None, target: str | None, obj: str, act: str
@@ -277,7 +286,7 @@ class PolicyStore:
 
 def _files_digest(contents: Mapping[str, str]) -> str:
     """What the store compares between refreshes: the digest of every file's content
-    (reading and hashing the five files takes tens of microseconds)."""
+    (reading and hashing the six files takes tens of microseconds)."""
     return _content_hash(contents)
 
 

@@ -102,6 +102,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     _journal_mode_wal(cursor)
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # deleted content is overwritten (an erased patient's wrapped key is not left in free pages)
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cursor.close()
 

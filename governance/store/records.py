@@ -166,3 +166,7 @@ class ValidationDossier(SQLModel, table=True):
     evaluation_digest: str = Field(max_length=64)
     validator: str = Field(max_length=128)
     at: datetime = Field(sa_column=_ts())
+
+
+# The patient twins' tables: the same metadata, so the same migrations and schema checks.
+import governance.store.twin_records  # noqa: E402, F401

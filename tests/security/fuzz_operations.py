@@ -33,6 +33,13 @@ OPERATIONS = [
     ("GET", "/v1/audit/verify"),
     ("POST", "/v1/predictions/{audit_id}/overrides"),
     ("GET", "/v1/reports/ethics"),
+    ("POST", "/v1/patients/{patient_id}/twins"),
+    ("POST", "/v1/patients/{patient_id}/observations"),
+    ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/calibrations"),
+    ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/forecasts"),
+    ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/recommendations"),
+    ("GET", "/v1/patients/{patient_id}/twins/{twin_id}/thread"),
+    ("POST", "/v1/patients/{patient_id}/erase"),
 ]
 
 #: ``positive_data_acceptance``: what a schema-valid request may answer, per operation,
@@ -90,6 +97,26 @@ ACCEPTED: dict[tuple[str, str], list[str]] = {
     ("GET", "/v1/audit/verify"): [],
     ("POST", "/v1/predictions/{audit_id}/overrides"): ["404", "409", "422"],
     ("GET", "/v1/reports/ethics"): ["422"],
+    # patient twins: 403 a withheld operation (the release gate, a consent missing for an
+    # observation's category, another site named); 404 an unknown patient or twin; 409
+    # an erased patient, a retired twin, an observation id stored with other content;
+    # 422 the observation schema against the kind table (units, bounds, codes, zones),
+    # a model or purpose that does not exist, data insufficient to calibrate, a grid
+    # whose values contradict each other.
+    **{
+        operation: ["403", "404", "409", "422"]
+        for operation in [
+            ("POST", "/v1/patients/{patient_id}/twins"),
+            ("POST", "/v1/patients/{patient_id}/observations"),
+            ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/calibrations"),
+            ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/forecasts"),
+            ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/recommendations"),
+            ("GET", "/v1/patients/{patient_id}/twins/{twin_id}/thread"),
+        ]
+    },
+    # erase (an admin): 422 without ?site= (the admin names the patient's site) or a blank
+    # reason; 404 a patient not registered there.
+    ("POST", "/v1/patients/{patient_id}/erase"): ["403", "404", "422"],
 }
 #: Operations whose only justified 422 for schema-valid data is about one field: a
 #: positive case answered 422 must name it (the report's ``until`` not after ``since``).
@@ -117,6 +144,8 @@ def withheld(method: str, path: str, status: int) -> bool:
 
 def headers_for(api: Any, method: str, path: str) -> dict[str, str]:
     """The principal allowed to call ``method path`` (so the fuzz reaches the handler)."""
+    if path.endswith("/erase"):
+        return dict(api.admin)  # erasing a patient is an admin's
     if path.startswith(("/v1/patients", "/v1/predictions", "/v1/simulations")):
         return dict(api.clinician)
     if path.endswith(("/suspend", "/reinstate")):

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.api.helpers import features_of, prepare_patient, twin_named
+from tests.api.twin_course import COVARIATES, TWIN_CATEGORIES, VANCO, prepare_twin
 
 PUBLIC = {"/health", "/schema", "/static"}
 #: The pages for people authenticate with a session cookie, not a bearer token; their
@@ -55,6 +56,14 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/audit/verify"): {"ethics_board"},
     ("POST", "/v1/predictions/{audit_id:str}/overrides"): {"clinician"},
     ("GET", "/v1/reports/ethics"): {"ethics_board"},
+    # patient twins: what passes the release gate is a clinician's (like a prediction)
+    ("POST", "/v1/patients/{patient_id:str}/twins"): {"clinician"},
+    ("POST", "/v1/patients/{patient_id:str}/observations"): {"clinician", "admin"},
+    ("POST", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/calibrations"): {"clinician"},
+    ("POST", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/forecasts"): {"clinician"},
+    ("POST", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/recommendations"): {"clinician"},
+    ("GET", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/thread"): {"clinician", "admin"},
+    ("POST", "/v1/patients/{patient_id:str}/erase"): {"admin"},
 }
 
 #: Routes whose resource lives at a site: a clinician of another site is refused there.
@@ -92,6 +101,7 @@ def _request(
     features: dict[str, float],
     released: str,
     role: str,
+    twin: str = "",
 ) -> Any:
     url = (
         path.replace("{patient_id:str}", "p-1")
@@ -99,6 +109,7 @@ def _request(
         .replace("{consent_id:str}", consent)
         .replace("{name:str}", M)
         .replace("{version:str}", "1")
+        .replace("{twin_id:str}", twin)
     )
     body: Any = None
     if path == "/v1/predictions":
@@ -122,10 +133,22 @@ def _request(
         body = {"purpose": "treatment", "data_categories": ["vitals"]}
     elif path == "/v1/patients/{patient_id:str}":
         body = {"site": "st-mary"}
+    elif path.endswith("/twins"):
+        body = {"model": VANCO, "purpose": "treatment"}
+    elif path.endswith("/observations"):
+        body = {"observations": COVARIATES[:1]}  # already stored: idempotent
+    elif path.endswith("/forecasts"):
+        body = {"dose_mg": 1000, "interval_h": 12, "n_doses": 2, "start": "2026-03-03T08:00:00Z"}
+    elif path.endswith(("/recommendations", "/calibrations")):
+        body = {} if path.endswith("/recommendations") else None
+    elif path.endswith("/erase"):
+        body = {"reason": "matrix"}
     elif method == "POST" and "/versions/" in path and not path.endswith("bias-audits"):
         body = {"comment": "matrix"}
     # ids are scoped per site: a caller bound to no site names the patient's
-    params = {"site": "st-mary"} if "/consents" in path and role != "clinician" else None
+    named = ("/consents", "/observations", "/thread", "/erase")
+    params = {"site": "st-mary"} if path.endswith(named) and role != "clinician" else None
+    params = {"site": "st-mary"} if "/consents" in path and role != "clinician" else params
     return api.client.request(method, url, json=body, headers=headers, params=params)
 
 
@@ -140,6 +163,8 @@ def test_matrix(api: Any, demo_twins: list[Any], role: str, site: str) -> None:
     whas = twin_named(demo_twins, M)
     features = features_of(whas)
     consent = prepare_patient(api, "p-1", ["demographics", "vitals", "history"])
+    prepare_patient(api, "p-1", TWIN_CATEGORIES)
+    twin = prepare_twin(api)
     decision = api.client.post(
         "/v1/predictions",
         json={"model": M, "patient_id": "p-1", "purpose": "treatment", "features": features},
@@ -151,12 +176,12 @@ def test_matrix(api: Any, demo_twins: list[Any], role: str, site: str) -> None:
     else:
         headers = api.headers("u", role)
     for method, path in _routes(api.client.app):
-        if path.endswith(("/suspend", "/reinstate", "/approve", "/reject", "/withdraw")):
+        if path.endswith(("/suspend", "/reinstate", "/approve", "/reject", "/withdraw", "/erase")):
             continue  # state-changing: their refusals are covered below without side effects
         allowed = role in ALLOWED[(method, path)] and not (
             role == "clinician" and site == "other" and path in SITE_BOUND
         )
-        response = _request(api, method, path, headers, consent, features, released, role)
+        response = _request(api, method, path, headers, consent, features, released, role, twin)
         cell = f"{method} {path} as {role}@{site}: {response.status_code} {response.text[:200]}"
         assert response.status_code != 401, cell
         if allowed:
@@ -194,5 +219,12 @@ def test_state_changing_refusals(api: Any, role: str) -> None:
     )
     if role == "admin":
         assert r.status_code == 200
+    else:
+        assert r.status_code in (403, 404), r.text
+    r = api.client.post(
+        "/v1/patients/p-1/erase", json={"reason": "x"}, headers=headers, params=params
+    )
+    if role == "admin":
+        assert r.status_code == 200, r.text
     else:
         assert r.status_code in (403, 404), r.text

@@ -1,0 +1,85 @@
+"""A twin operation through the release gate, like a prediction.
+
+The gate runs its checks in its order (role, purpose, site, consent, approval of the
+twin's version — a suspended version serves nothing —, bias audit) and only then, in its
+``explanation`` step, this operation: patient data are read after consent is confirmed.
+The decision is recorded by the gate. What the operation raised comes back as the error
+the caller answers with, carrying the decision's audit id: missing or contradictory data
+422, a patient outside the model 403 (withheld, saying why), an erased patient 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from api.composition.twin_course import OutsideModel
+from governance.errors import Forbidden, GovernanceError, InvalidInput
+from governance.identity.principal import Principal
+from governance.lifecycle.versions import VersionState
+from governance.release.decision import Computation, PredictionRequest, ReleaseDecision, TwinRuntime
+from governance.release.gate import ReleaseGate
+from models.dosing.errors import DosingDataError
+
+Operation = Callable[[], dict[str, Any]]
+
+
+class _OperationRuntime:
+    """The gate's runtime for one twin operation: the version's artifact is loaded (its
+    hash checked) by the registry runtime; the computation is ``operation``."""
+
+    def __init__(self, runtime: TwinRuntime, operation: Operation) -> None:
+        self._runtime = runtime
+        self._operation = operation
+        self.error: Exception | None = None
+
+    def load(self, state: VersionState) -> object:
+        return self._runtime.load(state)
+
+    def compute(
+        self,
+        handle: object,
+        state: VersionState,
+        features: Mapping[str, float],
+        options: Mapping[str, Any],
+    ) -> Computation:
+        try:
+            result = self._operation()
+        except Exception as exc:
+            self.error = exc
+            raise
+        return Computation(result, {}, True, "twin operation: no attribution to add up")
+
+
+def decide(
+    gate: ReleaseGate,
+    runtime: TwinRuntime,
+    principal: Principal,
+    request: PredictionRequest,
+    action: str,
+    operation: Operation,
+) -> tuple[ReleaseDecision, dict[str, Any]]:
+    """The released decision and the operation's result, or the error to answer with."""
+    facts = gate.facts(
+        principal, request.model, request.version, request.patient_id, request.purpose, action
+    )
+    ops = _OperationRuntime(runtime, operation)
+    decision = gate.decide(principal, request, facts, ops, action=action)
+    if decision.released and decision.computation is not None:
+        return decision, dict(decision.computation.prediction)
+    raise _refusal(decision, ops.error)
+
+
+def _refusal(decision: ReleaseDecision, error: Exception | None) -> GovernanceError:
+    refusal: GovernanceError
+    if isinstance(error, DosingDataError):
+        refusal = InvalidInput(f"{error.field}: {error.problem}: {error.detail}", field=error.field)
+    elif isinstance(error, InvalidInput | GovernanceError):
+        refusal = error
+    elif isinstance(error, OutsideModel):
+        refusal = Forbidden(f"withheld: {error}")
+    else:
+        reasons = "; ".join(f"{r['check']}: {r['detail']}" for r in decision.reasons)
+        refusal = Forbidden(f"withheld: {reasons}")
+    refusal.audit_id = decision.audit_id
+    return refusal

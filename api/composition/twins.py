@@ -1,0 +1,307 @@
+"""Patient twins: create, ingest observations, calibrate, forecast, recommend, the thread,
+erase. One method per route; each names the patient as (the caller's site, or ``site``
+for a caller bound to none, and the id).
+
+Creation, calibration, forecasts and recommendations pass the release gate like a
+prediction (:mod:`api.composition.twin_gate`). Ingestion needs, per observation, an
+active consent covering its data category for the purpose of each active twin of the
+patient (or the ``purpose`` named): without it nothing is stored (403, audited). Every
+read of observations, states and the thread is audited.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from api.composition.twin_course import PatientCourse, build_course
+from api.composition.twin_gate import decide
+from api.composition.validation import check_reference
+from governance.audit.chain import AuditLog
+from governance.clock import utcnow
+from governance.consent.patient_keys import categories_of, consents_column, find, lookup_params
+from governance.errors import Conflict, Forbidden, InvalidInput, NotFound, PatientErased
+from governance.identity.principal import Principal
+from governance.identity.pseudonym import Pseudonymiser
+from governance.policy.store import PolicyStore
+from governance.release.decision import PredictionRequest, TwinRuntime
+from governance.release.gate import ReleaseGate
+from governance.store.db import read_connection
+from governance.twins.bank import ACTIVE, Record, TwinBank, TwinView
+from governance.twins.entries import check_entries
+from governance.twins.keys import ERASED
+from models.dosing.calibration import Calibration, Posterior, calibrate
+
+VANCOMYCIN_KIND = "pk_vancomycin"
+
+
+def calibration_body(result: Calibration, used: tuple[str, ...]) -> dict[str, Any]:
+    """A state's content: everything needed to check it and replay it."""
+    posterior = dataclasses.asdict(result.posterior) if result.posterior else None
+    body = {
+        "status": result.status,
+        "message": result.message,
+        "prior_version": result.prior_version,
+        "objective": result.objective,
+        "iterations": result.iterations,
+        "observation_ids": list(used),
+        "posterior": posterior,
+    }
+    plain: dict[str, Any] = json.loads(json.dumps(body))  # as stored: lists, exact floats
+    return plain
+
+
+def calibration_of(body: Mapping[str, Any]) -> Calibration:
+    """The stored state as the dosing library's calibration (for forecasts)."""
+    p = body["posterior"]
+    posterior = None
+    if p is not None:
+        posterior = Posterior(
+            tuple(p["eta"]),
+            tuple(tuple(r) for r in p["covariance"]),
+            tuple(p["sd"]),
+            tuple(p["shrinkage"]),
+            tuple((str(n), float(v)) for n, v in p["parameters"]),
+        )
+    return Calibration(
+        body["status"],
+        body["message"],
+        body["prior_version"],
+        tuple(body["observation_ids"]),
+        body["objective"],
+        body["iterations"],
+        posterior,
+    )
+
+
+def replay(observations: list[Record], used: list[str]) -> dict[str, Any]:
+    """Calibrate again from exactly the observations a state used (the thread's replay)."""
+    chosen = [o for o in observations if o.id in set(used)]
+    course = build_course(chosen)
+    return calibration_body(calibrate(course.course), course.observation_ids)
+
+
+class TwinService:
+    def __init__(
+        self,
+        engine: Engine,
+        gate: ReleaseGate,
+        runtime: TwinRuntime,
+        bank: TwinBank,
+        audit: AuditLog,
+        policies: PolicyStore,
+        pseudonymiser: Pseudonymiser,
+    ) -> None:
+        self._engine = engine
+        self._gate = gate
+        self._runtime = runtime
+        self.bank = bank
+        self._audit = audit
+        self._policies = policies
+        self._pseudonymiser = pseudonymiser
+
+    # -- who may act on whose twins -------------------------------------------------------
+    def patient(self, principal: Principal, patient_id: str, act: str, site: str | None) -> str:
+        """The stored key of the patient, if the caller may ``act`` on twins at their site
+        (a refusal is audited where it meets HTTP; a patient at another site is unknown)."""
+        policy = self._policies.current()
+        target = site if site is not None else principal.site
+        own = principal.site or "*"
+        if not policy.allows(principal.role, principal.site, own, "twin", act).allowed:
+            raise Forbidden(f"role {principal.role!r} may not {act} patient twins")
+        if target is None:
+            raise InvalidInput("site is required for a caller bound to no site", field="site")
+        if not policy.allows(principal.role, principal.site, target, "twin", act).allowed:
+            raise Forbidden(f"role {principal.role!r} may not {act} twins at site {target!r}")
+        with read_connection(self._engine) as conn:
+            key = find(conn, lookup_params(self._pseudonymiser, target, patient_id))
+        if key is None:
+            raise NotFound(f"no patient with this id is registered at site {target!r}")
+        if act == "write" and self.bank.is_erased(key):
+            raise PatientErased(ERASED)
+        return key
+
+    def _at_site(self, principal: Principal) -> None:
+        """What passes the release gate is done at the patient's site (like a prediction):
+        a caller bound to no site is refused before anything is looked up."""
+        if principal.site is None:
+            raise Forbidden(
+                f"role {principal.role!r} may not create, calibrate, forecast or dose twins: "
+                "a clinician of the patient's site does"
+            )
+
+    def _twin(self, principal: Principal, patient_id: str, twin_id: str, act: str) -> TwinView:
+        self._at_site(principal)
+        key = self.patient(principal, patient_id, act, None)
+        twin = self.bank.twin(key, twin_id)
+        if twin.status != ACTIVE:
+            raise Conflict(f"twin {twin_id} is {twin.status}: it serves nothing")
+        return twin
+
+    # -- routes ---------------------------------------------------------------------------
+    def create(
+        self, principal: Principal, patient_id: str, model: str, version: str | None, purpose: str
+    ) -> TwinView:
+        self._at_site(principal)
+        check_reference(model, version, purpose)
+        self.patient(principal, patient_id, "write", None)
+        try:
+            _, described = self._gate.resolve(model, version)
+        except NotFound as exc:
+            raise InvalidInput(f"{exc}; GET /v1/models lists the models", field="model") from exc
+        if not described.card.kind.is_mechanistic:
+            raise InvalidInput(f"{model} is not a mechanistic or dosing twin", field="model")
+        request = PredictionRequest(model, patient_id, purpose, {}, version, {})
+        decision, _ = decide(
+            self._gate, self._runtime, principal, request, "twin.create", lambda: {"state": 0}
+        )
+        assert decision.model_version is not None and principal.site is not None
+        key = self.patient(principal, patient_id, "write", None)
+        return self.bank.add_twin(
+            principal, key, principal.site, model, decision.model_version, purpose,
+            decision.audit_id,
+        )  # fmt: skip
+
+    def ingest(
+        self,
+        principal: Principal,
+        patient_id: str,
+        observations: object,
+        purpose: str | None,
+        site: str | None,
+    ) -> tuple[list[str], list[str], str]:
+        key = self.patient(principal, patient_id, "write", site)
+        policy = self._policies.current()
+        entries = check_entries(observations, policy.observation_kinds)
+        purposes = {purpose} if purpose else {t.purpose for t in self.bank.twins(key)}
+        if not purposes:
+            raise InvalidInput(
+                "name a purpose, or create a twin first: consent is judged per purpose",
+                field="purpose",
+            )
+        target = site or principal.site
+        needed = {e.category for e in entries}
+        base = {"principal": principal.to_audit(), "patient": key, "site": target}
+        for wanted in sorted(purposes):
+            missing = sorted(needed - self._consented(patient_id, target, wanted))
+            if missing:
+                body = {**base, "purpose": wanted, "missing": missing, "count": len(entries)}
+                withheld = Forbidden(
+                    f"withheld: no active consent for purpose {wanted!r} covering data "
+                    f"categories {missing}; nothing was stored"
+                )
+                withheld.audit_id = self._audit.append("observation.withheld", body).record_id
+                raise withheld
+        audit = {**base, "purposes": sorted(purposes), "policy_version": policy.version}
+        return self.bank.ingest(principal, key, entries, audit)
+
+    def _consented(self, patient_id: str, site: str | None, purpose: str) -> frozenset[str]:
+        params = {
+            **lookup_params(self._pseudonymiser, site, patient_id),
+            "purpose": purpose,
+            "at": utcnow(),
+        }
+        column = consents_column(self._engine.dialect.name)
+        with read_connection(self._engine) as conn:
+            return categories_of(conn.execute(select(column), params).scalar_one_or_none())
+
+    def _course(self, twin: TwinView) -> PatientCourse:
+        if not twin.model or self._kind(twin) != VANCOMYCIN_KIND:
+            raise InvalidInput(
+                f"calibration of {twin.model} twins is not available (vancomycin only)",
+                field="model",
+            )
+        return build_course(self.bank.observations(twin.patient_key))
+
+    def _kind(self, twin: TwinView) -> str:
+        return str(self._gate.resolve(twin.model, twin.model_version)[1].card.kind.value)
+
+    def _request(self, twin: TwinView, patient_id: str) -> PredictionRequest:
+        return PredictionRequest(twin.model, patient_id, twin.purpose, {}, twin.model_version, {})
+
+    def calibrate(self, principal: Principal, patient_id: str, twin_id: str) -> Record:
+        twin = self._twin(principal, patient_id, twin_id, "write")
+
+        def operation() -> dict[str, Any]:
+            course = self._course(twin)
+            return calibration_body(calibrate(course.course), course.observation_ids)
+
+        decision, body = decide(
+            self._gate, self._runtime, principal, self._request(twin, patient_id),
+            "twin.calibration", operation,
+        )  # fmt: skip
+        state = self.bank.add_state(principal, twin, body["status"], body, decision.audit_id)
+        if state.status != "converged":
+            failed = InvalidInput(
+                f"the calibration did not converge ({body['message']}): stored as failed "
+                f"state {state.number}, never served",
+                field="observations",
+            )
+            failed.audit_id = decision.audit_id
+            raise failed
+        return state
+
+    def latest_state(self, twin: TwinView) -> Record:
+        converged = [s for s in self.bank.states(twin) if s.status == "converged"]
+        if not converged:
+            raise InvalidInput("the twin has no converged calibration yet", field="state")
+        return converged[-1]
+
+    def output(
+        self,
+        principal: Principal,
+        patient_id: str,
+        twin_id: str,
+        kind: str,
+        compute: Any,
+    ) -> Record:
+        """A forecast or recommendation from the latest converged state, through the gate."""
+        twin = self._twin(principal, patient_id, twin_id, "write")
+
+        def operation() -> dict[str, Any]:
+            state = self.latest_state(twin)
+            course = self._course(twin)
+            result: dict[str, Any] = compute(course, calibration_of(state.body))
+            return {**result, "state": state.number}
+
+        decision, body = decide(
+            self._gate, self._runtime, principal, self._request(twin, patient_id),
+            f"twin.{kind}", operation,
+        )  # fmt: skip
+        return self.bank.add_output(principal, twin, body["state"], kind, body, decision.audit_id)
+
+    def thread(
+        self, principal: Principal, patient_id: str, twin_id: str, site: str | None
+    ) -> tuple[TwinView, list[Record], str]:
+        """Every observation, state and output in the order recorded; the read audited."""
+        key = self.patient(principal, patient_id, "read", site)
+        twin = self.bank.twin(key, twin_id)
+        records = [
+            *self.bank.observations(key),
+            *self.bank.states(twin),
+            *self.bank.outputs(twin),
+        ]
+        records.sort(key=lambda r: (r.at, r.id))
+        body = {
+            "principal": principal.to_audit(),
+            "patient": key,
+            "twin": twin.id,
+            "records": len(records),
+            "policy_version": self._policies.current().version,
+        }
+        return twin, records, self._audit.append("twin.thread.read", body).record_id
+
+    def erase(self, principal: Principal, patient_id: str, reason: str, site: str | None) -> str:
+        key = self.patient(principal, patient_id, "erase", site)
+        body = {
+            "principal": principal.to_audit(),
+            "patient": key,
+            "site": site or principal.site,
+            "reason": reason,
+            "policy_version": self._policies.current().version,
+        }
+        return self.bank.erase(principal, key, body)

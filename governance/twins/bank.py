@@ -1,0 +1,344 @@
+"""The bank of patient twins: instances, observations, states and outputs, stored with
+patient data sealed under the patient's key (:mod:`governance.twins.keys`).
+
+Writes and their audit records commit together (``audit.append(..., conn=conn)``).
+Authorization and the release gate are the caller's (:mod:`api.composition.twins`): this
+module stores and reads what it is given.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from governance.audit.chain import AuditLog
+from governance.canonical import canonical_json
+from governance.clock import as_utc, utcnow
+from governance.errors import Conflict, InvalidInput, NotFound
+from governance.identity.principal import Principal
+from governance.store.db import read_connection
+from governance.store.twin_records import (
+    PatientTwin,
+    TwinObservation,
+    TwinOutput,
+    TwinState,
+)
+from governance.twins.entries import Entry
+from governance.twins.keys import PatientKeys, keyed_digest, seal, unseal
+
+_twin = PatientTwin.__table__  # type: ignore[attr-defined]
+_obs = TwinObservation.__table__  # type: ignore[attr-defined]
+_state = TwinState.__table__  # type: ignore[attr-defined]
+_out = TwinOutput.__table__  # type: ignore[attr-defined]
+ACTIVE, RETIRED = "active", "retired"
+
+
+@dataclass(frozen=True)
+class TwinView:
+    id: str
+    patient_key: str
+    site: str
+    model: str
+    model_version: str
+    purpose: str
+    state: int
+    status: str
+    created_at: datetime
+    audit_id: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """A stored observation, state or output, opened: ``body`` is its sealed content."""
+
+    id: str
+    kind: str
+    at: datetime
+    audit_id: str
+    body: dict[str, Any]
+    number: int | None = None
+    status: str | None = None
+
+
+def _twin_view(row: Any) -> TwinView:
+    return TwinView(
+        row.id,
+        row.patient_key,
+        row.site,
+        row.model,
+        row.model_version,
+        row.purpose,
+        row.state,
+        row.status,
+        as_utc(row.created_at),
+        row.audit_id,
+    )
+
+
+def _json(value: Mapping[str, Any]) -> bytes:
+    return canonical_json(value).encode("utf-8")
+
+
+class TwinBank:
+    def __init__(self, engine: Engine, audit: AuditLog, keys: PatientKeys) -> None:
+        self._engine = engine
+        self._audit = audit
+        self._keys = keys
+
+    # -- twins ----------------------------------------------------------------------------
+    def add_twin(
+        self,
+        principal: Principal,
+        patient_key: str,
+        site: str,
+        model: str,
+        model_version: str,
+        purpose: str,
+        audit_id: str,
+    ) -> TwinView:
+        """A new twin at state 0 (made after the gate released its creation, ``audit_id``)."""
+        twin_id = str(uuid.uuid4())
+        with self._engine.begin() as conn:
+            self._keys.data_key(conn, patient_key, create=True)  # an erased patient: refused
+            conn.execute(
+                insert(_twin).values(
+                    id=twin_id,
+                    patient_key=patient_key,
+                    site=site,
+                    model=model,
+                    model_version=model_version,
+                    purpose=purpose,
+                    state=0,
+                    status=ACTIVE,
+                    created_by=principal.user,
+                    created_at=utcnow(),
+                    audit_id=audit_id,
+                )
+            )
+            row = conn.execute(select(_twin).where(_twin.c.id == twin_id)).one()
+        return _twin_view(row)
+
+    def twin(self, patient_key: str, twin_id: str) -> TwinView:
+        with read_connection(self._engine) as conn:
+            row = conn.execute(
+                select(_twin).where(_twin.c.id == twin_id, _twin.c.patient_key == patient_key)
+            ).one_or_none()
+        if row is None:
+            raise NotFound("no twin with this id for this patient")
+        return _twin_view(row)
+
+    def twins(self, patient_key: str, status: str | None = ACTIVE) -> list[TwinView]:
+        query = select(_twin).where(_twin.c.patient_key == patient_key)
+        if status is not None:
+            query = query.where(_twin.c.status == status)
+        with read_connection(self._engine) as conn:
+            return [_twin_view(r) for r in conn.execute(query.order_by(_twin.c.created_at))]
+
+    # -- observations ---------------------------------------------------------------------
+    def ingest(
+        self,
+        principal: Principal,
+        patient_key: str,
+        entries: Sequence[Entry],
+        audit: dict[str, Any],
+    ) -> tuple[list[str], list[str], str]:
+        """Store ``entries`` (one transaction, with the ``observation.ingest`` record built
+        from ``audit``). Returns (stored, already stored) observation ids and the record id.
+        The same key with other content refuses the whole request (:class:`Conflict`)."""
+        stored: list[str] = []
+        repeated: list[str] = []
+        audit_id = str(uuid.uuid4())
+        with self._engine.begin() as conn:
+            key = self._keys.data_key(conn, patient_key, create=True)
+            for index, entry in enumerate(entries):
+                content = _json(entry.content())
+                digest = keyed_digest(key, content)
+                existing = conn.execute(
+                    select(_obs.c.id, _obs.c.content_digest).where(
+                        _obs.c.patient_key == patient_key,
+                        _obs.c.source == entry.source,
+                        _obs.c.entry_id == entry.id,
+                    )
+                ).one_or_none()
+                if existing is not None:
+                    if existing.content_digest != digest:
+                        raise Conflict(
+                            f"observations[{index}]: id {entry.id!r} from {entry.source!r} is "
+                            "already stored with other content; send a new id for a new value"
+                        )
+                    if existing.id not in repeated:
+                        repeated.append(existing.id)
+                    continue
+                row_id = str(uuid.uuid4())
+                conn.execute(
+                    insert(_obs).values(
+                        id=row_id,
+                        patient_key=patient_key,
+                        source=entry.source,
+                        entry_id=entry.id,
+                        kind=entry.kind,
+                        category=entry.category,
+                        content_digest=digest,
+                        payload=seal(key, content, f"twin_observation/{row_id}"),
+                        recorded_at=utcnow(),
+                        recorded_by=principal.user,
+                        audit_id=audit_id,
+                    )
+                )
+                stored.append(row_id)
+            body = {**audit, "stored": stored, "already_stored": repeated}
+            entry_audit = self._audit.append("observation.ingest", body, conn=conn)
+            if stored:
+                conn.execute(
+                    update(_obs)
+                    .where(_obs.c.audit_id == audit_id)
+                    .values(audit_id=entry_audit.record_id)
+                )
+        return stored, repeated, entry_audit.record_id
+
+    def observations(self, patient_key: str) -> list[Record]:
+        """Every observation of the patient, opened, in the order they were recorded."""
+        with read_connection(self._engine) as conn:
+            key = self._keys.data_key(conn, patient_key)
+            rows = conn.execute(
+                select(_obs)
+                .where(_obs.c.patient_key == patient_key)
+                .order_by(_obs.c.recorded_at, _obs.c.id)
+            ).all()
+        return [
+            Record(
+                r.id,
+                r.kind,
+                as_utc(r.recorded_at),
+                r.audit_id,
+                json.loads(unseal(key, r.payload, f"twin_observation/{r.id}")),
+            )
+            for r in rows
+        ]
+
+    # -- states and outputs ---------------------------------------------------------------
+    def add_state(
+        self,
+        principal: Principal,
+        twin: TwinView,
+        status: str,
+        body: Mapping[str, Any],
+        audit_id: str,
+    ) -> Record:
+        """State ``twin.state + 1`` (converged or failed); the counter moves only from the
+        state the caller calibrated from (a concurrent calibration: :class:`Conflict`)."""
+        number = twin.state + 1
+        row_id = str(uuid.uuid4())
+        at = utcnow()
+        with self._engine.begin() as conn:
+            key = self._keys.data_key(conn, twin.patient_key)
+            moved = conn.execute(
+                update(_twin)
+                .where(_twin.c.id == twin.id, _twin.c.state == twin.state, _twin.c.status == ACTIVE)
+                .values(state=number)
+            ).rowcount
+            if not moved:
+                raise Conflict("the twin changed meanwhile (another calibration, or retired)")
+            conn.execute(
+                insert(_state).values(
+                    id=row_id,
+                    twin_id=twin.id,
+                    number=number,
+                    status=status,
+                    payload=seal(key, _json(body), f"twin_state/{row_id}"),
+                    created_at=at,
+                    created_by=principal.user,
+                    audit_id=audit_id,
+                )
+            )
+        return Record(row_id, "state", at, audit_id, dict(body), number, status)
+
+    def states(self, twin: TwinView) -> list[Record]:
+        with read_connection(self._engine) as conn:
+            key = self._keys.data_key(conn, twin.patient_key)
+            rows = conn.execute(
+                select(_state).where(_state.c.twin_id == twin.id).order_by(_state.c.number)
+            ).all()
+        return [
+            Record(
+                r.id,
+                "state",
+                as_utc(r.created_at),
+                r.audit_id,
+                json.loads(unseal(key, r.payload, f"twin_state/{r.id}")),
+                r.number,
+                r.status,
+            )
+            for r in rows
+        ]
+
+    def add_output(
+        self,
+        principal: Principal,
+        twin: TwinView,
+        state_number: int,
+        kind: str,
+        body: Mapping[str, Any],
+        audit_id: str,
+    ) -> Record:
+        row_id = str(uuid.uuid4())
+        at = utcnow()
+        with self._engine.begin() as conn:
+            key = self._keys.data_key(conn, twin.patient_key)
+            conn.execute(
+                insert(_out).values(
+                    id=row_id,
+                    twin_id=twin.id,
+                    state_number=state_number,
+                    kind=kind,
+                    payload=seal(key, _json(body), f"twin_output/{row_id}"),
+                    created_at=at,
+                    created_by=principal.user,
+                    audit_id=audit_id,
+                )
+            )
+        return Record(row_id, kind, at, audit_id, dict(body), state_number)
+
+    def outputs(self, twin: TwinView) -> list[Record]:
+        with read_connection(self._engine) as conn:
+            key = self._keys.data_key(conn, twin.patient_key)
+            rows = conn.execute(
+                select(_out).where(_out.c.twin_id == twin.id).order_by(_out.c.created_at, _out.c.id)
+            ).all()
+        return [
+            Record(
+                r.id,
+                r.kind,
+                as_utc(r.created_at),
+                r.audit_id,
+                json.loads(unseal(key, r.payload, f"twin_output/{r.id}")),
+                r.state_number,
+            )
+            for r in rows
+        ]
+
+    # -- erasure --------------------------------------------------------------------------
+    def erase(self, principal: Principal, patient_key: str, audit: Mapping[str, Any]) -> str:
+        """Destroy the patient's key, retire every twin of theirs; one ``patient.erase``
+        record in the same transaction. Returns its id."""
+        if not audit.get("reason"):
+            raise InvalidInput("a reason is required", field="reason")
+        with self._engine.begin() as conn:
+            had_key = self._keys.destroy(conn, patient_key, principal.user)
+            retired = conn.execute(
+                update(_twin)
+                .where(_twin.c.patient_key == patient_key, _twin.c.status == ACTIVE)
+                .values(status=RETIRED)
+            ).rowcount
+            body = {**audit, "key_destroyed": had_key, "twins_retired": retired}
+            return self._audit.append("patient.erase", body, conn=conn).record_id
+
+    def is_erased(self, patient_key: str) -> bool:
+        with read_connection(self._engine) as conn:
+            return self._keys.is_erased(conn, patient_key)

@@ -1,0 +1,48 @@
+"""A vancomycin course as observations (issue 14's patient twins), for the API tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+VANCO = "vancomycin-auc"
+#: The categories a vancomycin twin's observations need (dialysis status is history).
+TWIN_CATEGORIES = ["demographics", "labs", "medication", "history"]
+
+
+def obs(ident: str, kind: str, time: str, **fields: Any) -> dict[str, Any]:
+    return {"id": ident, "source": "ward", "kind": kind, "time": time, **fields}
+
+
+def dose(ident: str, start: str) -> dict[str, Any]:
+    parts = {"amount": {"value": 1000, "unit": "mg"}, "start": start,
+             "duration": {"value": 1, "unit": "h"}}  # fmt: skip
+    return obs(ident, "vancomycin_dose", start, components=parts)
+
+
+COVARIATES = [
+    obs("age", "age", "2026-03-01T06:00:00Z", value=55, unit="a"),
+    obs("sex", "sex", "2026-03-01T06:00:00Z", value="male"),
+    obs("wt", "weight", "2026-03-01T06:00:00Z", value=80, unit="kg"),
+    obs("scr", "serum_creatinine", "2026-03-01T06:30:00Z", value=88.4, unit="umol/L",
+        code="2160-0"),
+]  # fmt: skip
+DOSES = [dose(f"d{i}", f"2026-03-0{1 + i // 2}T{8 + 12 * (i % 2):02d}:00:00Z") for i in range(4)]
+LEVELS = [
+    obs("l1", "vancomycin_level", "2026-03-02T10:00:00Z", value=28.0, unit="mg/L", code="4090-7"),
+    obs("l2", "vancomycin_level", "2026-03-02T19:30:00Z", value=12.0, unit="mg/L", code="4092-3"),
+]
+
+
+def prepare_twin(api: Any, patient: str = "p-1") -> str:
+    """A vancomycin twin of ``patient`` (registered, consented) fed and calibrated once."""
+    base = f"/v1/patients/{patient}"
+    r = api.client.post(base + "/twins", json={"model": VANCO, "purpose": "treatment"},
+                        headers=api.clinician)  # fmt: skip
+    assert r.status_code == 201, r.text
+    twin_id: str = r.json()["twin_id"]
+    r = api.client.post(base + "/observations", json={"observations": COVARIATES + DOSES + LEVELS},
+                        headers=api.clinician)  # fmt: skip
+    assert r.status_code == 201, r.text
+    r = api.client.post(f"{base}/twins/{twin_id}/calibrations", headers=api.clinician)
+    assert r.status_code == 201, r.text
+    return twin_id
