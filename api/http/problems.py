@@ -178,6 +178,11 @@ def http_error_handler(
         return revoked_token_handler(request, revoked)
     # a refusal audited where it was raised (expensive work refused: api.http.work)
     audit_id = audit_id or getattr(exc, "audit_id", None)
+    if audit_id is None and exc.status_code in refusals.BAD_INPUT_STATUSES:
+        try:  # a signed-in caller's bad input on any other route
+            audit_id = refusals.record_bad_input(request, exc.status_code, detail)
+        except AuditWriteError as failed:
+            return domain_error_handler(request, failed)
     return problem(
         exc.status_code,
         _title(exc.status_code),

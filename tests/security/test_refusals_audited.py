@@ -25,9 +25,11 @@ import pytest
 from sqlalchemy import event
 
 from api.cli.demo import CLINICIAN, DATA_SCIENTIST, VALIDATOR
+from api.http.refusals import BAD_INPUT_STATUSES
 from models.demo_twins import DemoTwin
 from tests.api.helpers import features_of, prepare_patient, twin_named
-from tests.security.test_authorization_matrix import CELLS, M, _request, _routes
+from tests.api.twin_course import TWIN_CATEGORIES, prepare_twin
+from tests.security.test_authorization_matrix import ALLOWED, CELLS, M, _request, _routes
 
 REFUSALS = (403, 404, 409)
 DECISIONS = {"/v1/predictions": "prediction", "/v1/simulations": "simulation"}
@@ -78,6 +80,8 @@ def test_every_refusal_of_every_route_is_audited_once(
 ) -> None:
     features = features_of(twin_named(demo_twins, M))
     consent = prepare_patient(api, PATIENT, CATS)
+    prepare_patient(api, PATIENT, TWIN_CATEGORIES)
+    twin = prepare_twin(api)
     released = api.client.post(
         "/v1/predictions",
         json={"model": M, "patient_id": PATIENT, "purpose": "treatment", "features": features},
@@ -94,7 +98,7 @@ def test_every_refusal_of_every_route_is_audited_once(
         response, added = _answer_and_records(
             api,
             lambda m=method, p=path: _request(
-                api, m, p, headers, consent, features, released, role
+                api, m, p, headers, consent, features, released, role, twin
             ),
         )
         where = f"{method} {path} as {role}@{site}: {response.status_code} {response.text[:200]}"
@@ -311,3 +315,44 @@ def test_a_refusal_or_read_that_cannot_be_recorded_answers_503(api: Any) -> None
         assert r.json()["detail"].startswith("the audit log could not be written"), r.text
         assert "purpose" not in r.text, f"{name}: {r.text}"
     assert api.service.audit.count() == before
+
+
+#: A body of the wrong shape for every route that reads one (an array, never an object).
+BAD_BODY = [1]
+
+
+def test_every_bad_body_of_every_route_is_audited_once(api: Any) -> None:
+    """A signed-in caller's bad input is a refusal too: every route that reads a body,
+    sent one of the wrong shape by a role it allows, answers a bad-input status and leaves
+    exactly one record of it (the route's own, or ``request.refused``)."""
+    consent = prepare_patient(api, PATIENT, CATS)
+    refused = 0
+    for method, path in _routes(api.client.app):
+        if method not in ("POST", "PUT"):
+            continue
+        allowed = ALLOWED[(method, path)]
+        role = "clinician" if "clinician" in allowed else sorted(allowed)[0]
+        user = f"{role}-user"
+        headers = api.headers(user, role, "st-mary" if role == "clinician" else None)
+        url = (
+            path.replace("{patient_id:str}", PATIENT)
+            .replace("{consent_id:str}", consent)
+            .replace("{name:str}", M)
+            .replace("{version:str}", "1")
+            .replace("{audit_id:str}", "a-1")
+            .replace("{twin_id:str}", "t-1")
+        )
+        response, added = _answer_and_records(
+            api,
+            lambda m=method, u=url, h=headers: api.client.request(m, u, json=BAD_BODY, headers=h),
+        )
+        if response.status_code not in BAD_INPUT_STATUSES:
+            continue  # a route that reads no body
+        refused += 1
+        where = f"{method} {path} as {role}: {response.status_code} {response.text[:200]}"
+        assert len(added) == 1, f"{where}: {[r['action'] for r in added]}"
+        assert added[0]["action"].endswith(".refused"), f"{where}: {added[0]}"
+        assert _actor(added[0]) == user, f"{where}: {added[0]}"
+        assert response.json().get("audit_id") == added[0]["record_id"], where
+    assert refused >= 10
+    assert PATIENT not in json.dumps(api.service.audit.records(limit=10_000))
