@@ -173,7 +173,11 @@ def test_bad_consent_input(api: Any) -> None:
             422,
             field,
         )
-    assert audit_count(api) == before
+    # nothing is stored but the record of each refusal (issue 13, finding 7)
+    added = api.service.audit.records(offset=before, limit=100)
+    assert [(r["action"], r["status"]) for r in added] == [("request.refused", 422)] * 4
+    consents = api.client.get("/v1/patients/p-1/consents", headers=api.clinician)
+    assert consents.status_code == 200 and consents.json() == [], consents.text
 
 
 @pytest.mark.parametrize(
