@@ -337,3 +337,27 @@ def test_schedule_validation_and_simulation() -> None:
         simulate_glucose(11, schedule, [0.0, 60.0], dt_max=1e-4)
     with pytest.raises(MechanisticInputError, match="sample_times"):
         simulate_glucose(11, schedule, [60.0, 0.0])
+
+
+def test_fourteen_days_of_events_fit_the_solver_limits() -> None:
+    """14 days of a pump (hourly basal changes), three meals with boluses and a correction
+    a day are accepted and run; beyond the horizon cap (15 days) is refused."""
+    times, kinds, values = [], [], []
+    for day in range(14):
+        for hour in range(24):
+            times.append(day * 1440.0 + hour * 60.0), kinds.append(2), values.append(0.9)
+        for minute, grams in ((420.0, 60.0), (750.0, 80.0), (1110.0, 70.0)):
+            times += [day * 1440.0 + minute] * 2
+            kinds += [0, 1]
+            values += [grams, grams / 10.0]
+        times.append(day * 1440.0 + 1300.0), kinds.append(1), values.append(1.0)
+    order = np.argsort(times, kind="stable")
+    schedule = GlucoseSchedule.from_arrays(
+        np.array(times)[order], np.array(kinds)[order], np.array(values)[order]
+    )
+    samples = np.arange(0.0, 14 * 1440.0 + 1.0, 5.0)
+    states, summary = simulate_glucose(11, schedule, samples)
+    assert states.shape == (samples.size, N_STATE) and np.all(np.isfinite(states))
+    assert summary[:3].sum() == pytest.approx(14 * 1440.0)
+    with pytest.raises(MechanisticInputError, match="sample_times"):
+        simulate_glucose(11, schedule, [0.0, 16 * 1440.0])
