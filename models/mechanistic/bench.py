@@ -20,7 +20,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from models.mechanistic._validation import FloatArray
-from models.mechanistic.glucose import virtual_cohort
+from models.mechanistic.glucose import GlucoseSchedule, virtual_cohort
 from models.mechanistic.glucose_kernels import GP, N_STATE, _rhs, glucose_integrate
 from models.mechanistic.pk_kernels import pk_integrate, pk_integrate_batch
 from models.mechanistic.radiotherapy_kernels import tumour_integrate
@@ -164,7 +164,9 @@ def _tumour_case() -> dict[str, Any]:
     return _compare("tumour logistic + LQ, 30 fractions, 180 days", numba_run, scipy_run)
 
 
-def _glucose_rhs_python(p: FloatArray, iir: float, dbar: float) -> Callable[..., FloatArray]:
+def _glucose_rhs_python(
+    p: FloatArray, iir: float, eat: float, dbar: float
+) -> Callable[..., FloatArray]:
     """The UVA/Padova right-hand side in numpy (see glucose_kernels for the equations)."""
     bw, _vg, vi, k1, k2, vm0, vmx, km0, p2u, ib = p[:10]
     kp1, kp2, kp3, ki, fsnc, ke1, ke2, m1, m2, m4 = p[10:20]
@@ -184,7 +186,7 @@ def _glucose_rhs_python(p: FloatArray, iir: float, dbar: float) -> Callable[...,
         dgt = -(vm0 + vmx * xi) * gt / (km0 + gt) + k1 * gp - k2 * gt
         return np.array(
             [
-                -kmax * q1,
+                eat - kmax * q1,
                 kmax * q1 - kempt * q2,
                 kempt * q2 - kabs * qg,
                 0.0 if gp <= 0 and dgp < 0 else dgp,
@@ -204,24 +206,29 @@ def _glucose_rhs_python(p: FloatArray, iir: float, dbar: float) -> Callable[...,
     return rhs
 
 
-def _glucose_rhs_compiled(p: FloatArray, iir: float, dbar: float) -> Callable[..., FloatArray]:
+def _glucose_rhs_compiled(
+    p: FloatArray, iir: float, eat: float, dbar: float
+) -> Callable[..., FloatArray]:
     def rhs(_t: float, s: FloatArray) -> FloatArray:
         dy = np.empty(N_STATE)
-        _rhs(s, p, iir, dbar, dy)
+        _rhs(s, p, iir, eat, dbar, dy)
         return dy
 
     return rhs
 
 
 def _glucose_case(compiled_rhs: bool = False) -> dict[str, Any]:
-    """Adult subject, a day of three meals with boluses, as the twin runs it (1-min steps):
-    glucose every hour and mean glucose compared; minutes in range reported apart."""
+    """Adult subject, a day of three meals with boluses, as the twin runs it (1-min steps,
+    meals eaten at 5 g/min, boluses over 1 min): glucose every hour and mean glucose
+    compared; minutes in range reported apart."""
     cohort = virtual_cohort()
     params, x0 = cohort.params[10].copy(), cohort.x0[10].copy()
     basal = float(cohort.basal_u_per_h[10])
-    times = np.array([0.0, 420.0, 420.0, 720.0, 720.0, 1080.0, 1080.0])
-    kinds = np.array([2, 0, 1, 0, 1, 0, 1], dtype=np.int64)
-    values = np.array([basal, 60.0, 6.0, 90.0, 9.0, 70.0, 7.0])
+    times, kinds, values = GlucoseSchedule.from_arrays(
+        [0.0, 420.0, 420.0, 720.0, 720.0, 1080.0, 1080.0],
+        [2, 0, 1, 0, 1, 0, 1],
+        [basal, 60.0, 6.0, 90.0, 9.0, 70.0, 7.0],
+    ).kernel_arrays()
     samples = np.arange(0.0, 1441.0, 60.0)
     vg, per_u = params[1], 6000.0 / params[0]
     in_range: dict[str, float] = {}
@@ -237,23 +244,27 @@ def _glucose_case(compiled_rhs: bool = False) -> dict[str, Any]:
         y = np.append(x0, 0.0)
         out = np.zeros(samples.size)
         out[0] = y[GP] / vg
-        iir = dbar = minutes = 0.0
-        edges = [0.0, 420.0, 720.0, 1080.0, 1440.0]
+        basal_iir = bolus_iir = eat = minutes = 0.0
+        started, eaten = y[0] + y[1], 0.0
+        edges = np.unique(np.concatenate([[0.0, 1440.0], times]))
         make_rhs = _glucose_rhs_compiled if compiled_rhs else _glucose_rhs_python
         for a, b in itertools.pairwise(edges):
             for j in np.flatnonzero(times == a):
-                if kinds[j] == 0:
-                    y[0] += 1000.0 * values[j]
-                    dbar = y[0] + y[1]
+                if kinds[j] == 0:  # a minute of eating
+                    if values[j] > 0.0 and eat == 0.0:
+                        started, eaten = y[0] + y[1], 0.0
+                    eaten += values[j]
+                    eat = 1000.0 * values[j]
                 elif kinds[j] == 1:
-                    y[10] += values[j] * per_u
+                    bolus_iir = values[j] * per_u
                 else:
-                    iir = values[j] / 60.0 * per_u
-            rhs = make_rhs(params, iir, dbar)
+                    basal_iir = values[j] / 60.0 * per_u
+            rhs = make_rhs(params, basal_iir + bolus_iir, eat, started + 1000.0 * eaten)
             crossings = [lambda _t, s, g=g: s[GP] / vg - g for g in (70.0, 180.0)]
             inside = (samples > a) & (samples <= b)
             sol = solve_ivp(rhs, (a, b), y, dense_output=True, events=crossings, **RK45_TOLERANCES)
-            out[inside] = sol.sol(samples[inside])[GP] / vg
+            if inside.any():
+                out[inside] = sol.sol(samples[inside])[GP] / vg
             cuts = np.sort(np.concatenate([[a, b], *sol.t_events]))
             mids = sol.sol(0.5 * (cuts[:-1] + cuts[1:]))[GP] / vg
             minutes += float(np.sum(np.diff(cuts)[(mids >= 70.0) & (mids <= 180.0)]))

@@ -2,7 +2,8 @@
 
 :func:`virtual_cohort` reads the 30 virtual subjects (10 adolescents, 10 adults, 10 children)
 that the ``simglucose`` package ships (``data/``, MIT licence, see ``data/README.md``);
-:func:`simulate_glucose` integrates any meal/insulin schedule for one subject;
+:func:`simulate_glucose` integrates any meal/insulin schedule for one subject (meals eaten
+at 5 g/min, boluses over one minute, basal changes: ``glucose_events.py``);
 :class:`GlucoseT1DTwin` maps a subject and a day's regimen to time in range, time below
 range, time above range and mean glucose through one batch-kernel call.
 """
@@ -26,11 +27,9 @@ from models.mechanistic._validation import (
     check_range,
 )
 from models.mechanistic.errors import MechanisticInputError
+from models.mechanistic.glucose_events import BASAL_RATE, BOLUS, MEAL, kernel_events
 from models.mechanistic.glucose_kernels import (
-    BASAL,
-    BOLUS,
     BW,
-    MEAL,
     N_PHYSIOLOGY,
     PARAM_COLUMNS,
     PMOL_PER_U,
@@ -39,9 +38,12 @@ from models.mechanistic.glucose_kernels import (
     glucose_integrate_batch,
 )
 
-#: Solver caps: they bound the work one request can cause.
-MAX_HORIZON_MIN = 7 * 24 * 60.0
-MAX_EVENTS = 256
+#: Solver caps: they bound the work one request can cause. 15 days hold 14 days of CGM
+#: with a day to spare; 2,048 events hold 14 days of a pump's hourly basal changes with
+#: meals, boluses and corrections (each meal becomes one kernel event per minute of eating,
+#: at most 61 for the largest meal).
+MAX_HORIZON_MIN = 15 * 24 * 60.0
+MAX_EVENTS = 2048
 MAX_STEPS = 1_000_000
 MIN_DT_MIN = 1e-3
 MAX_DT_MIN = 2.0
@@ -114,7 +116,8 @@ def virtual_cohort() -> VirtualCohort:
 @dataclass(frozen=True)
 class GlucoseSchedule:
     """Events in time order: times (min), kinds (0 meal g, 1 bolus U, 2 basal U/h), values
-    (meals of 0 g are left out: they change nothing)."""
+    (meals of 0 g are left out: they change nothing). A meal is eaten at 5 g/min from its
+    time, a bolus given over one minute (:func:`kernel_arrays`)."""
 
     times: FloatArray
     kinds: IntArray
@@ -136,11 +139,15 @@ class GlucoseSchedule:
         check_range(k, "event_kinds", 0, 2, unit="(0 meal, 1 bolus, 2 basal)")
         check_range(v[k == MEAL], "meal_carbs", 0.0, MAX_MEAL_G, unit="g")
         check_range(v[k == BOLUS], "bolus", 0.0, MAX_BOLUS_U, unit="U")
-        check_range(v[k == BASAL], "basal_rate", 0.0, MAX_BASAL_U_PER_H, unit="U/h")
+        check_range(v[k == BASAL_RATE], "basal_rate", 0.0, MAX_BASAL_U_PER_H, unit="U/h")
         # A 0 g meal is no event at all: kept, it would cut the time line and so change
         # the RK4 steps (and the last bits of every output).
         keep = (k != MEAL) | (v > 0.0)
         return cls(t[keep], k[keep], v[keep])
+
+    def kernel_arrays(self) -> tuple[FloatArray, IntArray, FloatArray]:
+        """The kernel's events: minutes of eating, bolus rates, basal rates."""
+        return kernel_events(self.times, self.kinds, self.values)
 
 
 def simulate_glucose(
@@ -159,16 +166,17 @@ def simulate_glucose(
     check_ordered(samples, "sample_times")
     check_range(samples, "sample_times", 0.0, MAX_HORIZON_MIN, unit="min")
     check_range(dt_max, "dt_max", MIN_DT_MIN, MAX_DT_MIN, unit="min")
-    if samples[-1] / dt_max + samples.size + schedule.times.size > MAX_STEPS:
+    times, kinds, values = schedule.kernel_arrays()
+    if samples[-1] / dt_max + samples.size + times.size > MAX_STEPS:
         raise MechanisticInputError("dt_max", f"large enough for at most {MAX_STEPS} steps")
     cohort = virtual_cohort()
     states, summary = glucose_integrate(
         cohort.params[int(subject) - 1].copy(),
         cohort.x0[int(subject) - 1].copy(),
-        schedule.times,
-        schedule.kinds,
-        schedule.values,
-        schedule.times.size,
+        times,
+        kinds,
+        values,
+        times.size,
         samples,
         float(dt_max),
     )
@@ -185,26 +193,36 @@ def simulate_days(
 ) -> tuple[FloatArray, FloatArray]:
     """Many days in one batch-kernel call (inputs already validated): subject ``k`` (1-30)
     of each row from its fasting steady state at midnight, a constant basal rate from 0,
-    and at each of :data:`MEAL_TIMES_H` a meal (``meal_carbs[:, j]`` g) with a bolus
-    (``bolus_u`` U). Returns the kernel's ``(states, summary)``."""
+    and at each of :data:`MEAL_TIMES_H` a meal (``meal_carbs[:, j]`` g, eaten at 5 g/min)
+    with a bolus (``bolus_u`` U over one minute). Returns the kernel's ``(states,
+    summary)``."""
     n = subjects.shape[0]
     cohort = virtual_cohort()
     index = subjects - 1
     n_meals = len(MEAL_TIMES_H)
     meals = np.asarray(MEAL_TIMES_H) * 60.0
     times = np.concatenate([[0.0], np.repeat(meals, 2)])
-    kinds = np.array([BASAL] + [MEAL, BOLUS] * n_meals, dtype=np.int64)
-    values = np.empty((n, times.size))
-    values[:, 0] = basal_u_per_h
-    values[:, 1::2] = meal_carbs
-    values[:, 2::2] = bolus_u[:, None]
+    kinds = np.array([BASAL_RATE] + [MEAL, BOLUS] * n_meals, dtype=np.int64)
+    rows = []
+    for i in range(n):
+        values = np.empty(times.size)
+        values[0] = basal_u_per_h[i]
+        values[1::2] = meal_carbs[i]
+        values[2::2] = bolus_u[i]
+        rows.append(kernel_events(times, kinds, values))
+    width = max(row[0].size for row in rows)
+    event_times = np.zeros((n, width))
+    event_kinds = np.zeros((n, width), dtype=np.int64)
+    event_values = np.zeros((n, width))
+    for i, (t, k, v) in enumerate(rows):
+        event_times[i, : t.size], event_kinds[i, : t.size], event_values[i, : t.size] = t, k, v
     states, summary = glucose_integrate_batch(
         np.ascontiguousarray(cohort.params[index]),
         np.ascontiguousarray(cohort.x0[index]),
-        np.ascontiguousarray(np.tile(times, (n, 1))),
-        np.ascontiguousarray(np.tile(kinds, (n, 1))),
-        values,
-        np.full(n, times.size, dtype=np.int64),
+        event_times,
+        event_kinds,
+        event_values,
+        np.array([row[0].size for row in rows], dtype=np.int64),
         sample_times,
         float(dt_max),
     )

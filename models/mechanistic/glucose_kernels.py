@@ -8,7 +8,7 @@ J Diabetes Sci Technol 2009;3(1):44-55), with subcutaneous insulin and a subcuta
 glucose sensor compartment, in the state layout of the public ``simglucose`` cohort
 (``data/vpatient_params.csv``). Time in minutes; per-kg amounts::
 
-    stomach, gut      dQsto1 = -kmax·Qsto1                         (meal: Qsto1 += D)
+    stomach, gut      dQsto1 = -kmax·Qsto1 + d(t)                  (d: eating, mg/min)
                       dQsto2 =  kmax·Qsto1 - kempt(Qsto)·Qsto2
                       dQgut  =  kempt(Qsto)·Qsto2 - kabs·Qgut,     Ra = f·kabs·Qgut / BW
     gastric emptying  kempt = kmin + (kmax-kmin)/2·[tanh(a·(Qsto - b·D))
@@ -27,11 +27,16 @@ glucose sensor compartment, in the state layout of the public ``simglucose`` coh
     sensor            dGs = -ksc·Gs + ksc·Gp
     quadrature        dAUC = Gp                                   (mean glucose = AUC/(Vg·T))
 
-``D`` is the stomach content just after the last meal (what was left plus the meal, as
-simglucose does); before any meal ``kempt = kmax``. A meal of 0 g is no meal (simglucose
-starts a meal only for CHO > 0): it leaves ``D`` as it was. Events: kind 0 = meal (grams of
-carbohydrate, taken at once), 1 = insulin bolus (U, subcutaneous), 2 = basal rate (U/h from
-that time on). 1 U = 6000 pmol.
+Inputs are piecewise constant, as simglucose's ``T1DPatient`` takes them minute by minute:
+a meal is eaten at a rate ``d`` over whole minutes, an insulin bolus is a rate over one
+minute on top of the basal rate. ``D`` is the stomach content (mg) when the current eating
+began plus what has been eaten since, counting the current minute (simglucose's
+``last_Qsto + last_foodtaken``, its issue 41); before any meal ``kempt = kmax``. Eating that
+resumes right where it stopped continues the same meal; a minute of 0 g while not eating
+leaves ``D`` as it was. Kernel events (``glucose_events.py`` makes them from a schedule of
+meals, boluses and basal rates): kind 0 = eat ``value`` g over the next minute (rate
+``value`` g/min until the next such event; 0 stops eating), 1 = bolus insulin rate (U/min
+from that time on, 0 stops), 2 = basal rate (U/h from that time on). 1 U = 6000 pmol.
 
 The insulin-independent uptake ``Fsnc`` is constant in the published model, so a large
 insulin overdose could drive ``Gp`` below zero; as in simglucose, an empty glucose
@@ -45,7 +50,12 @@ stepper, ``stepper.py``). The kinks of the
 right-hand side (renal threshold ``Gp = ke2``, production floor ``EGP = 0``, empty plasma
 compartments ``Gp = 0``, ``Gt = 0``) are located inside the step that crosses them (cubic Hermite
 interpolation of the switching function, ``hermite.py``) and the step is redone in two parts,
-so the method keeps its fourth order across them.
+so the method keeps its fourth order across them. While a meal is eaten, ``D`` grows each
+minute and the gastric emptying switch (the tanh terms) sweeps between ``kmax`` and ``kmin``
+within seconds as ``Qsto`` fills: each step then goes in :data:`EATING_SUBSTEPS` parts
+(against simglucose's adaptive dopri5 over a day of all 30 subjects, the largest relative
+difference in glucose fell from 4.4e-3 to 2.8e-5 at 1-min steps, for 7 more steps per
+minute of eating: a fifth more work on a day of 190 g).
 
 Time in range (70-180 mg/dL), below 70 and above 180 are measured on the cubic Hermite
 interpolant of ``G`` over each step (values and slopes at both ends), splitting the step at
@@ -85,20 +95,30 @@ QSTO1, QSTO2, QGUT, GP, GT, IP, XI, I1, ID, IL, ISC1, ISC2, GS, AUC = range(14)
 N_PHYSIOLOGY = 13
 N_STATE = 14
 
-MEAL = 0
-BOLUS = 1
+EAT = 0
+BOLUS_RATE = 1
 BASAL = 2
 PMOL_PER_U = 6000.0
 LOW_MG_DL = 70.0
 HIGH_MG_DL = 180.0
 #: Summary columns: minutes in range / below / above, mean glucose (mg/dL), in that order.
 N_SUMMARY = 4
+#: The right-hand side's inputs over a piece: parameters, insulin infusion (pmol/kg/min),
+#: eating (mg/min) and ``D`` (mg).
+Args = tuple[FloatArray, float, float, float]
+#: ``controls`` (set by the events): basal and bolus insulin (pmol/kg/min), eating (mg/min),
+#: stomach content when the current eating began (mg), grams eaten since.
+BASAL_IIR, BOLUS_IIR, EATING, LAST_QSTO, FOOD_TAKEN = range(5)
+N_CONTROLS = 5
+#: Steps per step while eating (see the module's docstring).
+EATING_SUBSTEPS = 8
 
 
 @njit(cache=True)
-def _deriv(t: float, y: State, args: tuple[FloatArray, float, float]) -> State:
-    """Right-hand side (``args``: parameters, basal insulin in pmol/kg/min, ``D``)."""
-    p, iir, dbar = args
+def _deriv(t: float, y: State, args: Args) -> State:
+    """Right-hand side (``args``: parameters, insulin infusion in pmol/kg/min, eating in
+    mg/min, ``D`` in mg)."""
+    p, iir, eat, dbar = args
     qsto = y[QSTO1] + y[QSTO2]
     kmax = p[KMAX]
     if dbar > 0.0:
@@ -123,7 +143,7 @@ def _deriv(t: float, y: State, args: tuple[FloatArray, float, float]) -> State:
     dgt = -uid + p[K1] * gp - p[K2] * gt
     insulin = y[IP] / p[VI]
     return (
-        -kmax * y[QSTO1],
+        eat - kmax * y[QSTO1],
         kmax * y[QSTO1] - emptied,
         emptied - absorbed,
         0.0 if gp <= 0.0 and dgp < 0.0 else dgp,
@@ -147,10 +167,10 @@ def _state(x: FloatArray, auc: float) -> State:
 
 
 @njit(cache=True)
-def _rhs(y: FloatArray, p: FloatArray, iir: float, dbar: float, dy: FloatArray) -> None:
-    """The right-hand side between arrays (``iir``: basal insulin in pmol/kg/min), for
-    callers outside the kernel such as scipy in ``bench.py``."""
-    d = _deriv(0.0, _state(y, y[AUC]), (p, iir, dbar))
+def _rhs(y: FloatArray, p: FloatArray, iir: float, eat: float, dbar: float, dy: FloatArray) -> None:
+    """The right-hand side between arrays (``iir``: insulin in pmol/kg/min, ``eat``: mg/min),
+    for callers outside the kernel such as scipy in ``bench.py``."""
+    d = _deriv(0.0, _state(y, y[AUC]), (p, iir, eat, dbar))
     for j in range(N_STATE):
         dy[j] = d[j]
 
@@ -186,15 +206,14 @@ def _empty(y: State) -> State:
     return y
 
 
-#: What the stepper's callbacks get: parameters, event kinds and values, ``[basal insulin
-#: in pmol/kg/min, D]`` as the events set them, and the summary being tallied.
+#: What the stepper's callbacks get: parameters, event kinds and values, the ``controls``
+#: as the events set them, and the summary being tallied.
 Context = tuple[FloatArray, IntArray, FloatArray, FloatArray, FloatArray]
 
 
 @njit(cache=True, inline="always")
 def _step(
-    rhs: Rhs, t: float, y: State, k1: State, h: float, args: tuple[FloatArray, float, float],
-    ctx: Context,
+    rhs: Rhs, t: float, y: State, k1: State, h: float, args: Args, ctx: Context,
 ) -> tuple[State, State]:  # fmt: skip
     """The state after ``h`` and its derivative, the step's minutes out of range tallied; a
     step that crosses a kink of the right-hand side is redone in two parts split there."""
@@ -228,28 +247,45 @@ def _step(
     return new, d_new
 
 
+@njit(cache=True, inline="always")
+def _substeps(
+    rhs: Rhs, t: float, y: State, k1: State, h: float, args: Args, ctx: Context,
+) -> tuple[State, State]:  # fmt: skip
+    """:func:`_step`, in :data:`EATING_SUBSTEPS` equal parts while eating."""
+    if args[2] <= 0.0:
+        return _step(rhs, t, y, k1, h, args, ctx)
+    part = h / EATING_SUBSTEPS
+    for i in range(EATING_SUBSTEPS):
+        y, k1 = _step(rhs, t + i * part, y, k1, part, args, ctx)
+    return y, k1
+
+
 @njit(cache=True)
 def _event(i: int, y: State, ctx: Context) -> State:
-    """Event ``i``: a meal into the stomach, a bolus under the skin, or a new basal rate."""
+    """Event ``i``: a minute of eating, a bolus insulin rate, or a new basal rate."""
     params, kinds, values, controls, _ = ctx
     per_u = PMOL_PER_U / params[BW]
     kind = kinds[i]
     value = values[i]
-    if kind == MEAL:
-        if value > 0.0:  # a 0 g meal is no meal: it must not reset D (as in simglucose)
-            y = replace(y, QSTO1, y[QSTO1] + 1000.0 * value)
-            controls[1] = y[QSTO1] + y[QSTO2]
-    elif kind == BOLUS:
-        y = replace(y, ISC1, y[ISC1] + value * per_u)
+    if kind == EAT:
+        if value > 0.0:
+            if controls[EATING] <= 0.0:  # eating begins: D counts from what is left
+                controls[LAST_QSTO] = y[QSTO1] + y[QSTO2]
+                controls[FOOD_TAKEN] = 0.0
+            controls[FOOD_TAKEN] += value
+        controls[EATING] = 1000.0 * value
+    elif kind == BOLUS_RATE:
+        controls[BOLUS_IIR] = value * per_u
     else:
-        controls[0] = value / 60.0 * per_u
+        controls[BASAL_IIR] = value / 60.0 * per_u
     return y
 
 
 @njit(cache=True)
-def _piece_args(ctx: Context, t0: float, t1: float) -> tuple[FloatArray, float, float]:
+def _piece_args(ctx: Context, t0: float, t1: float) -> Args:
     controls = ctx[3]
-    return ctx[0], controls[0], controls[1]
+    dbar = controls[LAST_QSTO] + 1000.0 * controls[FOOD_TAKEN]
+    return ctx[0], controls[BASAL_IIR] + controls[BOLUS_IIR], controls[EATING], dbar
 
 
 @njit(cache=True)
@@ -272,9 +308,11 @@ def glucose_integrate(
     minutes above 180, mean glucose in mg/dL]`` over ``[0, last sample time]``.
     """
     summary = np.zeros(N_SUMMARY)
-    ctx = (params, event_kinds, event_values, np.zeros(2), summary)
+    controls = np.zeros(N_CONTROLS)
+    controls[LAST_QSTO] = x0[QSTO1] + x0[QSTO2]
+    ctx = (params, event_kinds, event_values, controls, summary)
     states, y = integrate_events(
-        _deriv, _step, _event, _piece_args, ctx, _state(x0, 0.0), event_times, n_events,
+        _deriv, _substeps, _event, _piece_args, ctx, _state(x0, 0.0), event_times, n_events,
         np.empty(0), sample_times, dt_max,
     )  # fmt: skip
     if sample_times.shape[0] == 0:

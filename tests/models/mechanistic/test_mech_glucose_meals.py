@@ -1,7 +1,8 @@
 """A 0 g meal is no meal: adding it anywhere leaves every output bit-identical.
 
-A meal resets the gastric emptying reference ``D`` (the stomach content just after the
-last meal); a 0 g meal must not, as in simglucose (which starts a meal only for CHO > 0).
+A meal resets the gastric emptying reference ``D`` (the stomach content when eating began
+plus what has been eaten since); a 0 g meal must not, as in simglucose (which starts a meal
+only for CHO > 0).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from models.mechanistic.glucose import (
     simulate_glucose,
     virtual_cohort,
 )
-from models.mechanistic.glucose_kernels import BASAL, BOLUS, MEAL, glucose_integrate
+from models.mechanistic.glucose_events import BASAL_RATE as BASAL
+from models.mechanistic.glucose_events import BOLUS, MEAL, kernel_events
+from models.mechanistic.glucose_kernels import EAT, glucose_integrate
 
 SAMPLES = np.linspace(0.0, 24 * 60.0, 24 * 12 + 1)
 #: Basal from 0, then meals with boluses at 07:00, 12:00, 18:00 (minutes).
@@ -57,19 +60,20 @@ def test_zero_gram_meals_change_nothing(subject: int, at: np.ndarray) -> None:
 
 
 def test_the_kernel_ignores_a_zero_gram_meal_at_an_existing_cut() -> None:
-    """In the kernel itself (no schedule filtering): a 0 g meal at 08:00 (a sample time,
-    so the time line is cut there anyway) leaves the stomach's emptying unchanged."""
+    """In the kernel itself (no schedule filtering): a minute of 0 g eating at 08:00 (a
+    sample time, so the time line is cut there anyway; breakfast is eaten by then) leaves
+    the stomach's emptying unchanged."""
     cohort = virtual_cohort()
-    times = np.r_[BASE[0], 480.0]
-    kinds = np.r_[BASE[1], MEAL].astype(np.int64)
-    values = np.r_[BASE[2], 0.0]
+    base = kernel_events(BASE[0], BASE[1].astype(np.int64), BASE[2])
+    times = np.r_[base[0], 480.0]
+    kinds = np.r_[base[1], EAT].astype(np.int64)
+    values = np.r_[base[2], 0.0]
     order = np.argsort(times, kind="stable")
     runs = [
         glucose_integrate(
             cohort.params[10].copy(), cohort.x0[10].copy(), t, k, v, t.size, SAMPLES, 1.0
         )
-        for t, k, v in ((BASE[0], BASE[1].astype(np.int64), BASE[2]),
-                        (times[order], kinds[order], values[order]))
+        for t, k, v in (base, (times[order], kinds[order], values[order]))
     ]  # fmt: skip
     assert np.array_equal(runs[0][0], runs[1][0]) and np.array_equal(runs[0][1], runs[1][1])
 
