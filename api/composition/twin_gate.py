@@ -17,7 +17,13 @@ from api.composition.twin_course import OutsideModel
 from governance.errors import Forbidden, GovernanceError, InvalidInput
 from governance.identity.principal import Principal
 from governance.lifecycle.versions import VersionState
-from governance.release.decision import Computation, PredictionRequest, ReleaseDecision, TwinRuntime
+from governance.release.decision import (
+    Computation,
+    ComputationRefused,
+    PredictionRequest,
+    ReleaseDecision,
+    TwinRuntime,
+)
 from governance.release.gate import ReleaseGate
 from models.dosing.errors import DosingDataError
 
@@ -47,8 +53,24 @@ class _OperationRuntime:
             result = self._operation()
         except Exception as exc:
             self.error = exc
-            raise
+            raise ComputationRefused(*refusal_reason(exc)) from exc
         return Computation(result, {}, True, "twin operation: no attribution to add up")
+
+
+def refusal_reason(error: Exception) -> tuple[str, str]:
+    """Why an operation refused, as its audit record says it: a class and the field or
+    covariate name (names from the code; the error's text, which may quote a patient's
+    value or time, goes to the caller only)."""
+    if isinstance(error, DosingDataError):
+        return error.problem, error.field
+    if isinstance(error, OutsideModel):
+        return "outside_model", error.field
+    if isinstance(error, InvalidInput):
+        reason = "missing" if ": missing" in str(error) else "invalid"
+        return reason, error.field or "-"
+    if isinstance(error, GovernanceError):
+        return type(error).__name__, getattr(error, "field", None) or "-"
+    return type(error).__name__, "-"
 
 
 def decide(

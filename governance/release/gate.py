@@ -43,6 +43,7 @@ from governance.policy.store import PolicySet, PolicyStore
 from governance.release import refusals
 from governance.release.decision import (
     CheckOutcome,
+    ComputationRefused,
     Deliberation,
     FactsReader,
     PredictionRequest,
@@ -140,6 +141,8 @@ def explanation(d: Deliberation) -> Verdict:
     request = d.request
     try:
         computed = d.runtime.compute(d.handle, d.version, request.features, request.options)
+    except ComputationRefused as exc:  # why, by class and field name: no patient value
+        return withheld(f"the prediction could not be computed ({exc.reason}: {exc.field})")
     except Exception as exc:
         # the exception's text may quote an input value: only its kind is recorded
         return withheld(f"the prediction could not be computed ({type(exc).__name__})")

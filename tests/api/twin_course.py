@@ -83,4 +83,5 @@ def audit_body(api: Any, record_id: str) -> dict[str, Any]:
             text("SELECT action, body FROM audit_record WHERE record_id = :id"), {"id": record_id}
         ).one()
     body: dict[str, Any] = json.loads(row.body)
+    body = body.get("payload", body) if "payload" in body else body
     return {"action": row.action, **body}
