@@ -80,13 +80,15 @@ def decide(
     request: PredictionRequest,
     action: str,
     operation: Operation,
+    digest: Callable[[bytes], str] | None = None,
 ) -> tuple[ReleaseDecision, dict[str, Any]]:
-    """The released decision and the operation's result, or the error to answer with."""
+    """The released decision and the operation's result, or the error to answer with;
+    the record's digests keyed with ``digest`` (the patient's key)."""
     facts = gate.facts(
         principal, request.model, request.version, request.patient_id, request.purpose, action
     )
     ops = _OperationRuntime(runtime, operation)
-    decision = gate.decide(principal, request, facts, ops, action=action)
+    decision = gate.decide(principal, request, facts, ops, action=action, digest=digest)
     if decision.released and decision.computation is not None:
         return decision, dict(decision.computation.prediction)
     raise _refusal(decision, ops.error)

@@ -148,7 +148,7 @@ class TwinService:
     ) -> TwinView:
         self._at_site(principal)
         check_reference(model, version, purpose)
-        self.patient(principal, patient_id, "write", None)
+        key = self.patient(principal, patient_id, "write", None)
         try:
             _, described = self._gate.resolve(model, version)
         except NotFound as exc:
@@ -156,9 +156,11 @@ class TwinService:
         if not described.card.kind.is_mechanistic:
             raise InvalidInput(f"{model} is not a mechanistic or dosing twin", field="model")
         request = PredictionRequest(model, patient_id, purpose, {}, version, {})
+        digest = self.bank.digester(key)
         decision, _ = decide(
-            self._gate, self._runtime, principal, request, "twin.create", lambda: {"state": 0}
-        )
+            self._gate, self._runtime, principal, request, "twin.create", lambda: {"state": 0},
+            digest,
+        )  # fmt: skip
         assert decision.model_version is not None and principal.site is not None
         key = self.patient(principal, patient_id, "write", None)
         return self.bank.add_twin(
@@ -232,7 +234,7 @@ class TwinService:
 
         decision, body = decide(
             self._gate, self._runtime, principal, self._request(twin, patient_id),
-            "twin.calibration", operation,
+            "twin.calibration", operation, self.bank.digester(twin.patient_key),
         )  # fmt: skip
         state = self.bank.add_state(principal, twin, body["status"], body, decision.audit_id)
         if state.status != "converged":
@@ -270,7 +272,7 @@ class TwinService:
 
         decision, body = decide(
             self._gate, self._runtime, principal, self._request(twin, patient_id),
-            f"twin.{kind}", operation,
+            f"twin.{kind}", operation, self.bank.digester(twin.patient_key),
         )  # fmt: skip
         return self.bank.add_output(principal, twin, body["state"], kind, body, decision.audit_id)
 

@@ -218,8 +218,13 @@ class ReleaseGate:
         facts: RequestFacts,
         runtime: TwinRuntime,
         action: str = "prediction",
+        digest: Callable[[bytes], str] | None = None,
     ) -> ReleaseDecision:
-        """Run the checks over ``facts`` (read for this request) and record the decision."""
+        """Run the checks over ``facts`` (read for this request) and record the decision.
+
+        The record's input and output digests are keyed with ``digest`` when given (a
+        patient twin's operations: HMACs under the patient's own key, unlinkable once it
+        is erased), else with the pseudonymiser's key."""
         asked = (request.model, request.patient_id, request.purpose)
         if (facts.model, facts.patient_id, facts.purpose) != asked:
             raise ValueError("the facts were read for another request")
@@ -259,9 +264,9 @@ class ReleaseGate:
             "decision": "released" if released else "withheld",
             "checks": [o.to_dict() for o in outcomes],
             "policy_version": policy.version if policy else None,
-            "input_digest": self._digest(request.features),
+            "input_digest": self._digest(request.features, digest),
             "output_digest": (
-                self._digest({"p": computation.prediction, "e": computation.explanation})
+                self._digest({"p": computation.prediction, "e": computation.explanation}, digest)
                 if computation
                 else None
             ),
@@ -297,6 +302,6 @@ class ReleaseGate:
             _log.error("decision withheld: the policies cannot be read: %s", exc)
             return None
 
-    def _digest(self, value: Any) -> str:
+    def _digest(self, value: Any, digest: Callable[[bytes], str] | None = None) -> str:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-        return self._pseudonymiser.digest(text.encode("utf-8"))
+        return (digest or self._pseudonymiser.digest)(text.encode("utf-8"))
