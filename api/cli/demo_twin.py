@@ -65,11 +65,12 @@ def run_twin_demo(service: TwinregService, clinician: Principal, console: Consol
     console.print(f"observations stored: {len(stored)} (4 doses of {DOSE_MG:g} mg q12h, 2 levels)")
     state = twins.calibrate(clinician, PATIENT, twin.id)
     console.print(estimate_words(state))
-    ranked = twins.output(
-        clinician, PATIENT, twin.id, "recommendation", recommendation_request({"loading": False})
-    )
+    asked = recommendation_request({"loading": False}, twins.time_zone)
+    ranked = twins.output(clinician, PATIENT, twin.id, "recommendation", asked)
     regimens = ranked.body["recommendation"]["regimens"]
     _show_regimens(console, regimens)
+    plan = ranked.body["schedule"]
+    console.print(f"first dose of the top regimen: {plan['first_dose']} ({plan['time_zone']})")
     best = regimens[0]
     request = {"dose_mg": best["dose_mg"], "interval_h": best["interval_h"], "n_doses": 6,
                "start": "2026-03-03T08:00:00Z", "horizon_h": 72.0}  # fmt: skip

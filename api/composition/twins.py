@@ -15,6 +15,7 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
@@ -95,6 +96,7 @@ class TwinService:
         audit: AuditLog,
         policies: PolicyStore,
         pseudonymiser: Pseudonymiser,
+        time_zone: ZoneInfo | None = None,
     ) -> None:
         self._engine = engine
         self._gate = gate
@@ -103,6 +105,8 @@ class TwinService:
         self._audit = audit
         self._policies = policies
         self._pseudonymiser = pseudonymiser
+        #: The site's time zone (``TWINREG_SITE_TIME_ZONE``): recommended dose times in it.
+        self.time_zone = time_zone or ZoneInfo("UTC")
 
     # -- who may act on whose twins -------------------------------------------------------
     def patient(self, principal: Principal, patient_id: str, act: str, site: str | None) -> str:

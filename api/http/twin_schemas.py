@@ -54,6 +54,8 @@ class RecommendationIn(msgspec.Struct, forbid_unknown_fields=True):
     max_daily_mg: float = 4000.0
     #: false, true (25 mg/kg) or mg/kg in [20, 35].
     loading: bool | float = False
+    #: The first dose's time (RFC 3339 with a zone); default: when the next dose is due.
+    start: str | None = None
 
 
 class RecordOut(msgspec.Struct):

@@ -107,7 +107,7 @@ class TwinController(Controller):
         service: TwinregService,
         principal: Principal,
     ) -> RecordOut:
-        compute = recommendation_request(msgspec.structs.asdict(data))
+        compute = recommendation_request(msgspec.structs.asdict(data), service.twins.time_zone)
         out = service.twins.output(principal, patient_id, twin_id, "recommendation", compute)
         return _record(out)
 

@@ -31,6 +31,7 @@ def test_the_demo_twin_prints_estimate_regimens_explanation_and_thread(
     assert len(rows) >= 3, text
     attainment = [int(r[3]) for r in rows[:3]]
     assert attainment == sorted(attainment, reverse=True)
+    assert "first dose of the top regimen: 2026-03-03T08:00:00+00:00 (UTC)" in text
     assert re.search(r"forecast of the top regimen: AUC24 \d+ mg·h/L \(90% \d+-\d+\)", text)
     contributions = re.findall(r"^\s+(creatinine_clearance|weight|eta_\w+): [+-]\d+ mg·h/L$",
                                text, re.MULTILINE)  # fmt: skip
