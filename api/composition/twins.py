@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
-from api.composition.twin_course import PatientCourse, build_course
+from api.composition.twin_course import USED_KINDS, PatientCourse, build_course
 from api.composition.twin_gate import decide
 from api.composition.validation import check_reference
 from governance.audit.chain import AuditLog
@@ -33,7 +33,8 @@ from governance.release.decision import PredictionRequest, TwinRuntime
 from governance.release.gate import ReleaseGate
 from governance.store.db import read_connection
 from governance.twins.bank import ACTIVE, Record, TwinBank, TwinView
-from governance.twins.entries import check_entries
+from governance.twins.entries import check_entries, parse_time
+from governance.twins.gaps import ConsentGaps, Gap
 from governance.twins.keys import ERASED
 from models.dosing.calibration import Calibration, Posterior, calibrate
 
@@ -102,6 +103,7 @@ class TwinService:
         self._gate = gate
         self._runtime = runtime
         self.bank = bank
+        self.gaps = ConsentGaps(engine, audit)
         self._audit = audit
         self._policies = policies
         self._pseudonymiser = pseudonymiser
@@ -145,6 +147,42 @@ class TwinService:
         if twin.status != ACTIVE:
             raise Conflict(f"twin {twin_id} is {twin.status}: it serves nothing")
         return twin
+
+    def _used_categories(self) -> tuple[str, ...]:
+        kinds = self._policies.current().observation_kinds
+        return tuple(sorted({kinds[k].category for k in USED_KINDS if k in kinds}))
+
+    def _complete(self, twin: TwinView, patient_id: str) -> TwinView:
+        """The twin, unless a consent gap leaves it incomplete (409 saying why)."""
+        gaps = self.gaps.open_gaps(twin, self._used_categories())
+        if gaps:
+            raise Conflict(
+                f"twin {twin.id} is incomplete: consent for purpose {twin.purpose!r} lapsed "
+                f"from {'; '.join(g.describe() for g in gaps)}; observations refused then "
+                "(a dose) would bias the estimate. Send what happened in the gap and confirm "
+                "it filled, or confirm it empty: POST /v1/patients/"
+                f"{patient_id}/twins/{twin.id}/consent-gaps {{start, resolution}}"
+            )
+        return twin
+
+    def confirm_gap(
+        self, principal: Principal, patient_id: str, twin_id: str, start: object,
+        resolution: str,
+    ) -> tuple[Gap, int, str]:  # fmt: skip
+        """A clinician confirms a consent gap of the twin filled or empty (audited)."""
+        at = parse_time("consent_gap", "start", start)
+        twin = self._twin(principal, patient_id, twin_id, "write")
+        times = [parse_time("observation", "time", o.body["time"])
+                 for o in self.bank.observations(twin.patient_key)]  # fmt: skip
+        audit = {
+            "principal": principal.to_audit(),
+            "patient": twin.patient_key,
+            "twin": twin.id,
+            "policy_version": self._policies.current().version,
+        }
+        return self.gaps.confirm(
+            principal, twin, self._used_categories(), at, resolution, times, audit
+        )
 
     # -- routes ---------------------------------------------------------------------------
     def create(
@@ -230,7 +268,7 @@ class TwinService:
         return PredictionRequest(twin.model, patient_id, twin.purpose, {}, twin.model_version, {})
 
     def calibrate(self, principal: Principal, patient_id: str, twin_id: str) -> Record:
-        twin = self._twin(principal, patient_id, twin_id, "write")
+        twin = self._complete(self._twin(principal, patient_id, twin_id, "write"), patient_id)
 
         def operation() -> dict[str, Any]:
             course = self._course(twin)
@@ -266,7 +304,7 @@ class TwinService:
         compute: Any,
     ) -> Record:
         """A forecast or recommendation from the latest converged state, through the gate."""
-        twin = self._twin(principal, patient_id, twin_id, "write")
+        twin = self._complete(self._twin(principal, patient_id, twin_id, "write"), patient_id)
 
         def operation() -> dict[str, Any]:
             state = self.latest_state(twin)

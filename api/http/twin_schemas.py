@@ -88,3 +88,21 @@ class EraseIn(msgspec.Struct, forbid_unknown_fields=True):
 class EraseOut(msgspec.Struct):
     erased: bool
     audit_id: str
+
+
+class ConsentGapIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A clinician's confirmation of one consent gap: its ``start`` (RFC 3339, as the 409
+    of an incomplete twin names it) and ``filled`` or ``empty``."""
+
+    start: str = msgspec.field()
+    resolution: str = msgspec.field()
+
+
+class ConsentGapOut(msgspec.Struct):
+    twin_id: str
+    start: str
+    end: str
+    categories: list[str]
+    resolution: str
+    open_gaps: int
+    audit_id: str
