@@ -285,7 +285,12 @@ class TwinService:
                 f"state {state.number}, never served",
                 field="observations",
             )
-            failed.audit_id = decision.audit_id
+            # why, by class and the solver's own words (counts, no patient value)
+            failed.audit_id = self._audit.append("twin.calibration.failed", {
+                "principal": principal.to_audit(), "patient": twin.patient_key,
+                "twin": twin.id, "state": state.number, "gate_record": decision.audit_id,
+                "reason": "not_converged", "solver": body["message"],
+            }).record_id  # fmt: skip
             raise failed
         return state
 

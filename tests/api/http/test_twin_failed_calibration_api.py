@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 
 import models.dosing.calibration as solver
-from tests.api.twin_course import COVARIATES, DOSES, LEVELS, P1, add, calibrate, new_twin
+from tests.api.twin_course import (
+    COVARIATES,
+    DOSES,
+    LEVELS,
+    P1,
+    add,
+    audit_body,
+    calibrate,
+    new_twin,
+)
 
 REGIMEN = {"dose_mg": 1250, "interval_h": 12, "n_doses": 4, "start": "2026-03-03T08:00:00Z"}
 
@@ -27,6 +36,10 @@ def test_a_fit_that_does_not_converge_is_stored_failed_422_and_never_served(
     problem = r.json()
     assert "did not converge" in problem["detail"] and "never served" in problem["detail"]
     assert f"no convergence in {cap} iterations" in problem["detail"] and problem["audit_id"]
+    record = audit_body(api, problem["audit_id"])  # says why: class and the solver's words
+    assert record["action"] == "twin.calibration.failed" and record["state"] == 1
+    assert record["reason"] == "not_converged"
+    assert record["solver"] == f"no convergence in {cap} iterations"
     # nothing is served from the failed state
     for route, body in (("forecasts", REGIMEN), ("recommendations", {})):
         r = api.client.post(f"{P1}/twins/{twin}/{route}", json=body, headers=api.clinician)
