@@ -326,7 +326,8 @@ class TwinService:
     def thread(
         self, principal: Principal, patient_id: str, twin_id: str, site: str | None
     ) -> tuple[TwinView, list[Record], str]:
-        """Every observation, state and output in the order recorded; the read audited."""
+        """Every observation, state and output in the order recorded; the read audited.
+        The twin's status reads ``incomplete`` while a consent gap of it is open."""
         key = self.patient(principal, patient_id, "read", site)
         twin = self.bank.twin(key, twin_id)
         records = [
@@ -335,6 +336,8 @@ class TwinService:
             *self.bank.outputs(twin),
         ]
         records.sort(key=lambda r: (r.at, r.id))
+        if twin.status == ACTIVE and self.gaps.open_gaps(twin, self._used_categories()):
+            twin = dataclasses.replace(twin, status="incomplete")  # a consent gap is open
         body = {
             "principal": principal.to_audit(),
             "patient": key,

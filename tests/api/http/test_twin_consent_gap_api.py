@@ -85,8 +85,12 @@ def test_a_gap_confirmed_empty_completes_the_twin(api: Any) -> None:
     assert r.status_code == 422 and r.json()["field"] == "resolution"
     r = _confirm(api, twin, "2026-01-01T00:00:00Z", "empty")
     assert r.status_code == 422 and r.json()["field"] == "start"
+    thread = api.client.get(f"{P1}/twins/{twin}/thread", headers=api.clinician)
+    assert thread.json()["status"] == "incomplete"
     r = _confirm(api, twin, start, "empty")
     assert r.status_code == 201, r.text
+    thread = api.client.get(f"{P1}/twins/{twin}/thread", headers=api.clinician)
+    assert thread.json()["status"] == "active"
     assert r.json()["open_gaps"] == 0 and r.json()["categories"] == sorted(TWIN_CATEGORIES)
     assert calibrate(api, twin).status_code == 201
     assert "twin.gap.confirm" in audit_actions(api)
