@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli.demo_twin import PATIENT, run_twin_demo
 from api.composition.service import TwinregService
 from governance.identity.principal import Principal
 from models.demo_twins import DemoTwin, train_demo_twins
@@ -67,7 +68,9 @@ def run_demo(service: TwinregService, console: Console | None = None) -> int:
             CLINICIAN, vanco.name, "patient-001", "treatment", _features(vanco)
         ),
     )
-    console.rule("5. audit verification")
+    console.rule(f"5. a vancomycin patient twin of {PATIENT}: calibrated, dosed, threaded")
+    run_twin_demo(service, CLINICIAN, console)
+    console.rule("6. audit verification")
     result = service.audit_verify(None)
     style = "green" if result["ok"] else "red"
     console.print(f"[{style}]{result['message']} ({result['count']} records)")

@@ -305,7 +305,7 @@ def policy_load(home: str | None) -> None:
 @click.option("--rounds", default=300, show_default=True, type=int)
 @click.option(
     "--suite",
-    type=click.Choice(["governed", "mechanistic", "reports", "all"]),
+    type=click.Choice(["governed", "mechanistic", "reports", "dosing", "all"]),
     default="governed",
     show_default=True,
 )
@@ -315,7 +315,9 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
     governed: bare vs governed explained prediction, in-process and over HTTP, plus a
     bounded load test with 1 and 2 workers. mechanistic: numba kernels vs solve_ivp,
     batch threads, explanation vs kernel work, cold start. reports: the ethics-board
-    report over 100,000 audit records, next to the chain verification it includes."""
+    report over 100,000 audit records, next to the chain verification it includes. dosing:
+    the vancomycin twin's recovery on 1,000 virtual patients, calibration vs plain scipy,
+    the recommendation grid, a forecast with its explanation."""
     if suite in ("governed", "all"):
         from api.cli.bench import run_bench
         from models.datasets import require_demo_data
@@ -330,6 +332,10 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
         from api.cli.bench_reports import run_reports_bench
 
         run_reports_bench()
+    if suite in ("dosing", "all"):
+        from api.cli.bench_dosing import run_dosing_bench
+
+        run_dosing_bench()
 
 
 main.add_command(audit)

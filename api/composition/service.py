@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO, cast
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -115,6 +116,7 @@ class TwinregService:
             self.audit,
             self.policies,
             self.pseudonymiser,
+            ZoneInfo(settings.site_time_zone),
         )
 
     # -- registration -------------------------------------------------------------------

@@ -23,6 +23,7 @@
 | ``TWINREG_SECURE_COOKIES`` | ``0``: page cookies Secure over https only; ``1``: always |
 | ``TWINREG_HEADER_TIMEOUT`` | ``10`` s for a request's line and headers to arrive |
 | ``TWINREG_BODY_TIMEOUT`` | ``30`` s for a request's body to arrive once its head has |
+| ``TWINREG_SITE_TIME_ZONE`` | ``UTC``: the IANA zone recommended dose times are given in |
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api.errors import ConfigError
 
@@ -77,6 +79,9 @@ class Settings:
     #: not arrive within this many seconds is closed (api.http.read_timeouts).
     header_timeout_seconds: float = 10.0
     body_timeout_seconds: float = 30.0
+    #: The site's IANA time zone: a recommendation's dose times are given in it (the
+    #: schedule itself runs on absolute time).
+    site_time_zone: str = "UTC"
 
     @classmethod
     def load(
@@ -126,6 +131,7 @@ class Settings:
             secure_cookies=_flag(env, "TWINREG_SECURE_COOKIES"),
             header_timeout_seconds=_seconds(env, "TWINREG_HEADER_TIMEOUT", "10"),
             body_timeout_seconds=_seconds(env, "TWINREG_BODY_TIMEOUT", "30"),
+            site_time_zone=_time_zone(env.get("TWINREG_SITE_TIME_ZONE", "UTC")),
         )
 
     @property
@@ -139,6 +145,17 @@ class Settings:
     @property
     def audit_signing_key_file(self) -> Path:
         return self.audit_key_file or self.home / "audit-signing-key.pem"
+
+
+def _time_zone(name: str) -> str:
+    """An IANA time zone name the system's zone database knows."""
+    try:
+        ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"TWINREG_SITE_TIME_ZONE must be an IANA time zone name (e.g. Europe/London): {exc}"
+        ) from exc
+    return name.strip()
 
 
 def _policy_store(value: str) -> str:

@@ -36,7 +36,12 @@ USED_KINDS = frozenset(
 
 
 class OutsideModel(Exception):
-    """The patient is outside what the model was fitted on: the twin withholds."""
+    """The patient is outside what the model was fitted on: the twin withholds. ``field``
+    names the observation kind that put them outside (``dialysis_status``, ``age``)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ def build_course(observations: Sequence[Record]) -> PatientCourse:
     for (kind, value), why in UNSUPPORTED.items():
         latest = max(by_kind.get(kind, []), key=lambda r: r[0], default=None)
         if latest is not None and latest[1] == value:
-            raise OutsideModel(f"the vancomycin model was not fitted on {why}: it withholds")
+            raise OutsideModel(f"the vancomycin model was not fitted on {why}: it withholds", kind)
     doses = by_kind.get("vancomycin_dose", [])
     if not doses:
         raise InvalidInput(
@@ -85,7 +90,9 @@ def build_course(observations: Sequence[Record]) -> PatientCourse:
     origin = min(_time(d[1]["start"]) for d in doses)
     ages = by_kind.get("age", [])
     if ages and max(ages, key=lambda r: r[0])[1] < 18.0:
-        raise OutsideModel("the vancomycin model was fitted on adults: it withholds under 18")
+        raise OutsideModel(
+            "the vancomycin model was fitted on adults: it withholds under 18", "age"
+        )
     infusions = tuple(
         Infusion(d[1]["amount"], _hours(_time(d[1]["start"]), origin), d[1]["duration"], d[2])
         for d in sorted(doses, key=lambda r: r[1]["start"])

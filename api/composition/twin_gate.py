@@ -17,7 +17,13 @@ from api.composition.twin_course import OutsideModel
 from governance.errors import Forbidden, GovernanceError, InvalidInput
 from governance.identity.principal import Principal
 from governance.lifecycle.versions import VersionState
-from governance.release.decision import Computation, PredictionRequest, ReleaseDecision, TwinRuntime
+from governance.release.decision import (
+    Computation,
+    ComputationRefused,
+    PredictionRequest,
+    ReleaseDecision,
+    TwinRuntime,
+)
 from governance.release.gate import ReleaseGate
 from models.dosing.errors import DosingDataError
 
@@ -47,8 +53,24 @@ class _OperationRuntime:
             result = self._operation()
         except Exception as exc:
             self.error = exc
-            raise
+            raise ComputationRefused(*refusal_reason(exc)) from exc
         return Computation(result, {}, True, "twin operation: no attribution to add up")
+
+
+def refusal_reason(error: Exception) -> tuple[str, str]:
+    """Why an operation refused, as its audit record says it: a class and the field or
+    covariate name (names from the code; the error's text, which may quote a patient's
+    value or time, goes to the caller only)."""
+    if isinstance(error, DosingDataError):
+        return error.problem, error.field
+    if isinstance(error, OutsideModel):
+        return "outside_model", error.field
+    if isinstance(error, InvalidInput):
+        reason = "missing" if ": missing" in str(error) else "invalid"
+        return reason, error.field or "-"
+    if isinstance(error, GovernanceError):
+        return type(error).__name__, getattr(error, "field", None) or "-"
+    return type(error).__name__, "-"
 
 
 def decide(
@@ -58,13 +80,15 @@ def decide(
     request: PredictionRequest,
     action: str,
     operation: Operation,
+    digest: Callable[[bytes], str] | None = None,
 ) -> tuple[ReleaseDecision, dict[str, Any]]:
-    """The released decision and the operation's result, or the error to answer with."""
+    """The released decision and the operation's result, or the error to answer with;
+    the record's digests keyed with ``digest`` (the patient's key)."""
     facts = gate.facts(
         principal, request.model, request.version, request.patient_id, request.purpose, action
     )
     ops = _OperationRuntime(runtime, operation)
-    decision = gate.decide(principal, request, facts, ops, action=action)
+    decision = gate.decide(principal, request, facts, ops, action=action, digest=digest)
     if decision.released and decision.computation is not None:
         return decision, dict(decision.computation.prediction)
     raise _refusal(decision, ops.error)

@@ -6,7 +6,8 @@ concentrations every hour from ``start`` over the horizon with 90 % prediction i
 the AUC24 from ``start``, its exact Shapley explanation against the reference patient,
 and the levels that moved the clearance most (leave-one-out). Recommendation:
 ``{"target": {"auc24": [lo, hi]}, "intervals_h", "dose_step_mg", "max_daily_mg",
-"loading"}`` -> every regimen of the grid ranked by probability of target attainment.
+"loading", "start"?}`` -> every regimen of the grid ranked by probability of target
+attainment, and the top regimen's schedule in the site's time zone.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from api.composition.twin_course import PatientCourse
+from api.composition.twin_schedule import schedule
 from governance.errors import InvalidInput
 from governance.twins.entries import parse_time
 from models.dosing.calibration import Calibration
@@ -67,7 +70,13 @@ def forecast_request(body: Mapping[str, Any]) -> Compute:
     return compute
 
 
-def recommendation_request(body: Mapping[str, Any]) -> Compute:
+def recommendation_request(body: Mapping[str, Any], time_zone: ZoneInfo | None = None) -> Compute:
+    """Check the grid now; once the gate allows, rank it and schedule the top regimen from
+    ``start`` (or when the current regimen's next dose is due) in the site's
+    ``time_zone`` (:func:`api.composition.twin_schedule.schedule`)."""
+    zone = time_zone or ZoneInfo("UTC")
+    start = body.get("start")
+    first = None if start is None else parse_time("recommendation", "start", start)
     target = body.get("target", {"auc24": [400.0, 600.0]})
     auc = target.get("auc24") if isinstance(target, dict) else None
     if not isinstance(auc, list) or len(auc) != 2:
@@ -94,6 +103,10 @@ def recommendation_request(body: Mapping[str, Any]) -> Compute:
         raise InvalidInput(f"the grid's values must be numbers: {exc}", field="grid") from exc
 
     def compute(course: PatientCourse, calibration: Calibration) -> dict[str, Any]:
-        return {"recommendation": dataclasses.asdict(recommend(course.course, calibration, grid))}
+        ranked = recommend(course.course, calibration, grid)
+        return {
+            "recommendation": dataclasses.asdict(ranked),
+            "schedule": schedule(course, ranked, first, zone),
+        }
 
     return compute

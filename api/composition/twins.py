@@ -15,10 +15,11 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
-from api.composition.twin_course import PatientCourse, build_course
+from api.composition.twin_course import USED_KINDS, PatientCourse, build_course
 from api.composition.twin_gate import decide
 from api.composition.validation import check_reference
 from governance.audit.chain import AuditLog
@@ -32,7 +33,8 @@ from governance.release.decision import PredictionRequest, TwinRuntime
 from governance.release.gate import ReleaseGate
 from governance.store.db import read_connection
 from governance.twins.bank import ACTIVE, Record, TwinBank, TwinView
-from governance.twins.entries import check_entries
+from governance.twins.entries import check_entries, parse_time
+from governance.twins.gaps import ConsentGaps, Gap
 from governance.twins.keys import ERASED
 from models.dosing.calibration import Calibration, Posterior, calibrate
 
@@ -95,14 +97,18 @@ class TwinService:
         audit: AuditLog,
         policies: PolicyStore,
         pseudonymiser: Pseudonymiser,
+        time_zone: ZoneInfo | None = None,
     ) -> None:
         self._engine = engine
         self._gate = gate
         self._runtime = runtime
         self.bank = bank
+        self.gaps = ConsentGaps(engine, audit)
         self._audit = audit
         self._policies = policies
         self._pseudonymiser = pseudonymiser
+        #: The site's time zone (``TWINREG_SITE_TIME_ZONE``): recommended dose times in it.
+        self.time_zone = time_zone or ZoneInfo("UTC")
 
     # -- who may act on whose twins -------------------------------------------------------
     def patient(self, principal: Principal, patient_id: str, act: str, site: str | None) -> str:
@@ -142,13 +148,49 @@ class TwinService:
             raise Conflict(f"twin {twin_id} is {twin.status}: it serves nothing")
         return twin
 
+    def _used_categories(self) -> tuple[str, ...]:
+        kinds = self._policies.current().observation_kinds
+        return tuple(sorted({kinds[k].category for k in USED_KINDS if k in kinds}))
+
+    def _complete(self, twin: TwinView, patient_id: str) -> TwinView:
+        """The twin, unless a consent gap leaves it incomplete (409 saying why)."""
+        gaps = self.gaps.open_gaps(twin, self._used_categories())
+        if gaps:
+            raise Conflict(
+                f"twin {twin.id} is incomplete: consent for purpose {twin.purpose!r} lapsed "
+                f"from {'; '.join(g.describe() for g in gaps)}; observations refused then "
+                "(a dose) would bias the estimate. Send what happened in the gap and confirm "
+                "it filled, or confirm it empty: POST /v1/patients/"
+                f"{patient_id}/twins/{twin.id}/consent-gaps {{start, resolution}}"
+            )
+        return twin
+
+    def confirm_gap(
+        self, principal: Principal, patient_id: str, twin_id: str, start: object,
+        resolution: str,
+    ) -> tuple[Gap, int, str]:  # fmt: skip
+        """A clinician confirms a consent gap of the twin filled or empty (audited)."""
+        at = parse_time("consent_gap", "start", start)
+        twin = self._twin(principal, patient_id, twin_id, "write")
+        times = [parse_time("observation", "time", o.body["time"])
+                 for o in self.bank.observations(twin.patient_key)]  # fmt: skip
+        audit = {
+            "principal": principal.to_audit(),
+            "patient": twin.patient_key,
+            "twin": twin.id,
+            "policy_version": self._policies.current().version,
+        }
+        return self.gaps.confirm(
+            principal, twin, self._used_categories(), at, resolution, times, audit
+        )
+
     # -- routes ---------------------------------------------------------------------------
     def create(
         self, principal: Principal, patient_id: str, model: str, version: str | None, purpose: str
     ) -> TwinView:
         self._at_site(principal)
         check_reference(model, version, purpose)
-        self.patient(principal, patient_id, "write", None)
+        key = self.patient(principal, patient_id, "write", None)
         try:
             _, described = self._gate.resolve(model, version)
         except NotFound as exc:
@@ -156,9 +198,11 @@ class TwinService:
         if not described.card.kind.is_mechanistic:
             raise InvalidInput(f"{model} is not a mechanistic or dosing twin", field="model")
         request = PredictionRequest(model, patient_id, purpose, {}, version, {})
+        digest = self.bank.digester(key)
         decision, _ = decide(
-            self._gate, self._runtime, principal, request, "twin.create", lambda: {"state": 0}
-        )
+            self._gate, self._runtime, principal, request, "twin.create", lambda: {"state": 0},
+            digest,
+        )  # fmt: skip
         assert decision.model_version is not None and principal.site is not None
         key = self.patient(principal, patient_id, "write", None)
         return self.bank.add_twin(
@@ -224,7 +268,7 @@ class TwinService:
         return PredictionRequest(twin.model, patient_id, twin.purpose, {}, twin.model_version, {})
 
     def calibrate(self, principal: Principal, patient_id: str, twin_id: str) -> Record:
-        twin = self._twin(principal, patient_id, twin_id, "write")
+        twin = self._complete(self._twin(principal, patient_id, twin_id, "write"), patient_id)
 
         def operation() -> dict[str, Any]:
             course = self._course(twin)
@@ -232,7 +276,7 @@ class TwinService:
 
         decision, body = decide(
             self._gate, self._runtime, principal, self._request(twin, patient_id),
-            "twin.calibration", operation,
+            "twin.calibration", operation, self.bank.digester(twin.patient_key),
         )  # fmt: skip
         state = self.bank.add_state(principal, twin, body["status"], body, decision.audit_id)
         if state.status != "converged":
@@ -241,7 +285,12 @@ class TwinService:
                 f"state {state.number}, never served",
                 field="observations",
             )
-            failed.audit_id = decision.audit_id
+            # why, by class and the solver's own words (counts, no patient value)
+            failed.audit_id = self._audit.append("twin.calibration.failed", {
+                "principal": principal.to_audit(), "patient": twin.patient_key,
+                "twin": twin.id, "state": state.number, "gate_record": decision.audit_id,
+                "reason": "not_converged", "solver": body["message"],
+            }).record_id  # fmt: skip
             raise failed
         return state
 
@@ -260,7 +309,7 @@ class TwinService:
         compute: Any,
     ) -> Record:
         """A forecast or recommendation from the latest converged state, through the gate."""
-        twin = self._twin(principal, patient_id, twin_id, "write")
+        twin = self._complete(self._twin(principal, patient_id, twin_id, "write"), patient_id)
 
         def operation() -> dict[str, Any]:
             state = self.latest_state(twin)
@@ -270,14 +319,15 @@ class TwinService:
 
         decision, body = decide(
             self._gate, self._runtime, principal, self._request(twin, patient_id),
-            f"twin.{kind}", operation,
+            f"twin.{kind}", operation, self.bank.digester(twin.patient_key),
         )  # fmt: skip
         return self.bank.add_output(principal, twin, body["state"], kind, body, decision.audit_id)
 
     def thread(
         self, principal: Principal, patient_id: str, twin_id: str, site: str | None
     ) -> tuple[TwinView, list[Record], str]:
-        """Every observation, state and output in the order recorded; the read audited."""
+        """Every observation, state and output in the order recorded; the read audited.
+        The twin's status reads ``incomplete`` while a consent gap of it is open."""
         key = self.patient(principal, patient_id, "read", site)
         twin = self.bank.twin(key, twin_id)
         records = [
@@ -286,6 +336,8 @@ class TwinService:
             *self.bank.outputs(twin),
         ]
         records.sort(key=lambda r: (r.at, r.id))
+        if twin.status == ACTIVE and self.gaps.open_gaps(twin, self._used_categories()):
+            twin = dataclasses.replace(twin, status="incomplete")  # a consent gap is open
         body = {
             "principal": principal.to_audit(),
             "patient": key,

@@ -54,6 +54,8 @@ class RecommendationIn(msgspec.Struct, forbid_unknown_fields=True):
     max_daily_mg: float = 4000.0
     #: false, true (25 mg/kg) or mg/kg in [20, 35].
     loading: bool | float = False
+    #: The first dose's time (RFC 3339 with a zone); default: when the next dose is due.
+    start: str | None = None
 
 
 class RecordOut(msgspec.Struct):
@@ -85,4 +87,22 @@ class EraseIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class EraseOut(msgspec.Struct):
     erased: bool
+    audit_id: str
+
+
+class ConsentGapIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A clinician's confirmation of one consent gap: its ``start`` (RFC 3339, as the 409
+    of an incomplete twin names it) and ``filled`` or ``empty``."""
+
+    start: str = msgspec.field()
+    resolution: str = msgspec.field()
+
+
+class ConsentGapOut(msgspec.Struct):
+    twin_id: str
+    start: str
+    end: str
+    categories: list[str]
+    resolution: str
+    open_gaps: int
     audit_id: str

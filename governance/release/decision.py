@@ -68,6 +68,18 @@ class TwinRuntime(Protocol):
     ) -> Computation: ...
 
 
+class ComputationRefused(Exception):
+    """A computation refused its data, saying why in terms an audit record may hold: a
+    ``reason`` class (``missing``, ``contradictory``, ``invalid``, ``outside_model``, ...)
+    and the ``field`` or covariate it concerns — names from the code, never a patient's
+    value (the refusal's full text goes to the caller only)."""
+
+    def __init__(self, reason: str, field: str) -> None:
+        super().__init__(f"{reason}: {field}")
+        self.reason = reason
+        self.field = field
+
+
 @dataclass(frozen=True)
 class PredictionRequest:
     model: str

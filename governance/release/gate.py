@@ -43,6 +43,7 @@ from governance.policy.store import PolicySet, PolicyStore
 from governance.release import refusals
 from governance.release.decision import (
     CheckOutcome,
+    ComputationRefused,
     Deliberation,
     FactsReader,
     PredictionRequest,
@@ -140,6 +141,8 @@ def explanation(d: Deliberation) -> Verdict:
     request = d.request
     try:
         computed = d.runtime.compute(d.handle, d.version, request.features, request.options)
+    except ComputationRefused as exc:  # why, by class and field name: no patient value
+        return withheld(f"the prediction could not be computed ({exc.reason}: {exc.field})")
     except Exception as exc:
         # the exception's text may quote an input value: only its kind is recorded
         return withheld(f"the prediction could not be computed ({type(exc).__name__})")
@@ -215,8 +218,13 @@ class ReleaseGate:
         facts: RequestFacts,
         runtime: TwinRuntime,
         action: str = "prediction",
+        digest: Callable[[bytes], str] | None = None,
     ) -> ReleaseDecision:
-        """Run the checks over ``facts`` (read for this request) and record the decision."""
+        """Run the checks over ``facts`` (read for this request) and record the decision.
+
+        The record's input and output digests are keyed with ``digest`` when given (a
+        patient twin's operations: HMACs under the patient's own key, unlinkable once it
+        is erased), else with the pseudonymiser's key."""
         asked = (request.model, request.patient_id, request.purpose)
         if (facts.model, facts.patient_id, facts.purpose) != asked:
             raise ValueError("the facts were read for another request")
@@ -256,9 +264,9 @@ class ReleaseGate:
             "decision": "released" if released else "withheld",
             "checks": [o.to_dict() for o in outcomes],
             "policy_version": policy.version if policy else None,
-            "input_digest": self._digest(request.features),
+            "input_digest": self._digest(request.features, digest),
             "output_digest": (
-                self._digest({"p": computation.prediction, "e": computation.explanation})
+                self._digest({"p": computation.prediction, "e": computation.explanation}, digest)
                 if computation
                 else None
             ),
@@ -294,6 +302,6 @@ class ReleaseGate:
             _log.error("decision withheld: the policies cannot be read: %s", exc)
             return None
 
-    def _digest(self, value: Any) -> str:
+    def _digest(self, value: Any, digest: Callable[[bytes], str] | None = None) -> str:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-        return self._pseudonymiser.digest(text.encode("utf-8"))
+        return (digest or self._pseudonymiser.digest)(text.encode("utf-8"))

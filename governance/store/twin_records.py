@@ -105,3 +105,23 @@ class TwinOutput(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_ts())
     created_by: str = Field(max_length=128)
     audit_id: str = Field(max_length=36)
+
+
+class TwinConsentGap(SQLModel, table=True):
+    """A clinician's confirmation of one consent gap of a twin (issue 14): the time between
+    a withdrawal (or expiry) and the next grant covering the twin's data, when observations
+    were refused. ``resolution``: ``filled`` (what happened in it was sent since) or
+    ``empty`` (nothing happened in it). Until each gap of a twin is confirmed, the twin is
+    incomplete and refuses calibrations, forecasts and recommendations."""
+
+    __tablename__ = "twin_consent_gap"
+    __table_args__ = (UniqueConstraint("twin_id", "gap_start", name="uq_twin_consent_gap"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    twin_id: str = Field(max_length=36, index=True)
+    gap_start: datetime = Field(sa_column=_ts())
+    gap_end: datetime = Field(sa_column=_ts())
+    resolution: str = Field(max_length=16)
+    confirmed_at: datetime = Field(sa_column=_ts())
+    confirmed_by: str = Field(max_length=128)
+    audit_id: str = Field(max_length=36)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
@@ -20,7 +21,7 @@ from sqlalchemy import Engine, insert, select, update
 from governance.audit.chain import AuditLog
 from governance.canonical import canonical_json
 from governance.clock import as_utc, utcnow
-from governance.errors import Conflict, InvalidInput, NotFound
+from governance.errors import Conflict, InvalidInput, NotFound, PatientErased
 from governance.identity.principal import Principal
 from governance.store.db import read_connection
 from governance.store.twin_records import (
@@ -338,6 +339,19 @@ class TwinBank:
             ).rowcount
             body = {**audit, "key_destroyed": had_key, "twins_retired": retired}
             return self._audit.append("patient.erase", body, conn=conn).record_id
+
+    def digester(self, patient_key: str) -> Callable[[bytes], str] | None:
+        """HMAC-SHA256 under the patient's data key, for the digests in the audit records
+        of their twins' operations (None while the patient has no key: nothing of theirs
+        is stored yet; :class:`PatientErased` once it is destroyed)."""
+        with read_connection(self._engine) as conn:
+            try:
+                key = self._keys.data_key(conn, patient_key)
+            except PatientErased:
+                if self._keys.is_erased(conn, patient_key):
+                    raise
+                return None
+        return partial(keyed_digest, key)
 
     def is_erased(self, patient_key: str) -> bool:
         with read_connection(self._engine) as conn:

@@ -102,12 +102,16 @@ def _failed(course: Course, message: str, value: float, iterations: int) -> Cali
     )
 
 
-def map_estimate(course: Course) -> tuple[FloatArray, float, int, str, FloatArray]:
-    """The mode's etas, its objective, the iterations, "" (or why it failed), the Hessian."""
+def map_estimate(
+    course: Course, start: FloatArray | None = None
+) -> tuple[FloatArray, float, int, str, FloatArray]:
+    """The mode's etas, its objective, the iterations, "" (or why it failed), the Hessian.
+
+    The search starts at the prior mode (eta = 0), or at ``start`` (a warm start)."""
     times = np.array([lv.time_h for lv in course.levels])
     y = np.array([lv.concentration_mg_l for lv in course.levels])
     predictor = Predictor(course, times)
-    eta = np.zeros(3)
+    eta = np.zeros(3) if start is None else np.array(start, dtype=np.float64)
     value = math.inf
     for iteration in range(1, MAX_ITERATIONS + 1):
         f, jac, hess = prediction_derivatives(predictor, eta)
@@ -138,14 +142,18 @@ def map_estimate(course: Course) -> tuple[FloatArray, float, int, str, FloatArra
     return eta, value, MAX_ITERATIONS, problem, np.full((3, 3), np.nan)
 
 
-def calibrate(course: Course) -> Calibration:
+def calibrate(course: Course, start: FloatArray | None = None) -> Calibration:
     """MAP etas of the course's levels under the Goti 2018 prior, with the Laplace posterior.
+
+    A state starts its search at the prior mode (what a replay reproduces); ``start`` warm-
+    starts it elsewhere (the leave-one-out refits of :mod:`models.dosing.explain` start at
+    the full fit's mode: same minimum, fewer iterations).
 
     Raises :class:`~models.dosing.errors.DosingDataError` for insufficient or contradictory
     data; returns ``status == "failed"`` (and no posterior) when the fit does not converge.
     """
     check_course(course)
-    eta, value, iterations, problem, hessian = map_estimate(course)
+    eta, value, iterations, problem, hessian = map_estimate(course, start)
     if problem:
         return _failed(course, problem, value, iterations)
     covariance = 2.0 * np.linalg.inv(hessian)

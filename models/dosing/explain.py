@@ -8,7 +8,8 @@ forecast explained is the point forecast at the mode (AUC over the window, or a
 concentration at one of the forecast's times).
 
 Influence: the change of the MAP clearance (at the latest covariates) when each level is
-left out and the rest refitted (leave-one-out; with no level left, the prior's mode).
+left out and the rest refitted (leave-one-out; with no level left, the prior's mode). The
+refits start at the full fit's mode (a warm start: the same minimum in fewer Newton steps).
 """
 
 from __future__ import annotations
@@ -92,13 +93,14 @@ def explain_forecast(
 def level_influence(course: Course, calibration: Calibration) -> tuple[Influence, ...]:
     """Levels by decreasing ``|change of MAP CL|`` when each one is left out."""
     typical_cl = float(current_typical(course)[0])
-    cl_all = calibration.usable().parameter("CL")
+    posterior = calibration.usable()
+    cl_all = posterior.parameter("CL")
     result = []
     for index, level in enumerate(course.levels):
         reduced = course.without_level(index)
         first_dose = min(d.start_h for d in course.infusions)
         if any(lv.time_h > first_dose for lv in reduced.levels):
-            refit = calibrate(reduced)
+            refit = calibrate(reduced, start=posterior.eta_array())
             if refit.posterior is None:
                 result.append(Influence(level.id, level.time_h, None, refit.message))
                 continue

@@ -46,3 +46,42 @@ def prepare_twin(api: Any, patient: str = "p-1") -> str:
     r = api.client.post(f"{base}/twins/{twin_id}/calibrations", headers=api.clinician)
     assert r.status_code == 201, r.text
     return twin_id
+
+
+P1 = "/v1/patients/p-1"
+
+
+def new_twin(api: Any, categories: list[str] | None = None) -> str:
+    """A vancomycin twin of a newly registered, consented ``p-1`` (nothing observed yet)."""
+    from tests.api.helpers import prepare_patient
+
+    prepare_patient(api, "p-1", categories or TWIN_CATEGORIES)
+    r = api.client.post(P1 + "/twins", json={"model": VANCO, "purpose": "treatment"},
+                        headers=api.clinician)  # fmt: skip
+    assert r.status_code == 201, r.text
+    twin_id: str = r.json()["twin_id"]
+    return twin_id
+
+
+def add(api: Any, observations: list[dict[str, Any]]) -> Any:
+    return api.client.post(P1 + "/observations", json={"observations": observations},
+                           headers=api.clinician)  # fmt: skip
+
+
+def calibrate(api: Any, twin_id: str) -> Any:
+    return api.client.post(f"{P1}/twins/{twin_id}/calibrations", headers=api.clinician)
+
+
+def audit_body(api: Any, record_id: str) -> dict[str, Any]:
+    """The body of one audit record, as stored."""
+    import json
+
+    from sqlalchemy import text
+
+    with api.service.engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT action, body FROM audit_record WHERE record_id = :id"), {"id": record_id}
+        ).one()
+    body: dict[str, Any] = json.loads(row.body)
+    body = body.get("payload", body) if "payload" in body else body
+    return {"action": row.action, **body}

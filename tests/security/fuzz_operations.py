@@ -39,6 +39,7 @@ OPERATIONS = [
     ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/forecasts"),
     ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/recommendations"),
     ("GET", "/v1/patients/{patient_id}/twins/{twin_id}/thread"),
+    ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/consent-gaps"),
     ("POST", "/v1/patients/{patient_id}/erase"),
 ]
 
@@ -112,6 +113,9 @@ ACCEPTED: dict[tuple[str, str], list[str]] = {
             ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/forecasts"),
             ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/recommendations"),
             ("GET", "/v1/patients/{patient_id}/twins/{twin_id}/thread"),
+            # a consent gap: 422 no open gap starting then, or none inside to fill; 409
+            # observations inside a gap confirmed empty
+            ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/consent-gaps"),
         ]
     },
     # erase (an admin): 422 without ?site= (the admin names the patient's site) or a blank

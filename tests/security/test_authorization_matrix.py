@@ -63,6 +63,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/forecasts"): {"clinician"},
     ("POST", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/recommendations"): {"clinician"},
     ("GET", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/thread"): {"clinician", "admin"},
+    ("POST", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/consent-gaps"): {"clinician"},
     ("POST", "/v1/patients/{patient_id:str}/erase"): {"admin"},
 }
 
@@ -143,6 +144,8 @@ def _request(
         body = {} if path.endswith("/recommendations") else None
     elif path.endswith("/erase"):
         body = {"reason": "matrix"}
+    elif path.endswith("/consent-gaps"):
+        body = {"start": "2026-01-01T00:00:00Z", "resolution": "empty"}
     elif method == "POST" and "/versions/" in path and not path.endswith("bias-audits"):
         body = {"comment": "matrix"}
     # ids are scoped per site: a caller bound to no site names the patient's
@@ -185,9 +188,17 @@ def test_matrix(api: Any, demo_twins: list[Any], role: str, site: str) -> None:
         cell = f"{method} {path} as {role}@{site}: {response.status_code} {response.text[:200]}"
         assert response.status_code != 401, cell
         if allowed:
-            assert response.status_code < 400 or (
-                path in ("/v1/predictions", "/v1/simulations")
-                and response.json().get("decision") == "withheld"
+            assert (
+                response.status_code < 400
+                or (
+                    path in ("/v1/predictions", "/v1/simulations")
+                    and response.json().get("decision") == "withheld"
+                )
+                or (  # authorised; the twin has no open consent gap starting then
+                    path.endswith("/consent-gaps")
+                    and response.status_code == 422
+                    and response.json().get("field") == "start"
+                )
             ), cell
         else:
             assert response.status_code in (403, 404, 409), cell

@@ -16,6 +16,8 @@ from api.http.controllers.patients import SITE_QUERY
 from api.http.deps import provide_principal, provide_service
 from api.http.openapi import errors
 from api.http.twin_schemas import (
+    ConsentGapIn,
+    ConsentGapOut,
     EraseIn,
     EraseOut,
     ForecastIn,
@@ -107,9 +109,28 @@ class TwinController(Controller):
         service: TwinregService,
         principal: Principal,
     ) -> RecordOut:
-        compute = recommendation_request(msgspec.structs.asdict(data))
+        compute = recommendation_request(msgspec.structs.asdict(data), service.twins.time_zone)
         out = service.twins.output(principal, patient_id, twin_id, "recommendation", compute)
         return _record(out)
+
+    @post(TWIN + "/consent-gaps", status_code=201, sync_to_thread=True,
+          summary="Confirm a consent gap of an incomplete twin filled or empty (audited)",
+          responses=errors(400, 403, 404, 409, 413, 422))  # fmt: skip
+    def confirm_gap(
+        self,
+        patient_id: str,
+        twin_id: str,
+        data: ConsentGapIn,
+        service: TwinregService,
+        principal: Principal,
+    ) -> ConsentGapOut:
+        gap, still_open, audit_id = service.twins.confirm_gap(
+            principal, patient_id, twin_id, data.start, data.resolution
+        )
+        return ConsentGapOut(
+            twin_id, gap.start.isoformat(), gap.end.isoformat(), list(gap.categories),
+            data.resolution, still_open, audit_id,
+        )  # fmt: skip
 
     @get(TWIN + "/thread", sync_to_thread=True, summary="The twin's digital thread (audited)",
          responses=errors(400, 403, 404, 409, 422))  # fmt: skip

@@ -75,3 +75,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     out: Any = result.output
     assert "released" in out and out.count("withheld") >= 2
     assert "prohibited" in out and "consent" in out and "verified" in out
+    # the vancomycin patient twin (issue 14): estimate, ranked regimens, explanation, thread
+    assert "clearance" in out and "L/h, 90% posterior interval" in out and "shrinkage" in out
+    assert "by probability of AUC24 400-600 mg·h/L" in out and "attainment" in out
+    assert "forecast of the top regimen: AUC24" in out and "eta_CL:" in out
+    assert "the thread: 13 items" in out and "calibration state 1: converged" in out
