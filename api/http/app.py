@@ -76,15 +76,9 @@ def health(state: State) -> Response[dict[str, Any]]:
 build_error_answer, error_answer = off_the_loop(by_path(EXCEPTION_HANDLERS)[Exception])
 
 
-def create_app(settings: Settings | None = None, service: TwinregService | None = None) -> Litestar:
-    if service is None:
-        # the server's start-up brings the governance schema to the head (under the
-        # migration lock, so workers starting together migrate once)
-        service = TwinregService(settings or Settings.load(), schema="upgrade")
-        if service.schema.upgraded:
-            logging.getLogger("twinreg.api").warning("%s", service.schema.describe())
-    service.repair_aliases()
-    openapi = OpenAPIConfig(
+def _openapi_config() -> OpenAPIConfig:
+    """The OpenAPI document at ``/schema``, rendered by the vendored Swagger UI 5."""
+    return OpenAPIConfig(
         title="twinreg",
         version="1.0.0",
         description="Governed, explained predictions from registered digital-twin models.",
@@ -102,6 +96,16 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             )
         ],
     )
+
+
+def create_app(settings: Settings | None = None, service: TwinregService | None = None) -> Litestar:
+    if service is None:
+        # the server's start-up brings the governance schema to the head (under the
+        # migration lock, so workers starting together migrate once)
+        service = TwinregService(settings or Settings.load(), schema="upgrade")
+        if service.schema.upgraded:
+            logging.getLogger("twinreg.api").warning("%s", service.schema.describe())
+    service.repair_aliases()
     settings = service.settings
     # refusals of credentials past an address's limit: one audit record per window
     tally = RefusalTally(service.audit.append, settings.unauthenticated_limit_per_minute)
@@ -143,7 +147,7 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
         exception_handlers={Exception: error_answer},
         # every /ui answer, errors included: security headers, Secure cookies over https
         before_send=[page_answer_headers],
-        openapi_config=openapi,
+        openapi_config=_openapi_config(),
         template_config=template_config(),
         plugins=[ClosedStructSchemaPlugin()],
         state=State(
@@ -154,6 +158,6 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
                 "work_queue": work_queue(settings, counters),
             }
         ),
-        request_max_body_size=service.settings.max_body_bytes,
+        request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
