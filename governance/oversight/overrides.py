@@ -86,18 +86,7 @@ class OverrideService:
         this clinician already recorded an override of it) and :class:`Forbidden` (not a
         clinician of the decision's site; audited).
         """
-        if action not in OVERRIDE_ACTIONS:
-            raise InvalidInput(f"action must be one of {list(OVERRIDE_ACTIONS)}", field="action")
-        text = reason.strip() if isinstance(reason, str) else ""
-        if not text:
-            raise InvalidInput(
-                "reason is required: say why the prediction was disregarded or overridden",
-                field="reason",
-            )
-        if len(text) > MAX_REASON_LENGTH:
-            raise InvalidInput(
-                f"reason must be at most {MAX_REASON_LENGTH} characters", field="reason"
-            )
+        text = _checked(action, reason)
         decision = self._decision(audit_id)
         if decision.get("decision") != "released":
             raise Conflict(
@@ -230,3 +219,19 @@ def _decision_site(decision: dict[str, Any]) -> str | None:
     if isinstance(principal, dict) and isinstance(principal.get("site"), str):
         return str(principal["site"])
     return None
+
+
+def _checked(action: str, reason: str) -> str:
+    """The override's reason, stripped, once ``action`` and ``reason`` are valid
+    (:class:`InvalidInput` naming the field otherwise)."""
+    if action not in OVERRIDE_ACTIONS:
+        raise InvalidInput(f"action must be one of {list(OVERRIDE_ACTIONS)}", field="action")
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text:
+        raise InvalidInput(
+            "reason is required: say why the prediction was disregarded or overridden",
+            field="reason",
+        )
+    if len(text) > MAX_REASON_LENGTH:
+        raise InvalidInput(f"reason must be at most {MAX_REASON_LENGTH} characters", field="reason")
+    return text
