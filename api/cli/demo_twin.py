@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from api.composition.service import TwinregService
-from api.composition.twin_outputs import forecast_request, recommendation_request
 from governance.identity.principal import Principal
 from governance.twins.bank import Record
 
@@ -65,7 +64,7 @@ def run_twin_demo(service: TwinregService, clinician: Principal, console: Consol
     console.print(f"observations stored: {len(stored)} (4 doses of {DOSE_MG:g} mg q12h, 2 levels)")
     state = twins.calibrate(clinician, PATIENT, twin.id)
     console.print(estimate_words(state))
-    asked = recommendation_request({"loading": False}, twins.time_zone)
+    asked = {"loading": False}
     ranked = twins.output(clinician, PATIENT, twin.id, "recommendation", asked)
     regimens = ranked.body["recommendation"]["regimens"]
     _show_regimens(console, regimens)
@@ -74,7 +73,7 @@ def run_twin_demo(service: TwinregService, clinician: Principal, console: Consol
     best = regimens[0]
     request = {"dose_mg": best["dose_mg"], "interval_h": best["interval_h"], "n_doses": 6,
                "start": "2026-03-03T08:00:00Z", "horizon_h": 72.0}  # fmt: skip
-    predicted = twins.output(clinician, PATIENT, twin.id, "forecast", forecast_request(request))
+    predicted = twins.output(clinician, PATIENT, twin.id, "forecast", request)
     _, records, _ = twins.thread(clinician, PATIENT, twin.id, None)
     names = {r.id: str(r.body.get("id")) for r in records if r.kind == "vancomycin_level"}
     for line in forecast_words(predicted.body, names):

@@ -30,13 +30,15 @@ from models.dosing.explain import explain_forecast, level_influence
 from models.dosing.forecast import forecast, repeated_infusions
 from models.dosing.recommend import DosingGrid, recommend
 
-Compute = Callable[[PatientCourse, Calibration], dict[str, Any]]
+CourseCompute = Callable[[PatientCourse, Calibration], dict[str, Any]]
 #: The loading dose asked with ``"loading": true`` (mg/kg; the guideline's 20-35).
 DEFAULT_LOADING_MG_PER_KG = 25.0
 
 
 def _number(body: Mapping[str, Any], name: str, low: float, high: float) -> float:
     value = body.get(name)
+    if value is None:
+        raise InvalidInput(f"{name} is required", field=name)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInput(f"{name} must be a finite number", field=name)
     if not low <= value <= high:
@@ -44,8 +46,13 @@ def _number(body: Mapping[str, Any], name: str, low: float, high: float) -> floa
     return float(value)
 
 
-def forecast_request(body: Mapping[str, Any]) -> Compute:
+def forecast_request(body: Mapping[str, Any]) -> CourseCompute:
     """Check the request now (422 naming the field); compute once the gate allows."""
+    if body.get("scenario") is not None:
+        raise InvalidInput(
+            "a vancomycin forecast takes dose_mg, interval_h and n_doses, not a scenario",
+            field="scenario",
+        )
     dose = _number(body, "dose_mg", 50.0, 6000.0)
     interval = _number(body, "interval_h", 4.0, 72.0)
     n_doses = int(_number(body, "n_doses", 1, 30))
@@ -70,7 +77,9 @@ def forecast_request(body: Mapping[str, Any]) -> Compute:
     return compute
 
 
-def recommendation_request(body: Mapping[str, Any], time_zone: ZoneInfo | None = None) -> Compute:
+def recommendation_request(
+    body: Mapping[str, Any], time_zone: ZoneInfo | None = None
+) -> CourseCompute:
     """Check the grid now; once the gate allows, rank it and schedule the top regimen from
     ``start`` (or when the current regimen's next dose is due) in the site's
     ``time_zone`` (:func:`api.composition.twin_schedule.schedule`)."""

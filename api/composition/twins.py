@@ -12,15 +12,14 @@ read of observations, states and the thread is audited.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
-from api.composition.twin_course import USED_KINDS, PatientCourse, build_course
 from api.composition.twin_gate import decide
+from api.composition.twin_kinds import Compute, TwinKindAdapter, adapter_for
 from api.composition.validation import check_reference
 from governance.audit.chain import AuditLog
 from governance.clock import utcnow
@@ -36,55 +35,15 @@ from governance.twins.bank import ACTIVE, Record, TwinBank, TwinView
 from governance.twins.entries import check_entries, parse_time
 from governance.twins.gaps import ConsentGaps, Gap
 from governance.twins.keys import ERASED
-from models.dosing.calibration import Calibration, Posterior, calibrate
-
-VANCOMYCIN_KIND = "pk_vancomycin"
 
 
-def calibration_body(result: Calibration, used: tuple[str, ...]) -> dict[str, Any]:
-    """A state's content: everything needed to check it and replay it."""
-    posterior = dataclasses.asdict(result.posterior) if result.posterior else None
-    body = {
-        "status": result.status,
-        "message": result.message,
-        "prior_version": result.prior_version,
-        "objective": result.objective,
-        "iterations": result.iterations,
-        "observation_ids": list(used),
-        "posterior": posterior,
-    }
-    plain: dict[str, Any] = json.loads(json.dumps(body))  # as stored: lists, exact floats
-    return plain
-
-
-def calibration_of(body: Mapping[str, Any]) -> Calibration:
-    """The stored state as the dosing library's calibration (for forecasts)."""
-    p = body["posterior"]
-    posterior = None
-    if p is not None:
-        posterior = Posterior(
-            tuple(p["eta"]),
-            tuple(tuple(r) for r in p["covariance"]),
-            tuple(p["sd"]),
-            tuple(p["shrinkage"]),
-            tuple((str(n), float(v)) for n, v in p["parameters"]),
-        )
-    return Calibration(
-        body["status"],
-        body["message"],
-        body["prior_version"],
-        tuple(body["observation_ids"]),
-        body["objective"],
-        body["iterations"],
-        posterior,
-    )
-
-
-def replay(observations: list[Record], used: list[str]) -> dict[str, Any]:
+def replay(
+    observations: list[Record], used: list[str], kind: str = "pk_vancomycin"
+) -> dict[str, Any]:
     """Calibrate again from exactly the observations a state used (the thread's replay)."""
-    chosen = [o for o in observations if o.id in set(used)]
-    course = build_course(chosen)
-    return calibration_body(calibrate(course.course), course.observation_ids)
+    adapter = adapter_for(kind)
+    assert adapter is not None, kind
+    return adapter.calibrate([o for o in observations if o.id in set(used)])
 
 
 class TwinService:
@@ -148,13 +107,16 @@ class TwinService:
             raise Conflict(f"twin {twin_id} is {twin.status}: it serves nothing")
         return twin
 
-    def _used_categories(self) -> tuple[str, ...]:
+    def _used_categories(self, twin: TwinView) -> tuple[str, ...]:
+        """The data categories of what the twin's kind reads (its consent gaps')."""
         kinds = self._policies.current().observation_kinds
-        return tuple(sorted({kinds[k].category for k in USED_KINDS if k in kinds}))
+        adapter = adapter_for(self._kind(twin))
+        used = adapter.used_kinds if adapter is not None else frozenset()
+        return tuple(sorted({kinds[k].category for k in used if k in kinds}))
 
     def _complete(self, twin: TwinView, patient_id: str) -> TwinView:
         """The twin, unless a consent gap leaves it incomplete (409 saying why)."""
-        gaps = self.gaps.open_gaps(twin, self._used_categories())
+        gaps = self.gaps.open_gaps(twin, self._used_categories(twin))
         if gaps:
             raise Conflict(
                 f"twin {twin.id} is incomplete: consent for purpose {twin.purpose!r} lapsed "
@@ -181,7 +143,7 @@ class TwinService:
             "policy_version": self._policies.current().version,
         }
         return self.gaps.confirm(
-            principal, twin, self._used_categories(), at, resolution, times, audit
+            principal, twin, self._used_categories(twin), at, resolution, times, audit
         )
 
     # -- routes ---------------------------------------------------------------------------
@@ -253,13 +215,11 @@ class TwinService:
         with read_connection(self._engine) as conn:
             return categories_of(conn.execute(select(column), params).scalar_one_or_none())
 
-    def _course(self, twin: TwinView) -> PatientCourse:
-        if not twin.model or self._kind(twin) != VANCOMYCIN_KIND:
-            raise InvalidInput(
-                f"calibration of {twin.model} twins is not available (vancomycin only)",
-                field="model",
-            )
-        return build_course(self.bank.observations(twin.patient_key))
+    def _adapter(self, twin: TwinView) -> TwinKindAdapter:
+        adapter = adapter_for(self._kind(twin))
+        if adapter is None:
+            raise InvalidInput(f"calibration of {twin.model} twins is not available", field="model")
+        return adapter
 
     def _kind(self, twin: TwinView) -> str:
         return str(self._gate.resolve(twin.model, twin.model_version)[1].card.kind.value)
@@ -270,9 +230,10 @@ class TwinService:
     def calibrate(self, principal: Principal, patient_id: str, twin_id: str) -> Record:
         twin = self._complete(self._twin(principal, patient_id, twin_id, "write"), patient_id)
 
+        adapter = self._adapter(twin)
+
         def operation() -> dict[str, Any]:
-            course = self._course(twin)
-            return calibration_body(calibrate(course.course), course.observation_ids)
+            return adapter.calibrate(self.bank.observations(twin.patient_key))
 
         decision, body = decide(
             self._gate, self._runtime, principal, self._request(twin, patient_id),
@@ -306,15 +267,17 @@ class TwinService:
         patient_id: str,
         twin_id: str,
         kind: str,
-        compute: Any,
+        request: Mapping[str, Any],
     ) -> Record:
-        """A forecast or recommendation from the latest converged state, through the gate."""
+        """A forecast or recommendation from the latest converged state, through the gate:
+        the caller's authority first, then the request (checked by the twin's kind), then
+        the gate."""
         twin = self._complete(self._twin(principal, patient_id, twin_id, "write"), patient_id)
+        compute = self._compute(twin, kind, request)
 
         def operation() -> dict[str, Any]:
             state = self.latest_state(twin)
-            course = self._course(twin)
-            result: dict[str, Any] = compute(course, calibration_of(state.body))
+            result = compute(self.bank.observations(twin.patient_key), state.body)
             return {**result, "state": state.number}
 
         decision, body = decide(
@@ -322,6 +285,15 @@ class TwinService:
             f"twin.{kind}", operation, self.bank.digester(twin.patient_key),
         )  # fmt: skip
         return self.bank.add_output(principal, twin, body["state"], kind, body, decision.audit_id)
+
+    def _compute(self, twin: TwinView, kind: str, request: Mapping[str, Any]) -> Compute:
+        adapter = self._adapter(twin)
+        if kind == "forecast":
+            return adapter.forecast(request)
+        compute = adapter.recommendation(request, self.time_zone)
+        if compute is None:
+            raise InvalidInput(f"{twin.model} twins recommend no regimen", field="model")
+        return compute
 
     def thread(
         self, principal: Principal, patient_id: str, twin_id: str, site: str | None
@@ -336,7 +308,7 @@ class TwinService:
             *self.bank.outputs(twin),
         ]
         records.sort(key=lambda r: (r.at, r.id))
-        if twin.status == ACTIVE and self.gaps.open_gaps(twin, self._used_categories()):
+        if twin.status == ACTIVE and self.gaps.open_gaps(twin, self._used_categories(twin)):
             twin = dataclasses.replace(twin, status="incomplete")  # a consent gap is open
         body = {
             "principal": principal.to_audit(),

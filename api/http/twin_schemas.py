@@ -38,11 +38,17 @@ class ObservationsOut(msgspec.Struct):
 
 
 class ForecastIn(msgspec.Struct, forbid_unknown_fields=True):
-    dose_mg: float
-    interval_h: float
-    n_doses: int
+    """A forecast from ``start`` over ``horizon_h``. A vancomycin twin's regimen is
+    ``dose_mg`` every ``interval_h`` for ``n_doses``; the other twins' plan is ``scenario``:
+    planned events in the observations' schema (meals, insulin, radiotherapy fractions),
+    checked against the kind table and never stored as observations."""
+
     start: str
     horizon_h: float = 48.0
+    dose_mg: float | None = None
+    interval_h: float | None = None
+    n_doses: int | None = None
+    scenario: list[dict[str, Any]] | None = None
 
 
 class RecommendationIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -10,7 +10,6 @@ from litestar.di import Provide
 from litestar.types import BeforeRequestHookHandler
 
 from api.composition.service import TwinregService
-from api.composition.twin_outputs import forecast_request, recommendation_request
 from api.http.controllers import allow_every_method
 from api.http.controllers.patients import SITE_QUERY
 from api.http.deps import provide_principal, provide_service
@@ -94,8 +93,8 @@ class TwinController(Controller):
         service: TwinregService,
         principal: Principal,
     ) -> RecordOut:
-        compute = forecast_request(msgspec.structs.asdict(data))
-        out = service.twins.output(principal, patient_id, twin_id, "forecast", compute)
+        asked = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
+        out = service.twins.output(principal, patient_id, twin_id, "forecast", asked)
         return _record(out)
 
     @post(TWIN + "/recommendations", status_code=201, sync_to_thread=True,
@@ -109,8 +108,8 @@ class TwinController(Controller):
         service: TwinregService,
         principal: Principal,
     ) -> RecordOut:
-        compute = recommendation_request(msgspec.structs.asdict(data), service.twins.time_zone)
-        out = service.twins.output(principal, patient_id, twin_id, "recommendation", compute)
+        asked = msgspec.structs.asdict(data)
+        out = service.twins.output(principal, patient_id, twin_id, "recommendation", asked)
         return _record(out)
 
     @post(TWIN + "/consent-gaps", status_code=201, sync_to_thread=True,
