@@ -286,6 +286,63 @@ class TwinService:
         )  # fmt: skip
         return self.bank.add_output(principal, twin, body["state"], kind, body, decision.audit_id)
 
+    def move(
+        self,
+        principal: Principal,
+        patient_id: str,
+        twin_id: str,
+        version: str | None,
+        reason: str,
+    ) -> tuple[TwinView, Record, Record]:
+        """Move the twin to the approved version of its model (or the ``version`` named,
+        which the gate requires approved): recalibrated from its observations under it,
+        through the gate; the move recorded with its first state there. A calibration that
+        does not converge moves nothing (422, audited)."""
+        twin = self._complete(self._twin(principal, patient_id, twin_id, "write"), patient_id)
+        if not reason.strip():
+            raise InvalidInput("a reason is required", field="reason")
+        try:
+            serving, target = self._gate.resolve(twin.model, version)
+        except NotFound as exc:
+            raise InvalidInput(f"{exc}", field="version") from exc
+        if version is None and serving is None:
+            raise Conflict(f"{twin.model} has no approved version to move twin {twin.id} to")
+        if target.version == twin.model_version:
+            raise Conflict(f"twin {twin.id} is already on version {twin.model_version}")
+        adapter = self._adapter(twin)
+        if target.card.kind.value != adapter.kind:
+            raise InvalidInput(
+                f"version {target.version} of {twin.model} is a {target.card.kind.value} twin, "
+                f"not {adapter.kind}",
+                field="version",
+            )
+        request = PredictionRequest(twin.model, patient_id, twin.purpose, {}, target.version, {})
+        decision, body = decide(
+            self._gate, self._runtime, principal, request, "twin.move",
+            lambda: adapter.calibrate(self.bank.observations(twin.patient_key)),
+            self.bank.digester(twin.patient_key),
+        )  # fmt: skip
+        audit = {
+            "principal": principal.to_audit(),
+            "patient": twin.patient_key,
+            "twin": twin.id,
+            "gate_record": decision.audit_id,
+            "policy_version": self._policies.current().version,
+        }
+        if body["status"] != "converged":
+            failed = InvalidInput(
+                f"the calibration under version {target.version} did not converge "
+                f"({body['message']}): twin {twin.id} stays on version {twin.model_version}",
+                field="observations",
+            )
+            failed.audit_id = self._audit.append("twin.move.failed", {
+                **audit, "to_version": target.version, "reason": "not_converged",
+                "solver": body["message"],
+            }).record_id  # fmt: skip
+            raise failed
+        state, moved = self.bank.move(principal, twin, target.version, body, reason, audit)
+        return self.bank.twin(twin.patient_key, twin.id), state, moved
+
     def _compute(self, twin: TwinView, kind: str, request: Mapping[str, Any]) -> Compute:
         adapter = self._adapter(twin)
         if kind == "forecast":
@@ -306,6 +363,7 @@ class TwinService:
             *self.bank.observations(key),
             *self.bank.states(twin),
             *self.bank.outputs(twin),
+            *self.bank.moves(twin),
         ]
         records.sort(key=lambda r: (r.at, r.id))
         if twin.status == ACTIVE and self.gaps.open_gaps(twin, self._used_categories(twin)):

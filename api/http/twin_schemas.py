@@ -87,6 +87,22 @@ class ThreadOut(msgspec.Struct):
     records: list[RecordOut]
 
 
+class MoveIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Move a twin to the approved version of its model (or ``version``, which must be
+    approved), with the clinician's ``reason``."""
+
+    reason: str
+    version: str | None = None
+
+
+class MoveOut(msgspec.Struct):
+    """The twin on its new version, its first state there, and the move (its audit)."""
+
+    twin: TwinOut
+    state: RecordOut
+    move: RecordOut
+
+
 class EraseIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: str
 

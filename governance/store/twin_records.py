@@ -125,3 +125,21 @@ class TwinConsentGap(SQLModel, table=True):
     confirmed_at: datetime = Field(sa_column=_ts())
     confirmed_by: str = Field(max_length=128)
     audit_id: str = Field(max_length=36)
+
+
+class TwinMove(SQLModel, table=True):
+    """A twin moved to another approved version of its model: recalibrated from its
+    observations under it (state ``state_number``, the first on ``to_version``). The
+    clinician's reason is patient data: sealed in ``payload`` with the versions."""
+
+    __tablename__ = "twin_move"
+
+    id: str = Field(primary_key=True, max_length=36)
+    twin_id: str = Field(index=True, max_length=36)
+    from_version: str = Field(max_length=32)
+    to_version: str = Field(max_length=32)
+    state_number: int
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_ts())
+    created_by: str = Field(max_length=128)
+    audit_id: str = Field(max_length=36)

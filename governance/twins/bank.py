@@ -26,6 +26,7 @@ from governance.identity.principal import Principal
 from governance.store.db import read_connection
 from governance.store.twin_records import (
     PatientTwin,
+    TwinMove,
     TwinObservation,
     TwinOutput,
     TwinState,
@@ -37,6 +38,7 @@ _twin = PatientTwin.__table__  # type: ignore[attr-defined]
 _obs = TwinObservation.__table__  # type: ignore[attr-defined]
 _state = TwinState.__table__  # type: ignore[attr-defined]
 _out = TwinOutput.__table__  # type: ignore[attr-defined]
+_move = TwinMove.__table__  # type: ignore[attr-defined]
 ACTIVE, RETIRED = "active", "retired"
 
 
@@ -319,6 +321,81 @@ class TwinBank:
                 as_utc(r.created_at),
                 r.audit_id,
                 json.loads(unseal(key, r.payload, f"twin_output/{r.id}")),
+                r.state_number,
+            )
+            for r in rows
+        ]
+
+    # -- moves to another version ----------------------------------------------------------
+    def move(
+        self,
+        principal: Principal,
+        twin: TwinView,
+        to_version: str,
+        state: Mapping[str, Any],
+        reason: str,
+        audit: Mapping[str, Any],
+    ) -> tuple[Record, Record]:
+        """Move the twin to ``to_version`` with its first state there (converged), in one
+        transaction: the state (its record: the gate's, ``audit["gate_record"]``), the
+        twin's version and counter, the move and its ``twin.moved`` record (``audit`` with
+        both versions and the state; the reason stays sealed). A twin changed meanwhile
+        (calibrated, moved or retired): :class:`Conflict`."""
+        if not reason.strip():
+            raise InvalidInput("a reason is required", field="reason")
+        number = twin.state + 1
+        state_id, move_id = str(uuid.uuid4()), str(uuid.uuid4())
+        moved_body = {"from_version": twin.model_version, "to_version": to_version,
+                      "state": number, "reason": reason}  # fmt: skip
+        at = utcnow()
+        with self._engine.begin() as conn:
+            key = self._keys.data_key(conn, twin.patient_key)
+            changed = conn.execute(
+                update(_twin)
+                .where(
+                    _twin.c.id == twin.id,
+                    _twin.c.state == twin.state,
+                    _twin.c.model_version == twin.model_version,
+                    _twin.c.status == ACTIVE,
+                )
+                .values(state=number, model_version=to_version)
+            ).rowcount
+            if not changed:
+                raise Conflict("the twin changed meanwhile (calibrated, moved or retired)")
+            gate_record = str(audit["gate_record"])
+            conn.execute(insert(_state).values(
+                id=state_id, twin_id=twin.id, number=number, status="converged",
+                payload=seal(key, _json(state), f"twin_state/{state_id}"), created_at=at,
+                created_by=principal.user, audit_id=gate_record,
+            ))  # fmt: skip
+            recorded = {**audit, "from_version": twin.model_version, "to_version": to_version,
+                        "state": number}  # fmt: skip
+            audit_id = self._audit.append("twin.moved", recorded, conn=conn).record_id
+            conn.execute(insert(_move).values(
+                id=move_id, twin_id=twin.id, from_version=twin.model_version,
+                to_version=to_version, state_number=number,
+                payload=seal(key, _json(moved_body), f"twin_move/{move_id}"), created_at=at,
+                created_by=principal.user, audit_id=audit_id,
+            ))  # fmt: skip
+        return (
+            Record(state_id, "state", at, gate_record, dict(state), number, "converged"),
+            Record(move_id, "move", at, audit_id, moved_body, number),
+        )
+
+    def moves(self, twin: TwinView) -> list[Record]:
+        """The twin's moves, oldest first (``body``: from_version, to_version, state, reason)."""
+        with read_connection(self._engine) as conn:
+            key = self._keys.data_key(conn, twin.patient_key)
+            rows = conn.execute(
+                select(_move).where(_move.c.twin_id == twin.id).order_by(_move.c.state_number)
+            ).all()
+        return [
+            Record(
+                r.id,
+                "move",
+                as_utc(r.created_at),
+                r.audit_id,
+                json.loads(unseal(key, r.payload, f"twin_move/{r.id}")),
                 r.state_number,
             )
             for r in rows

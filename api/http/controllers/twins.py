@@ -20,6 +20,8 @@ from api.http.twin_schemas import (
     EraseIn,
     EraseOut,
     ForecastIn,
+    MoveIn,
+    MoveOut,
     ObservationsIn,
     ObservationsOut,
     RecommendationIn,
@@ -111,6 +113,22 @@ class TwinController(Controller):
         asked = msgspec.structs.asdict(data)
         out = service.twins.output(principal, patient_id, twin_id, "recommendation", asked)
         return _record(out)
+
+    @post(TWIN + "/moves", status_code=201, sync_to_thread=True,
+          summary="Move a twin to the newly approved version, recalibrated from its observations",
+          responses=errors(400, 403, 404, 409, 413, 422))  # fmt: skip
+    def move(
+        self,
+        patient_id: str,
+        twin_id: str,
+        data: MoveIn,
+        service: TwinregService,
+        principal: Principal,
+    ) -> MoveOut:
+        view, state, moved = service.twins.move(
+            principal, patient_id, twin_id, data.version, data.reason
+        )
+        return MoveOut(_twin(view, moved.audit_id), _record(state), _record(moved))
 
     @post(TWIN + "/consent-gaps", status_code=201, sync_to_thread=True,
           summary="Confirm a consent gap of an incomplete twin filled or empty (audited)",
