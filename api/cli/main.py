@@ -49,6 +49,10 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except (GovernanceError, RegistryError, ApiError, DemoDataUnavailable) as exc:
             _fail(str(exc))
+        except OSError as exc:  # an unusable home or file path: one line, no traceback
+            if exc.filename is None:
+                raise
+            _fail(f"cannot use {exc.filename}: {exc.strerror or type(exc).__name__}")
         except Exception as exc:
             if not _database_error(exc):
                 raise
@@ -70,7 +74,7 @@ def main() -> None:
 def init(home: str | None) -> None:
     """Create the home folder: governance DB, MLflow store, secrets (an existing home's
     governance schema is upgraded, as by `twinreg upgrade`)."""
-    service = _service(home, schema="upgrade")
+    service = _service(home, schema="upgrade", create=True)
     service.registry.open()  # every other command opens the MLflow store on first use
     if service.schema.upgraded:
         click.echo(service.schema.describe())
@@ -93,13 +97,13 @@ def demo(home: str | None) -> None:
     from models.datasets import require_demo_data
 
     require_demo_data()  # before anything is created: the data sets are an optional extra
-    sys.exit(run_demo(_service(home)))
+    sys.exit(run_demo(_service(home, create=True)))
 
 
 @main.command()
 @click.option("--home", default=None, help=HOME_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=int)
 @click.option(
     "--worker-timeout",
@@ -118,9 +122,13 @@ def serve(home: str | None, host: str, port: int, workers: int, worker_timeout: 
     settings = _settings(home)
     os.environ["TWINREG_HOME"] = str(settings.home)
     # create the home and bring its schema to the head once, before any worker starts
-    schema = _service(home, schema="upgrade").schema
+    schema = _service(home, schema="upgrade", create=True).schema
     if schema.upgraded:
         click.echo(schema.describe())
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"twinreg: serving {settings.home} on http://{shown}:{port} (OpenAPI docs at /schema)"
+    )
     # uvloop and httptools when installed (uvicorn[standard]); see api.cli.serving for the
     # log and the workers' health check. No access log: every decision is in the audit log.
     # Read deadlines: a request's head and body must arrive in time (TWINREG_HEADER_TIMEOUT,
@@ -323,7 +331,7 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
         from models.datasets import require_demo_data
 
         require_demo_data()  # the governed suite runs the demo
-        run_bench(_service(home), rounds)
+        run_bench(_service(home, create=True), rounds)
     if suite in ("mechanistic", "all"):
         from api.cli.bench_mechanistic import run_mechanistic_bench
 

@@ -194,9 +194,47 @@ def test_tampered_artifact_is_refused(
 
 def test_an_unreachable_store_is_one_line_and_exit_2(tmp_path: Path) -> None:
     env = {"TWINREG_GOVERNANCE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none"}
+    (tmp_path / "h").mkdir(mode=0o700)
     result = CliRunner().invoke(main, ["info", "--home", str(tmp_path / "h")], env=env)
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.output
     assert lines[0].startswith("twinreg: the governance database cannot be used: ")
     assert "port 1" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["info"], ["audit", "verify"], ["token", "--user", "a", "--role", "clinician",
+                                     "--site", "s"], ["upgrade"], ["policy", "load"]],
+)  # fmt: skip
+def test_a_mistyped_home_is_refused_and_not_created(tmp_path: Path, command: list[str]) -> None:
+    missing = tmp_path / "homme"
+    result = CliRunner().invoke(main, [*command, "--home", str(missing)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert lines == [f"twinreg: no twinreg home at {missing} (from --home): it does not exist; "
+                     f"'twinreg init --home {missing}' creates one"]  # fmt: skip
+    assert not missing.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(main, [*command, "--home", str(empty)])
+    assert result.exit_code == 2 and "holds no governance.db" in result.output
+    assert list(empty.iterdir()) == []
+
+
+def test_an_unusable_home_path_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(main, ["init", "--home", str(blocker / "home")])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output
+    assert lines[0].startswith(f"twinreg: cannot use {blocker}")
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "http"])
+def test_serve_refuses_an_invalid_port_before_creating_anything(tmp_path: Path, port: str) -> None:
+    result = CliRunner().invoke(main, ["serve", "--home", str(tmp_path / "h"), "--port", port])
+    assert result.exit_code == 2 and "Invalid value for '--port'" in result.output
+    assert not (tmp_path / "h").exists()
