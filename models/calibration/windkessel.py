@@ -124,7 +124,10 @@ class Residuals:
         r = self._whiten(beats[0], eta)
         jac = np.column_stack(
             [
-                (self._whiten(beats[1 + k], etas[1 + k]) - self._whiten(beats[1 + N + k], etas[1 + N + k]))
+                (
+                    self._whiten(beats[1 + k], etas[1 + k])
+                    - self._whiten(beats[1 + N + k], etas[1 + N + k])
+                )
                 / (2.0 * FD_STEP)
                 for k in range(N)
             ]
