@@ -154,3 +154,10 @@ def test_a_forecast_before_any_heart_rate_is_422_naming_it(api: Any, twin: str) 
     assert calibrate(api, twin).status_code == 201
     r = forecast(api, twin, start="2026-02-28T09:00:00Z")
     assert r.status_code == 422 and r.json()["field"] == "heart_rate", r.text
+
+
+def test_a_windkessel_twin_recommends_nothing(api: Any, twin: str) -> None:
+    add(api, VITALS)
+    assert calibrate(api, twin).status_code == 201
+    r = api.client.post(f"{P}/twins/{twin}/recommendations", json={}, headers=api.clinician)
+    assert r.status_code == 422 and r.json()["field"] == "model", r.text
