@@ -313,7 +313,7 @@ def policy_load(home: str | None) -> None:
 @click.option("--rounds", default=300, show_default=True, type=int)
 @click.option(
     "--suite",
-    type=click.Choice(["governed", "mechanistic", "reports", "dosing", "all"]),
+    type=click.Choice(["governed", "mechanistic", "reports", "dosing", "windkessel", "all"]),
     default="governed",
     show_default=True,
 )
@@ -325,7 +325,8 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
     batch threads, explanation vs kernel work, cold start. reports: the ethics-board
     report over 100,000 audit records, next to the chain verification it includes. dosing:
     the vancomycin twin's recovery on 1,000 virtual patients, calibration vs plain scipy,
-    the recommendation grid, a forecast with its explanation."""
+    the recommendation grid, a forecast with its explanation. windkessel: recovery of the
+    blood-pressure twin's R_p and C from 1, 4 and 12 cuff readings, its fit and forecast."""
     if suite in ("governed", "all"):
         from api.cli.bench import run_bench
         from models.datasets import require_demo_data
@@ -344,6 +345,10 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
         from api.cli.bench_dosing import run_dosing_bench
 
         run_dosing_bench()
+    if suite in ("windkessel", "all"):
+        from api.cli.bench_windkessel import run_windkessel_bench
+
+        run_windkessel_bench()
 
 
 main.add_command(audit)

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 
 from api.composition.twin_gate import decide
 from api.composition.twin_kinds import Compute, TwinKindAdapter, adapter_for
+from api.composition.twin_scenario import checked_scenario
 from api.composition.validation import check_reference
 from governance.audit.chain import AuditLog
 from governance.clock import utcnow
@@ -345,6 +346,9 @@ class TwinService:
 
     def _compute(self, twin: TwinView, kind: str, request: Mapping[str, Any]) -> Compute:
         adapter = self._adapter(twin)
+        if request.get("scenario") is not None:  # checked like observations, never stored
+            kinds = self._policies.current().observation_kinds
+            request = {**request, "scenario": checked_scenario(request["scenario"], kinds)}
         if kind == "forecast":
             return adapter.forecast(request)
         compute = adapter.recommendation(request, self.time_zone)
