@@ -289,11 +289,23 @@ class TwinService:
     def _compute(self, twin: TwinView, kind: str, request: Mapping[str, Any]) -> Compute:
         adapter = self._adapter(twin)
         if kind == "forecast":
-            return adapter.forecast(request)
+            return adapter.forecast(self._checked_scenario(request))
         compute = adapter.recommendation(request, self.time_zone)
         if compute is None:
             raise InvalidInput(f"{twin.model} twins recommend no regimen", field="model")
         return compute
+
+    def _checked_scenario(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A forecast's ``scenario`` checked as observations are (kinds, units, bounds) and
+        in stored units; a fault names ``scenario[i].field``. Never stored."""
+        if request.get("scenario") is None:
+            return request
+        try:
+            entries = check_entries(request["scenario"], self._policies.current().observation_kinds)
+        except InvalidInput as exc:
+            field = (exc.field or "observations").replace("observations", "scenario", 1)
+            raise InvalidInput(str(exc).replace("observations", "scenario", 1), field) from exc
+        return {**request, "scenario": [e.content() for e in entries]}
 
     def thread(
         self, principal: Principal, patient_id: str, twin_id: str, site: str | None
