@@ -16,8 +16,9 @@ import time
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize
 
-from models.calibration.radiotherapy import calibrate_radiotherapy
+from models.calibration.radiotherapy import Residuals, calibrate_radiotherapy
 from models.calibration.radiotherapy_course import Fraction, RadiotherapyCourse, Volume, simulate
 from models.calibration.radiotherapy_explain import explain_forecast, volume_influence
 from models.calibration.radiotherapy_forecast import forecast_tumour
@@ -89,11 +90,20 @@ def _best_ms(run: Any, repeats: int = 3) -> float:
     return float(best * 1e3)
 
 
+def _scipy_map(course: RadiotherapyCourse) -> FloatArray:
+    """The plain scipy version: BFGS on the same objective, finite-difference gradient."""
+    objective = Residuals(course).objective
+    found: FloatArray = minimize(objective, np.zeros(len(ETA_NAMES)), method="BFGS").x
+    return found
+
+
 def timings() -> dict[str, float]:
-    """Milliseconds of one calibration, and of one 28-day forecast with its explanation."""
+    """Milliseconds of one calibration (and of plain scipy BFGS on the same objective), and
+    of one 28-day forecast with its explanation and leave-one-out influence."""
     course = virtual_course(np.zeros(len(ETA_NAMES)), np.random.default_rng(SEED))
     calibration = calibrate_radiotherapy(course)
     times = np.arange(49.0, 77.5, 1.0)
+    difference = np.abs(_scipy_map(course) - calibration.usable().eta_array())
 
     def forecast() -> None:
         forecast_tumour(course, calibration, (), times)
@@ -102,6 +112,8 @@ def timings() -> dict[str, float]:
 
     return {
         "calibration_ms": _best_ms(lambda: calibrate_radiotherapy(course)),
+        "scipy_bfgs_ms": _best_ms(lambda: _scipy_map(course)),
+        "max_abs_eta_difference": float(difference.max()),
         "forecast_explained_ms": _best_ms(forecast),
     }
 
