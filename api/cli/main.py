@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from api.cli.audit import audit
+from api.cli.bench_suites import SUITES
 from api.cli.common import HOME_HELP, _fail, _service, _settings
 from api.errors import ApiError
 from governance.errors import GovernanceError
@@ -313,42 +314,17 @@ def policy_load(home: str | None) -> None:
 @click.option("--rounds", default=300, show_default=True, type=int)
 @click.option(
     "--suite",
-    type=click.Choice(["governed", "mechanistic", "reports", "dosing", "windkessel", "all"]),
+    type=click.Choice([*SUITES, "all"]),
     default="governed",
     show_default=True,
+    help="; ".join(f"{name}: {suite.measures}" for name, suite in SUITES.items()),
 )
 def bench(home: str | None, rounds: int, suite: str) -> None:
-    """Benchmarks, printed as ratios measured side by side in one run.
-
-    governed: bare vs governed explained prediction, in-process and over HTTP, plus a
-    bounded load test with 1 and 2 workers. mechanistic: numba kernels vs solve_ivp,
-    batch threads, explanation vs kernel work, cold start. reports: the ethics-board
-    report over 100,000 audit records, next to the chain verification it includes. dosing:
-    the vancomycin twin's recovery on 1,000 virtual patients, calibration vs plain scipy,
-    the recommendation grid, a forecast with its explanation. windkessel: recovery of the
-    blood-pressure twin's R_p and C from 1, 4 and 12 cuff readings, its fit and forecast."""
-    if suite in ("governed", "all"):
-        from api.cli.bench import run_bench
-        from models.datasets import require_demo_data
-
-        require_demo_data()  # the governed suite runs the demo
-        run_bench(_service(home, create=True), rounds)
-    if suite in ("mechanistic", "all"):
-        from api.cli.bench_mechanistic import run_mechanistic_bench
-
-        run_mechanistic_bench()
-    if suite in ("reports", "all"):
-        from api.cli.bench_reports import run_reports_bench
-
-        run_reports_bench()
-    if suite in ("dosing", "all"):
-        from api.cli.bench_dosing import run_dosing_bench
-
-        run_dosing_bench()
-    if suite in ("windkessel", "all"):
-        from api.cli.bench_windkessel import run_windkessel_bench
-
-        run_windkessel_bench()
+    """Benchmarks, printed as ratios measured side by side in one run; ``all`` runs every
+    suite in turn."""
+    for name, chosen in SUITES.items():
+        if suite in (name, "all"):
+            chosen.run(lambda: _service(home, create=True), rounds)
 
 
 main.add_command(audit)
