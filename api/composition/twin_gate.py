@@ -25,6 +25,7 @@ from governance.release.decision import (
     TwinRuntime,
 )
 from governance.release.gate import ReleaseGate
+from models.calibration.errors import GlucoseDataError
 from models.dosing.errors import DosingDataError
 
 Operation = Callable[[], dict[str, Any]]
@@ -61,7 +62,7 @@ def refusal_reason(error: Exception) -> tuple[str, str]:
     """Why an operation refused, as its audit record says it: a class and the field or
     covariate name (names from the code; the error's text, which may quote a patient's
     value or time, goes to the caller only)."""
-    if isinstance(error, DosingDataError):
+    if isinstance(error, DosingDataError | GlucoseDataError):
         return error.problem, error.field
     if isinstance(error, OutsideModel):
         return "outside_model", error.field
@@ -96,7 +97,7 @@ def decide(
 
 def _refusal(decision: ReleaseDecision, error: Exception | None) -> GovernanceError:
     refusal: GovernanceError
-    if isinstance(error, DosingDataError):
+    if isinstance(error, DosingDataError | GlucoseDataError):
         refusal = InvalidInput(f"{error.field}: {error.problem}: {error.detail}", field=error.field)
     elif isinstance(error, InvalidInput | GovernanceError):
         refusal = error

@@ -69,4 +69,5 @@ def all_adapters() -> tuple[TwinKindAdapter, ...]:
 
 def _load_adapters() -> None:
     # Each adapter module registers itself on import; listed here, once.
+    import api.composition.twin_glucose
     import api.composition.twin_vancomycin  # noqa: F401

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 
 from api.composition.twin_gate import decide
 from api.composition.twin_kinds import Compute, TwinKindAdapter, adapter_for
+from api.composition.twin_scenario import checked_scenario
 from api.composition.validation import check_reference
 from governance.audit.chain import AuditLog
 from governance.clock import utcnow
@@ -289,7 +290,8 @@ class TwinService:
     def _compute(self, twin: TwinView, kind: str, request: Mapping[str, Any]) -> Compute:
         adapter = self._adapter(twin)
         if kind == "forecast":
-            return adapter.forecast(request)
+            kinds = self._policies.current().observation_kinds
+            return adapter.forecast(checked_scenario(request, kinds))
         compute = adapter.recommendation(request, self.time_zone)
         if compute is None:
             raise InvalidInput(f"{twin.model} twins recommend no regimen", field="model")
