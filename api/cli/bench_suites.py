@@ -49,6 +49,11 @@ SUITES: dict[str, Suite] = {
         "scipy, the recommendation grid, a forecast with its explanation",
         "api.cli.bench_dosing:run_dosing_bench",
     ),
+    "glucose": Suite(
+        "the glucose twin's recovery on 30 virtual patients x 3 days of CGM, a 14-day "
+        "calibration, a forecast",
+        "api.cli.bench_glucose:run_glucose_bench",
+    ),
     "windkessel": Suite(
         "recovery of the blood-pressure twin's R_p and C from 1, 4 and 12 cuff readings, its "
         "fit and forecast",

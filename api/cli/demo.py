@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli.demo_glucose_twin import PATIENT as GLUCOSE_PATIENT
+from api.cli.demo_glucose_twin import run_glucose_twin_demo
 from api.cli.demo_twin import PATIENT, run_twin_demo
 from api.composition.service import TwinregService
 from governance.identity.principal import Principal
@@ -70,7 +72,11 @@ def run_demo(service: TwinregService, console: Console | None = None) -> int:
     )
     console.rule(f"5. a vancomycin patient twin of {PATIENT}: calibrated, dosed, threaded")
     run_twin_demo(service, CLINICIAN, console)
-    console.rule("6. audit verification")
+    console.rule(
+        f"6. a glucose patient twin of {GLUCOSE_PATIENT}: 3 days of CGM, calibrated, forecast"
+    )
+    run_glucose_twin_demo(service, CLINICIAN, console)
+    console.rule("7. audit verification")
     result = service.audit_verify(None)
     style = "green" if result["ok"] else "red"
     console.print(f"[{style}]{result['message']} ({result['count']} records)")

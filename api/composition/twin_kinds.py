@@ -69,6 +69,7 @@ def all_adapters() -> tuple[TwinKindAdapter, ...]:
 
 def _load_adapters() -> None:
     # Each adapter module registers itself on import; listed here, once.
+    import api.composition.twin_glucose
     import api.composition.twin_radiotherapy
     import api.composition.twin_vancomycin
     import api.composition.twin_windkessel  # noqa: F401

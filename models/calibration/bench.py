@@ -5,19 +5,23 @@ Vmx, kp3 and kabs on the median physiology, each at its own weight and basal rat
 meals a day at varying times and sizes with carb-ratio boluses, CGM every 5 min with
 simglucose's GuardianRT noise when simglucose is installed, else the prior's AR noise),
 the median absolute log error of each calibrated parameter against its prior's, the share
-of true values inside the 90% Laplace intervals, and the seconds of one calibration on 14
-days of CGM (best of three).
+of true values inside the 90% Laplace intervals, the seconds of one calibration on 14
+days of CGM (best of three), and of one forecast of the next day after three days of CGM
+(250 posterior draws, its Shapley explanation, the leave-one-day-out refits; best of three).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from importlib import resources
 
 import numpy as np
 
 from models.calibration.glucose import calibrate_glucose
 from models.calibration.glucose_days import GlucoseDays, basal_insulin, kernel_days, simulate_cgm
+from models.calibration.glucose_forecast import explain_glucose, forecast_glucose
+from models.calibration.glucose_influence import day_influence
 from models.calibration.glucose_prior import (
     CGM_SD_MG_DL,
     CGM_TAU_MIN,
@@ -97,18 +101,50 @@ def recovery(n_days: int = 3) -> dict[str, object]:
 
 def fourteen_days_seconds(repeats: int = 3) -> float:
     days, _ = virtual_days(11, 14, seed=11)
-    calibrate_glucose(days)  # compile and warm
+    return _best_of(repeats, lambda: calibrate_glucose(days))
+
+
+def _best_of(repeats: int, run: Callable[[], object]) -> float:
+    run()  # compile and warm
     best = np.inf
     for _ in range(repeats):
         start = time.perf_counter()
-        calibrate_glucose(days)
+        run()
         best = min(best, time.perf_counter() - start)
     return float(best)
+
+
+def next_day(days: GlucoseDays, carb_ratio: float) -> GlucoseSchedule:
+    """The record's schedule plus a next day of :data:`MEALS` with carb-ratio boluses."""
+    s, start = days.schedule, float(days.cgm_times[-1])
+    extra = [(start + h * 60.0, kind, g if kind == 0 else g / carb_ratio)
+             for h, g in MEALS for kind in (0, 1)]  # fmt: skip
+    times = np.concatenate([s.times, [e[0] for e in extra]])
+    order = np.argsort(times, kind="stable")
+    kinds = np.concatenate([s.kinds, [e[1] for e in extra]])[order]
+    values = np.concatenate([s.values, [e[2] for e in extra]])[order]
+    return GlucoseSchedule.from_arrays(times[order], kinds, values)
+
+
+def forecast_seconds(repeats: int = 3) -> dict[str, float]:
+    """Seconds of a next-day forecast after 3 days: intervals, explanation, influence."""
+    days, _ = virtual_days(11, 3, seed=11)
+    calibration = calibrate_glucose(days)
+    plan = next_day(days, float(virtual_cohort().carb_ratio[10]))
+    start = float(days.cgm_times[-1])
+    return {
+        "forecast": _best_of(repeats, lambda: forecast_glucose(days, calibration, plan, start,
+                                                               1440.0)),
+        "explanation": _best_of(repeats, lambda: explain_glucose(days, calibration, plan, start,
+                                                                 1440.0)),
+        "influence": _best_of(repeats, lambda: day_influence(days, calibration)),
+    }  # fmt: skip
 
 
 def main() -> None:
     print("glucose calibration, 30 virtual patients, 3 days of CGM:", recovery())
     print(f"glucose calibration on 14 days of CGM: {fourteen_days_seconds():.3f} s")
+    print("glucose forecast of the next day after 3 days of CGM (s):", forecast_seconds())
 
 
 if __name__ == "__main__":

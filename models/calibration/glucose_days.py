@@ -3,14 +3,16 @@
 :class:`GlucoseDays` holds one person's record over days, on one clock in minutes from
 its start: meals, boluses and basal rates (a :class:`~models.mechanistic.glucose.
 GlucoseSchedule`: meals eaten at 5 g/min, boluses over one minute), CGM readings (mg/dL,
-the sensor compartment), the body weight and the observation ids. The day starts in the
-fasting steady state at the first basal rate (:func:`steady_state`). :func:`simulate_cgm`
-runs many parameter vectors over the same record in one batch-kernel call.
+the sensor compartment), finger-stick readings (mg/dL, capillary blood: the plasma
+compartment), the body weight and the observation ids. The day starts in the fasting
+steady state at the first basal rate (:func:`steady_state`). :func:`simulate_readings`
+runs many parameter vectors over the same record in one batch-kernel call and reads each
+reading from its own compartment at its own time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import brentq
@@ -74,6 +76,9 @@ class GlucoseDays:
     cgm_mg_dl: FloatArray
     weight_kg: float
     observation_ids: tuple[str, ...] = ()
+    #: Finger-stick (capillary) glucose: times (min, non-decreasing) and values (mg/dL).
+    fingerstick_times: FloatArray = field(default_factory=lambda: np.empty(0))
+    fingerstick_mg_dl: FloatArray = field(default_factory=lambda: np.empty(0))
 
     def basal_u_per_h(self) -> float:
         """The basal rate at the start (the schedule's basal event at time 0)."""
@@ -100,6 +105,7 @@ def check_days(days: GlucoseDays) -> None:
         )
     if not MIN_WEIGHT_KG <= days.weight_kg <= MAX_WEIGHT_KG:
         raise GlucoseDataError("weight", "invalid", f"{MIN_WEIGHT_KG:g}-{MAX_WEIGHT_KG:g} kg")
+    _check_fingersticks(days.fingerstick_times, days.fingerstick_mg_dl)
     kinds, times = days.schedule.kinds, days.schedule.times
     if not np.any((kinds == BASAL_RATE) & (times == 0.0)):
         raise GlucoseDataError("basal", "missing", "a basal rate in force at the start")
@@ -107,6 +113,21 @@ def check_days(days: GlucoseDays) -> None:
         raise GlucoseDataError("basal", "invalid", "a basal rate above 0 at the start")
     if not np.any(kinds == MEAL):
         raise GlucoseDataError("meal", "missing", "at least one meal (kabs is fitted on meals)")
+
+
+def _check_fingersticks(t: FloatArray, g: FloatArray) -> None:
+    if t.ndim != 1 or t.shape != g.shape:
+        raise GlucoseDataError("fingerstick", "contradictory", "times and values differ in length")
+    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(g))):
+        raise GlucoseDataError("fingerstick", "invalid", "non-finite time or value")
+    if t.size and (np.any(np.diff(t) < 0.0) or t[0] < 0.0 or t[-1] > MAX_HORIZON_MIN):
+        raise GlucoseDataError(
+            "fingerstick", "invalid", f"times in order within [0, {MAX_HORIZON_MIN:g}] min"
+        )
+    if np.any((g < MIN_CGM_MG_DL) | (g > MAX_CGM_MG_DL)):
+        raise GlucoseDataError(
+            "fingerstick", "invalid", f"values within [{MIN_CGM_MG_DL:g}, {MAX_CGM_MG_DL:g}] mg/dL"
+        )
 
 
 def _steady_glucose(params: FloatArray, x: float, i_ss: float) -> tuple[float, float]:
@@ -153,33 +174,70 @@ def steady_state(params: FloatArray, basal_u_per_h: float) -> FloatArray:
 
 @dataclass(frozen=True)
 class KernelDays:
-    """The record as kernel inputs, made once per calibration."""
+    """The record as kernel inputs, made once per calibration: the sample times are the
+    CGM and finger-stick times together (sorted, once each); ``cgm_at`` and
+    ``fingerstick_at`` index each reading's sample."""
 
     times: FloatArray
     kinds: IntArray
     values: FloatArray
     samples: FloatArray
     basal_u_per_h: float
+    cgm_at: IntArray
+    fingerstick_at: IntArray
 
 
 def kernel_days(days: GlucoseDays) -> KernelDays:
     times, kinds, values = days.schedule.kernel_arrays()
-    return KernelDays(times, kinds, values, days.cgm_times, days.basal_u_per_h())
+    samples = np.union1d(days.cgm_times, days.fingerstick_times)
+    return KernelDays(
+        times,
+        kinds,
+        values,
+        samples,
+        days.basal_u_per_h(),
+        np.searchsorted(samples, days.cgm_times).astype(np.int64),
+        np.searchsorted(samples, days.fingerstick_times).astype(np.int64),
+    )
 
 
 def simulate_cgm(rows: FloatArray, record: KernelDays) -> FloatArray:
     """CGM (sensor glucose, mg/dL) at the record's CGM times for each parameter row."""
+    return simulate_readings(rows, record)[0]
+
+
+def simulate_readings(rows: FloatArray, record: KernelDays) -> tuple[FloatArray, FloatArray]:
+    """For each parameter row: sensor glucose at the CGM times and plasma glucose at the
+    finger-stick times (mg/dL), from one batch-kernel call."""
+    states = run_record(rows, record.basal_u_per_h, record.times, record.kinds, record.values,
+                        record.samples)  # fmt: skip
+    vg = rows[:, VG][:, None]
+    cgm: FloatArray = states[:, record.cgm_at, GS] / vg
+    plasma: FloatArray = states[:, record.fingerstick_at, GP] / vg
+    return cgm, plasma
+
+
+def run_record(
+    rows: FloatArray,
+    basal_u_per_h: float,
+    times: FloatArray,
+    kinds: IntArray,
+    values: FloatArray,
+    samples: FloatArray,
+) -> FloatArray:
+    """The states at ``samples`` of each row from its fasting steady state at the basal
+    rate, under the kernel events ``(times, kinds, values)``: ``(n, samples, N_STATE)``."""
     n = rows.shape[0]
-    x0 = np.stack([steady_state(row, record.basal_u_per_h) for row in rows])
+    x0 = np.stack([steady_state(row, basal_u_per_h) for row in rows])
     states, _ = glucose_integrate_batch(
         np.ascontiguousarray(rows),
         x0,
-        np.tile(record.times, (n, 1)),
-        np.tile(record.kinds, (n, 1)),
-        np.tile(record.values, (n, 1)),
-        np.full(n, record.times.size, dtype=np.int64),
-        record.samples,
+        np.tile(times, (n, 1)),
+        np.tile(kinds, (n, 1)),
+        np.tile(values, (n, 1)),
+        np.full(n, times.size, dtype=np.int64),
+        samples,
         DT_MAX_MIN,
     )
-    cgm: FloatArray = states[:, :, GS] / rows[:, VG][:, None]
-    return cgm
+    result: FloatArray = states
+    return result

@@ -23,6 +23,13 @@ samples, 200,000 samples for each of seeds 1-3): SD 11.6-11.7 mg/dL, autocorrela
 at 15 min, 0.47 at 30 min and 0.24 at 60 min (an exponential with τ ≈ 42 min; the cubic
 interpolation of its 15-min noise makes it smoother at 5 min, 0.955, than the exponential's
 0.888).
+
+Finger-stick (capillary, self-monitoring) glucose reads the plasma compartment with its own
+error, independent between readings (each is its own strip): ISO 15197:2013's accuracy
+criterion (95 % of readings within ±15 mg/dL below 100 mg/dL and within ±15 % at or above)
+taken as a normal error with 1.96 SD at that limit, :func:`fingerstick_sd` (7.65 mg/dL below
+100 mg/dL, 7.65 % above), at the reading's own value (so the objective stays a sum of
+squares with fixed weights).
 """
 
 from __future__ import annotations
@@ -36,7 +43,9 @@ from models.mechanistic.glucose import virtual_cohort
 from models.mechanistic.glucose_kernels import BW, IB, KABS, KP3, VMX
 
 #: Identifies the prior in every calibration state (a replay checks it).
-PRIOR_VERSION = "simglucose-0.2.11-cohort/lognormal-Vmx-kp3-kabs/cgm-ou-11.6-42min"
+PRIOR_VERSION = (
+    "simglucose-0.2.11-cohort/lognormal-Vmx-kp3-kabs/cgm-ou-11.6-42min/smbg-iso15197-2013"
+)
 #: The calibrated parameters, in order, and where they sit in the parameter vector.
 PARAMETER_NAMES: tuple[str, ...] = ("Vmx", "kp3", "kabs")
 PARAMETER_INDEX: tuple[int, ...] = (VMX, KP3, KABS)
@@ -47,6 +56,17 @@ OMEGA: FloatArray = np.array([0.5078884802697118, 0.5081544392341366, 1.01842441
 #: CGM error: SD (mg/dL) and autocorrelation time (min) of simglucose's CGM noise.
 CGM_SD_MG_DL = 11.6
 CGM_TAU_MIN = 42.0
+#: Finger-stick error: ISO 15197:2013's ±15 mg/dL (below 100 mg/dL) or ±15 % as 1.96 SD.
+SMBG_LIMIT_MG_DL = 15.0
+SMBG_LIMIT_FROM_MG_DL = 100.0
+SMBG_Z = 1.96
+
+
+def fingerstick_sd(reading_mg_dl: FloatArray) -> FloatArray:
+    """SD (mg/dL) of a finger-stick reading's error at the reading's value."""
+    scale = np.maximum(1.0, np.asarray(reading_mg_dl, dtype=np.float64) / SMBG_LIMIT_FROM_MG_DL)
+    sd: FloatArray = SMBG_LIMIT_MG_DL / SMBG_Z * scale
+    return sd
 
 
 @functools.cache

@@ -62,3 +62,14 @@ def test_unusable_data_is_refused_naming_what() -> None:
     _refused(dataclasses.replace(days, schedule=no_basal), "basal", "missing")
     no_meal = GlucoseSchedule(s.times[s.kinds != 0], s.kinds[s.kinds != 0], s.values[s.kinds != 0])
     _refused(dataclasses.replace(days, schedule=no_meal), "meal", "missing")
+
+
+def test_every_cohort_patient_converges_on_one_day() -> None:
+    """One day of CGM leaves kabs a flat valley: subject 17 (kabs 4x the median) needs 55
+    Levenberg-Marquardt steps; none of the 30 is stored as failed."""
+    failed = []
+    for subject in range(1, 31):
+        days, _ = virtual_days(subject, 1, seed=subject)
+        if calibrate_glucose(days).status != "converged":
+            failed.append(subject)
+    assert failed == []
