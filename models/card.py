@@ -23,9 +23,11 @@ DATA_CATEGORIES: frozenset[str] = frozenset(
 )
 
 #: How the bias audit measures a value-predicting twin's error (``extra["error_scale"]``):
-#: ``absolute`` (the default, also for every card stored without the key) or ``relative``
-#: (error / observed value, for outputs whose error grows with their size).
-ERROR_SCALES: tuple[str, ...] = ("absolute", "relative")
+#: ``absolute`` (the default, also for every card stored without the key), ``relative``
+#: (error / observed value, for outputs whose error grows with their size) or ``sqrt``
+#: (``|sqrt(pred) - sqrt(obs)|``, for a model fitted on the square root of its output,
+#: whose errors are even there and grow with the square root of the output elsewhere).
+ERROR_SCALES: tuple[str, ...] = ("absolute", "relative", "sqrt")
 
 
 class TwinKind(StrEnum):
