@@ -17,8 +17,8 @@ from governance.errors import InvalidInput
 from governance.validation.bias_audit import audit_regressor
 from governance.validation.dossier_findings import criteria_findings
 from governance.validation.dossier_limits import dossier_limits
-from models.validation.regression import regression_performance
 from models.validation.bootstrap import BootstrapSettings
+from models.validation.regression import regression_performance
 from tests.governance.validation.test_bias_audit import limits
 
 N = 4000
