@@ -37,7 +37,8 @@ def explainer(twin: DemoTwin) -> SquaredLinearDoseExplainer:
 
 
 def rows(twin: DemoTwin, n: int) -> np.ndarray:
-    return twin.evaluation.loc[: n - 1, list(FEATURES)].to_numpy(dtype=np.float64)
+    out: np.ndarray = twin.evaluation.loc[: n - 1, list(FEATURES)].to_numpy(dtype=np.float64)
+    return out
 
 
 def test_explained_in_dose_space_and_additive(

@@ -60,9 +60,9 @@ def test_a_hand_worked_patient() -> None:
     # 67 years (decade 6), 175 cm, 82 kg, VKORC1 A/G, CYP2C9 *1/*3, Asian, on amiodarone:
     # sqrt = 5.6044 - 1.5684 + 1.5225 + 1.0496 - 0.8677 - 0.9357 - 0.1092 - 0.5503 = 4.1452
     args = (67, 175.0, 82.0, "A/G", "*1/*3", "Asian", 0, 1)
-    expected = published_dose(*args)  # type: ignore[arg-type]
+    expected = published_dose(*args)
     assert expected == pytest.approx(4.1452**2, abs=1e-9)
-    dose = IWPC_PHARMACOGENETIC.predict(row(*args))  # type: ignore[arg-type]
+    dose = IWPC_PHARMACOGENETIC.predict(row(*args))
     assert dose.shape == (1,)
     assert dose[0] == pytest.approx(expected, rel=1e-12)
     assert dose[0] == pytest.approx(17.1827, abs=1e-4)  # mg/week
@@ -74,8 +74,8 @@ def test_every_genotype_follows_the_published_table(vkorc1: str, cyp2c9: str) ->
     for race, inducer, amiodarone in (("White", 0, 0), ("Black or African American", 1, 0),
                                       ("missing or mixed", 0, 1)):  # fmt: skip
         args = (58, 163.5, 71.2, vkorc1, cyp2c9, race, inducer, amiodarone)
-        got = IWPC_PHARMACOGENETIC.predict(row(*args))[0]  # type: ignore[arg-type]
-        assert got == pytest.approx(published_dose(*args), rel=1e-12)  # type: ignore[arg-type]
+        got = IWPC_PHARMACOGENETIC.predict(row(*args))[0]
+        assert got == pytest.approx(published_dose(*args), rel=1e-12)
 
 
 @pytest.mark.parametrize(("age", "decade"), [(18, 1), (29, 2), (30, 3), (89, 8), (90, 9), (104, 9)])
