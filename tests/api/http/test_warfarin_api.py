@@ -122,3 +122,17 @@ def test_a_value_the_algorithm_cannot_read_is_a_422_naming_the_field(
     assert says in body["detail"]
     refused = api.service.audit.records(action="prediction.refused", limit=1000)
     assert refused and refused[-1]["decision"] == "refused"
+
+
+@pytest.mark.parametrize("broad", [["all"], ["*"], ["any"]])
+def test_no_broad_consent_exists_to_stand_in_for_genomic(api: Any, broad: list[str]) -> None:
+    response = api.client.put("/v1/patients/p-all", json={"site": "st-mary"}, headers=api.clinician)
+    assert response.status_code == 200, response.text
+    response = api.client.post(
+        "/v1/patients/p-all/consents",
+        json={"purpose": "treatment", "data_categories": broad},
+        headers=api.clinician,
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "data_categories"
+    assert predict(api, "p-all").json()["reasons"][0]["check"] == "consent"
