@@ -88,9 +88,7 @@ def _warfarin(service: TwinregService, twin: DemoTwin, console: Console) -> None
     """The pharmacogenomic twin: withheld without a consent naming genomic data (patient-001
     consented to every other category), released and explained in mg/week with one."""
     features = _features(twin)
-    console.rule(
-        "6. withheld: iwpc-warfarin reads genotypes; patient-001's consent names no genomic"
-    )
+    console.rule("6. withheld: iwpc-warfarin, patient-001's consent names no genomic data")
     _show(
         console,
         service.predictions.predict(CLINICIAN, twin.name, "patient-001", "treatment", features),
