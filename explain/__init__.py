@@ -3,7 +3,8 @@
 Build an explainer once per model version with :func:`build_explainer` (it dispatches on
 :class:`~models.TwinKind` through an explicit table), then call ``explain(row)`` per
 request; mechanistic twins get one explainer per version and named output
-(:func:`build_mechanistic_explainer`). The result is our own serialisable type: an
+(:func:`build_mechanistic_explainer`); dosing twins (IWPC warfarin) are explained in dose
+space, mg/week (:class:`SquaredLinearDoseExplainer`). The result is our own serialisable type: an
 :class:`Explained` holding the prediction in natural units and an :class:`Attribution`
 (base value, the model's own output, one contribution per feature) in the kind's output
 space. Check faithfulness with :func:`check_additivity`; draw with :func:`waterfall_svg`.
@@ -21,6 +22,7 @@ from explain.attribution import (
     check_additivity,
 )
 from explain.checks import ExplanationChecks, check_explanations
+from explain.dose import SquaredLinearDose, SquaredLinearDoseExplainer
 from explain.errors import (
     ExplainError,
     InvalidRowError,
@@ -56,6 +58,8 @@ __all__ = [
     "ModelMismatchError",
     "RandomForestClassifierExplainer",
     "RandomForestRegressorExplainer",
+    "SquaredLinearDose",
+    "SquaredLinearDoseExplainer",
     "TwinExplainer",
     "UnsupportedKind",
     "XGBoostClassifierExplainer",

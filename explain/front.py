@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
+from explain.dose import SquaredLinearDose, SquaredLinearDoseExplainer
 from explain.errors import ModelMismatchError, UnsupportedKind
 from explain.explained import TwinExplainer
 from explain.linear import CoxExplainer, CoxLinear, LogisticRegressionExplainer
@@ -75,6 +76,14 @@ def _cox(model: Any, names: Sequence[str], bg: np.ndarray, _output: str | None) 
     return CoxExplainer(model, names, bg)
 
 
+def _dose(model: Any, names: Sequence[str], bg: np.ndarray, _output: str | None) -> TwinExplainer:
+    if not isinstance(model, SquaredLinearDose):
+        raise ModelMismatchError(
+            f"expected a squared-linear dose model, got {type(model).__name__}"
+        )
+    return SquaredLinearDoseExplainer(model, names, bg)
+
+
 def _mechanistic(kind: TwinKind) -> ExplainerFactory:
     def factory(
         model: Any, names: Sequence[str], bg: np.ndarray, output: str | None
@@ -101,6 +110,7 @@ EXPLAINER_FACTORIES: Mapping[TwinKind, ExplainerFactory] = MappingProxyType(
         TwinKind.WINDKESSEL: _mechanistic(TwinKind.WINDKESSEL),
         TwinKind.RADIOTHERAPY: _mechanistic(TwinKind.RADIOTHERAPY),
         TwinKind.GLUCOSE_T1D: _mechanistic(TwinKind.GLUCOSE_T1D),
+        TwinKind.IWPC_WARFARIN: _dose,
     }
 )
 
@@ -120,7 +130,7 @@ PATH_DEPENDENT: frozenset[TwinKind] = frozenset(
 def background_rows_used(kind: TwinKind, n_rows: int) -> int:
     """How many of ``n_rows`` background rows :func:`build_explainer` explains against:
     none for path-dependent trees, the first :data:`~explain.mechanistic.BACKGROUND_ROWS`
-    for mechanistic twins, every row for linear twins."""
+    for mechanistic twins, every row for linear and dose twins."""
     if kind in PATH_DEPENDENT:
         return 0
     if kind.is_mechanistic:

@@ -23,9 +23,11 @@ DATA_CATEGORIES: frozenset[str] = frozenset(
 )
 
 #: How the bias audit measures a value-predicting twin's error (``extra["error_scale"]``):
-#: ``absolute`` (the default, also for every card stored without the key) or ``relative``
-#: (error / observed value, for outputs whose error grows with their size).
-ERROR_SCALES: tuple[str, ...] = ("absolute", "relative")
+#: ``absolute`` (the default, also for every card stored without the key), ``relative``
+#: (error / observed value, for outputs whose error grows with their size) or ``sqrt``
+#: (``|sqrt(pred) - sqrt(obs)|``, for a model fitted on the square root of its output,
+#: whose errors are even there and grow with the square root of the output elsewhere).
+ERROR_SCALES: tuple[str, ...] = ("absolute", "relative", "sqrt")
 
 
 class TwinKind(StrEnum):
@@ -41,6 +43,9 @@ class TwinKind(StrEnum):
     WINDKESSEL = "windkessel"
     RADIOTHERAPY = "radiotherapy"
     GLUCOSE_T1D = "glucose_t1d"
+    #: A published dosing algorithm: a linear model of the square root of the weekly
+    #: dose, squared (the IWPC pharmacogenetic warfarin algorithm).
+    IWPC_WARFARIN = "iwpc_warfarin"
 
     @property
     def prediction_kind(self) -> Literal["probability", "risk_score", "value"]:
@@ -64,6 +69,8 @@ class TwinKind(StrEnum):
             return "probability"
         if self is TwinKind.COX_PH:
             return "log_partial_hazard"
+        if self is TwinKind.IWPC_WARFARIN:
+            return "dose_mg_per_week"
         return "raw"
 
     @property
@@ -197,6 +204,9 @@ class TwinCard:
         if self.kind.is_mechanistic:
             self._check_outputs()
         self._check_error_scale()
+        note = self.extra.get("evaluation_note")
+        if note is not None and not (isinstance(note, str) and note.strip()):
+            raise CardError('extra["evaluation_note"] must be a non-empty text when present')
 
     def _check_outputs(self) -> None:
         outputs = self.extra.get("outputs")
@@ -232,6 +242,14 @@ class TwinCard:
     def error_scale(self) -> str:
         """The scale on which the bias audit compares prediction errors between groups."""
         return str(self.extra.get("error_scale", "absolute"))
+
+    @property
+    def evaluation_note(self) -> str | None:
+        """What the evaluation set is and what it can show, when the card says so (a set
+        simulated from the model itself checks the implementation only); validation
+        reports, and so dossiers, carry it among their notes."""
+        note = self.extra.get("evaluation_note")
+        return None if note is None else str(note)
 
     @property
     def default_output(self) -> str | None:

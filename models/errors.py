@@ -4,6 +4,8 @@ ModelsError
  +-- CardError        a twin card (metadata) is malformed
  +-- ArtifactFormatError  a model file cannot be written or read in its safe format
  +-- DemoDataUnavailable  the demo data sets' optional package is not installed
+ +-- DoseInputError   inputs a dosing algorithm cannot read (a code out of range, no
+                      positive dose)
 """
 
 
@@ -22,3 +24,7 @@ class ArtifactFormatError(ModelsError):
 class DemoDataUnavailable(ModelsError):
     """The demo data sets' package (scikit-survival, the ``demo`` extra) is not installed;
     the message says what to install."""
+
+
+class DoseInputError(ModelsError, ValueError):
+    """Inputs a dosing algorithm cannot read; the message names the input and why."""

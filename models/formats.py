@@ -12,6 +12,8 @@ cox_ph                     ``model.json``   :class:`~models.cox.CoxLinearModel`
 pk_vancomycin, windkessel, ``model.json``   the mechanistic twin class of the kind
 radiotherapy, glucose_t1d                   (:data:`MECHANISTIC_CLASSES`), constructed
                                             from its constructor parameters and fitted
+iwpc_warfarin              ``model.json``   :class:`~models.warfarin.iwpc.IwpcWarfarinModel`
+                                            (the published coefficients, as data)
 =========================  ===============  =============================================
 
 Nothing here unpickles: UBJSON and JSON are data, and skops refuses every type that is
@@ -31,11 +33,13 @@ from models.card import TwinKind
 from models.cox import CoxLinearModel
 from models.errors import ArtifactFormatError
 from models.mechanistic import GlucoseT1DTwin, RadiotherapyTwin, VancomycinTwin, WindkesselTwin
+from models.warfarin.iwpc import IwpcWarfarinModel
 
 XGBOOST_FILE = "model.ubj"
 SKOPS_FILE = "model.skops"
 COX_FILE = "model.json"
 MECHANISTIC_FILE = "model.json"
+DOSE_FILE = "model.json"
 
 #: The twin class of each mechanistic kind; its file holds the constructor parameters.
 MECHANISTIC_CLASSES: Mapping[TwinKind, type[Any]] = MappingProxyType(
@@ -68,6 +72,8 @@ def model_filename(kind: TwinKind) -> str:
         return COX_FILE
     if kind in MECHANISTIC_CLASSES:
         return MECHANISTIC_FILE
+    if kind is TwinKind.IWPC_WARFARIN:
+        return DOSE_FILE
     raise ArtifactFormatError(f"no safe format for kind {kind!r}")
 
 
@@ -166,6 +172,12 @@ def save_model(kind: TwinKind, model: object, directory: Path) -> list[Path]:
         elif kind in MECHANISTIC_CLASSES:
             text = json.dumps(mechanistic_to_dict(kind, model), indent=2, sort_keys=True)
             path.write_text(text, encoding="utf-8")
+        elif kind is TwinKind.IWPC_WARFARIN:
+            if type(model) is not IwpcWarfarinModel:
+                raise ArtifactFormatError(
+                    f"expected an IwpcWarfarinModel, got {type(model).__name__}"
+                )
+            path.write_text(json.dumps(model.to_dict(), indent=2), encoding="utf-8")
         else:
             import skops.io as sio
 
@@ -207,7 +219,17 @@ def load_model(kind: TwinKind, directory: Path) -> object:
         except (OSError, ValueError) as exc:
             raise ArtifactFormatError(f"unreadable {kind.value} model: {exc!r}") from exc
         return mechanistic_from_dict(kind, data)
+    if kind is TwinKind.IWPC_WARFARIN:
+        return IwpcWarfarinModel.from_dict(_json(path, kind))
     return _load_skops(kind, path)
+
+
+def _json(path: Path, kind: TwinKind) -> object:
+    try:
+        data: object = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ArtifactFormatError(f"unreadable {kind.value} model: {exc!r}") from exc
+    return data
 
 
 def _load_booster(path: Path) -> object:

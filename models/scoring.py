@@ -41,7 +41,7 @@ def score(kind: TwinKind, model: Any, X: np.ndarray, output: str | None = None) 
         return Scores(value=margin)
     if kind in (TwinKind.LOGISTIC_REGRESSION, TwinKind.RANDOM_FOREST_CLASSIFIER):
         return Scores(probability=np.asarray(model.predict_proba(X), dtype=np.float64)[:, 1])
-    if kind is TwinKind.RANDOM_FOREST_REGRESSOR:
+    if kind in (TwinKind.RANDOM_FOREST_REGRESSOR, TwinKind.IWPC_WARFARIN):
         return Scores(value=np.asarray(model.predict(X), dtype=np.float64))
     if kind is TwinKind.COX_PH:
         return Scores(

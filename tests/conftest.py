@@ -1,7 +1,8 @@
 """Shared fixtures: a demo registry trained once per session, copied per test.
 
 The template home holds the MLflow store and a governance database in which the four
-demo twins are registered, bias-audited, validated (a passing dossier) and approved.
+statistical demo twins, the IWPC warfarin twin and the four mechanistic twins are
+registered, bias-audited, validated (a passing dossier) and approved.
 Each test gets its own copy of the governance database and secrets, sharing the MLflow
 store.
 
@@ -32,6 +33,7 @@ from api.composition.tokens import issue_token
 from api.http.app import create_app
 from models.demo_twins import DemoTwin, train_demo_twins
 from models.mechanistic_demo import train_mechanistic_twins
+from models.warfarin.demo import warfarin_twin
 
 REPO = Path(__file__).resolve().parent.parent
 BACKEND = os.environ.get("TWINREG_TEST_BACKEND", "sqlite")
@@ -76,9 +78,16 @@ def mechanistic_twins() -> list[DemoTwin]:
 
 
 @pytest.fixture(scope="session")
+def warfarin() -> DemoTwin:
+    """The IWPC warfarin dosing twin (published coefficients, simulated evaluation set)."""
+    return warfarin_twin()
+
+
+@pytest.fixture(scope="session")
 def template_home(
     tmp_path_factory: pytest.TempPathFactory,
     demo_twins: list[DemoTwin],
+    warfarin: DemoTwin,
     mechanistic_twins: list[DemoTwin],
 ) -> Iterator[Settings]:
     home = tmp_path_factory.mktemp("template-home")
@@ -90,7 +99,7 @@ def template_home(
         }
     settings = Settings.load(home, environ=environ)
     service = TwinregService(settings)
-    for twin in demo_twins + mechanistic_twins:
+    for twin in [*demo_twins, warfarin, *mechanistic_twins]:
         _govern(service, twin)
     service.engine.dispose()
     yield settings

@@ -16,6 +16,7 @@ from api.composition.service import TwinregService
 from governance.identity.principal import Principal
 from models.demo_twins import DemoTwin, train_demo_twins
 from models.mechanistic_demo import train_mechanistic_twins
+from models.warfarin.demo import warfarin_twin
 
 SITE = "st-mary"
 DATA_SCIENTIST = Principal("dana", "data_scientist")
@@ -27,7 +28,7 @@ def run_demo(service: TwinregService, console: Console | None = None) -> int:
     console = console or Console()
     console.rule("[bold]twinreg demo")
     console.print(f"home: {service.settings.home}")
-    twins = _train(console) + train_mechanistic_twins()
+    twins = [*_train(console), warfarin_twin(), *train_mechanistic_twins()]
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
     ) as progress:
@@ -72,15 +73,44 @@ def run_demo(service: TwinregService, console: Console | None = None) -> int:
     )
     console.rule(f"5. a vancomycin patient twin of {PATIENT}: calibrated, dosed, threaded")
     run_twin_demo(service, CLINICIAN, console)
+    _warfarin(service, next(t for t in twins if t.name == "iwpc-warfarin"), console)
     console.rule(
-        f"6. a glucose patient twin of {GLUCOSE_PATIENT}: 3 days of CGM, calibrated, forecast"
+        f"8. a glucose patient twin of {GLUCOSE_PATIENT}: 3 days of CGM, calibrated, forecast"
     )
     run_glucose_twin_demo(service, CLINICIAN, console)
-    console.rule("7. audit verification")
+    console.rule("9. audit verification")
     result = service.audit_verify(None)
     style = "green" if result["ok"] else "red"
     console.print(f"[{style}]{result['message']} ({result['count']} records)")
     return 0 if result["ok"] else 1
+
+
+#: The demo's warfarin patient: a consent that names genomic data.
+WARFARIN_PATIENT = "patient-004"
+WARFARIN_CATEGORIES = ["demographics", "vitals", "medication", "genomic"]
+
+
+def _warfarin(service: TwinregService, twin: DemoTwin, console: Console) -> None:
+    """The pharmacogenomic twin: withheld without a consent naming genomic data (patient-001
+    consented to every other category), released and explained in mg/week with one."""
+    features = _features(twin)
+    console.rule("6. withheld: iwpc-warfarin, patient-001's consent names no genomic data")
+    _show(
+        console,
+        service.predictions.predict(CLINICIAN, twin.name, "patient-001", "treatment", features),
+    )
+    console.rule(f"7. released: iwpc-warfarin weekly dose for {WARFARIN_PATIENT} (mg/week)")
+    service.patients.register(CLINICIAN, WARFARIN_PATIENT, SITE)
+    if not any(
+        c.status == "active" for c in service.patients.consents(CLINICIAN, WARFARIN_PATIENT)
+    ):
+        service.patients.grant(
+            CLINICIAN, WARFARIN_PATIENT, "treatment", WARFARIN_CATEGORIES, None, None
+        )
+    _show(
+        console,
+        service.predictions.predict(CLINICIAN, twin.name, WARFARIN_PATIENT, "treatment", features),
+    )
 
 
 def _train(console: Console) -> list[DemoTwin]:

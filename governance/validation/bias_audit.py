@@ -31,8 +31,10 @@ A regressor's error is measured on the scale its card declares (``error_scale``)
 ``"absolute"`` (the default) compares the mean absolute error (``mae``) of the groups,
 ``"relative"`` their mean absolute relative error ``|pred - obs| / obs`` (``mare``), for
 outputs whose error grows with their size (volumes, concentrations spanning orders of
-magnitude), where a few large values would otherwise decide every group's MAE. The same
-ratio limit judges either scale; the result records which one was used.
+magnitude), where a few large values would otherwise decide every group's MAE, and
+``"sqrt"`` their mean ``|sqrt(pred) - sqrt(obs)|`` (``mae_sqrt``), for a model fitted on
+the square root of its output (a dose), whose errors have one spread only there. The same
+ratio limit judges every scale; the result records which one was used.
 
 A group smaller than ``min_group_size`` (or with too few events), an attribute with a
 single group, a metric that cannot be computed and an empty ``sensitive`` mapping all fail
@@ -68,6 +70,7 @@ from governance.validation.bias_inputs import (
     binary,
     floats,
     limit_section,
+    require_non_negative,
     require_positive,
     size_limits,
 )
@@ -77,6 +80,7 @@ from governance.validation.bias_metrics import (
     guarded,
     km_calibration,
     mean_absolute_relative_error,
+    mean_absolute_sqrt_error,
     roc_auc,
     thresholded,
 )
@@ -214,7 +218,8 @@ def audit_regressor(
     """Per-group mean error on ``error_scale``; the largest / smallest must stay bounded.
 
     ``"absolute"``: mean absolute error (``mae``); ``"relative"``: mean absolute relative
-    error (``mare``), which needs every observation to be positive.
+    error (``mare``), which needs every observation to be positive; ``"sqrt"``: mean
+    absolute error of the square roots (``mae_sqrt``), which needs no negative value.
     """
     if error_scale not in ERROR_METRICS:
         raise InvalidInput(
@@ -225,12 +230,14 @@ def audit_regressor(
     p = floats(y_pred, "y_pred", len(y))
     if error_scale == "relative":
         require_positive(y, "y_true")
+    if error_scale == "sqrt":
+        require_non_negative(y, "y_true")
+        require_non_negative(p, "y_pred")
     min_size, _ = size_limits(limits, events=False)
     lim = limit_section(limits, "regressor", ("max_mae_ratio",))
     name = ERROR_METRICS[error_scale]
-    error = mean_absolute_error if error_scale == "absolute" else mean_absolute_relative_error
+    error, label = _ERROR_FUNCTIONS[error_scale]
     metrics: dict[str, Callable[..., float]] = {name: guarded(error)}
-    label = "MAE" if name == "mae" else "MARE (mean absolute relative error)"
 
     def judge(res: AttributeResult, _labels: Labels) -> None:
         by = res.metrics[name]
@@ -248,3 +255,11 @@ def audit_regressor(
     result = audit_by_group(y, p, sensitive, metrics, None, min_size, judge)
     result.error_scale = error_scale
     return result
+
+
+#: Per error scale: the per-group error function and how a reason names it.
+_ERROR_FUNCTIONS: dict[str, tuple[Callable[..., float], str]] = {
+    "absolute": (mean_absolute_error, "MAE"),
+    "relative": (mean_absolute_relative_error, "MARE (mean absolute relative error)"),
+    "sqrt": (mean_absolute_sqrt_error, "MAE of square roots"),
+}

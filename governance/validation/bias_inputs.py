@@ -48,6 +48,17 @@ def require_positive(values: FloatArray, name: str) -> None:
         )
 
 
+def require_non_negative(values: FloatArray, name: str) -> None:
+    """Refuse negative values (their square root, the sqrt error scale, is undefined)."""
+    bad = int(np.sum(values < 0))
+    if bad:
+        raise InvalidInput(
+            f"{name} has {bad} negative values: the sqrt error scale |sqrt(pred) - "
+            "sqrt(obs)| is undefined for them; use the absolute error scale",
+            field=name,
+        )
+
+
 def binary(values: npt.ArrayLike, name: str) -> npt.NDArray[np.int64]:
     """``values`` as 0/1 integers (booleans accepted)."""
     arr = floats(values, name, None)

@@ -58,6 +58,20 @@ def mean_absolute_relative_error(y_true: Any, y_pred: Any) -> float:
     return float(np.mean(np.abs(np.asarray(y_pred, dtype=np.float64) - y) / y))
 
 
+def mean_absolute_sqrt_error(y_true: Any, y_pred: Any) -> float:
+    """Mean of ``|sqrt(pred) - sqrt(obs)|``; nothing is negative (the caller checks).
+
+    The error scale of a model fitted on the square root of its output (the IWPC warfarin
+    algorithm): there its residuals have one spread whatever the output, while in the
+    output's own units they grow about as ``2 * sqrt(output) * residual``, so groups whose
+    typical output differs would differ in MAE (or in relative error, the other way round)
+    even if the model served them equally well.
+    """
+    y = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    return float(np.mean(np.abs(np.sqrt(p) - np.sqrt(y))))
+
+
 def calibration_in_the_large(y_true: Any, proba: Any) -> float:
     """``|mean predicted probability - observed rate|``."""
     return abs(float(np.mean(proba)) - float(np.mean(y_true)))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: A regressor's declared error scale -> the per-group metric its audit compares.
-ERROR_METRICS: dict[str, str] = {"absolute": "mae", "relative": "mare"}
+ERROR_METRICS: dict[str, str] = {"absolute": "mae", "relative": "mare", "sqrt": "mae_sqrt"}
 
 
 @dataclass(frozen=True)

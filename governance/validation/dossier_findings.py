@@ -100,14 +100,23 @@ def _overall(family: str, metrics: Mapping[str, Any], lim: Mapping[str, float]) 
     ]
 
 
+#: Per error scale: the metric that judges groups and how a finding names it.
+_GROUP_ERRORS: dict[str, tuple[str, str]] = {
+    "absolute": ("mae", "MAE"),
+    "relative": ("mare", "relative error"),
+    "sqrt": ("mae_sqrt", "MAE of square roots"),
+}
+
+
 def _subgroups(
     family: str, validation: Mapping[str, Any], lim: Mapping[str, float], error_scale: str
 ) -> list[Finding]:
     """Per-group quality; regressors' error on the scale the card declares (MAE, or the
-    mean absolute relative error for outputs spanning orders of magnitude)."""
+    mean absolute relative error for outputs spanning orders of magnitude, the mean
+    absolute error of square roots for a model fitted on the square root of a dose)."""
     s = "subgroup_performance"
     out = []
-    error, error_label = ("mare", "relative error") if error_scale == "relative" else ("mae", "MAE")
+    error, error_label = _GROUP_ERRORS.get(error_scale, _GROUP_ERRORS["absolute"])
     overall_error = validation["overall"]["metrics"].get(error, {}).get("estimate")
     for attribute, groups in validation["subgroups"].items():
         for group, perf in groups.items():

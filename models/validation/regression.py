@@ -1,7 +1,8 @@
 """Held-out error of a regressor or of a mechanistic twin's output.
 
 MAE, RMSE, bias (mean prediction - observed), the bias relative to the mean absolute
-outcome, the mean absolute relative error (when every outcome is positive), and skill:
+outcome, the mean absolute relative error (when every outcome is positive), the mean
+absolute error of the square roots (when no outcome or prediction is negative), and skill:
 ``1 - MAE / MAE of predicting the median outcome for everyone``,
 a unit-free score that policies can bound for any output.
 """
@@ -38,6 +39,8 @@ def regression_performance(
     )
     if bool(np.all(y_arr > 0)):
         names += ("mare",)
+    if bool(np.all(y_arr >= 0) and np.all(p_arr >= 0)):
+        names += ("mae_sqrt",)
     metrics: dict[str, Estimate] = {
         name: interval(float(point[name][0]), boot[name], settings.level) for name in names
     }

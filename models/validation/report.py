@@ -77,6 +77,8 @@ def validate(
             "calibration is reported at the card's horizon, the one horizon at which the "
             "stored survival model predicts survival"
         )
+    if card.evaluation_note is not None:
+        notes.append(card.evaluation_note)
     if card.kind.is_mechanistic:
         notes.append(
             f"the metrics describe the default output {card.default_output!r}, the one the "

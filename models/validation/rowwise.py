@@ -194,7 +194,9 @@ def regression_errors(y: npt.ArrayLike, prediction: npt.ArrayLike) -> dict[str, 
     ``relative_bias`` is the bias over the mean absolute outcome; ``mare`` the mean
     absolute relative error ``|prediction - observed| / observed`` (NaN unless every
     observed value is positive), the error scale of twins whose error grows with the
-    output (see :attr:`models.card.TwinCard.error_scale`).
+    output (see :attr:`models.card.TwinCard.error_scale`); ``mae_sqrt`` the mean
+    ``|sqrt(prediction) - sqrt(observed)|`` (NaN unless both are non-negative), the scale
+    of twins fitted on the square root of their output.
     """
     y_arr = np.atleast_2d(np.asarray(y, dtype=np.float64))
     p_arr = np.atleast_2d(np.asarray(prediction, dtype=np.float64))
@@ -207,6 +209,9 @@ def regression_errors(y: npt.ArrayLike, prediction: npt.ArrayLike) -> dict[str, 
         relative_bias = np.where(scale > 0, error.mean(axis=1) / scale, np.nan)
         positive = np.all(y_arr > 0, axis=1)
         mare = np.where(positive, np.mean(np.abs(error) / np.abs(y_arr), axis=1), np.nan)
+        both = np.all((y_arr >= 0) & (p_arr >= 0), axis=1)
+        root_error = np.abs(np.sqrt(np.abs(p_arr)) - np.sqrt(np.abs(y_arr)))
+        mae_sqrt = np.where(both, np.mean(root_error, axis=1), np.nan)
     return {
         "mae": mae,
         "rmse": np.sqrt(np.mean(error**2, axis=1)),
@@ -214,4 +219,5 @@ def regression_errors(y: npt.ArrayLike, prediction: npt.ArrayLike) -> dict[str, 
         "relative_bias": relative_bias,
         "skill": skill,
         "mare": mare,
+        "mae_sqrt": mae_sqrt,
     }
