@@ -23,7 +23,13 @@ from api.composition.fhir_coverage import (
     stored_consents,
     withdrawn_ids,
 )
-from api.fhir.bundle import PatientPlan, TransactionPlan, parse_bundle, plan_transaction
+from api.fhir.bundle import (
+    PatientPlan,
+    TransactionPlan,
+    decode,
+    parse_bundle,
+    plan_transaction,
+)
 from api.fhir.outcome import as_json, operation_outcome
 from governance.clock import utcnow
 from governance.consent.patient_keys import find, lookup_params
@@ -54,7 +60,11 @@ class Judged:
 
 
 def transaction(
-    service: TwinregService, principal: Principal, body: object, purpose: str | None
+    service: TwinregService,
+    principal: Principal,
+    body: bytes,
+    content_type: str,
+    purpose: str | None,
 ) -> dict[str, Any]:
     """The transaction-response Bundle of ``body``, or the refusal of all of it."""
     policy = service.policies.current()
@@ -62,7 +72,7 @@ def transaction(
         raise Forbidden(
             f"role {principal.role!r} may not register patients, grant consents or add observations"
         )
-    bundle = parse_bundle(body)
+    bundle = parse_bundle(decode(body, content_type))
     plan = plan_transaction(bundle, policy.fhir_terms, policy.observation_kinds, principal.site)
     named = _purpose(policy, purpose)
     judged = [_precheck(service, principal, policy, p, named) for p in plan.patients]

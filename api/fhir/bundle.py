@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.medicationadministration import MedicationAdministration
@@ -33,6 +34,7 @@ from governance.twins.entries import check_entries
 
 RESOURCES = ("Patient", "Consent", "Observation", "MedicationAdministration")
 MAX_ENTRIES = 500
+_JSON_TYPES = ("application/fhir+json", "application/json")
 
 
 @dataclass
@@ -57,6 +59,16 @@ def path_of(location: tuple[int | str, ...], root: str = "Bundle") -> str:
     for part in location:
         out += f"[{part}]" if isinstance(part, int) else f".{part}"
     return out
+
+
+def decode(body: bytes, content_type: str) -> object:
+    """The request body as JSON (:class:`InvalidResource` naming the Bundle if it is not)."""
+    if content_type.split(";")[0].strip().lower() not in _JSON_TYPES:
+        raise InvalidResource("send Content-Type: application/fhir+json", "Bundle")
+    try:
+        return msgspec.json.decode(body)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise InvalidResource("the body is not a JSON resource", "Bundle") from exc
 
 
 def parse_bundle(body: object) -> Bundle:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
@@ -16,26 +15,13 @@ from litestar.params import Parameter
 from api.composition import fhir
 from api.composition.service import TwinregService
 from api.fhir.capability import capability_statement
-from api.fhir.errors import InvalidResource
 from api.fhir.outcome import FHIR_JSON
 from api.http.deps import provide_principal, provide_service
 from governance.identity.principal import Principal
 
-_JSON_TYPES = ("application/fhir+json", "application/json")
-
 
 def fhir_response(body: dict[str, Any], status: int = 200) -> Response[dict[str, Any]]:
     return Response(body, status_code=status, media_type=FHIR_JSON)
-
-
-def decode(body: bytes, content_type: str) -> object:
-    """The request body as JSON (400 OperationOutcome naming the Bundle when it is not)."""
-    if content_type.split(";")[0].strip().lower() not in _JSON_TYPES:
-        raise InvalidResource("send Content-Type: application/fhir+json", "Bundle")
-    try:
-        return msgspec.json.decode(body)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        raise InvalidResource("the body is not a JSON resource", "Bundle") from exc
 
 
 class FhirController(Controller):
@@ -57,5 +43,5 @@ class FhirController(Controller):
         content_type: str = Parameter(header="content-type", default=""),
         purpose: str | None = Parameter(query="purpose", default=None, max_length=64),
     ) -> Response[dict[str, Any]]:
-        data = decode(body, content_type)
-        return fhir_response(fhir.transaction(service, principal, data, purpose))
+        answer = fhir.transaction(service, principal, body, content_type, purpose)
+        return fhir_response(answer)

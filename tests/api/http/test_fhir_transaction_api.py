@@ -80,3 +80,59 @@ def test_one_bad_entry_stores_nothing(api: Any, bad: Any, status: int, expressio
     audit_id = body["extension"][0]["valueString"]
     record = audit_body(api, audit_id)
     assert record["action"] == "request.refused" and record["status"] == status
+
+
+def genotype() -> dict[str, Any]:
+    return observation("g1", "46724-1", "2026-03-01T06:00:00Z", "*1/*1")
+
+
+def test_genomic_is_not_granted_by_an_unrestricted_consent(api: Any) -> None:
+    before = counts(api)
+    r = post(api, bundle(patient(), consent(labels=None), genotype()))
+    assert r.status_code == 403, r.text
+    assert "genomic" in r.json()["issue"][0]["diagnostics"]
+    assert counts(api) == before
+    record = audit_body(api, r.json()["extension"][0]["valueString"])
+    assert record["action"] == "observation.withheld" and record["missing"] == ["genomic"]
+    labelled = consent(labels=None)
+    labelled["resource"]["provision"]["securityLabel"] = [
+        {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "GDIS"}
+    ]
+    r = post(api, bundle(patient(), labelled, genotype()))
+    assert r.status_code == 200, r.text
+    assert counts(api)["twin_observation"] == before["twin_observation"] + 1
+
+
+def test_an_unsupported_nested_provision_stores_nothing(api: Any) -> None:
+    before = counts(api)
+    nested = consent(provision=[{"type": "deny", "period": {"start": "2026-01-01"}}])
+    r = post(api, bundle(patient(), nested, *course()))
+    refused(r, 422, "Bundle.entry[1].resource.provision.provision[0].period")
+    assert counts(api) == before
+
+
+def test_a_patient_of_another_site_is_refused_before_anything_is_stored(api: Any) -> None:
+    before = counts(api)
+    r = post(api, bundle(patient(site="elsewhere"), consent(), *course()))
+    assert r.status_code == 403, r.text
+    assert r.headers["content-type"].startswith("application/fhir+json")
+    assert counts(api) == before
+    record = audit_body(api, r.json()["extension"][0]["valueString"])
+    assert record["action"] == "request.refused" and record["status"] == 403
+
+
+def test_observations_without_any_consent_store_nothing(api: Any) -> None:
+    before = counts(api)
+    r = post(api, bundle(patient(), *course()), purpose="TREAT")
+    assert r.status_code == 403, r.text
+    assert counts(api) == before
+    r = post(api, bundle(patient(), *course()))
+    refused(r, 422, "purpose")
+    assert counts(api) == before
+
+
+def test_a_role_that_writes_nothing_is_refused_before_its_body_is_read(api: Any) -> None:
+    r = api.client.post("/fhir", content=b"not json", headers={**api.validator, **FHIR_JSON})
+    assert r.status_code == 403, r.text
+    r = api.client.post("/fhir", content=b"not json", headers={**api.clinician, **FHIR_JSON})
+    refused(r, 400, "Bundle")
