@@ -30,9 +30,36 @@ class Search:
 
 _PATIENT = ("patient", "token", "the pseudonymous patient id at your site")
 _TWIN = ("twin", "token", "the patient twin's id")
+_SITE = ("site", "token", "the patient's site, for a caller bound to no site (admin)")
 
 #: Every search route, in the order the statement lists them.
-SEARCHES: tuple[Search, ...] = ()
+SEARCHES: tuple[Search, ...] = (
+    Search(
+        "Observation",
+        "a patient twin's vancomycin forecasts (AUC24, its 90 % "
+        "interval, the explanation's top contributions, the model version)",
+        (_PATIENT, _TWIN, _SITE),
+    ),
+    Search(
+        "MedicationRequest",
+        "a patient twin's recommended regimens (intent proposal, "
+        "probability of target attainment, AUC24 and its interval, the model version)",
+        (_PATIENT, _TWIN, _SITE),
+    ),
+    Search(
+        "Provenance",
+        "each state of a patient twin: the observations it used, the model version",
+        (_PATIENT, _TWIN, _SITE),
+    ),
+    Search(
+        "AuditEvent",
+        "the audit log (ethics board); patients by keyed hash only",
+        (
+            ("date", "date", "ge<instant> and/or lt<instant>"),
+            ("_count", "number", "at most 1000 events (default 100)"),
+        ),
+    ),
+)
 
 TRANSACTION_TYPES = RESOURCES
 

@@ -69,6 +69,10 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     # FHIR: the same service calls (a transaction Bundle writes patients and observations)
     ("GET", "/fhir/metadata"): set(ROLES),
     ("POST", "/fhir"): {"clinician", "admin"},
+    ("GET", "/fhir/Observation"): {"clinician", "admin"},
+    ("GET", "/fhir/MedicationRequest"): {"clinician", "admin"},
+    ("GET", "/fhir/Provenance"): {"clinician", "admin"},
+    ("GET", "/fhir/AuditEvent"): {"ethics_board"},
 }
 
 #: Routes whose resource lives at a site: a clinician of another site is refused there.
@@ -77,6 +81,9 @@ SITE_BOUND = {path for _, path in ALLOWED if "patients" in path} | {
     "/v1/simulations",
     "/v1/predictions/{audit_id:str}/overrides",
     "/fhir",
+    "/fhir/Observation",
+    "/fhir/MedicationRequest",
+    "/fhir/Provenance",
 }
 
 
@@ -160,6 +167,11 @@ def _request(
     named = ("/consents", "/observations", "/thread", "/erase")
     params = {"site": "st-mary"} if path.endswith(named) and role != "clinician" else None
     params = {"site": "st-mary"} if "/consents" in path and role != "clinician" else params
+    if path in ("/fhir/Observation", "/fhir/MedicationRequest", "/fhir/Provenance"):
+        params = {"patient": "p-1", "twin": twin}
+        params.update({"site": "st-mary"} if role != "clinician" else {})
+    elif path == "/fhir/AuditEvent":
+        params = {"date": "ge2020-01-01T00:00:00Z"}
     return api.client.request(method, url, json=body, headers=headers, params=params)
 
 

@@ -12,16 +12,23 @@ from litestar import Controller, Response, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from api.composition import fhir
+from api.composition import fhir, fhir_reads
 from api.composition.service import TwinregService
 from api.fhir.capability import capability_statement
 from api.fhir.outcome import FHIR_JSON
+from api.http.controllers.patients import SITE_QUERY
 from api.http.deps import provide_principal, provide_service
 from governance.identity.principal import Principal
 
 
 def fhir_response(body: dict[str, Any], status: int = 200) -> Response[dict[str, Any]]:
     return Response(body, status_code=status, media_type=FHIR_JSON)
+
+
+_PATIENT = Parameter(query="patient", min_length=1, max_length=136)
+_TWIN = Parameter(query="twin", min_length=1, max_length=64)
+_DATE = Parameter(query="date", min_items=1, max_items=2)
+_COUNT = Parameter(query="_count", default=100, ge=1, le=fhir_reads.MAX_EVENTS)
 
 
 class FhirController(Controller):
@@ -45,3 +52,39 @@ class FhirController(Controller):
     ) -> Response[dict[str, Any]]:
         answer = fhir.transaction(service, principal, body, content_type, purpose)
         return fhir_response(answer)
+
+    @get("/Observation", sync_to_thread=True)
+    def forecasts(
+        self, service: TwinregService, principal: Principal, patient: str = _PATIENT,
+        twin: str = _TWIN, site: str | None = SITE_QUERY,
+    ) -> Response[dict[str, Any]]:  # fmt: skip
+        return fhir_response(
+            fhir_reads.twin_search(service, principal, "Observation", patient, twin, site)
+        )
+
+    @get("/MedicationRequest", sync_to_thread=True)
+    def recommendations(
+        self, service: TwinregService, principal: Principal, patient: str = _PATIENT,
+        twin: str = _TWIN, site: str | None = SITE_QUERY,
+    ) -> Response[dict[str, Any]]:  # fmt: skip
+        found = fhir_reads.twin_search(service, principal, "MedicationRequest", patient, twin, site)
+        return fhir_response(found)
+
+    @get("/Provenance", sync_to_thread=True)
+    def provenance(
+        self, service: TwinregService, principal: Principal, patient: str = _PATIENT,
+        twin: str = _TWIN, site: str | None = SITE_QUERY,
+    ) -> Response[dict[str, Any]]:  # fmt: skip
+        return fhir_response(
+            fhir_reads.twin_search(service, principal, "Provenance", patient, twin, site)
+        )
+
+    @get("/AuditEvent", sync_to_thread=True)
+    def audit_events(
+        self,
+        service: TwinregService,
+        principal: Principal,
+        date: list[str] = _DATE,
+        count: int = _COUNT,
+    ) -> Response[dict[str, Any]]:
+        return fhir_response(fhir_reads.audit_events(service, principal, date, count))
