@@ -18,12 +18,14 @@ from api.composition.service import TwinregService
 from api.composition.settings import Settings
 from api.http.auth import PUBLIC_PATHS, BearerAuthMiddleware
 from api.http.controllers.audit import AuditController
+from api.http.controllers.fhir import FhirController
 from api.http.controllers.models import ModelController
 from api.http.controllers.oversight import OverrideController, ReportController
 from api.http.controllers.patients import PatientController
 from api.http.controllers.predictions import PredictionController
 from api.http.controllers.simulations import SimulationController
 from api.http.controllers.twins import TwinController
+from api.http.fhir_errors import for_fhir
 from api.http.limits import counters_for, rate_limit_config
 from api.http.off_loop import off_the_loop
 from api.http.openapi import (
@@ -72,8 +74,9 @@ def health(state: State) -> Response[dict[str, Any]]:
     return problem(503, "Unavailable", detail, checks=result.checks)
 
 
-#: Every error is answered by the page or API table (:func:`by_path`), built off the loop.
-build_error_answer, error_answer = off_the_loop(by_path(EXCEPTION_HANDLERS)[Exception])
+#: Every error is answered by the page or API table (:func:`by_path`; on /fhir as an
+#: OperationOutcome: :func:`for_fhir`), built off the loop.
+build_error_answer, error_answer = off_the_loop(for_fhir(by_path(EXCEPTION_HANDLERS)[Exception]))
 
 
 def _openapi_config() -> OpenAPIConfig:
@@ -121,6 +124,7 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             AuditController,
             OverrideController,
             ReportController,
+            FhirController,
             create_static_files_router(
                 path="/static/swagger", directories=[SWAGGER_UI], include_in_schema=False
             ),

@@ -35,6 +35,7 @@ from casbin.persist.adapter import Adapter, load_policy_line
 
 from governance.errors import PolicyError
 from governance.policy.credibility import CREDIBILITY_FILE, parse_credibility
+from governance.policy.fhir_terms import FHIR_TERMS_FILE, parse_fhir_terms
 from governance.policy.observation_kinds import OBSERVATION_KINDS_FILE, parse_observation_kinds
 from governance.policy.rules import DatabaseRules, Rule
 from governance.policy.watch import PolicyWatcher
@@ -50,6 +51,7 @@ REQUIRED_FILES = (
     THRESHOLDS_FILE,
     CREDIBILITY_FILE,
     OBSERVATION_KINDS_FILE,
+    FHIR_TERMS_FILE,
 )
 ENVELOPE_ACTIONS = frozenset({"withhold", "warn"})
 _MAX_MEMO = 10_000
@@ -116,6 +118,9 @@ class PolicySet:
         self.bias_audit_max_age_days = float(bias["max_age_days"])
         self.credibility = parse_credibility(contents[CREDIBILITY_FILE])
         self.observation_kinds = parse_observation_kinds(contents[OBSERVATION_KINDS_FILE])
+        self.fhir_terms = parse_fhir_terms(
+            contents[FHIR_TERMS_FILE], self.ethics.purposes, self.observation_kinds
+        )
 
     def allows(
         self, role: str, site: str | None, target: str | None, obj: str, act: str
@@ -286,7 +291,7 @@ class PolicyStore:
 
 def _files_digest(contents: Mapping[str, str]) -> str:
     """What the store compares between refreshes: the digest of every file's content
-    (reading and hashing the six files takes tens of microseconds)."""
+    (reading and hashing the seven files takes tens of microseconds)."""
     return _content_hash(contents)
 
 

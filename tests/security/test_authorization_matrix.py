@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.api.fhir_bundles import bundle, observation, patient
 from tests.api.helpers import features_of, prepare_patient, twin_named
 from tests.api.twin_course import COVARIATES, TWIN_CATEGORIES, VANCO, prepare_twin
 
@@ -65,6 +66,13 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/thread"): {"clinician", "admin"},
     ("POST", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/consent-gaps"): {"clinician"},
     ("POST", "/v1/patients/{patient_id:str}/erase"): {"admin"},
+    # FHIR: the same service calls (a transaction Bundle writes patients and observations)
+    ("GET", "/fhir/metadata"): set(ROLES),
+    ("POST", "/fhir"): {"clinician", "admin"},
+    ("GET", "/fhir/Observation"): {"clinician", "admin"},
+    ("GET", "/fhir/MedicationRequest"): {"clinician", "admin"},
+    ("GET", "/fhir/Provenance"): {"clinician", "admin"},
+    ("GET", "/fhir/AuditEvent"): {"ethics_board"},
 }
 
 #: Routes whose resource lives at a site: a clinician of another site is refused there.
@@ -72,6 +80,10 @@ SITE_BOUND = {path for _, path in ALLOWED if "patients" in path} | {
     "/v1/predictions",
     "/v1/simulations",
     "/v1/predictions/{audit_id:str}/overrides",
+    "/fhir",
+    "/fhir/Observation",
+    "/fhir/MedicationRequest",
+    "/fhir/Provenance",
 }
 
 
@@ -144,6 +156,9 @@ def _request(
         body = {} if path.endswith("/recommendations") else None
     elif path.endswith("/erase"):
         body = {"reason": "matrix"}
+    elif path == "/fhir":
+        age = observation("age-fhir", "30525-0", "2026-03-01T06:00:00Z", 55, "a")
+        body = bundle(patient(), age)
     elif path.endswith("/consent-gaps"):
         body = {"start": "2026-01-01T00:00:00Z", "resolution": "empty"}
     elif method == "POST" and "/versions/" in path and not path.endswith("bias-audits"):
@@ -152,6 +167,11 @@ def _request(
     named = ("/consents", "/observations", "/thread", "/erase")
     params = {"site": "st-mary"} if path.endswith(named) and role != "clinician" else None
     params = {"site": "st-mary"} if "/consents" in path and role != "clinician" else params
+    if path in ("/fhir/Observation", "/fhir/MedicationRequest", "/fhir/Provenance"):
+        params = {"patient": "p-1", "twin": twin}
+        params.update({"site": "st-mary"} if role != "clinician" else {})
+    elif path == "/fhir/AuditEvent":
+        params = {"date": "ge2020-01-01T00:00:00Z"}
     return api.client.request(method, url, json=body, headers=headers, params=params)
 
 
