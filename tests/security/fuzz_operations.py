@@ -40,6 +40,7 @@ OPERATIONS = [
     ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/recommendations"),
     ("GET", "/v1/patients/{patient_id}/twins/{twin_id}/thread"),
     ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/consent-gaps"),
+    ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/moves"),
     ("POST", "/v1/patients/{patient_id}/erase"),
 ]
 
@@ -116,6 +117,9 @@ ACCEPTED: dict[tuple[str, str], list[str]] = {
             # a consent gap: 422 no open gap starting then, or none inside to fill; 409
             # observations inside a gap confirmed empty
             ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/consent-gaps"),
+            # a move: 409 already on the approved version (or none approved), 422 a blank
+            # reason or a version that does not exist
+            ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/moves"),
         ]
     },
     # erase (an admin): 422 without ?site= (the admin names the patient's site) or a blank

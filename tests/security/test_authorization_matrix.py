@@ -65,6 +65,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/recommendations"): {"clinician"},
     ("GET", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/thread"): {"clinician", "admin"},
     ("POST", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/consent-gaps"): {"clinician"},
+    ("POST", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/moves"): {"clinician"},
     ("POST", "/v1/patients/{patient_id:str}/erase"): {"admin"},
     # FHIR: the same service calls (a transaction Bundle writes patients and observations)
     ("GET", "/fhir/metadata"): set(ROLES),
@@ -161,6 +162,8 @@ def _request(
         body = bundle(patient(), age)
     elif path.endswith("/consent-gaps"):
         body = {"start": "2026-01-01T00:00:00Z", "resolution": "empty"}
+    elif path.endswith("/moves"):
+        body = {"reason": "matrix"}
     elif method == "POST" and "/versions/" in path and not path.endswith("bias-audits"):
         body = {"comment": "matrix"}
     # ids are scoped per site: a caller bound to no site names the patient's
@@ -218,6 +221,11 @@ def test_matrix(api: Any, demo_twins: list[Any], role: str, site: str) -> None:
                     path.endswith("/consent-gaps")
                     and response.status_code == 422
                     and response.json().get("field") == "start"
+                )
+                or (  # authorised; the twin is already on the approved version
+                    path.endswith("/moves")
+                    and response.status_code == 409
+                    and "already on version" in response.json().get("detail", "")
                 )
             ), cell
         else:
