@@ -19,6 +19,7 @@ MAX_SUMMARY = 140
 PRE_RESULT_CHECKS = frozenset(
     {"policy", "store", "role", "purpose", "site", "consent", "approval", "bias_audit", "envelope"}
 )
+REFUSED_COMPUTATION = "the prediction could not be computed ("
 OVERRIDE_REASON_SYSTEM = "urn:twinreg:cds:override-reason"
 OVERRIDE_REASONS = (
     ("clinical-judgement", "Clinical judgement differs"),
@@ -87,8 +88,10 @@ def failing_check(checks: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
     for check in checks:
         if not check.get("passed"):
             name = str(check.get("check"))
-            if name in PRE_RESULT_CHECKS:
-                return name, str(check.get("detail", ""))
+            detail = str(check.get("detail", ""))
+            # a refused computation says why by class and field name, never a value
+            if name in PRE_RESULT_CHECKS or detail.startswith(REFUSED_COMPUTATION):
+                return name, detail
             return name, "the result could not be released; nothing of it is shown"
     return "unknown", "the decision was withheld"
 

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from api.cds.discovery import RISK, ServiceInfo, discovery, offered
+from api.cds.discovery import DOSING, DOSING_SIGN, RISK, ServiceInfo, discovery, offered
+from api.cds.dosing import dosing_cards
 from api.cds.ehr_jwt import VerifiedToken, verify
 from api.cds.errors import EhrRefused
 from api.cds.feedback import record_feedback
@@ -42,7 +43,11 @@ class CdsHooks:
         self.issuers = IssuerRegistry(service.settings.cds_issuers_file)
         self._jku = jku or JkuKeys()
         self._uses = EhrTokenUses(service.engine)
-        self._handlers: dict[str, Handler] = {RISK: risk_cards}
+        self._handlers: dict[str, Handler] = {
+            RISK: risk_cards,
+            DOSING: dosing_cards,
+            DOSING_SIGN: dosing_cards,
+        }
 
     # -- discovery ------------------------------------------------------------------------
     def discovery(self) -> dict[str, Any]:
