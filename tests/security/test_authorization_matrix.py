@@ -19,6 +19,9 @@ PUBLIC = {"/health", "/schema", "/static"}
 #: The pages for people authenticate with a session cookie, not a bearer token; their
 #: role checks are the same service calls and are tested in a browser (tests/api/http/pages).
 PAGES = "/ui"
+#: CDS Hooks services authenticate an EHR's own JWT; the clinician is its mapped user, whose
+#: role and site decide through the same service calls (tests/api/http/test_cds_hooks_*).
+EHR = "/cds-services"
 ROLES = ("data_scientist", "validator", "clinician", "ethics_board", "admin")
 M = "whas500-mortality"
 

@@ -21,7 +21,7 @@ from api.cds.hooks import CdsHooks
 from api.composition.service import TwinregService
 from api.http.auth import route_record
 from api.http.limits import WINDOW_SECONDS, Counters
-from api.http.openapi import PublicOperation, errors, json_response
+from api.http.openapi import EhrOperation, PublicOperation, errors, json_response
 from api.http.refusal_limit import standing_of
 
 SERVICE = "/{service_id:str}"
@@ -76,6 +76,7 @@ class CdsHooksController(Controller):
         return cds.discovery()
 
     @post(SERVICE, status_code=200, summary="Call a CDS service (a hook): cards",
+          operation_class=EhrOperation,
           responses={200: json_response(dict[str, Any], "The cards"),
                      **errors(400, 404, 413, 422)})  # fmt: skip
     async def call(self, service_id: str, request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -91,6 +92,7 @@ class CdsHooksController(Controller):
 
     @post(SERVICE + "/feedback", status_code=200,
           summary="Feedback on cards: accepted or overridden (recorded like an override)",
+          operation_class=EhrOperation,
           responses={200: json_response(dict[str, Any], "What was recorded, per card"),
                      **errors(400, 403, 404, 409, 413, 422)})  # fmt: skip
     async def feedback(self, service_id: str, request: Request[Any, Any, Any]) -> dict[str, Any]:
