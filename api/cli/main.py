@@ -305,7 +305,7 @@ def policy_load(home: str | None) -> None:
 @click.option("--rounds", default=300, show_default=True, type=int)
 @click.option(
     "--suite",
-    type=click.Choice(["governed", "mechanistic", "reports", "dosing", "all"]),
+    type=click.Choice(["governed", "mechanistic", "reports", "dosing", "cds", "all"]),
     default="governed",
     show_default=True,
 )
@@ -317,7 +317,8 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
     batch threads, explanation vs kernel work, cold start. reports: the ethics-board
     report over 100,000 audit records, next to the chain verification it includes. dosing:
     the vancomycin twin's recovery on 1,000 virtual patients, calibration vs plain scipy,
-    the recommendation grid, a forecast with its explanation."""
+    the recommendation grid, a forecast with its explanation. cds: the CDS Hooks risk and
+    dosing cards over HTTP (a signed EHR JWT each), next to the same service calls."""
     if suite in ("governed", "all"):
         from api.cli.bench import run_bench
         from models.datasets import require_demo_data
@@ -336,6 +337,12 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
         from api.cli.bench_dosing import run_dosing_bench
 
         run_dosing_bench()
+    if suite in ("cds", "all"):
+        from api.cli.bench_cds import run_cds_bench
+        from models.datasets import require_demo_data
+
+        require_demo_data()  # the cds suite runs the demo
+        run_cds_bench(_service(home), rounds)
 
 
 main.add_command(audit)

@@ -81,7 +81,7 @@ SITE_BOUND = {path for _, path in ALLOWED if "patients" in path} | {
 def _routes(app: Any) -> list[tuple[str, str]]:
     out = []
     for route in app.routes:
-        if any(route.path == p or route.path.startswith(p + "/") for p in PUBLIC | {PAGES}):
+        if any(route.path == p or route.path.startswith(p + "/") for p in PUBLIC | {PAGES, EHR}):
             continue
         for method in sorted(getattr(route, "methods", ())):
             if method not in ("OPTIONS", "HEAD"):
