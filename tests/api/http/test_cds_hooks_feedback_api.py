@@ -127,3 +127,21 @@ def test_the_overrides_api_takes_accepted(ehr: tuple[Any, Ehr], demo_twins: list
                         json={"action": "accepted"})  # fmt: skip
     assert r.status_code == 201, r.text
     assert r.json()["action"] == "accepted" and report(api)["accepted"] == 1
+
+
+def test_an_ehr_cannot_give_feedback_on_a_decision_of_a_user_it_does_not_map(
+    ehr: tuple[Any, Ehr], demo_twins: list[DemoTwin]
+) -> None:
+    api, client = ehr
+    prepare_patient(api, "p-1", CATEGORIES)
+    features = features_of(twin_named(demo_twins, MODEL), 3)
+    other = api.headers("zoe", "clinician", "st-mary")  # a clinician the EHR does not map
+    r = api.client.post(
+        "/v1/predictions",
+        headers=other,
+        json={"model": MODEL, "patient_id": "p-1", "purpose": "treatment", "features": features},
+    )
+    assert r.status_code == 200, r.text
+    entry = {"card": r.json()["audit_id"], "outcome": "accepted", "outcomeTimestamp": AT}
+    assert client.feedback("risk", [entry]).status_code == 404
+    assert report(api)["total"] == 0
