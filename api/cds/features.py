@@ -169,6 +169,12 @@ def from_prefetch(
     return out
 
 
+def _held_time(entry: Mapping[str, Any]) -> datetime:
+    """A held observation's time (stored RFC 3339 with its zone), comparable across zones."""
+    when = datetime.fromisoformat(str(entry["time"]))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def from_held(
     names: Sequence[str], specs: Mapping[str, FeatureSource], entries: Sequence[Mapping[str, Any]]
 ) -> FeatureValues:
@@ -181,7 +187,7 @@ def from_held(
             out.missing[name] = "twinreg holds no observation kind for it (no prefetch was sent)"
             continue
         kind, _, part = spec.held.partition(".")
-        found = sorted((e for e in entries if e.get("kind") == kind), key=lambda e: str(e["time"]))
+        found = sorted((e for e in entries if e.get("kind") == kind), key=_held_time)
         raw = None
         if found:
             latest = found[-1]
