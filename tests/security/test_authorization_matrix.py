@@ -20,6 +20,9 @@ PUBLIC = {"/health", "/schema", "/static"}
 #: The pages for people authenticate with a session cookie, not a bearer token; their
 #: role checks are the same service calls and are tested in a browser (tests/api/http/pages).
 PAGES = "/ui"
+#: CDS Hooks services authenticate an EHR's own JWT; the clinician is its mapped user, whose
+#: role and site decide through the same service calls (tests/api/http/test_cds_hooks_*).
+EHR = "/cds-services"
 ROLES = ("data_scientist", "validator", "clinician", "ethics_board", "admin")
 M = "whas500-mortality"
 
@@ -91,7 +94,7 @@ SITE_BOUND = {path for _, path in ALLOWED if "patients" in path} | {
 def _routes(app: Any) -> list[tuple[str, str]]:
     out = []
     for route in app.routes:
-        if any(route.path == p or route.path.startswith(p + "/") for p in PUBLIC | {PAGES}):
+        if any(route.path == p or route.path.startswith(p + "/") for p in PUBLIC | {PAGES, EHR}):
             continue
         for method in sorted(getattr(route, "methods", ())):
             if method not in ("OPTIONS", "HEAD"):
