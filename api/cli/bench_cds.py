@@ -18,110 +18,24 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from rich.console import Console
 from rich.table import Table
 
 from api.cds.dosing import grid
 from api.cli.bench import _pct, _server
-from api.cli.demo import CLINICIAN, SITE, run_demo
+from api.cli.demo import CLINICIAN, run_demo
 from api.cli.demo_twin import PATIENT as TWIN_PATIENT
+from api.cli.ehr import BASE, USER_ID, draft_order, issuer_files, risk_prefetch, token
 from api.composition.service import TwinregService
 
 RISK_MODEL = "whas500-mortality"
 RISK_PATIENT = "patient-001"
-BASE = "https://twinreg.bench.invalid"
-ISSUER = "https://ehr.bench.invalid"
-KID = "bench-1"
-USER_ID = "Practitioner/bench"
 TARGETS_MS = {"risk card over HTTP": 100.0, "dosing card over HTTP": 500.0}
-_CONDITIONS = {"cvd": "49601007", "afb": "49436004", "sho": "89138009", "chf": "42343007",
-               "av3": "27885002", "miord": "399211009"}  # fmt: skip
-
-
-def _issuer_files(folder: Path, key: ec.EllipticCurvePrivateKey) -> Path:
-    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
-    (folder / "ehr.jwks.json").write_text(json.dumps({"keys": [{**jwk, "kid": KID}]}))
-    path = folder / "cds-issuers.toml"
-    path.write_text(
-        f'[issuers."{ISSUER}"]\nsite = "{SITE}"\njwks = "ehr.jwks.json"\nkids = ["{KID}"]\n'
-        f'[issuers."{ISSUER}".users]\n"{USER_ID}" = {{ user = "{CLINICIAN.user}", '
-        'role = "clinician" }\n'
-    )
-    return path
-
-
-def _token(key: ec.EllipticCurvePrivateKey, path: str) -> str:
-    now = int(time.time())
-    claims = {"iss": ISSUER, "aud": BASE + path, "exp": now + 240, "iat": now,
-              "jti": str(uuid.uuid4())}  # fmt: skip
-    return jwt.encode(claims, key, algorithm="ES384", headers={"kid": KID, "typ": "JWT"})
-
-
-def _coded(system: str, code: str) -> dict[str, Any]:
-    return {"coding": [{"system": system, "code": code}]}
-
-
-def _observation(oid: str, code: str, value: float | None, unit: str,
-                 parts: tuple[tuple[str, float], ...] = ()) -> dict[str, Any]:  # fmt: skip
-    ucum = "http://unitsofmeasure.org"
-    obs: dict[str, Any] = {"resourceType": "Observation", "id": oid, "status": "final",
-                           "code": _coded("http://loinc.org", code),
-                           "subject": {"reference": f"Patient/{RISK_PATIENT}"},
-                           "effectiveDateTime": "2026-03-01T10:00:00Z"}  # fmt: skip
-    if value is not None:
-        obs["valueQuantity"] = {"value": value, "unit": unit, "system": ucum, "code": unit}
-    if parts:
-        obs["component"] = [{"code": _coded("http://loinc.org", c), "valueQuantity":
-                             {"value": v, "unit": unit, "system": ucum, "code": unit}}
-                            for c, v in parts]  # fmt: skip
-    return obs
-
-
-def risk_prefetch(features: dict[str, float]) -> dict[str, Any]:
-    """The FHIR resources an EHR would prefetch for a patient with these WHAS500 features."""
-    today = datetime.now(UTC).date()
-    patient = {"resourceType": "Patient", "id": RISK_PATIENT,
-               "birthDate": date(today.year - int(features["age"]), 1, 1).isoformat(),
-               "gender": "female" if features["gender"] == 1 else "male"}  # fmt: skip
-    observations = [
-        _observation("hr", "8867-4", features["hr"], "/min"),
-        _observation("bp", "85354-9", None, "mm[Hg]",
-                     (("8480-6", features["sysbp"]), ("8462-4", features["diasbp"]))),
-        _observation("bmi", "39156-5", features["bmi"], "kg/m2"),
-    ]  # fmt: skip
-    codes = [c for n, c in _CONDITIONS.items() if features[n] == 1]
-    codes.append("304914007" if features["mitype"] == 1 else "314207007")
-    conditions = [{"resourceType": "Condition", "id": f"c{i}",
-                   "code": _coded("http://snomed.info/sct", c),
-                   "subject": {"reference": f"Patient/{RISK_PATIENT}"}}
-                  for i, c in enumerate(codes)]  # fmt: skip
-
-    def bundle(items: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"resourceType": "Bundle", "type": "searchset",
-                "entry": [{"resource": r} for r in items]}  # fmt: skip
-
-    return {"patient": patient, "observations": bundle(observations),
-            "conditions": bundle(conditions)}  # fmt: skip
-
-
-def draft_order() -> dict[str, Any]:
-    order = {"resourceType": "MedicationRequest", "id": "draft-1", "status": "draft",
-             "intent": "order", "subject": {"reference": f"Patient/{TWIN_PATIENT}"},
-             "medicationCodeableConcept": _coded(
-                 "http://www.nlm.nih.gov/research/umls/rxnorm", "11124"),
-             "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 12,
-                                                          "periodUnit": "h"}},
-                                    "doseAndRate": [{"doseQuantity": {
-                                        "value": 1000, "unit": "mg", "code": "mg",
-                                        "system": "http://unitsofmeasure.org"}}]}]}  # fmt: skip
-    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": order}]}
 
 
 def _twin_id(service: TwinregService) -> str:
@@ -148,7 +62,7 @@ def _caller(client: httpx.Client, key: ec.EllipticCurvePrivateKey, service_id: s
     raw = json.dumps(body).encode()
 
     def prepare(n: int) -> Callable[[], object]:
-        tokens = [_token(key, path) for _ in range(n)]
+        tokens = [token(key, path) for _ in range(n)]
 
         def call() -> object:
             headers = {"Authorization": f"Bearer {tokens.pop()}",
@@ -188,14 +102,14 @@ def run_cds_bench(
     key = ec.generate_private_key(ec.SECP384R1())
     risk_body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
                  "context": {"userId": USER_ID, "patientId": RISK_PATIENT},
-                 "prefetch": risk_prefetch(features)}  # fmt: skip
+                 "prefetch": risk_prefetch(RISK_PATIENT, features)}  # fmt: skip
     dosing_body = {"hook": "order-select", "hookInstance": str(uuid.uuid4()),
                    "context": {"userId": USER_ID, "patientId": TWIN_PATIENT,
                                "selections": ["MedicationRequest/draft-1"],
-                               "draftOrders": draft_order()}}  # fmt: skip
+                               "draftOrders": draft_order(TWIN_PATIENT)}}  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         env = {"TWINREG_PUBLIC_BASE_URL": BASE, "TWINREG_CDS_RATE_LIMIT": "100000000",
-               "TWINREG_CDS_ISSUERS": str(_issuer_files(Path(tmp), key))}  # fmt: skip
+               "TWINREG_CDS_ISSUERS": str(issuer_files(Path(tmp), key))}  # fmt: skip
         with _server(service, 1, env) as base, httpx.Client(base_url=base, timeout=60) as client:
             risk_http = _caller(client, key, "risk", risk_body)
             dosing_http = _caller(client, key, "vancomycin-dosing", dosing_body)
