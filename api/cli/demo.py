@@ -43,7 +43,7 @@ def run_demo(service: TwinregService, console: Console | None = None) -> int:
     for name, why in refused.items():
         console.print(f"[yellow]{name}[/]: {why}")
     _show_models(service, console)
-    _patients(service)
+    register_demo_patients(service)
     whas = next(t for t in twins if t.name == "whas500-mortality")
     features = _features(whas)
     console.rule("1. released: patient-001, treatment, whas500-mortality")
@@ -153,7 +153,8 @@ def _govern(service: TwinregService, twin: DemoTwin) -> str | None:
     return None
 
 
-def _patients(service: TwinregService) -> None:
+def register_demo_patients(service: TwinregService) -> None:
+    """patient-001 and -002 at the demo site, patient-001 consenting to treatment (idempotent)."""
     service.patients.register(CLINICIAN, "patient-001", SITE)
     service.patients.register(CLINICIAN, "patient-002", SITE)
     if not any(c.status == "active" for c in service.patients.consents(CLINICIAN, "patient-001")):

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from rich.console import Console
 
 from api.cli.bench import _server
-from api.cli.demo import CLINICIAN, SITE, run_demo
+from api.cli.demo import CLINICIAN, SITE, register_demo_patients, run_demo
 from api.cli.ehr import BASE, USER_ID, course_bundle, draft_order, issuer_files, risk_prefetch
 from api.cli.ehr import token as ehr_token
 from api.composition.service import TwinregService
@@ -40,6 +40,7 @@ def run_clinic_demo(service: TwinregService, console: Console | None = None) -> 
     if service.lifecycle.approved_version(RISK_MODEL) is None:
         console.print("the home has no approved demo twins yet: running twinreg demo quietly")
         run_demo(service, Console(quiet=True))
+    register_demo_patients(service)  # the EHR's patient-001, consenting to treatment
     clinician = issue_token(service.token_key, CLINICIAN.user, "clinician", SITE, 3600)
     key = ec.generate_private_key(ec.SECP384R1())
     with tempfile.TemporaryDirectory() as tmp:
