@@ -12,6 +12,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
 
 from api.fhir.forecasts import LOINC_CODES
+from tests.api.helpers import prepare_patient
 from tests.api.http import test_twin_radiotherapy_api as radio
 from tests.api.http import test_twin_windkessel_api as wk
 from tests.api.twin_course import audit_body
@@ -32,6 +33,15 @@ def observations(api: Any, twin: str) -> tuple[dict[str, dict[str, Any]], str]:
         Observation.model_validate(resource)
         out[resource["identifier"][0]["value"].split("/", 1)[1]] = resource
     return out, found.meta.tag[0].code
+
+
+def new_twin(api: Any, model: str, categories: list[str]) -> str:
+    prepare_patient(api, "p-1", categories)
+    r = api.client.post(P + "/twins", json={"model": model, "purpose": "treatment"},
+                        headers=api.clinician)  # fmt: skip
+    assert r.status_code == 201, r.text
+    twin_id: str = r.json()["twin_id"]
+    return twin_id
 
 
 def ext(resource: dict[str, Any], name: str) -> list[dict[str, Any]]:
@@ -82,7 +92,7 @@ def test_a_glucose_forecast_is_its_mean_time_in_range_and_curves(api: Any) -> No
 
 
 def test_a_windkessel_forecast_is_each_pressure_at_start_and_horizon(api: Any) -> None:
-    twin = wk.twin.__wrapped__(api)
+    twin = new_twin(api, wk.MODEL, ["vitals", "imaging"])
     assert wk.add(api, wk.VITALS).status_code == 201
     assert wk.calibrate(api, twin).status_code == 201
     planned = [{"kind": "heart_rate", "time": "2026-03-02T11:30:00Z", "value": 95, "unit": "/min"}]
@@ -111,7 +121,7 @@ def test_a_windkessel_forecast_is_each_pressure_at_start_and_horizon(api: Any) -
 
 
 def test_a_radiotherapy_forecast_is_the_volume_at_the_horizon(api: Any) -> None:
-    twin = radio.twin.__wrapped__(api)
+    twin = new_twin(api, radio.MODEL, radio.CATEGORIES)
     radio.add(api, radio.FRACTIONS + radio.VOLUMES)
     assert radio.calibrate(api, twin).status_code == 201
     r = radio.forecast(api, twin, radio.FORECAST)
