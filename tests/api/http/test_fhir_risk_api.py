@@ -12,7 +12,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.riskassessment import RiskAssessment
 
 from models.demo_twins import DemoTwin
-from tests.api.fhir_bundles import FHIR_JSON
+from tests.api.fhir_bundles import FHIR_JSON, risk_parameters
 from tests.api.helpers import features_of, prepare_patient, twin_named
 from tests.api.twin_course import audit_body
 
@@ -20,21 +20,6 @@ ROUTE = "/fhir/RiskAssessment/$predict"
 EXT = "urn:twinreg:fhir:"
 WHAS = "whas500-mortality"
 CATS = ["demographics", "vitals", "history"]
-
-
-def parameters(model: str, features: dict[str, float], patient: str = "p-1",
-               purpose: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:  # fmt: skip
-    said: list[dict[str, Any]] = [
-        {"name": "model", "valueString": model},
-        {"name": "purpose", **(purpose or {"valueCode": "treatment"})},
-        {"name": "patient", "valueIdentifier": {"system": "urn:twinreg:patient-id",
-                                                "value": patient}},
-    ]  # fmt: skip
-    said += [{"name": k, **v} for k, v in extra.items()]
-    said += [{"name": "feature", "part": [{"name": "name", "valueString": n},
-                                          {"name": "value", "valueDecimal": v}]}
-             for n, v in features.items()]  # fmt: skip
-    return {"resourceType": "Parameters", "parameter": said}
 
 
 def send(api: Any, body: Any, headers: dict[str, str] | None = None) -> Any:
@@ -57,7 +42,7 @@ def test_a_released_probability_is_a_risk_assessment(api: Any, demo_twins: list[
     twin = twin_named(demo_twins, WHAS)
     prepare_patient(api, "p-1", CATS)
     features = features_of(twin, 3)
-    r = send(api, parameters(WHAS, features))
+    r = send(api, risk_parameters(WHAS, features))
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("application/fhir+json")
     risk = r.json()
@@ -92,9 +77,8 @@ def test_a_cox_risk_is_the_event_probability_by_the_horizon(
     twin = twin_named(demo_twins, "gbsg2-recurrence")
     prepare_patient(api, "p-1", list(twin.card.data_categories))
     features = features_of(twin, 1)
-    r = send(api, parameters(twin.name, features,
-                             purpose={"valueCoding": {"code": "TREAT", "system":
-                                      "http://terminology.hl7.org/CodeSystem/v3-ActReason"}}))  # fmt: skip
+    treat = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "TREAT"}
+    r = send(api, risk_parameters(twin.name, features, purpose={"valueCoding": treat}))
     assert r.status_code == 200, r.text
     (prediction,) = RiskAssessment.model_validate(r.json()).model_dump(
         mode="json", exclude_none=True)["prediction"]  # fmt: skip
@@ -110,7 +94,7 @@ def test_a_value_is_an_extension_without_probability(api: Any, demo_twins: list[
     twin = twin_named(demo_twins, "diabetes-progression")
     prepare_patient(api, "p-1", list(twin.card.data_categories))
     features = features_of(twin, 2)
-    r = send(api, parameters(twin.name, features, version={"valueString": "1"}))
+    r = send(api, risk_parameters(twin.name, features, version={"valueString": "1"}))
     assert r.status_code == 200, r.text
     (prediction,) = r.json()["prediction"]
     assert "probabilityDecimal" not in prediction
@@ -124,7 +108,7 @@ def test_withheld_is_an_operation_outcome_naming_the_check(
 ) -> None:
     features = features_of(twin_named(demo_twins, WHAS), 0)
     prepare_patient(api, "p-1", ["vitals"])  # no consent for demographics and history
-    r = send(api, parameters(WHAS, features))
+    r = send(api, risk_parameters(WHAS, features))
     assert r.status_code == 403, r.text
     outcome = OperationOutcome.model_validate(r.json())
     (issue,) = outcome.issue
@@ -134,7 +118,7 @@ def test_withheld_is_an_operation_outcome_naming_the_check(
     assert record["action"] == "prediction" and record["decision"] == "withheld"
     for leak in ("probability", "contribution", "p-1"):
         assert leak not in r.text
-    r = send(api, parameters(WHAS, features), api.headers("vic", "validator"))
+    r = send(api, risk_parameters(WHAS, features), api.headers("vic", "validator"))
     assert r.status_code == 403 and r.json()["issue"][0]["details"]["coding"][0]["code"] == "role"
 
 
@@ -159,7 +143,7 @@ def test_bad_parameters_are_refused_naming_the_parameter_and_audited(
     api: Any, demo_twins: list[DemoTwin], change: Any, status: int, expression: str
 ) -> None:
     prepare_patient(api, "p-1", CATS)
-    body = parameters(WHAS, features_of(twin_named(demo_twins, WHAS), 0))
+    body = risk_parameters(WHAS, features_of(twin_named(demo_twins, WHAS), 0))
     change(body)
     before = api.service.audit.count()
     r = send(api, body)
