@@ -209,11 +209,15 @@ def run_bench(service: TwinregService, rounds: int, console: Console | None = No
 
 
 @contextmanager
-def _server(service: TwinregService, workers: int) -> Iterator[str]:
-    """A real server in other processes on loopback; yields its base URL."""
+def _server(
+    service: TwinregService, workers: int, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """A real server in other processes on loopback (``extra_env`` added to its
+    environment); yields its base URL."""
     port = _free_port()
     env = dict(
         os.environ,
+        **(extra_env or {}),
         TWINREG_HOME=str(service.settings.home),
         TWINREG_GOVERNANCE_URL=service.settings.governance_url,
         TWINREG_TRACKING_URI=service.settings.tracking_uri,

@@ -64,4 +64,10 @@ SUITES: dict[str, Suite] = {
         "plain scipy, a forecast",
         "api.cli.bench_radiotherapy:run_radiotherapy_bench",
     ),
+    "cds": Suite(
+        "the CDS Hooks risk and dosing cards over HTTP (a signed EHR JWT each), next to the "
+        "same service calls",
+        "api.cli.bench_cds:run_cds_governed_bench",
+        needs_home=True,
+    ),
 }

@@ -101,6 +101,18 @@ def demo(home: str | None) -> None:
     sys.exit(run_demo(_service(home, create=True)))
 
 
+@main.command("demo-clinic")
+@click.option("--home", default=None, help=HOME_HELP)
+def demo_clinic(home: str | None) -> None:
+    """FHIR R4, device streams and CDS Hooks as a hospital's systems reach them, on a real
+    server on loopback (runs the demo first on a new home)."""
+    from api.cli.demo_clinic import run_clinic_demo
+    from models.datasets import require_demo_data
+
+    require_demo_data()
+    sys.exit(run_clinic_demo(_service(home, create=True)))
+
+
 @main.command()
 @click.option("--home", default=None, help=HOME_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True)

@@ -24,6 +24,9 @@
 | ``TWINREG_HEADER_TIMEOUT`` | ``10`` s for a request's line and headers to arrive |
 | ``TWINREG_BODY_TIMEOUT`` | ``30`` s for a request's body to arrive once its head has |
 | ``TWINREG_SITE_TIME_ZONE`` | ``UTC``: the IANA zone recommended dose times are given in |
+| ``TWINREG_PUBLIC_BASE_URL`` | unset: the URL EHRs call (a CDS Hooks JWT's ``aud`` base) |
+| ``TWINREG_CDS_ISSUERS`` | ``<home>/cds-issuers.toml``: EHRs allowed to call CDS Hooks |
+| ``TWINREG_CDS_RATE_LIMIT`` | ``600`` hook calls per minute per EHR issuer |
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api.errors import ConfigError
@@ -82,6 +86,13 @@ class Settings:
     #: The site's IANA time zone: a recommendation's dose times are given in it (the
     #: schedule itself runs on absolute time).
     site_time_zone: str = "UTC"
+    #: The URL EHRs call twinreg at, without a trailing slash: a CDS Hooks JWT's ``aud``
+    #: must be exactly this + the path called (None: every hook call is refused, 401).
+    public_base_url: str | None = None
+    #: The EHR issuers allowed to call the CDS Hooks services (None: ``<home>/cds-issuers.toml``).
+    cds_issuers: Path | None = None
+    #: Hook calls per minute per EHR issuer (not per address: api.cds).
+    cds_rate_limit_per_minute: int = 600
 
     @classmethod
     def load(
@@ -103,6 +114,7 @@ class Settings:
         every_seconds = _seconds(env, "TWINREG_AUDIT_CHECKPOINT_SECONDS", "60")
         every_records = _at_least_one(env, "TWINREG_AUDIT_CHECKPOINT_RECORDS", "1000")
         key_file = env.get("TWINREG_AUDIT_KEY_FILE")
+        issuers = env.get("TWINREG_CDS_ISSUERS")
         if rate_limit < 1 or unauthenticated < 1:
             raise ConfigError(
                 "TWINREG_RATE_LIMIT and TWINREG_UNAUTHENTICATED_LIMIT must be at least 1 per minute"
@@ -132,6 +144,9 @@ class Settings:
             header_timeout_seconds=_seconds(env, "TWINREG_HEADER_TIMEOUT", "10"),
             body_timeout_seconds=_seconds(env, "TWINREG_BODY_TIMEOUT", "30"),
             site_time_zone=_time_zone(env.get("TWINREG_SITE_TIME_ZONE", "UTC")),
+            public_base_url=_base_url(env.get("TWINREG_PUBLIC_BASE_URL")),
+            cds_issuers=Path(issuers).expanduser().resolve() if issuers else None,
+            cds_rate_limit_per_minute=_at_least_one(env, "TWINREG_CDS_RATE_LIMIT", "600"),
         )
 
     @property
@@ -145,6 +160,24 @@ class Settings:
     @property
     def audit_signing_key_file(self) -> Path:
         return self.audit_key_file or self.home / "audit-signing-key.pem"
+
+    @property
+    def cds_issuers_file(self) -> Path:
+        return self.cds_issuers or self.home / "cds-issuers.toml"
+
+
+def _base_url(value: str | None) -> str | None:
+    """An http(s) URL without query or fragment, its trailing slash removed (None: unset)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            "TWINREG_PUBLIC_BASE_URL must be an http(s) URL without query or fragment, "
+            "e.g. https://twinreg.example.org"
+        )
+    return text
 
 
 def _time_zone(name: str) -> str:

@@ -13,11 +13,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
+from api.cds.hooks import CdsHooks
 from api.composition.refusal_tally import RefusalTally
 from api.composition.service import TwinregService
 from api.composition.settings import Settings
 from api.http.auth import PUBLIC_PATHS, BearerAuthMiddleware
 from api.http.controllers.audit import AuditController
+from api.http.controllers.cds_hooks import CdsHooksController
 from api.http.controllers.fhir import FhirController
 from api.http.controllers.models import ModelController
 from api.http.controllers.oversight import OverrideController, ReportController
@@ -52,8 +54,9 @@ SWAGGER_UI = Path(__file__).resolve().parent / "static" / "swagger"
 
 #: Paths the bearer middleware skips, anchored: Litestar searches these patterns anywhere in
 #: the path, so an unanchored "/health" would also skip e.g. /v1/patients/health/consents.
-#: Pages (/ui) authenticate with their session cookie instead.
-_UNAUTHENTICATED = [f"^{p}(/|$)" for p in PUBLIC_PATHS] + ["^/ui(/|$)"]
+#: Pages (/ui) authenticate with their session cookie instead, EHRs calling CDS Hooks
+#: services with their own signed JWT (api.cds).
+_UNAUTHENTICATED = [f"^{p}(/|$)" for p in PUBLIC_PATHS] + ["^/ui(/|$)", "^/cds-services(/|$)"]
 
 
 @get(
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             OverrideController,
             ReportController,
             FhirController,
+            CdsHooksController,
             create_static_files_router(
                 path="/static/swagger", directories=[SWAGGER_UI], include_in_schema=False
             ),
@@ -160,6 +164,9 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
                 "refusal_tally": tally,
                 # simulations, mechanistic predictions, reports: api.http.work
                 "work_queue": work_queue(settings, counters),
+                # CDS Hooks: the front door, and the counters of its per-issuer limits
+                "cds": CdsHooks(service),
+                "cds_counters": counters,
             }
         ),
         request_max_body_size=settings.max_body_bytes,

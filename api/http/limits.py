@@ -124,10 +124,17 @@ def _identifier(scope: Scope) -> str:
 
 
 _EXEMPT_PREFIXES = tuple(p + "/" for p in EXEMPT_PATHS)
+#: CDS Hooks calls are limited per EHR issuer once their JWT is verified
+#: (:mod:`api.http.controllers.cds_hooks`), not per principal or address here.
+EHR_PATHS = "/cds-services"
 
 
 def exempt(path: str) -> bool:
     return path in EXEMPT_PATHS or path.startswith(_EXEMPT_PREFIXES)
+
+
+def _from_ehr(path: str) -> bool:
+    return path == EHR_PATHS or path.startswith(EHR_PATHS + "/")
 
 
 class PrincipalRateLimit:
@@ -145,7 +152,8 @@ class PrincipalRateLimit:
         self._raw_policy = [(k.encode(), v.encode()) for k, v in self._policy.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or exempt(scope["path"]):
+        path = scope["path"]
+        if scope["type"] != ScopeType.HTTP or exempt(path) or _from_ehr(path):
             await self.app(scope, receive, send)
             return
         count, reset = await self.counters.hit(_identifier(scope))

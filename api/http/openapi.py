@@ -74,6 +74,8 @@ DATE_TIME_QUERY: dict[str, Any] = {
 #: The bearer token of every authenticated operation (``twinreg token`` issues one; see
 #: :mod:`api.http.auth`): a signed JWT naming the user, role and site.
 BEARER = "bearerToken"
+#: An EHR's own JWT on the CDS Hooks services (:mod:`api.cds`).
+EHR_JWT = "cdsHooksJwt"
 SECURITY_SCHEMES = Components(
     security_schemes={
         BEARER: SecurityScheme(
@@ -82,7 +84,15 @@ SECURITY_SCHEMES = Components(
             bearer_format="JWT",
             description="`Authorization: Bearer <token>`, a token from `twinreg token`; a "
             "missing, expired, forged, revoked or unknown-role token is a 401 problem",
-        )
+        ),
+        EHR_JWT: SecurityScheme(
+            type="http",
+            scheme="bearer",
+            bearer_format="JWT",
+            description="CDS Hooks 2.0: `Authorization: Bearer <JWT>` signed by an allow-listed "
+            "EHR (ES384 or RS384, iss, kid, aud = the URL called, exp at most 5 minutes ahead, "
+            "a fresh jti); a refused JWT is a 401 problem naming its audit record",
+        ),
     }
 )
 #: The document-wide requirement: every operation needs the bearer token unless it says
@@ -179,6 +189,14 @@ class EthicsReportOperation(Operation):
             "text/csv": OpenAPIMediaType(schema=text),
             "text/html": OpenAPIMediaType(schema=text),
         }
+
+
+@dataclass
+class EhrOperation(Operation):
+    """A CDS Hooks operation: the EHR's JWT, not a twinreg token."""
+
+    def __post_init__(self) -> None:
+        self.security = [{EHR_JWT: []}]
 
 
 @dataclass

@@ -77,6 +77,20 @@ def head(engine: Engine) -> tuple[int, str]:
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
+def payload_of(engine: Engine, record_id: str) -> tuple[str, dict[str, Any]] | None:
+    """(action, payload) of the record ``record_id``; None when there is no such record
+    (or the id cannot be one: a record id is a uuid of 36 characters)."""
+    if not record_id or len(record_id) > 36:
+        return None
+    stmt = select(_t.c.action, _t.c.body).where(_t.c.record_id == record_id)
+    with reader(engine) as conn:
+        row = conn.execute(stmt).first()
+    if row is None:
+        return None
+    payload: dict[str, Any] = json.loads(row.body)["payload"]
+    return str(row.action), payload
+
+
 def hash_at(engine: Engine, seq: int) -> str | None:
     """The stored hash of record ``seq``; None when there is no such record."""
     with reader(engine) as conn:

@@ -1,11 +1,12 @@
 """Clinician overrides: human oversight of released predictions.
 
 A clinician may record that they *disregarded* or *overrode* a released prediction, with
-a reason. Only released decisions can be overridden (a withheld result was never shown),
-and only by a clinician who may predict at the site of the clinician who received it.
-The :class:`~governance.store.records.Override` row and its ``prediction.override`` audit record
-commit in one transaction. Nothing patient-level is stored beyond the keyed patient hash
-already in the decision.
+a reason, or that they *accepted* it (a reason is then optional; an EHR's CDS Hooks
+feedback reports it for a card: ``api.cds``). Only released decisions can be overridden
+(a withheld result was never shown), and only by a clinician who may predict at the site
+of the clinician who received it. The :class:`~governance.store.records.Override` row and
+its ``prediction.override`` audit record commit in one transaction. Nothing patient-level
+is stored beyond the keyed patient hash already in the decision.
 """
 
 from __future__ import annotations
@@ -28,10 +29,16 @@ from governance.policy.store import PolicyStore
 from governance.store.db import read_connection
 from governance.store.records import AuditRecord, Override
 
-OverrideAction = Literal["disregarded", "overridden"]
+OverrideAction = Literal["disregarded", "overridden", "accepted"]
 OVERRIDE_ACTIONS: tuple[str, ...] = get_args(OverrideAction)
 #: Audit actions whose records are release decisions (see governance.release.gate).
-DECISION_ACTIONS: tuple[str, ...] = ("prediction", "simulation")
+#: A patient twin's recommendation or forecast (``twin.*``) is a decision of the gate too.
+DECISION_ACTIONS: tuple[str, ...] = (
+    "prediction",
+    "simulation",
+    "twin.recommendation",
+    "twin.forecast",
+)
 #: The audit action of a recorded override.
 OVERRIDE_AUDIT_ACTION = "prediction.override"
 MAX_REASON_LENGTH = 2000
@@ -79,7 +86,8 @@ class OverrideService:
     def record(
         self, principal: Principal, audit_id: str, action: OverrideAction, reason: str
     ) -> OverrideView:
-        """Record that ``principal`` disregarded or overrode the decision ``audit_id``.
+        """Record that ``principal`` disregarded, overrode or accepted the decision
+        ``audit_id``.
 
         Raises :class:`InvalidInput` (field ``action`` or ``reason``), :class:`NotFound`
         (no decision with this id), :class:`Conflict` (the decision was not released, or
@@ -147,6 +155,28 @@ class OverrideService:
             now,
             entry.record_id,
         )
+
+    def record_once(
+        self, principal: Principal, audit_id: str, action: OverrideAction, reason: str
+    ) -> tuple[OverrideView, bool]:
+        """:meth:`record`, idempotent: the same action sent again for the same clinician
+        returns the first record (and False: nothing new was written); another action than
+        the one recorded is a :class:`Conflict`."""
+        for attempt in range(2):
+            mine = [v for v in self.for_decision(audit_id) if v.clinician == principal.user]
+            if mine:
+                if mine[0].action != action:
+                    raise Conflict(
+                        f"decision {audit_id} was already recorded as {mine[0].action} by "
+                        f"{principal.user!r}; it cannot also be {action}"
+                    )
+                return mine[0], False
+            try:
+                return self.record(principal, audit_id, action, reason), True
+            except Conflict:
+                if attempt:  # a concurrent twin of this request wrote first: read it back
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def for_decision(self, audit_id: str) -> list[OverrideView]:
         """The overrides recorded against one decision, oldest first."""
@@ -227,7 +257,7 @@ def _checked(action: str, reason: str) -> str:
     if action not in OVERRIDE_ACTIONS:
         raise InvalidInput(f"action must be one of {list(OVERRIDE_ACTIONS)}", field="action")
     text = reason.strip() if isinstance(reason, str) else ""
-    if not text:
+    if not text and action != "accepted":
         raise InvalidInput(
             "reason is required: say why the prediction was disregarded or overridden",
             field="reason",

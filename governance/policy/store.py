@@ -35,6 +35,7 @@ from casbin.persist.adapter import Adapter, load_policy_line
 
 from governance.errors import PolicyError
 from governance.policy.credibility import CREDIBILITY_FILE, parse_credibility
+from governance.policy.feature_codes import FEATURE_CODES_FILE, parse_feature_codes
 from governance.policy.fhir_terms import FHIR_TERMS_FILE, parse_fhir_terms
 from governance.policy.observation_kinds import OBSERVATION_KINDS_FILE, parse_observation_kinds
 from governance.policy.rules import DatabaseRules, Rule
@@ -52,6 +53,7 @@ REQUIRED_FILES = (
     CREDIBILITY_FILE,
     OBSERVATION_KINDS_FILE,
     FHIR_TERMS_FILE,
+    FEATURE_CODES_FILE,
 )
 ENVELOPE_ACTIONS = frozenset({"withhold", "warn"})
 _MAX_MEMO = 10_000
@@ -121,6 +123,8 @@ class PolicySet:
         self.fhir_terms = parse_fhir_terms(
             contents[FHIR_TERMS_FILE], self.ethics.purposes, self.observation_kinds
         )
+        #: The CDS Hooks services and their FHIR feature map (:mod:`api.cds`).
+        self.feature_codes = parse_feature_codes(contents[FEATURE_CODES_FILE])
 
     def allows(
         self, role: str, site: str | None, target: str | None, obj: str, act: str

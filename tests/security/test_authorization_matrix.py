@@ -22,6 +22,9 @@ PUBLIC = {"/health", "/schema", "/static", "/fhir/metadata"}
 PAGES = "/ui"
 #: Routes whose refusal by the release gate is a withheld decision (403, the failing check).
 DECISIONS = ("/v1/predictions", "/v1/simulations", "/fhir/RiskAssessment/$predict")
+#: CDS Hooks services authenticate an EHR's own JWT; the clinician is its mapped user, whose
+#: role and site decide through the same service calls (tests/api/http/test_cds_hooks_*).
+EHR = "/cds-services"
 ROLES = ("data_scientist", "validator", "clinician", "ethics_board", "admin")
 M = "whas500-mortality"
 
@@ -94,7 +97,7 @@ SITE_BOUND = {path for _, path in ALLOWED if "patients" in path} | {
 def _routes(app: Any) -> list[tuple[str, str]]:
     out = []
     for route in app.routes:
-        if any(route.path == p or route.path.startswith(p + "/") for p in PUBLIC | {PAGES}):
+        if any(route.path == p or route.path.startswith(p + "/") for p in PUBLIC | {PAGES, EHR}):
             continue
         for method in sorted(getattr(route, "methods", ())):
             if method not in ("OPTIONS", "HEAD"):

@@ -80,7 +80,7 @@ from schemathesis.generation.overrides import Override
 
 from api.composition.settings import Settings
 from tests.security.fuzz_cases import anchor, known_state, schema_for, send
-from tests.security.fuzz_operations import OPERATIONS, headers_for
+from tests.security.fuzz_operations import NOT_FUZZED, OPERATIONS, headers_for
 
 MAX_EXAMPLES = 15
 
@@ -100,9 +100,8 @@ BUDGET_S = 20.0
 def test_every_operation_is_fuzzed(api: Any) -> None:
     schema = schema_for(api)
     found = {(op.method.upper(), op.path) for op in (r.ok() for r in schema.get_all_operations())}
-    assert found == set(OPERATIONS), (
-        f"not fuzzed: {sorted(found - set(OPERATIONS))}, stale: {sorted(set(OPERATIONS) - found)}"
-    )
+    listed = set(OPERATIONS) | set(NOT_FUZZED)
+    assert found == listed, f"not fuzzed: {sorted(found - listed)}, stale: {sorted(listed - found)}"
 
 
 MODES = ["positive", "negative", "coverage"]

@@ -27,7 +27,7 @@ class OverrideController(Controller):
     @post(
         status_code=201,
         sync_to_thread=True,
-        summary="Record that a released prediction was disregarded or overridden",
+        summary="Record that a released prediction was disregarded, overridden or accepted",
         responses=errors(400, 403, 404, 409, 413, 422),
     )
     def record(

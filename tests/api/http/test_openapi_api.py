@@ -22,18 +22,21 @@ def test_bearer_scheme_is_declared_and_required_except_on_health(api: Any) -> No
     raw = _schema(api)
     schemes = raw["components"]["securitySchemes"]
     assert schemes == {
-        "bearerToken": {
+        name: {
             "type": "http",
             "scheme": "bearer",
             "bearerFormat": "JWT",
-            "description": schemes["bearerToken"]["description"],
+            "description": schemes[name]["description"],
         }
+        for name in ("bearerToken", "cdsHooksJwt")  # twinreg's tokens; an EHR's (CDS Hooks)
     }
     assert raw["security"] == [{"bearerToken": []}]
     for path, ops in raw["paths"].items():
         for method, op in ops.items():
-            if path == "/health":
+            if path in ("/health", "/cds-services"):
                 assert op["security"] == [], (method, path)  # public: overrides the default
+            elif path.startswith("/cds-services/"):
+                assert op["security"] == [{"cdsHooksJwt": []}], (method, path)
             else:
                 assert "security" not in op, (method, path)  # the document's requirement
 
