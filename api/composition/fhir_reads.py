@@ -13,13 +13,9 @@ from fhir.resources.R4B.bundle import Bundle
 
 from api.fhir.audit_events import audit_event
 from api.fhir.errors import Unsupported
+from api.fhir.forecast_kinds import forecast_observations
 from api.fhir.outcome import as_json
-from api.fhir.twin_resources import (
-    forecast_observation,
-    recommendation_request,
-    state_provenance,
-    versions_of,
-)
+from api.fhir.twin_resources import recommendation_request, state_provenance, versions_of
 from governance.identity.principal import Principal
 
 if TYPE_CHECKING:
@@ -68,7 +64,7 @@ def twin_search(
     for record in records:
         version = versions.get(record.number or 0, view.model_version)
         if resource == "Observation" and record.kind == "forecast":
-            found.append(forecast_observation(view, version, record, terms, patient_id))
+            found.extend(forecast_observations(view, version, record, terms, patient_id))
         elif resource == "MedicationRequest" and record.kind == "recommendation":
             found.append(recommendation_request(view, version, record, terms, patient_id))
         elif resource == "Provenance" and record.kind == "state":

@@ -61,14 +61,15 @@ def path_of(location: tuple[int | str, ...], root: str = "Bundle") -> str:
     return out
 
 
-def decode(body: bytes, content_type: str) -> object:
-    """The request body as JSON (:class:`InvalidResource` naming the Bundle if it is not)."""
+def decode(body: bytes, content_type: str, root: str = "Bundle") -> object:
+    """The request body as JSON (:class:`InvalidResource` naming the ``root`` resource if
+    it is not)."""
     if content_type.split(";")[0].strip().lower() not in _JSON_TYPES:
-        raise InvalidResource("send Content-Type: application/fhir+json", "Bundle")
+        raise InvalidResource("send Content-Type: application/fhir+json", root)
     try:
         return msgspec.json.decode(body)
     except (msgspec.DecodeError, RecursionError) as exc:
-        raise InvalidResource("the body is not a JSON resource", "Bundle") from exc
+        raise InvalidResource("the body is not a JSON resource", root) from exc
 
 
 def parse_bundle(body: object) -> Bundle:

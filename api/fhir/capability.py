@@ -1,7 +1,8 @@
 """The CapabilityStatement of ``GET /fhir/metadata``: exactly what /fhir does.
 
 :data:`SEARCHES` lists each resource type read by a search (``GET /fhir/<type>``) with its
-search parameters; :data:`TRANSACTION_TYPES` the types a transaction Bundle may create.
+search parameters; :data:`OPERATIONS` each operation (``POST /fhir/<type>/$<name>``);
+:data:`TRANSACTION_TYPES` the types a transaction Bundle may create.
 The controller's routes are these and no other (a test compares them with the app's).
 """
 
@@ -36,8 +37,11 @@ _SITE = ("site", "token", "the patient's site, for a caller bound to no site (ad
 SEARCHES: tuple[Search, ...] = (
     Search(
         "Observation",
-        "a patient twin's vancomycin forecasts (AUC24, its 90 % "
-        "interval, the explanation's top contributions, the model version)",
+        "a patient twin's forecasts, one Observation per quantity (vancomycin AUC24 and "
+        "concentration curve; glucose mean, time in range, plasma and CGM curves; blood "
+        "pressures at start and horizon; tumour volume at the horizon): the value, its 90 % "
+        "interval (components low-90 / high-90), the explanation's top contributions, the "
+        "model version, the audit record",
         (_PATIENT, _TWIN, _SITE),
     ),
     Search(
@@ -64,6 +68,33 @@ SEARCHES: tuple[Search, ...] = (
 TRANSACTION_TYPES = RESOURCES
 
 
+@dataclass(frozen=True)
+class Operation:
+    """A type-level operation: ``POST /fhir/<type>/$<name>``."""
+
+    type: str
+    name: str
+    documentation: str
+
+    @property
+    def definition(self) -> str:
+        """Its canonical (twinreg serves no OperationDefinition: the README describes it)."""
+        return f"urn:twinreg:fhir:OperationDefinition:{self.type}-{self.name}"
+
+
+#: Every operation route.
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "RiskAssessment",
+        "predict",
+        "a prediction through the release gate (Parameters: model, version?, purpose, "
+        "patient, feature*) -> a RiskAssessment (outcome, probability or value, the model "
+        "version, the explanation's top contributions, the audit record); withheld: 403 "
+        "OperationOutcome naming each failing check",
+    ),
+)
+
+
 def capability_statement() -> dict[str, Any]:
     """The statement, validated, as JSON."""
     resources: dict[str, dict[str, Any]] = {}
@@ -79,6 +110,13 @@ def capability_statement() -> dict[str, Any]:
         entry["searchParam"] = [
             {"name": n, "type": t, "documentation": d} for n, t, d in search.params
         ]
+    for operation in OPERATIONS:
+        entry = resources.setdefault(operation.type, {"type": operation.type})
+        entry.setdefault("documentation", operation.documentation)
+        entry.setdefault("operation", []).append(
+            {"name": operation.name, "definition": operation.definition,
+             "documentation": operation.documentation}
+        )  # fmt: skip
     statement = {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -93,7 +131,10 @@ def capability_statement() -> dict[str, Any]:
                 "mode": "server",
                 "documentation": "Same bearer tokens and roles as /v1; errors are "
                 "OperationOutcomes; every refusal and read of patient data is audited.",
-                "security": {"description": "Authorization: Bearer <token> (twinreg token)"},
+                "security": {
+                    "description": "Authorization: Bearer <token> (twinreg token); "
+                    "GET /fhir/metadata needs none"
+                },
                 "interaction": [{"code": "transaction"}],
                 "resource": list(resources.values()),
             }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fhir.resources.R4B.operationoutcome import OperationOutcome
@@ -59,3 +60,23 @@ def as_json(resource: Any) -> dict[str, Any]:
     """A validated fhir.resources model as FHIR JSON (no empty elements)."""
     out: dict[str, Any] = resource.model_dump(mode="json", exclude_none=True, by_alias=True)
     return out
+
+
+#: The system of the codes naming the release gate's checks (``details.coding``).
+CHECK_SYSTEM = "urn:twinreg:release-check"
+
+
+def withheld_outcome(reasons: Sequence[Mapping[str, str]], audit_id: str) -> dict[str, Any]:
+    """A withheld decision (403): one issue per failing check of the release gate, the
+    check coded in ``details`` and said in ``diagnostics``; nothing of the result."""
+    issues = [
+        {"severity": "error", "code": "forbidden",
+         "details": {"coding": [{"system": CHECK_SYSTEM, "code": r["check"]}],
+                     "text": r["detail"]},
+         "diagnostics": f"withheld by the release gate: check {r['check']} failed: "
+                        f"{r['detail']}"}
+        for r in reasons
+    ]  # fmt: skip
+    body = {"resourceType": "OperationOutcome", "extension": audit_extension(audit_id),
+            "issue": issues}  # fmt: skip
+    return as_json(OperationOutcome.model_validate(body))

@@ -1,27 +1,28 @@
-"""A patient twin's records as FHIR: a vancomycin forecast as an Observation, a
-recommended regimen as a MedicationRequest (intent ``proposal``), each state as a
-Provenance (the observations it used, the model version). Each carries the model version
-and the audit record of its decision (extensions), the value with its 90 % interval and,
-where the twin explains it, the explanation's top contributions."""
+"""A patient twin's records as FHIR: a recommended regimen as a MedicationRequest (intent
+``proposal``), each state as a Provenance (the observations it used, the model version);
+forecasts are Observations (:mod:`api.fhir.forecasts`). Each carries the model version and
+the audit record of its decision (extensions), the value with its 90 % interval."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
 from typing import Any
 
 from fhir.resources.R4B.medicationrequest import MedicationRequest
-from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.provenance import Provenance
 
-from api.fhir.outcome import as_json, audit_extension
+from api.fhir.outcome import as_json
+from api.fhir.twin_elements import (
+    EXTENSION,
+    OUTPUT_SYSTEM,
+    decision_extensions,
+    quantity,
+    subject,
+)
 from governance.policy.fhir_terms import FhirTerms
 from governance.twins.bank import Record, TwinView
 
-EXTENSION = "urn:twinreg:fhir:"
-OUTPUT_SYSTEM = "urn:twinreg:twin-record"
-TOP_CONTRIBUTIONS = 5
-_AUC = {"unit": "mg.h/L", "system": "http://unitsofmeasure.org", "code": "mg.h/L"}
+_AUC = "mg.h/L"
 
 
 def versions_of(twin: TwinView, moves: Sequence[Record]) -> dict[int, str]:
@@ -36,71 +37,15 @@ def versions_of(twin: TwinView, moves: Sequence[Record]) -> dict[int, str]:
     return out
 
 
-def _model(twin: TwinView, version: str) -> dict[str, Any]:
-    return {"url": EXTENSION + "model-version", "valueString": f"{twin.model}|{version}"}
-
-
 def _extensions(twin: TwinView, version: str, record: Record) -> list[dict[str, Any]]:
-    return [_model(twin, version), *audit_extension(record.audit_id)]
-
-
-def _subject(terms: FhirTerms, patient_id: str) -> dict[str, Any]:
-    return {"identifier": {"system": terms.patient_system, "value": patient_id}}
-
-
-def _quantity(value: float) -> dict[str, Any]:
-    return {"value": round(float(value), 6), **_AUC}
+    return decision_extensions(twin.model, version, record.audit_id)
 
 
 def _prediction(value: float, low: float, high: float) -> dict[str, Any]:
     """The value with its 90 % interval, as one complex extension."""
     parts = [("value", value), ("low", low), ("high", high)]
-    return {"url": EXTENSION + "prediction-interval-90",
-            "extension": [{"url": n, "valueQuantity": _quantity(v)} for n, v in parts]}  # fmt: skip
-
-
-def _contributions(explanation: Mapping[str, Any]) -> list[dict[str, Any]]:
-    ranked = sorted(explanation["contributions"], key=lambda c: -abs(float(c[1])))
-    return [
-        {"url": EXTENSION + "contribution",
-         "extension": [{"url": "feature", "valueString": str(name)},
-                       {"url": "value", "valueDecimal": round(float(value), 6)}]}
-        for name, value in ranked[:TOP_CONTRIBUTIONS]
-    ]  # fmt: skip
-
-
-def forecast_observation(
-    twin: TwinView, version: str, record: Record, terms: FhirTerms, patient_id: str
-) -> dict[str, Any] | None:
-    """A vancomycin forecast: the AUC24 over its window (None: not a vancomycin forecast)."""
-    forecast = record.body.get("forecast")
-    if not isinstance(forecast, dict) or "auc24" not in forecast:
-        return None
-    origin = datetime.fromisoformat(str(record.body["time_origin"]))
-    start = origin + timedelta(hours=float(forecast["auc_start_h"]))
-    explanation = record.body.get("explanation") or {"contributions": []}
-    observation = {
-        "resourceType": "Observation",
-        "id": record.id,
-        "identifier": [{"system": OUTPUT_SYSTEM, "value": record.id}],
-        "extension": [*_extensions(twin, version, record), *_contributions(explanation)],
-        "status": "preliminary",
-        "code": {"coding": [{"system": terms.local_code_system, "code": "vancomycin-auc24",
-                             "display": "forecast vancomycin AUC over 24 h"}]},
-        "subject": _subject(terms, patient_id),
-        "effectivePeriod": {"start": start.isoformat(),
-                            "end": (start + timedelta(hours=24)).isoformat()},
-        "issued": record.at.isoformat(),
-        "valueQuantity": _quantity(forecast["auc24"]),
-        "component": [
-            {"code": {"text": f"90 % prediction interval, {side}"},
-             "valueQuantity": _quantity(forecast[f"auc24_{side}"])}
-            for side in ("low", "high")
-        ],
-        "note": [{"text": f"twin {twin.id} state {record.body.get('state')}; "
-                          f"method: {forecast.get('method')}"}],
-    }  # fmt: skip
-    return as_json(Observation.model_validate(observation))
+    said = [{"url": n, "valueQuantity": quantity(v, _AUC)} for n, v in parts]
+    return {"url": EXTENSION + "prediction-interval-90", "extension": said}
 
 
 def recommendation_request(
@@ -127,7 +72,7 @@ def recommendation_request(
         "intent": "proposal",
         "medicationCodeableConcept": {"coding": [{"system": medication[0],
                                                   "code": medication[1]}]},
-        "subject": _subject(terms, patient_id),
+        "subject": subject(terms.patient_system, patient_id),
         "authoredOn": record.at.isoformat(),
         "dosageInstruction": [{
             "text": f"{top['dose_mg']:g} mg every {top['interval_h']:g} h over "

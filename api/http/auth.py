@@ -19,7 +19,9 @@ from api.http.refusal_limit import standing_of
 from governance.errors import PolicyError
 from governance.identity.principal import Principal
 
-PUBLIC_PATHS = ("/health", "/schema", "/static")
+#: Paths served without a token (their requests are rate-limited per client address; the
+#: FHIR CapabilityStatement is public, as FHIR servers serve it: it says no patient data).
+PUBLIC_PATHS = ("/health", "/schema", "/static", "/fhir/metadata")
 #: A route handler ``opt`` key: the handler's decision reads the token's revocation in the
 #: release gate's facts read (one snapshot with the consents), so the middleware does not
 #: read it a second time. Every other route's request reads it here.

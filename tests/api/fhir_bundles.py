@@ -121,3 +121,25 @@ def course() -> list[dict[str, Any]]:
         observation("l1", "4090-7", "2026-03-02T10:00:00Z", 28.0, "mg/L"),
         observation("l2", "4092-3", "2026-03-02T19:30:00Z", 12.0, "mg/L"),
     ]
+
+
+def risk_parameters(
+    model: str,
+    features: dict[str, float],
+    patient: str = "p-1",
+    purpose: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The Parameters of ``POST /fhir/RiskAssessment/$predict`` (``extra``: more
+    parameters by name, e.g. ``version={"valueString": "1"}``)."""
+    said: list[dict[str, Any]] = [
+        {"name": "model", "valueString": model},
+        {"name": "purpose", **(purpose or {"valueCode": "treatment"})},
+        {"name": "patient", "valueIdentifier": {"system": "urn:twinreg:patient-id",
+                                                "value": patient}},
+    ]  # fmt: skip
+    said += [{"name": k, **v} for k, v in extra.items()]
+    said += [{"name": "feature", "part": [{"name": "name", "valueString": n},
+                                          {"name": "value", "valueDecimal": v}]}
+             for n, v in features.items()]  # fmt: skip
+    return {"resourceType": "Parameters", "parameter": said}

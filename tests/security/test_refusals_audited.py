@@ -32,7 +32,11 @@ from tests.api.twin_course import TWIN_CATEGORIES, prepare_twin
 from tests.security.test_authorization_matrix import ALLOWED, CELLS, M, _request, _routes
 
 REFUSALS = (403, 404, 409)
-DECISIONS = {"/v1/predictions": "prediction", "/v1/simulations": "simulation"}
+DECISIONS = {
+    "/v1/predictions": "prediction",
+    "/v1/simulations": "simulation",
+    "/fhir/RiskAssessment/$predict": "prediction",
+}
 PATIENT = "p-1"
 CATS = ["demographics", "vitals", "history"]
 

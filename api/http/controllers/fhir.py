@@ -1,23 +1,27 @@
-"""FHIR R4 under ``/fhir``: the CapabilityStatement, and a transaction Bundle of patients,
-consents, observations and doses. Same bearer tokens and roles as ``/v1``; answers and
-errors are ``application/fhir+json`` (OperationOutcome: :mod:`api.http.fhir_errors`). The
-mapping is :mod:`api.fhir`'s, the service calls :mod:`api.composition.fhir`'s. The routes
-are outside the OpenAPI document: ``GET /fhir/metadata`` describes them."""
+"""FHIR R4 under ``/fhir``: the CapabilityStatement (public), a transaction Bundle of
+patients, consents, observations and doses, a prediction as a RiskAssessment, and the
+reads. Same bearer tokens and roles as ``/v1``; answers and errors are
+``application/fhir+json`` (OperationOutcome: :mod:`api.http.fhir_errors`). The mapping is
+:mod:`api.fhir`'s, the service calls :mod:`api.composition.fhir`'s. The routes are outside
+the OpenAPI document: ``GET /fhir/metadata`` describes them."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from anyio import to_thread
+from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from api.composition import fhir, fhir_reads
+from api.composition import fhir, fhir_reads, fhir_risk
 from api.composition.service import TwinregService
 from api.fhir.capability import capability_statement
 from api.fhir.outcome import FHIR_JSON
 from api.http.controllers.patients import SITE_QUERY
 from api.http.deps import provide_principal, provide_service
+from api.http.work import expensive_work
 from governance.identity.principal import Principal
 
 
@@ -52,6 +56,28 @@ class FhirController(Controller):
     ) -> Response[dict[str, Any]]:
         answer = fhir.transaction(service, principal, body, content_type, purpose)
         return fhir_response(answer)
+
+    @post("/RiskAssessment/$predict", status_code=200)
+    async def predict_risk(
+        self,
+        request: Request[Any, Any, Any],
+        body: bytes,
+        service: TwinregService,
+        principal: Principal,
+        content_type: str = Parameter(header="content-type", default=""),
+    ) -> Response[dict[str, Any]]:
+        """A prediction through the release gate, as a RiskAssessment (403: withheld, an
+        OperationOutcome naming the failing checks). A twin not loaded yet, or a
+        mechanistic one, waits for its place in the queue of expensive work, as on
+        ``POST /v1/predictions``."""
+        query = fhir_risk.parse(service, body, content_type)
+        decide = partial(fhir_risk.predict, service, principal, query)
+        if service.runtime.is_expensive(query.model, query.version):
+            async with expensive_work(request.scope):
+                status, answer = await to_thread.run_sync(decide)
+        else:
+            status, answer = await to_thread.run_sync(decide)
+        return fhir_response(answer, status)
 
     @get("/Observation", sync_to_thread=True)
     def forecasts(

@@ -57,7 +57,10 @@ def ext(resource: dict[str, Any], name: str) -> list[dict[str, Any]]:
 def test_a_forecast_is_an_observation_with_its_interval_and_explanation(
     api: Any, twin: dict[str, Any]
 ) -> None:
-    (obs,), audit_id = search(api, "Observation", twin["id"])
+    found, audit_id = search(api, "Observation", twin["id"])
+    by_code = {o["code"]["coding"][0]["code"]: o for o in found}
+    assert sorted(by_code) == ["4092-3", "vancomycin-auc24"]
+    obs = by_code["vancomycin-auc24"]
     Observation.model_validate(obs)
     body = twin["forecast"]["body"]
     assert obs["valueQuantity"]["value"] == pytest.approx(body["forecast"]["auc24"])
@@ -72,6 +75,15 @@ def test_a_forecast_is_an_observation_with_its_interval_and_explanation(
     assert [n for n, _ in said] == [n for n, _ in top]
     assert [v for _, v in said] == pytest.approx([v for _, v in top], abs=1e-6)
     assert audit_body(api, audit_id)["action"] == "twin.thread.read"
+    curve = by_code["4092-3"]  # the concentration curve, hourly
+    assert curve["valueSampledData"]["period"] == 3_600_000
+    data = [float(v) for v in curve["valueSampledData"]["data"].split(" ")]
+    assert data == pytest.approx(body["forecast"]["concentration"], abs=1e-6)
+    low, high = (c["valueSampledData"]["data"].split(" ") for c in curve["component"])
+    assert [float(v) for v in high] == pytest.approx(body["forecast"]["concentration_high"],
+                                                     abs=1e-6)  # fmt: skip
+    assert [c["code"]["coding"][0]["code"] for c in curve["component"]] == ["low-90", "high-90"]
+    assert not ext(curve, "contribution")  # the explanation is the AUC's
 
 
 def test_a_recommendation_is_a_proposed_medication_request(api: Any, twin: dict[str, Any]) -> None:
