@@ -94,14 +94,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_governed_bench(service: TwinregService, rounds: int) -> None:
-    """``twinreg bench --suite governed``: the demo's data sets are needed (it runs the demo)."""
-    from models.datasets import require_demo_data
-
-    require_demo_data()
-    run_bench(service, rounds)
-
-
 def run_bench(service: TwinregService, rounds: int, console: Console | None = None) -> None:
     console = console or Console()
     if service.lifecycle.approved_version(MODEL) is None:

@@ -78,14 +78,6 @@ def _caller(client: httpx.Client, key: ec.EllipticCurvePrivateKey, service_id: s
     return prepare
 
 
-def run_cds_governed_bench(service: TwinregService, rounds: int) -> None:
-    """``twinreg bench --suite cds``: the demo's data sets are needed (it runs the demo)."""
-    from models.datasets import require_demo_data
-
-    require_demo_data()
-    run_cds_bench(service, rounds)
-
-
 def run_cds_bench(
     service: TwinregService, rounds: int, console: Console | None = None
 ) -> dict[str, dict[str, float]]:

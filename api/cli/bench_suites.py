@@ -18,8 +18,15 @@ class Suite:
     #: rounds when ``needs_home``.
     runner: str
     needs_home: bool = False
+    #: The suite runs the demo: without the demo's data sets it says what to install
+    #: before anything (a home included) is created.
+    needs_demo_data: bool = False
 
     def run(self, service: Callable[[], Any], rounds: int) -> None:
+        if self.needs_demo_data:
+            from models.datasets import require_demo_data
+
+            require_demo_data()
         module, name = self.runner.split(":")
         function = getattr(importlib.import_module(module), name)
         if self.needs_home:
@@ -32,8 +39,9 @@ SUITES: dict[str, Suite] = {
     "governed": Suite(
         "bare vs governed explained prediction, in-process and over HTTP, plus a bounded "
         "load test with 1 and 2 workers",
-        "api.cli.bench:run_governed_bench",
+        "api.cli.bench:run_bench",
         needs_home=True,
+        needs_demo_data=True,
     ),
     "mechanistic": Suite(
         "numba kernels vs solve_ivp, batch threads, explanation vs kernel work, cold start",
@@ -67,7 +75,8 @@ SUITES: dict[str, Suite] = {
     "cds": Suite(
         "the CDS Hooks risk and dosing cards over HTTP (a signed EHR JWT each), next to the "
         "same service calls",
-        "api.cli.bench_cds:run_cds_governed_bench",
+        "api.cli.bench_cds:run_cds_bench",
         needs_home=True,
+        needs_demo_data=True,
     ),
 }

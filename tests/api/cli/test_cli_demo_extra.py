@@ -16,8 +16,13 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.mark.parametrize(
     "command",
-    [["demo"], ["bench", "--suite", "governed", "--rounds", "1"]],
-    ids=["demo", "bench-governed"],
+    [
+        ["demo"],
+        ["bench", "--suite", "governed", "--rounds", "1"],
+        ["demo-clinic"],
+        ["bench", "--suite", "cds", "--rounds", "1"],
+    ],
+    ids=["demo", "bench-governed", "demo-clinic", "bench-cds"],
 )
 def test_without_the_demo_extra_the_command_says_what_to_install(
     command: list[str], tmp_path: Path
