@@ -18,6 +18,7 @@ from api.composition.service import TwinregService
 from api.composition.settings import Settings
 from api.http.auth import PUBLIC_PATHS, BearerAuthMiddleware
 from api.http.controllers.audit import AuditController
+from api.http.controllers.devices import DeviceController
 from api.http.controllers.models import ModelController
 from api.http.controllers.oversight import OverrideController, ReportController
 from api.http.controllers.patients import PatientController
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             SimulationController,
             PatientController,
             TwinController,
+            DeviceController,
             ModelController,
             AuditController,
             OverrideController,

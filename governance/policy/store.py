@@ -36,6 +36,7 @@ from casbin.persist.adapter import Adapter, load_policy_line
 from governance.errors import PolicyError
 from governance.policy.credibility import CREDIBILITY_FILE, parse_credibility
 from governance.policy.observation_kinds import OBSERVATION_KINDS_FILE, parse_observation_kinds
+from governance.policy.recalibration import RECALIBRATION_FILE, parse_recalibration
 from governance.policy.rules import DatabaseRules, Rule
 from governance.policy.watch import PolicyWatcher
 
@@ -50,6 +51,7 @@ REQUIRED_FILES = (
     THRESHOLDS_FILE,
     CREDIBILITY_FILE,
     OBSERVATION_KINDS_FILE,
+    RECALIBRATION_FILE,
 )
 ENVELOPE_ACTIONS = frozenset({"withhold", "warn"})
 _MAX_MEMO = 10_000
@@ -116,6 +118,7 @@ class PolicySet:
         self.bias_audit_max_age_days = float(bias["max_age_days"])
         self.credibility = parse_credibility(contents[CREDIBILITY_FILE])
         self.observation_kinds = parse_observation_kinds(contents[OBSERVATION_KINDS_FILE])
+        self.recalibration = parse_recalibration(contents[RECALIBRATION_FILE])
 
     def allows(
         self, role: str, site: str | None, target: str | None, obj: str, act: str

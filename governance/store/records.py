@@ -168,5 +168,7 @@ class ValidationDossier(SQLModel, table=True):
     at: datetime = Field(sa_column=_ts())
 
 
-# The patient twins' tables: the same metadata, so the same migrations and schema checks.
+# The patient twins' and device bindings' tables: the same metadata, so the same
+# migrations and schema checks.
+import governance.store.device_records  # noqa: E402
 import governance.store.twin_records  # noqa: E402, F401

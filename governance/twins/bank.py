@@ -152,16 +152,20 @@ class TwinBank:
         audit: dict[str, Any],
     ) -> tuple[list[str], list[str], str]:
         """Store ``entries`` (one transaction, with the ``observation.ingest`` record built
-        from ``audit``). Returns (stored, already stored) observation ids and the record id.
-        The same key with other content refuses the whole request (:class:`Conflict`)."""
+        from ``audit``, with ``digest``: the HMAC under the patient's key of the entries'
+        content digests in order, each as ``content_digest`` stores it). Returns (stored,
+        already stored) observation ids and the record id. The same key with other content
+        refuses the whole request (:class:`Conflict`)."""
         stored: list[str] = []
         repeated: list[str] = []
+        digests: list[str] = []
         audit_id = str(uuid.uuid4())
         with self._engine.begin() as conn:
             key = self._keys.data_key(conn, patient_key, create=True)
             for index, entry in enumerate(entries):
                 content = _json(entry.content())
                 digest = keyed_digest(key, content)
+                digests.append(digest)
                 existing = conn.execute(
                     select(_obs.c.id, _obs.c.content_digest).where(
                         _obs.c.patient_key == patient_key,
@@ -195,7 +199,9 @@ class TwinBank:
                     )
                 )
                 stored.append(row_id)
-            body = {**audit, "stored": stored, "already_stored": repeated}
+            # one digest of the whole batch: of its entries' content digests, in order
+            batch = keyed_digest(key, "\n".join(digests).encode("ascii"))
+            body = {**audit, "stored": stored, "already_stored": repeated, "digest": batch}
             entry_audit = self._audit.append("observation.ingest", body, conn=conn)
             if stored:
                 conn.execute(

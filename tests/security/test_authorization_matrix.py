@@ -21,6 +21,7 @@ PUBLIC = {"/health", "/schema", "/static"}
 PAGES = "/ui"
 ROLES = ("data_scientist", "validator", "clinician", "ethics_board", "admin")
 M = "whas500-mortality"
+DEVICE_BINDING = "/v1/devices/{device_id:str}/binding"
 
 #: (method, route path) -> roles allowed; clinicians only at their own site.
 ALLOWED: dict[tuple[str, str], set[str]] = {
@@ -65,6 +66,9 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/thread"): {"clinician", "admin"},
     ("POST", "/v1/patients/{patient_id:str}/twins/{twin_id:str}/consent-gaps"): {"clinician"},
     ("POST", "/v1/patients/{patient_id:str}/erase"): {"admin"},
+    # device streams: a clinician binds a device to a patient of their site, and unbinds it
+    ("POST", DEVICE_BINDING): {"clinician"},
+    ("DELETE", DEVICE_BINDING): {"clinician"},
 }
 
 #: Routes whose resource lives at a site: a clinician of another site is refused there.
@@ -72,6 +76,7 @@ SITE_BOUND = {path for _, path in ALLOWED if "patients" in path} | {
     "/v1/predictions",
     "/v1/simulations",
     "/v1/predictions/{audit_id:str}/overrides",
+    DEVICE_BINDING,
 }
 
 
@@ -111,6 +116,7 @@ def _request(
         .replace("{name:str}", M)
         .replace("{version:str}", "1")
         .replace("{twin_id:str}", twin)
+        .replace("{device_id:str}", "cgm-matrix")
     )
     body: Any = None
     if path == "/v1/predictions":
@@ -144,6 +150,8 @@ def _request(
         body = {} if path.endswith("/recommendations") else None
     elif path.endswith("/erase"):
         body = {"reason": "matrix"}
+    elif path == DEVICE_BINDING and method == "POST":
+        body = {"patient_id": "p-1", "twin_id": twin}
     elif path.endswith("/consent-gaps"):
         body = {"start": "2026-01-01T00:00:00Z", "resolution": "empty"}
     elif method == "POST" and "/versions/" in path and not path.endswith("bias-audits"):
@@ -174,6 +182,10 @@ def test_matrix(api: Any, demo_twins: list[Any], role: str, site: str) -> None:
         headers=api.clinician,
     )
     released = decision.json()["audit_id"]
+    bound = api.client.post(  # bound, so that unbinding (first: DELETE) then binding succeed
+        "/v1/devices/cgm-matrix/binding", json={"patient_id": "p-1"}, headers=api.clinician
+    )
+    assert bound.status_code == 201, bound.text
     if role == "clinician":
         headers = api.headers("c", role, "st-mary" if site == "own" else "st-elsewhere")
     else:
