@@ -32,7 +32,7 @@ class Ingester:
     ) -> None:
         self._transport = transport
         self._batches = BatchIngester(service, transport.name)
-        self._recalibrator = recalibrator
+        self.recalibrator = recalibrator
         self._batch = batch
         self._wait = wait
         self.stored = 0
@@ -59,8 +59,8 @@ class Ingester:
             retry = outcome.retry
             if retry:
                 stop.wait(RETRY_SECONDS)
-            if self._recalibrator is not None:
-                self._recalibrator.request(
+            if self.recalibrator is not None:
+                self.recalibrator.request(
                     [a for a in outcome.fed.values() if isinstance(a, ActiveBinding)]
                 )
 

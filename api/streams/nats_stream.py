@@ -136,11 +136,23 @@ class NatsTransport:
         await self._nc.flush()
 
     def stop(self) -> None:
-        if self._thread.is_alive():
-            if self._nc is not None:
-                try:
-                    self._call(self._nc.drain(), timeout=10)
-                except (NatsError, TimeoutError) as exc:
-                    _log.warning("drain: %r", exc)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
+        """Close the connection (what was not acknowledged is delivered again), then the
+        loop, its leftover tasks cancelled."""
+        if not self._thread.is_alive():
+            return
+        try:
+            self._call(self._close(), timeout=10)
+        except (NatsError, TimeoutError) as exc:
+            _log.warning("close: %r", exc)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    async def _close(self) -> None:
+        if self._nc is not None and not self._nc.is_closed:
+            await self._nc.close()
+        current = asyncio.current_task()
+        leftover = [t for t in asyncio.all_tasks() if t is not current]
+        for task in leftover:
+            task.cancel()
+        await asyncio.gather(*leftover, return_exceptions=True)

@@ -34,6 +34,8 @@ class Recalibrator:
         #: twin -> readings pending when it was last refused (not tried before more come)
         self._refused_at: dict[str, int] = {}
         self._thread: threading.Thread | None = None
+        #: twins looked at, and recalibrated (for the bench and the tests)
+        self.checked = 0
         self.calibrated = 0
 
     def request(self, bindings: list[ActiveBinding]) -> None:
@@ -81,6 +83,7 @@ class Recalibrator:
         assert binding.twin_id is not None
         try:
             due, pending = self._service.devices.recalibration_due(binding, datetime.now(UTC))
+            self.checked += 1
             refused = self._refused_at.get(binding.twin_id)
             if not due or (refused is not None and pending <= refused):
                 return
