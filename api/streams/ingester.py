@@ -82,6 +82,7 @@ def run_ingesters(
         threads.append(thread)
         thread.start()
     recalibrator.start(stop)
+    _log.info("ready: %s", ", ".join(t.name for t in transports))
     try:
         while not stop.is_set() and all(t.is_alive() for t in threads):
             time.sleep(0.2)
