@@ -306,7 +306,7 @@ def policy_load(home: str | None) -> None:
 @click.option("--rounds", default=300, show_default=True, type=int)
 @click.option(
     "--suite",
-    type=click.Choice(["governed", "mechanistic", "reports", "dosing", "all"]),
+    type=click.Choice(["governed", "mechanistic", "reports", "dosing", "streams", "all"]),
     default="governed",
     show_default=True,
 )
@@ -318,7 +318,10 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
     batch threads, explanation vs kernel work, cold start. reports: the ethics-board
     report over 100,000 audit records, next to the chain verification it includes. dosing:
     the vancomycin twin's recovery on 1,000 virtual patients, calibration vs plain scipy,
-    the recommendation grid, a forecast with its explanation."""
+    the recommendation grid, a forecast with its explanation. streams: device readings
+    stored per second by one `twinreg ingest` (MQTT, NATS JetStream) next to in-process
+    ingestion, reading-to-stored p50/p99, reading-to-recalibrated state (a home, a
+    Mosquitto and NATS streams of its own; needs mosquitto installed and NATS reachable)."""
     if suite in ("governed", "all"):
         from api.cli.bench import run_bench
         from models.datasets import require_demo_data
@@ -337,6 +340,10 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
         from api.cli.bench_dosing import run_dosing_bench
 
         run_dosing_bench()
+    if suite in ("streams", "all"):
+        from api.cli.bench_streams import run_streams_bench
+
+        run_streams_bench()
 
 
 main.add_command(audit)
