@@ -137,7 +137,7 @@ def _recalibration(service: Any, port: int) -> dict[str, float]:
 
 
 def run_streams_bench() -> None:
-    console = Console()
+    console = Console(width=150)
     with tempfile.TemporaryDirectory(prefix="twinreg-bench-streams-") as tmp:
         folder = Path(tmp)
         console.print("streams bench: governing the vancomycin twin in a home of its own ...")

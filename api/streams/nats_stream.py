@@ -12,10 +12,12 @@ it through :func:`asyncio.run_coroutine_threadsafe`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Coroutine, Sequence
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 import nats
@@ -52,6 +54,8 @@ class NatsTransport:
         self._nc: NatsClient | None = None
         self._sub: Any = None
         self._js: Any = None
+        self._ahead: Future[list[Msg]] | None = None
+        self._acks: list[Future[None]] = []
 
     def _call(self, coroutine: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT_SECONDS) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
@@ -94,13 +98,16 @@ class NatsTransport:
                                                    storage=StorageType.FILE))  # fmt: skip
 
     def receive(self, limit: int, wait: float) -> list[Delivery]:
+        """The batch fetched meanwhile (the next fetch starts at once: the network and
+        the parsing overlap the commit of this one; what is fetched but never
+        acknowledged comes again after the ack wait)."""
+        ahead = self._ahead or asyncio.run_coroutine_threadsafe(self._fetch(limit), self._loop)
         try:
-            messages: list[Msg] = self._call(self._fetch(limit))
-        except NatsTimeout:
-            return []
+            messages: list[Msg] = ahead.result(CALL_TIMEOUT_SECONDS)
         except (NatsError, TimeoutError) as exc:
             _log.warning("fetch failed (retrying): %r", exc)
-            return []
+            messages = []
+        self._ahead = asyncio.run_coroutine_threadsafe(self._fetch(limit), self._loop)
         now = time.time()
         return [Delivery(self._topics.nats_device(m.subject), m.data, now, m) for m in messages]
 
@@ -126,8 +133,12 @@ class NatsTransport:
         ))  # fmt: skip
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
+        """Sent in the background, in order (a lost acknowledgement only means the
+        message comes again, and is found stored)."""
+        self._acks = [f for f in self._acks if not f.done() or _logged(f)]
         if deliveries:
-            self._call(self._ack([d.handle for d in deliveries]))
+            handles = [d.handle for d in deliveries]
+            self._acks.append(asyncio.run_coroutine_threadsafe(self._ack(handles), self._loop))
 
     async def _ack(self, handles: list[Any]) -> None:
         for msg in handles:
@@ -149,6 +160,9 @@ class NatsTransport:
         self._loop.close()
 
     async def _close(self) -> None:
+        for pending in self._acks:
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(pending)
         if self._nc is not None and not self._nc.is_closed:
             await self._nc.close()
         current = asyncio.current_task()
@@ -156,3 +170,10 @@ class NatsTransport:
         for task in leftover:
             task.cancel()
         await asyncio.gather(*leftover, return_exceptions=True)
+
+
+def _logged(done: Future[None]) -> bool:
+    """Log a finished acknowledgement's failure; False (drop it from the pending list)."""
+    if done.exception() is not None:
+        _log.warning("acknowledgement not sent: %r", done.exception())
+    return False
