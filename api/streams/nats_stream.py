@@ -41,6 +41,8 @@ T = TypeVar("T")
 ACK_WAIT_SECONDS = 30.0
 MAX_ACK_PENDING = 20_000
 CALL_TIMEOUT_SECONDS = 30.0
+#: The shortest pull: an idle ingester asks again this often.
+MIN_FETCH_SECONDS = 0.05
 
 
 class NatsTransport:
@@ -101,19 +103,24 @@ class NatsTransport:
         """The batch fetched meanwhile (the next fetch starts at once: the network and
         the parsing overlap the commit of this one; what is fetched but never
         acknowledged comes again after the ack wait)."""
-        ahead = self._ahead or asyncio.run_coroutine_threadsafe(self._fetch(limit), self._loop)
+        window = max(wait, MIN_FETCH_SECONDS)
+        ahead = self._ahead or asyncio.run_coroutine_threadsafe(
+            self._fetch(limit, window), self._loop
+        )
         try:
             messages: list[Msg] = ahead.result(CALL_TIMEOUT_SECONDS)
         except (NatsError, TimeoutError) as exc:
             _log.warning("fetch failed (retrying): %r", exc)
             messages = []
-        self._ahead = asyncio.run_coroutine_threadsafe(self._fetch(limit), self._loop)
+        self._ahead = asyncio.run_coroutine_threadsafe(self._fetch(limit, window), self._loop)
         now = time.time()
         return [Delivery(self._topics.nats_device(m.subject), m.data, now, m) for m in messages]
 
-    async def _fetch(self, limit: int) -> list[Msg]:
+    async def _fetch(self, limit: int, window: float) -> list[Msg]:
+        """Up to ``limit`` messages: a pull that lasts ``window`` (nats-py waits that long
+        for the batch to fill once the first message came: the batch's latency)."""
         try:
-            return list(await self._sub.fetch(batch=limit, timeout=1.0))
+            return list(await self._sub.fetch(batch=limit, timeout=window))
         except (TimeoutError, NatsTimeout):
             return []
 

@@ -18,7 +18,7 @@ class Transport(Protocol):
         """Connect and subscribe (:class:`BrokerError` if it cannot)."""
 
     def receive(self, limit: int, wait: float) -> list[Delivery]:
-        """Up to ``limit`` messages: waits up to a second for the first, then up to
+        """Up to ``limit`` messages: waits at most a second for the first, then up to
         ``wait`` seconds for more (an empty list when none came)."""
 
     def dead_letter(self, refused: Sequence[tuple[Delivery, Refused]]) -> None:
