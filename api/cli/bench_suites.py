@@ -79,4 +79,10 @@ SUITES: dict[str, Suite] = {
         needs_home=True,
         needs_demo_data=True,
     ),
+    "streams": Suite(
+        "device readings stored per second by one `twinreg ingest` (MQTT, NATS JetStream) "
+        "next to in-process ingestion, reading-to-stored p50/p99, reading-to-recalibrated "
+        "state (needs mosquitto installed and NATS reachable)",
+        "api.cli.bench_streams:run_streams_bench",
+    ),
 }

@@ -1,5 +1,5 @@
-"""``twinreg`` command line: init | upgrade | demo | serve | token | register | dossier | info |
-policy | audit | bench.
+"""``twinreg`` command line: init | upgrade | demo | serve | ingest | token | register | dossier |
+info | policy | audit | bench.
 
 The governance database's schema: every command creates a new one at the head revision;
 ``init``, ``upgrade`` and ``serve`` bring an older one up to date (schema migrations);
@@ -17,6 +17,7 @@ import click
 from api.cli.audit import audit
 from api.cli.bench_suites import SUITES
 from api.cli.common import HOME_HELP, _fail, _service, _settings
+from api.cli.ingest import ingest
 from api.errors import ApiError
 from governance.errors import GovernanceError
 from models.errors import DemoDataUnavailable
@@ -340,6 +341,7 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
 
 
 main.add_command(audit)
+main.add_command(ingest)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from api.composition import bias_audits, catalogue, dossiers, oversight, status
+from api.composition.devices import DeviceService
 from api.composition.home import ensure_home
 from api.composition.predictions import PredictionService
 from api.composition.runtime import RegistryRuntime
@@ -34,6 +35,7 @@ from governance.audit.checkpoint_writer import CheckpointWriter
 from governance.audit.policy_stamp import PolicyStamp
 from governance.audit.signing import CheckpointKey
 from governance.consent.patients import PatientService
+from governance.devices.bindings import DeviceBindings
 from governance.errors import NotFound
 from governance.identity.principal import Principal
 from governance.identity.pseudonym import Pseudonymiser
@@ -108,15 +110,19 @@ class TwinregService:
         )
         self.revocations = Revocations(self.engine, self.audit)
         self.overrides = OverrideService(self.engine, self.audit, self.policies)
+        keys = PatientKeys(secrets.patient_master_key)
         self.twins = TwinService(
             self.engine,
             self.gate,
             self.runtime,
-            TwinBank(self.engine, self.audit, PatientKeys(secrets.patient_master_key)),
+            TwinBank(self.engine, self.audit, keys),
             self.audit,
             self.policies,
             self.pseudonymiser,
             ZoneInfo(settings.site_time_zone),
+        )
+        self.devices = DeviceService(
+            self.engine, self.twins, DeviceBindings(self.engine, self.audit, keys), self.policies
         )
 
     # -- registration -------------------------------------------------------------------

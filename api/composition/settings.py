@@ -27,11 +27,22 @@
 | ``TWINREG_PUBLIC_BASE_URL`` | unset: the URL EHRs call (a CDS Hooks JWT's ``aud`` base) |
 | ``TWINREG_CDS_ISSUERS`` | ``<home>/cds-issuers.toml``: EHRs allowed to call CDS Hooks |
 | ``TWINREG_CDS_RATE_LIMIT`` | ``600`` hook calls per minute per EHR issuer |
+| ``TWINREG_STREAM_PREFIX`` | ``twinreg``: first topic level / subject token of device streams |
+| ``TWINREG_MQTT_URL`` | ``mqtt://127.0.0.1:1883`` (``mqtts://`` for TLS) |
+| ``TWINREG_MQTT_USERNAME`` | unset: the ingester's broker user name (anonymous without) |
+| ``TWINREG_MQTT_PASSWORD_FILE`` | unset: a file holding the ingester's broker password |
+| ``TWINREG_MQTT_CLIENT_ID`` | ``twinreg-ingester``: fixed, so the broker keeps its session |
+| ``TWINREG_NATS_URL`` | ``nats://127.0.0.1:4222`` (``tls://`` for TLS) |
+| ``TWINREG_NATS_USERNAME`` | unset: the ingester's NATS user name |
+| ``TWINREG_NATS_PASSWORD_FILE`` | unset: a file holding the ingester's NATS password |
+| ``TWINREG_INGEST_BATCH`` | ``500``: most readings committed in one transaction |
+| ``TWINREG_INGEST_WAIT_MS`` | ``20``: longest wait for a batch to fill before committing it |
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +52,64 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from api.errors import ConfigError
 
 _REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"
+
+
+_STREAM_PREFIX = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """Where ``twinreg ingest`` reads device readings (api.streams). Topics:
+    ``<prefix>/devices/<device>/readings`` in, ``<prefix>/dead-letter/<device>`` out;
+    NATS subjects the same with dots, in the JetStream stream ``<PREFIX>_READINGS``
+    (dead letters in ``<PREFIX>_DEAD_LETTERS``)."""
+
+    prefix: str = "twinreg"
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_username: str | None = None
+    mqtt_password_file: Path | None = None
+    mqtt_client_id: str = "twinreg-ingester"
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_username: str | None = None
+    nats_password_file: Path | None = None
+    batch: int = 500
+    wait_ms: int = 20
+
+    @classmethod
+    def load(cls, env: Mapping[str, str]) -> StreamSettings:
+        prefix = env.get("TWINREG_STREAM_PREFIX", "twinreg").strip()
+        if not _STREAM_PREFIX.fullmatch(prefix):
+            raise ConfigError(
+                "TWINREG_STREAM_PREFIX must be 1-32 characters of a-z, 0-9, _ and - "
+                "(a topic level and a subject token)"
+            )
+        mqtt_url = env.get("TWINREG_MQTT_URL", cls.mqtt_url).strip()
+        nats_url = env.get("TWINREG_NATS_URL", cls.nats_url).strip()
+        if not mqtt_url.startswith(("mqtt://", "mqtts://")):
+            raise ConfigError("TWINREG_MQTT_URL must be mqtt://host:port or mqtts://host:port")
+        if not nats_url.startswith(("nats://", "tls://")):
+            raise ConfigError("TWINREG_NATS_URL must be nats://host:port or tls://host:port")
+        batch = _at_least_one(env, "TWINREG_INGEST_BATCH", "500")
+        if batch > 500:
+            raise ConfigError("TWINREG_INGEST_BATCH must be at most 500 (one ingest's limit)")
+        return cls(
+            prefix=prefix,
+            mqtt_url=mqtt_url,
+            mqtt_username=env.get("TWINREG_MQTT_USERNAME") or None,
+            mqtt_password_file=_file(env, "TWINREG_MQTT_PASSWORD_FILE"),
+            mqtt_client_id=env.get("TWINREG_MQTT_CLIENT_ID", cls.mqtt_client_id).strip()
+            or cls.mqtt_client_id,
+            nats_url=nats_url,
+            nats_username=env.get("TWINREG_NATS_USERNAME") or None,
+            nats_password_file=_file(env, "TWINREG_NATS_PASSWORD_FILE"),
+            batch=batch,
+            wait_ms=_at_least_one(env, "TWINREG_INGEST_WAIT_MS", "20"),
+        )
+
+
+def _file(env: Mapping[str, str], variable: str) -> Path | None:
+    value = env.get(variable)
+    return Path(value).expanduser().resolve() if value else None
 
 
 @dataclass(frozen=True)
@@ -93,6 +162,8 @@ class Settings:
     cds_issuers: Path | None = None
     #: Hook calls per minute per EHR issuer (not per address: api.cds).
     cds_rate_limit_per_minute: int = 600
+    #: Device streams: brokers, topics, batches (``twinreg ingest``).
+    streams: StreamSettings = StreamSettings()
 
     @classmethod
     def load(
@@ -147,6 +218,7 @@ class Settings:
             public_base_url=_base_url(env.get("TWINREG_PUBLIC_BASE_URL")),
             cds_issuers=Path(issuers).expanduser().resolve() if issuers else None,
             cds_rate_limit_per_minute=_at_least_one(env, "TWINREG_CDS_RATE_LIMIT", "600"),
+            streams=StreamSettings.load(env),
         )
 
     @property

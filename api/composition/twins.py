@@ -180,7 +180,11 @@ class TwinService:
         observations: object,
         purpose: str | None,
         site: str | None,
+        context: Mapping[str, Any] | None = None,
     ) -> tuple[list[str], list[str], str]:
+        """Store the observations (idempotent per patient, source and id) in one
+        transaction with one ``observation.ingest`` record; ``context`` (what an adapter
+        at the edge adds: the device, the transport, the messages) joins that record."""
         key = self.patient(principal, patient_id, "write", site)
         policy = self._policies.current()
         entries = check_entries(observations, policy.observation_kinds)
@@ -204,7 +208,7 @@ class TwinService:
                 withheld.audit_id = self._audit.append("observation.withheld", body).record_id
                 raise withheld
         audit = {**base, "purposes": sorted(purposes), "policy_version": policy.version}
-        return self.bank.ingest(principal, key, entries, audit)
+        return self.bank.ingest(principal, key, entries, {**(context or {}), **audit})
 
     def _consented(self, patient_id: str, site: str | None, purpose: str) -> frozenset[str]:
         params = {
@@ -221,6 +225,10 @@ class TwinService:
         if adapter is None:
             raise InvalidInput(f"calibration of {twin.model} twins is not available", field="model")
         return adapter
+
+    def kind_of(self, twin: TwinView) -> str:
+        """The twin's kind (its version's card), e.g. ``pk_vancomycin``."""
+        return self._kind(twin)
 
     def _kind(self, twin: TwinView) -> str:
         return str(self._gate.resolve(twin.model, twin.model_version)[1].card.kind.value)

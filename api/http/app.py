@@ -20,6 +20,7 @@ from api.composition.settings import Settings
 from api.http.auth import PUBLIC_PATHS, BearerAuthMiddleware
 from api.http.controllers.audit import AuditController
 from api.http.controllers.cds_hooks import CdsHooksController
+from api.http.controllers.devices import DeviceController
 from api.http.controllers.fhir import FhirController
 from api.http.controllers.models import ModelController
 from api.http.controllers.oversight import OverrideController, ReportController
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             SimulationController,
             PatientController,
             TwinController,
+            DeviceController,
             ModelController,
             AuditController,
             OverrideController,

@@ -38,6 +38,7 @@ from governance.policy.credibility import CREDIBILITY_FILE, parse_credibility
 from governance.policy.feature_codes import FEATURE_CODES_FILE, parse_feature_codes
 from governance.policy.fhir_terms import FHIR_TERMS_FILE, parse_fhir_terms
 from governance.policy.observation_kinds import OBSERVATION_KINDS_FILE, parse_observation_kinds
+from governance.policy.recalibration import RECALIBRATION_FILE, parse_recalibration
 from governance.policy.rules import DatabaseRules, Rule
 from governance.policy.watch import PolicyWatcher
 
@@ -54,6 +55,7 @@ REQUIRED_FILES = (
     OBSERVATION_KINDS_FILE,
     FHIR_TERMS_FILE,
     FEATURE_CODES_FILE,
+    RECALIBRATION_FILE,
 )
 ENVELOPE_ACTIONS = frozenset({"withhold", "warn"})
 _MAX_MEMO = 10_000
@@ -125,6 +127,7 @@ class PolicySet:
         )
         #: The CDS Hooks services and their FHIR feature map (:mod:`api.cds`).
         self.feature_codes = parse_feature_codes(contents[FEATURE_CODES_FILE])
+        self.recalibration = parse_recalibration(contents[RECALIBRATION_FILE])
 
     def allows(
         self, role: str, site: str | None, target: str | None, obj: str, act: str

@@ -168,6 +168,6 @@ class ValidationDossier(SQLModel, table=True):
     at: datetime = Field(sa_column=_ts())
 
 
-# The patient twins' tables and the CDS Hooks adapter's replay cache: the same metadata,
-# so the same migrations and schema checks.
-from governance.store import cds_records, twin_records  # noqa: E402, F401
+# The patient twins' and device bindings' tables and the CDS Hooks adapter's replay cache:
+# the same metadata, so the same migrations and schema checks.
+from governance.store import cds_records, device_records, twin_records  # noqa: E402, F401

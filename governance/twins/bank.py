@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from governance.audit.chain import AuditLog
 from governance.canonical import canonical_json
@@ -82,6 +82,22 @@ def _twin_view(row: Any) -> TwinView:
         as_utc(row.created_at),
         row.audit_id,
     )
+
+
+def _stored_keys(
+    conn: Connection, patient_key: str, entries: Sequence[Entry]
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """(source, id) -> (row id, content digest) of the entries already stored."""
+    ids = sorted({e.id for e in entries})
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for start in range(0, len(ids), 500):  # bounded parameter lists
+        rows = conn.execute(
+            select(_obs.c.id, _obs.c.source, _obs.c.entry_id, _obs.c.content_digest).where(
+                _obs.c.patient_key == patient_key, _obs.c.entry_id.in_(ids[start : start + 500])
+            )
+        )
+        found.update({(r.source, r.entry_id): (r.id, r.content_digest) for r in rows})
+    return found
 
 
 def _json(value: Mapping[str, Any]) -> bytes:
@@ -152,57 +168,47 @@ class TwinBank:
         audit: dict[str, Any],
     ) -> tuple[list[str], list[str], str]:
         """Store ``entries`` (one transaction, with the ``observation.ingest`` record built
-        from ``audit``). Returns (stored, already stored) observation ids and the record id.
-        The same key with other content refuses the whole request (:class:`Conflict`)."""
+        from ``audit``, with ``digest``: the HMAC under the patient's key of the entries'
+        content digests in order, each as ``content_digest`` stores it). Returns (stored,
+        already stored) observation ids and the record id. The same key with other content
+        refuses the whole request (:class:`Conflict`)."""
         stored: list[str] = []
         repeated: list[str] = []
-        audit_id = str(uuid.uuid4())
+        digests: list[str] = []
+        rows: list[dict[str, Any]] = []
         with self._engine.begin() as conn:
             key = self._keys.data_key(conn, patient_key, create=True)
+            known = _stored_keys(conn, patient_key, entries)  # one query for the batch
             for index, entry in enumerate(entries):
                 content = _json(entry.content())
                 digest = keyed_digest(key, content)
-                existing = conn.execute(
-                    select(_obs.c.id, _obs.c.content_digest).where(
-                        _obs.c.patient_key == patient_key,
-                        _obs.c.source == entry.source,
-                        _obs.c.entry_id == entry.id,
-                    )
-                ).one_or_none()
+                digests.append(digest)
+                existing = known.get((entry.source, entry.id))
                 if existing is not None:
-                    if existing.content_digest != digest:
+                    if existing[1] != digest:
                         raise Conflict(
                             f"observations[{index}]: id {entry.id!r} from {entry.source!r} is "
                             "already stored with other content; send a new id for a new value"
                         )
-                    if existing.id not in repeated:
-                        repeated.append(existing.id)
+                    if existing[0] not in repeated:
+                        repeated.append(existing[0])
                     continue
                 row_id = str(uuid.uuid4())
-                conn.execute(
-                    insert(_obs).values(
-                        id=row_id,
-                        patient_key=patient_key,
-                        source=entry.source,
-                        entry_id=entry.id,
-                        kind=entry.kind,
-                        category=entry.category,
-                        content_digest=digest,
-                        payload=seal(key, content, f"twin_observation/{row_id}"),
-                        recorded_at=utcnow(),
-                        recorded_by=principal.user,
-                        audit_id=audit_id,
-                    )
-                )
+                known[(entry.source, entry.id)] = (row_id, digest)
+                rows.append({
+                    "id": row_id, "patient_key": patient_key, "source": entry.source,
+                    "entry_id": entry.id, "kind": entry.kind, "category": entry.category,
+                    "content_digest": digest,
+                    "payload": seal(key, content, f"twin_observation/{row_id}"),
+                    "recorded_at": utcnow(), "recorded_by": principal.user,
+                })  # fmt: skip
                 stored.append(row_id)
-            body = {**audit, "stored": stored, "already_stored": repeated}
+            # one digest of the whole batch: of its entries' content digests, in order
+            batch = keyed_digest(key, "\n".join(digests).encode("ascii"))
+            body = {**audit, "stored": stored, "already_stored": repeated, "digest": batch}
             entry_audit = self._audit.append("observation.ingest", body, conn=conn)
-            if stored:
-                conn.execute(
-                    update(_obs)
-                    .where(_obs.c.audit_id == audit_id)
-                    .values(audit_id=entry_audit.record_id)
-                )
+            if rows:  # one statement for the batch's rows, each with the batch's record
+                conn.execute(insert(_obs), [{**r, "audit_id": entry_audit.record_id} for r in rows])
         return stored, repeated, entry_audit.record_id
 
     def observations(self, patient_key: str) -> list[Record]:

@@ -27,6 +27,7 @@ DECISIONS = ("/v1/predictions", "/v1/simulations", "/fhir/RiskAssessment/$predic
 EHR = "/cds-services"
 ROLES = ("data_scientist", "validator", "clinician", "ethics_board", "admin")
 M = "whas500-mortality"
+DEVICE_BINDING = "/v1/devices/{device_id:str}/binding"
 
 #: (method, route path) -> roles allowed; clinicians only at their own site.
 ALLOWED: dict[tuple[str, str], set[str]] = {
@@ -79,6 +80,9 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/fhir/MedicationRequest"): {"clinician", "admin"},
     ("GET", "/fhir/Provenance"): {"clinician", "admin"},
     ("GET", "/fhir/AuditEvent"): {"ethics_board"},
+    # device streams: a clinician binds a device to a patient of their site, and unbinds it
+    ("POST", DEVICE_BINDING): {"clinician"},
+    ("DELETE", DEVICE_BINDING): {"clinician"},
 }
 
 #: Routes whose resource lives at a site: a clinician of another site is refused there.
@@ -91,6 +95,7 @@ SITE_BOUND = {path for _, path in ALLOWED if "patients" in path} | {
     "/fhir/Observation",
     "/fhir/MedicationRequest",
     "/fhir/Provenance",
+    DEVICE_BINDING,
 }
 
 
@@ -130,6 +135,7 @@ def _request(
         .replace("{name:str}", M)
         .replace("{version:str}", "1")
         .replace("{twin_id:str}", twin)
+        .replace("{device_id:str}", "cgm-matrix")
     )
     body: Any = None
     if path == "/v1/predictions":
@@ -168,6 +174,8 @@ def _request(
     elif path == "/fhir":
         age = observation("age-fhir", "30525-0", "2026-03-01T06:00:00Z", 55, "a")
         body = bundle(patient(), age)
+    elif path == DEVICE_BINDING and method == "POST":
+        body = {"patient_id": "p-1", "twin_id": twin}
     elif path.endswith("/consent-gaps"):
         body = {"start": "2026-01-01T00:00:00Z", "resolution": "empty"}
     elif path.endswith("/moves"):
@@ -216,6 +224,10 @@ def test_matrix(api: Any, demo_twins: list[Any], role: str, site: str) -> None:
         headers=api.clinician,
     )
     released = decision.json()["audit_id"]
+    bound = api.client.post(  # bound, so that unbinding (first: DELETE) then binding succeed
+        "/v1/devices/cgm-matrix/binding", json={"patient_id": "p-1"}, headers=api.clinician
+    )
+    assert bound.status_code == 201, bound.text
     if role == "clinician":
         headers = api.headers("c", role, "st-mary" if site == "own" else "st-elsewhere")
     else:

@@ -1,0 +1,5 @@
+"""The stream tests' brokers (see ``brokers``)."""
+
+from tests.api.streams.brokers import mosquitto
+
+__all__ = ["mosquitto"]
