@@ -183,7 +183,7 @@ class Monitor:
         self.client.loop_stop()
 
 
-def wait_for(condition: Any, seconds: float = 20.0) -> bool:
+def wait_for(condition: Any, seconds: float = 90.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
