@@ -266,7 +266,8 @@ class TwinregService:
     def record_override(
         self, principal: Principal, audit_id: str, action: str, reason: str
     ) -> dict[str, Any]:
-        """A clinician disregarded or overrode a released prediction (human oversight)."""
+        """A clinician disregarded, overrode or accepted a released prediction (human
+        oversight)."""
         if action not in OVERRIDE_ACTIONS:
             raise BadRequest(f"action must be one of {list(OVERRIDE_ACTIONS)}", field="action")
         if any(not (c.isprintable() or c in "\n\t") for c in reason):

@@ -113,8 +113,9 @@ class ProblemDetails(msgspec.Struct, omit_defaults=True):
 
 
 class OverrideIn(msgspec.Struct, forbid_unknown_fields=True):
-    action: Literal["disregarded", "overridden"]
-    reason: str
+    action: Literal["disregarded", "overridden", "accepted"]
+    #: Required to disregard or override; optional to accept.
+    reason: str = ""
 
 
 class ScenarioIn(msgspec.Struct, forbid_unknown_fields=True):

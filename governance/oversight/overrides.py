@@ -1,11 +1,12 @@
 """Clinician overrides: human oversight of released predictions.
 
 A clinician may record that they *disregarded* or *overrode* a released prediction, with
-a reason. Only released decisions can be overridden (a withheld result was never shown),
-and only by a clinician who may predict at the site of the clinician who received it.
-The :class:`~governance.store.records.Override` row and its ``prediction.override`` audit record
-commit in one transaction. Nothing patient-level is stored beyond the keyed patient hash
-already in the decision.
+a reason, or that they *accepted* it (a reason is then optional; an EHR's CDS Hooks
+feedback reports it for a card: ``api.cds``). Only released decisions can be overridden
+(a withheld result was never shown), and only by a clinician who may predict at the site
+of the clinician who received it. The :class:`~governance.store.records.Override` row and
+its ``prediction.override`` audit record commit in one transaction. Nothing patient-level
+is stored beyond the keyed patient hash already in the decision.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from governance.policy.store import PolicyStore
 from governance.store.db import read_connection
 from governance.store.records import AuditRecord, Override
 
-OverrideAction = Literal["disregarded", "overridden"]
+OverrideAction = Literal["disregarded", "overridden", "accepted"]
 OVERRIDE_ACTIONS: tuple[str, ...] = get_args(OverrideAction)
 #: Audit actions whose records are release decisions (see governance.release.gate).
 DECISION_ACTIONS: tuple[str, ...] = ("prediction", "simulation")
@@ -227,7 +228,7 @@ def _checked(action: str, reason: str) -> str:
     if action not in OVERRIDE_ACTIONS:
         raise InvalidInput(f"action must be one of {list(OVERRIDE_ACTIONS)}", field="action")
     text = reason.strip() if isinstance(reason, str) else ""
-    if not text:
+    if not text and action != "accepted":
         raise InvalidInput(
             "reason is required: say why the prediction was disregarded or overridden",
             field="reason",

@@ -318,8 +318,8 @@ _SECTIONS_TEMPLATE = _ENV.from_string(
 <section>
 <h2>Clinician overrides</h2>
 {% set o = r.overrides %}
-<p>{{ o.total }} overrides: {{ o.disregarded }} disregarded, {{ o.overridden }}
-overridden.</p>
+<p>{{ o.total }} clinician actions: {{ o.disregarded }} disregarded, {{ o.overridden }}
+overridden, {{ o.accepted }} accepted.</p>
 {% if o.entries %}<table><tr><th>Model</th><th>Version</th><th>Site</th><th>Action</th>
 <th>Clinician</th><th>Reason</th><th>At</th></tr>
 {% for e in o.entries %}<tr><td>{{ e.model }}</td><td>{{ e.model_version }}</td>

@@ -34,6 +34,8 @@ class OverrideSection:
     total: int
     disregarded: int
     overridden: int
+    #: Released results the clinician accepted (e.g. a CDS Hooks card's feedback).
+    accepted: int
     entries: tuple[OverrideEntry, ...]
 
 
@@ -55,5 +57,5 @@ def override_section(conn: Connection, since: datetime, until: datetime) -> Over
         for r in rows
     )
     counts = Counter(e.action for e in entries)
-    disregarded, overridden = (counts[a] for a in OVERRIDE_ACTIONS)
-    return OverrideSection(len(entries), disregarded, overridden, entries)
+    disregarded, overridden, accepted = (counts[a] for a in OVERRIDE_ACTIONS)
+    return OverrideSection(len(entries), disregarded, overridden, accepted, entries)
