@@ -20,6 +20,11 @@ _LEAD_IN = re.compile(r"^([^:]+):\s*\d+\s*=")
 _BARE_CODES = re.compile(r"\b0\s*/\s*1\b")
 
 
+def num(value: float) -> str:
+    """A number as read: four significant digits, whole numbers from 1000 up."""
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -42,14 +47,14 @@ class Field:
         if self.choices:
             inside = [w for v, w in self.choices if self.low <= float(v) <= self.high]
             return ", ".join(inside)
-        return f"{self.low:g}\u2013{self.high:g} {self.unit}".strip()
+        return f"{num(self.low)}\u2013{num(self.high)} {self.unit}".strip()
 
     def value_words(self, value: float) -> str:
         """The patient's value as read: the choice's words, or the number with its unit."""
         for code, words in self.choices:
             if float(code) == value:
                 return words
-        return f"{value:g} {self.unit}".strip()
+        return f"{num(value)} {self.unit}".strip()
 
     def inside(self, value: float) -> bool:
         return self.low is None or self.high is None or self.low <= value <= self.high

@@ -52,7 +52,9 @@ class PatientPages(Controller):
         return page("patients.html", principal, error=None)
 
     @post("/", status_code=200, sync_to_thread=True)
-    def register(self, request: Request[Any, Any, Any], principal: Principal, data: Form) -> Any:
+    def register(
+        self, request: Request[Any, Any, Any], principal: Principal, data: Form
+    ) -> Template:
         service = service_of(request)
         patient_id = form_text(data, "patient_id", limit=200)
         try:
@@ -107,7 +109,7 @@ class PatientPages(Controller):
     @post("/{patient_id:str}/twins", status_code=303, sync_to_thread=True)
     def create_twin(
         self, request: Request[Any, Any, Any], principal: Principal, patient_id: str, data: Form
-    ) -> Any:
+    ) -> Template | Redirect:
         try:
             twin = service_of(request).twins.create(
                 principal, patient_id, form_text(data, "model"), None, form_text(data, "purpose")

@@ -20,6 +20,7 @@ VANCO = "vancomycin-auc"
 def _post(api: Api, path: str, data: dict[str, object], follow: bool = True) -> tuple[int, str]:
     token = csrf(api, "/ui/patients")
     response = api.client.post(path, data={**data, "_csrf_token": token}, follow_redirects=follow)
+    assert response.headers["content-type"].startswith("text/html"), response.headers
     return response.status_code, html.unescape(response.text)
 
 

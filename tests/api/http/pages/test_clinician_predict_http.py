@@ -116,7 +116,8 @@ def test_another_prediction_keeps_the_values_in_the_session_only(
     sign_in_clinician(api)
     form = predict_form(twin, "card-5", features_of(twin))
     result = _post(api, form)
-    assert 'action="/ui/predict/again"' in result
+    again_form = re.search(r'<form[^>]*action="/ui/predict/again".*?</form>', result, re.S)
+    assert again_form and 'name="_csrf_token"' in again_form.group(0)
     assert 'name="f_sysbp" value="{}"'.format(form["f_sysbp"]) in result
     again = _post(api, form, "/ui/predict/again")
     assert again.startswith("200")
