@@ -59,6 +59,15 @@ class DecisionCard:
     contributions: tuple[Contribution, ...]
 
 
+def signed(effect: float, scale: float) -> str:
+    """``effect`` to four significant digits of ``scale`` (a value of 1354 shows its
+    effects to the unit: a rounding residue of 1e-13 reads +0)."""
+    size = max(abs(scale), 1e-12)
+    decimals = max(0, 3 - math.floor(math.log10(size)))
+    text = f"{effect:+.{decimals}f}"
+    return "+" + text[1:] if float(text) == 0 else text
+
+
 def _pct(p: float) -> str:
     return f"{100 * p:.1f}%" if 0.001 <= p <= 0.999 else f"{100 * p:.2g}%"
 
@@ -155,6 +164,8 @@ class _Shape:
     #: Explanation space -> the outcome's scale (None: they are the same).
     to_scale: Any
     percent: bool
+    #: The size of the value (effects are shown to its precision).
+    scale: float = 1.0
 
     @property
     def effect_axis(self) -> str:
@@ -164,8 +175,8 @@ class _Shape:
 
     def effect_words(self, effect: float) -> str:
         if self.percent:
-            return f"{100 * effect:+.1f} points"
-        return f"{effect:+.4g} {self.unit}".strip()
+            return f"{100 * effect:+.1f} points".replace("-0.0 ", "+0.0 ")
+        return f"{signed(effect, self.scale)} {self.unit}".strip()
 
     def base_words(self, base: float) -> str:
         value = self.to_scale(base) if self.to_scale is not None else base
@@ -209,8 +220,11 @@ def _probability_shape(
         (),
         _POINT_ONLY,
         "change of the probability, in percentage points"
-        + (", each added to those above it (the log-odds add exactly: details below)"
-           if log_odds else ""),  # fmt: skip
+        + (
+            ", each added to those above it (the log-odds add exactly: details below)"
+            if log_odds
+            else ""
+        ),
         "",
         _sigmoid if log_odds else None,
         True,
@@ -230,7 +244,7 @@ def _survival_shape(
         return 1 - math.exp(log_s0 * math.exp(x))
 
     return _Shape(
-        f"Probability of {card.outcome} (by {when})",
+        f"Probability of {card.outcome}, by {when}",
         _pct(1 - survival),
         "",
         "",
@@ -275,6 +289,7 @@ def _value_shape(card: TwinCard, prediction: Mapping[str, Any]) -> _Shape:
         unit,
         None,
         False,
+        abs(value),
     )
 
 

@@ -122,3 +122,11 @@ def envelope_rule(actions: Mapping[str, str]) -> str:
     if warned:
         parts.append(f"for {' or '.join(warned)} it is released with a warning")
     return "; ".join(parts)
+
+
+def envelope_short(actions: Mapping[str, str]) -> str:
+    """The warning beside a value outside the validated population: what sending it gets."""
+    withheld = sorted(p for p, a in actions.items() if a == "withhold")
+    if withheld:
+        return f"a {' or '.join(withheld)} request is withheld"
+    return "the result is released with a warning"

@@ -91,9 +91,7 @@ class PatientPages(Controller):
         except INLINE as exc:
             message, status = refusal_words(request, exc)
             return _patient_page(request, principal, patient_id, error=message, status=status)
-        notice = (
-            f"Consent recorded for {consent.purpose}: {', '.join(consent.data_categories)}."
-        )
+        notice = f"Consent recorded for {consent.purpose}: {', '.join(consent.data_categories)}."
         return _patient_page(request, principal, patient_id, notice=notice)
 
     @post("/{patient_id:str}/consents/{consent_id:str}/withdraw", status_code=200,

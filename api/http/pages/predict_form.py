@@ -10,7 +10,7 @@ from typing import Any
 
 from api.composition.service import TwinregService
 from api.errors import BadRequest
-from api.http.pages.fields import Field, card_fields, envelope_rule
+from api.http.pages.fields import Field, card_fields, envelope_rule, envelope_short
 from api.http.pages.render import form_text
 from governance.errors import NotFound
 from governance.identity.principal import Principal
@@ -73,21 +73,19 @@ def form_context(
     listed = [m for m in service.list_models(principal) if m["approved_version"]]
     models = []
     for m in listed:
-        card = service.lifecycle.version(m["name"], m["approved_version"]).card
-        if not mechanistic_only or card.kind.is_mechanistic:
-            models.append({**m, "card": card})
+        listed_card = service.lifecycle.version(m["name"], m["approved_version"]).card
+        if not mechanistic_only or listed_card.kind.is_mechanistic:
+            models.append({**m, "card": listed_card})
     chosen = next((m for m in models if m["name"] == model), None)
     card = chosen["card"] if chosen else None
     policy = service.policies.current()
+    actions = {p: policy.ethics.envelope_action(p) for p in card.intended_purposes} if card else {}
     return {
         "models": models,
         "model": model if chosen else None,
         "card": card,
         "fields": card_fields(card) if card else [],
         "outputs": output_choices(card) if card else [],
-        "envelope_rule": envelope_rule(
-            {p: policy.ethics.envelope_action(p) for p in card.intended_purposes}
-        )
-        if card
-        else "",
+        "envelope_rule": envelope_rule(actions),
+        "envelope_short": envelope_short(actions),
     }

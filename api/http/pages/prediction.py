@@ -90,7 +90,7 @@ class PredictionPages(Controller):
             audit = getattr(exc, "audit_id", None)
             message = f"{exc} (audit record {audit})" if audit else str(exc)
             return _form_page(service, principal, model, data, message, status=422)
-        common = {"model": model, "decision": decision, "kept": kept_values(data)}
+        common: dict[str, Any] = {"model": model, "decision": decision, "kept": kept_values(data)}
         if not decision.released or decision.computation is None:
             return page("prediction.html", principal, status=403, released=False, **common)
         decision_card = build_card(card, decision, features, fields)
@@ -113,9 +113,7 @@ class PredictionPages(Controller):
         record = service_of(request).record_override(
             principal, audit_id, form_text(data, "action"), form_text(data, "reason")
         )
-        return page(
-            "override.html", principal, record=record, notice="Recorded.", notice_kind="ok"
-        )
+        return page("override.html", principal, record=record, notice="Recorded.", notice_kind="ok")
 
 
 def _charts(card: TwinCard, decision: ReleaseDecision, shown: DecisionCard) -> dict[str, str]:

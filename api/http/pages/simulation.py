@@ -4,6 +4,7 @@ audited decision); the values stay for "change the regimens"."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -53,7 +54,9 @@ class SimulationPages(Controller):
         return _form_page(service, principal, model, data, None)
 
     @post("/", status_code=200, sync_to_thread=True, middleware=[EXPENSIVE])
-    def simulate(self, request: Request[Any, Any, Any], principal: Principal, data: Form) -> Template:
+    def simulate(
+        self, request: Request[Any, Any, Any], principal: Principal, data: Form
+    ) -> Template:
         service = service_of(request)
         model = form_text(data, "model")
         try:
@@ -85,13 +88,15 @@ class SimulationPages(Controller):
         )
 
 
-def _scenarios(data: dict[str, Any], fields: list[Field]) -> list[tuple[str, dict[str, float]]]:
+def _scenarios(data: dict[str, Any], fields: list[Field]) -> list[tuple[str, Mapping[str, Any]]]:
     """The filled scenario columns (a name or a changed value); none filled: the patient's
     values as entered, as one scenario."""
-    out = []
+    out: list[tuple[str, Mapping[str, Any]]] = []
     for i in range(1, SCENARIOS + 1):
         prefix = f"s{i}_f_"
-        changes = {f.name: number(data, f, prefix) for f in fields if form_text(data, prefix + f.name)}
+        changes = {
+            f.name: number(data, f, prefix) for f in fields if form_text(data, prefix + f.name)
+        }
         name = form_text(data, f"s{i}_name", limit=60)
         if name or changes:
             out.append((name or f"regimen {i}", changes))
@@ -99,7 +104,7 @@ def _scenarios(data: dict[str, Any], fields: list[Field]) -> list[tuple[str, dic
 
 
 def _column(
-    card: TwinCard, fields: list[Field], name: str, changes: dict[str, float],
+    card: TwinCard, fields: list[Field], name: str, changes: Mapping[str, Any],
     decision: ReleaseDecision, output: str | None,
 ) -> dict[str, Any]:  # fmt: skip
     by_name = {f.name: f for f in fields}

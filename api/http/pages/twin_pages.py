@@ -148,6 +148,7 @@ def _twin_page(
     forecast = _latest(records, "forecast")
     recommendation = _latest(records, "recommendation")
     kind = service.lifecycle.version(view.model, view.model_version).card.kind.value
+    kinds = service.policies.current().observation_kinds
     return page(
         "twin.html",
         principal,
@@ -157,7 +158,10 @@ def _twin_page(
         twin=view,
         kind=kind,
         read_audit_id=audit_id,
-        observations=[(r, tv.observation_words(r)) for r in observations],
+        observations=[
+            (r, tv.observation_words(r, kinds), tv.time_words(r.body.get("time")))
+            for r in observations
+        ],
         state=states[-1] if states else None,
         state_lines=tv.state_lines(states[-1]) if states else [],
         forecast=forecast,
@@ -166,7 +170,7 @@ def _twin_page(
         else None,
         recommendation=recommendation,
         regimens=tv.regimens(recommendation) if recommendation else [],
-        thread=tv.thread_lines(records),
+        thread=tv.thread_lines(records, kinds),
         planned=_planned(recommendation),
         notice=notice,
         notice_kind="ok",

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from api.http.pages.clinical_charts import band_chart
+from governance.policy.observation_kinds import ObservationKind
 from governance.twins.bank import Record
 from models.mechanistic.outputs import output_spec
 
@@ -35,20 +36,41 @@ class Line:
     note: str = ""
 
 
-def observation_words(record: Record) -> str:
+def observation_words(record: Record, kinds: Mapping[str, ObservationKind]) -> str:
+    """The stored value with its unit (the kind table's stored unit), or each component."""
     body = record.body
     parts = body.get("components")
-    if isinstance(parts, Mapping):
-        return ", ".join(f"{k} {_amount(v)}" for k, v in parts.items())
+    if isinstance(parts, Mapping) and parts:
+        kind = kinds.get(record.kind)
+        units = {c.name: c.quantity.unit for c in kind.components if c.quantity} if kind else {}
+        return ", ".join(_part(k, v, units.get(k)) for k, v in parts.items())
     value = body.get("value")
     unit = body.get("unit")
-    return f"{value:g} {unit}" if isinstance(value, int | float) and unit else str(value)
+    if isinstance(value, int | float):
+        return f"{value:.4g} {_unit(unit)}".strip()
+    return str(value)
 
 
-def _amount(v: Any) -> str:
-    if isinstance(v, Mapping) and "value" in v:
-        return f"{v['value']:g} {v.get('unit', '')}".strip()
-    return str(v)
+def time_words(text: object) -> str:
+    """An RFC 3339 time as read: ``2026-03-01 06:00 UTC`` (other zones kept as given)."""
+    try:
+        at = datetime.fromisoformat(str(text))
+    except ValueError:
+        return str(text)
+    zone = "UTC" if at.utcoffset() is not None and not at.utcoffset() else at.strftime("%z")
+    return f"{at:%Y-%m-%d %H:%M} {zone}".strip()
+
+
+def _unit(unit: object) -> str:
+    """UCUM as read: ``a`` is years, ``h`` hours; ``1`` (a count) says nothing."""
+    words = {"a": "years", "1": ""}
+    return words.get(str(unit), str(unit)) if unit else ""
+
+
+def _part(name: str, value: object, unit: str | None) -> str:
+    if isinstance(value, int | float):
+        return f"{name} {value:.4g} {_unit(unit)}".strip()
+    return f"{name} {time_words(value)}"
 
 
 def state_lines(state: Record) -> list[Line]:
@@ -140,7 +162,7 @@ def regimens(recommendation: Record, top: int = 5) -> list[dict[str, Any]]:
     return list(ranked[:top]) if isinstance(ranked, list) else []
 
 
-def thread_lines(records: Sequence[Record]) -> list[Line]:
+def thread_lines(records: Sequence[Record], kinds: Mapping[str, ObservationKind]) -> list[Line]:
     """Every record in order: when, what, its audit record."""
     out = []
     for r in records:
@@ -149,6 +171,6 @@ def thread_lines(records: Sequence[Record]) -> list[Line]:
         elif r.kind in OUTPUT_KINDS:
             what = f"{r.kind} from state {r.body.get('state', '?')}"
         else:
-            what = f"{r.kind.replace('_', ' ')}: {observation_words(r)}"
+            what = f"{r.kind.replace('_', ' ')}: {observation_words(r, kinds)}"
         out.append(Line(r.at.strftime("%Y-%m-%d %H:%M:%S"), what, r.audit_id))
     return out

@@ -57,4 +57,9 @@ def test_the_report_counts_each_action_apart(
     now = utcnow()
     with sqlite_engine.connect() as conn:
         section = override_section(conn, now - timedelta(hours=1), now + timedelta(hours=1))
-    assert (section.total, section.accepted, section.overridden, section.disregarded) == (3, 1, 1, 1)
+    assert (section.total, section.accepted, section.overridden, section.disregarded) == (
+        3,
+        1,
+        1,
+        1,
+    )

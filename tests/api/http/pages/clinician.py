@@ -28,7 +28,10 @@ def sign_in_clinician(api: Api, next_path: str = "/ui/predict") -> None:
 
 
 def consented(
-    service: TwinregService, patient: str, twin: DemoTwin, purposes: tuple[str, ...] = ("treatment",)
+    service: TwinregService,
+    patient: str,
+    twin: DemoTwin,
+    purposes: tuple[str, ...] = ("treatment",),
 ) -> None:
     service.patients.register(CLINICIAN, patient, SITE)
     for purpose in purposes:

@@ -68,6 +68,7 @@ def test_prediction_pages(web: Web, service: TwinregService, demo_twins: list[De
     warning = web.testid("outside-f_age")
     assert warning.is_displayed(), "no warning before submit for a value outside the envelope"
     assert "Outside the validated population" in warning.text
+    assert "a treatment request is withheld" in warning.text
     shoot(web, "predict-form-outside")
     web.fill("#f_age", repr(features["age"]))
     assert not web.testid("outside-f_age").is_displayed()

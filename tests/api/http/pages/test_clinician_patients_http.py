@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 
 from api.cli.demo import CLINICIAN
 from api.cli.demo_twin import demo_observations
@@ -17,7 +18,7 @@ from tests.conftest import Api
 VANCO = "vancomycin-auc"
 
 
-def _post(api: Api, path: str, data: dict[str, object], follow: bool = True) -> tuple[int, str]:
+def _post(api: Api, path: str, data: Mapping[str, object], follow: bool = True) -> tuple[int, str]:
     token = csrf(api, "/ui/patients")
     response = api.client.post(path, data={**data, "_csrf_token": token}, follow_redirects=follow)
     assert response.headers["content-type"].startswith("text/html"), response.headers
@@ -36,7 +37,11 @@ def test_register_grant_and_withdraw_from_the_pages(api: Api) -> None:
     status, page = _post(
         api,
         "/ui/patients/pg-1/consents",
-        {"purpose": "treatment", "data_categories": ["labs", "vitals"], "valid_until": "2099-01-01"},
+        {
+            "purpose": "treatment",
+            "data_categories": ["labs", "vitals"],
+            "valid_until": "2099-01-01",
+        },
     )
     assert status == 200, page[:2000]
     assert "Consent recorded for treatment: labs, vitals." in page
@@ -59,7 +64,9 @@ def test_bad_consent_input_is_shown_beside_the_form_and_recorded(api: Api) -> No
     before = _count(api, "request.refused")
     status, page = _post(api, "/ui/patients/pg-2/consents", {"purpose": "treatment"})
     assert status == 422
-    assert re.search(r'data-testid="error">data_categories must be a non-empty list[^<]*audit', page)
+    assert re.search(
+        r'data-testid="error">data_categories must be a non-empty list[^<]*audit', page
+    )
     assert _count(api, "request.refused") == before + 1
     assert api.service.patients.consents(CLINICIAN, "pg-2") == []
     status, page = _post(api, "/ui/patients", {"patient_id": "a/b"})
@@ -115,7 +122,7 @@ def test_the_twin_page_calibrates_recommends_and_forecasts(
     status, page = _post(api, base + "/calibrate", {})
     assert status == 200 and "Calibrated: state 1." in page, page[:3000]
     assert re.search(r"clearance \(CL\)</th><td class=\"n\">[\d.]+ L/h</td><td class=\"small\">"
-                     r"90% posterior interval [\d.]+–[\d.]+ L/h", page)  # fmt: skip
+                     r"90% posterior interval [\d.]+\u2013[\d.]+ L/h", page)  # fmt: skip
     status, page = _post(api, base + "/recommend", {"target_low": "400", "target_high": "600"})
     assert status == 200 and 'data-testid="regimens"' in page, page[:3000]
     start = re.search(r'id="start" name="start" type="datetime-local" value="([^"]+)"', page)
@@ -126,7 +133,9 @@ def test_the_twin_page_calibrates_recommends_and_forecasts(
              "start": start.group(1)}  # fmt: skip
     status, page = _post(api, base + "/forecast", asked)
     assert status == 200 and 'data-testid="forecast-band"' in page, page[:3000]
-    assert re.search(r'data-testid="forecast-verdict">(within|above|below) the 400–600 mg·h/L', page)
+    assert re.search(
+        r'data-testid="forecast-verdict">(within|above|below) the 400\u2013600 mg·h/L', page
+    )
     assert 'data-testid="thread"' in page and 'data-testid="observations"' in page
     assert _count(api, "twin.thread.read") >= 4  # every view of the twin read its thread
     for action in ("twin.create", "twin.calibration", "twin.recommendation", "twin.forecast"):
@@ -169,8 +178,8 @@ def test_what_if_compares_regimens_side_by_side(
     assert re.findall(r'data-testid="scenario-name">([^<]+)<', page) == ["current", "higher"]
     verdicts = re.findall(r'data-testid="scenario-verdict">([^<]+)<', page)
     assert verdicts == [
-        "within the 400–600 mg·h/L target range",
-        "above the 400–600 mg·h/L target range",
+        "within the 400\u2013600 mg·h/L target range",
+        "above the 400\u2013600 mg·h/L target range",
     ], verdicts
     assert "Vancomycin dose per 1 h infusion: 1000 mg" in page
     assert 'data-testid="trajectories"' in page
