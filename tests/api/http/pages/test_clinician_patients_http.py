@@ -188,3 +188,28 @@ def test_what_if_compares_regimens_side_by_side(
         "/ui/simulate/again", data={**form, "_csrf_token": csrf(api, "/ui/simulate")}
     )
     assert 'name="s2_f_dose_mg" type="number"' in again.text and 'value="1000"' in again.text
+
+
+def test_client_text_on_the_clinician_pages_is_data(
+    api: Api, mechanistic_twins: list[DemoTwin]
+) -> None:
+    """A patient id and a scenario name that look like markup are shown as text."""
+    hostile = "<b>x<\\b>$\\frac{1}{0}$"
+    twin = twin_named(mechanistic_twins, VANCO)
+    consented(api.service, hostile, twin)
+    sign_in_clinician(api, "/ui/patients")
+    response = api.client.post(
+        "/ui/patients", data={"patient_id": hostile, "_csrf_token": csrf(api, "/ui/patients")}
+    )
+    assert response.status_code == 200
+    assert "<b>x" not in response.text and "&lt;b&gt;x" in response.text
+    form = {"model": VANCO, "patient_id": hostile, "purpose": "treatment",
+            "f_creatinine_clearance": "60", "f_weight": "80", "f_dose_mg": "625",
+            "f_interval_h": "12", "s1_name": hostile}  # fmt: skip
+    response = api.client.post(
+        "/ui/simulate", data={**form, "_csrf_token": csrf(api, "/ui/simulate")}
+    )
+    assert response.status_code == 200, response.text[:2000]
+    assert "<b>x" not in response.text
+    assert 'data-testid="scenario-name">&lt;b&gt;x' in response.text
+    assert 'data-testid="trajectories"' in response.text
