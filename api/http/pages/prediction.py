@@ -1,10 +1,10 @@
-"""The clinician's prediction pages: ask, see the explained result or why it was withheld,
-and record an override."""
+"""The clinician's prediction pages: ask, see the result as a decision card or why it was
+withheld, record what was done with it (accepted, disregarded, overridden), and ask again
+for the same patient with the values kept."""
 
 from __future__ import annotations
 
 import base64
-import math
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -15,16 +15,29 @@ from litestar.response import Template
 
 from api.composition.service import TwinregService
 from api.errors import BadRequest
+from api.http.pages.clinical_charts import effects_chart, trajectory_chart
+from api.http.pages.decision_card import DecisionCard, build_card
+from api.http.pages.fields import card_fields
+from api.http.pages.predict_form import approved_card, form_context, kept_values, number
 from api.http.pages.render import form_text, page
 from api.http.pages.session import provide_page_principal, service_of
 from api.http.work import EXPENSIVE
 from governance.errors import NotFound
 from governance.identity.principal import Principal
 from governance.oversight.overrides import OVERRIDE_ACTIONS
+from governance.release.decision import ReleaseDecision
+from models.card import TwinCard
+from models.mechanistic.outputs import trajectory_spec
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 #: A probability this close to the operating threshold is flagged as borderline.
 NEAR_THRESHOLD = 0.05
+#: The words of each override action, in the order offered (none is chosen for you).
+ACTION_WORDS = {
+    "accepted": "Accepted: I act on this result",
+    "disregarded": "Disregarded: I do not use this result",
+    "overridden": "Overridden: I decide otherwise",
+}
 
 
 class PredictionPages(Controller):
@@ -40,6 +53,15 @@ class PredictionPages(Controller):
         service.lifecycle.require(principal, model or "*", "predict")
         return _form_page(service, principal, model, {}, None)
 
+    @post("/predict/again", status_code=200, sync_to_thread=True)
+    def again(self, request: Request[Any, Any, Any], principal: Principal, data: Form) -> Template:
+        """The form again with the values just sent (a form post of the signed-in session:
+        the values never enter a URL, a cookie or the browser's storage)."""
+        service = service_of(request)
+        model = form_text(data, "model")
+        service.lifecycle.require(principal, model or "*", "predict")
+        return _form_page(service, principal, model, data, None)
+
     # always with its plot drawn: expensive work (api.http.work)
     @post("/predict", status_code=200, sync_to_thread=True, middleware=[EXPENSIVE])
     def predict(
@@ -48,11 +70,11 @@ class PredictionPages(Controller):
         service = service_of(request)
         model = form_text(data, "model")
         try:
-            card = _approved_card(service, principal, model)
-            features = {f.name: _number(data, f.name) for f in card.features}
+            card = approved_card(service, principal, model)
+            fields = card_fields(card)
+            features = {f.name: number(data, f) for f in fields}
         except (BadRequest, NotFound) as exc:
             return _form_page(service, principal, model, data, str(exc), status=422)
-        output = form_text(data, "output") or None
         try:
             decision = service.predictions.predict(
                 principal,
@@ -61,37 +83,27 @@ class PredictionPages(Controller):
                 form_text(data, "purpose"),
                 features,
                 plot="svg",
-                output=output,
+                output=form_text(data, "output") or None,
+                trajectory=card.kind.is_mechanistic,
             )
         except (BadRequest, NotFound) as exc:
             audit = getattr(exc, "audit_id", None)
             message = f"{exc} (audit record {audit})" if audit else str(exc)
             return _form_page(service, principal, model, data, message, status=422)
+        common: dict[str, Any] = {"model": model, "decision": decision, "kept": kept_values(data)}
         if not decision.released or decision.computation is None:
-            return page(
-                "prediction.html",
-                principal,
-                status=403,
-                released=False,
-                decision=decision,
-                model=model,
-            )
-        computation = decision.computation
-        plot = str(computation.explanation.get("plot_svg") or "")
+            return page("prediction.html", principal, status=403, released=False, **common)
+        decision_card = build_card(card, decision, features, fields)
         return page(
             "prediction.html",
             principal,
             released=True,
-            decision=decision,
-            model=model,
-            prediction=computation.prediction,
-            explanation=computation.explanation,
-            contributions=sorted(
-                computation.explanation["contributions"].items(), key=lambda kv: -abs(kv[1])
-            ),
-            plot_src="data:image/svg+xml;base64," + base64.b64encode(plot.encode()).decode(),
-            warnings=list(decision.warnings) + _borderline(computation.prediction),
-            override_actions=OVERRIDE_ACTIONS,
+            card=decision_card,
+            charts=_charts(card, decision, decision_card),
+            explanation=decision.computation.explanation,
+            warnings=list(decision.warnings) + _borderline(decision.computation.prediction),
+            override_actions=[(a, w) for a, w in ACTION_WORDS.items() if a in OVERRIDE_ACTIONS],
+            **common,
         )
 
     @post("/predictions/{audit_id:str}/override", status_code=200, sync_to_thread=True)
@@ -101,30 +113,24 @@ class PredictionPages(Controller):
         record = service_of(request).record_override(
             principal, audit_id, form_text(data, "action"), form_text(data, "reason")
         )
-        return page(
-            "override.html", principal, record=record, notice="Override recorded.", notice_kind="ok"
-        )
+        return page("override.html", principal, record=record, notice="Recorded.", notice_kind="ok")
 
 
-def _approved_card(service: TwinregService, principal: Principal, model: str) -> Any:
-    if not model:
-        raise BadRequest("choose a model", field="model")
-    detail = service.model_detail(principal, model)
-    approved = detail["approved_version"]
-    if approved is None:
-        raise NotFound(f"{model} has no approved version; nothing can be predicted with it")
-    return service.lifecycle.version(model, approved).card
-
-
-def _number(data: dict[str, Any], name: str) -> float:
-    text = form_text(data, "f_" + name, limit=64)
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadRequest(f"{name} must be a number", field=name) from None
-    if not math.isfinite(value):
-        raise BadRequest(f"{name} must be a finite number", field=name)
-    return value
+def _charts(card: TwinCard, decision: ReleaseDecision, shown: DecisionCard) -> dict[str, str]:
+    assert decision.computation is not None
+    prediction = decision.computation.prediction
+    plot = str(decision.computation.explanation.get("plot_svg") or "")
+    percent = prediction["kind"] in ("probability", "risk_score")
+    rows = [(f"{c.label[:38]} = {c.value_words}", c.effect) for c in shown.contributions]
+    charts = {
+        "waterfall": "data:image/svg+xml;base64," + base64.b64encode(plot.encode()).decode(),
+        "effects": effects_chart(rows, shown.effect_axis, percent),
+    }
+    spec = trajectory_spec(card.kind.value)
+    curve = prediction.get("trajectory")
+    if spec is not None and isinstance(curve, dict):
+        charts["trajectory"] = trajectory_chart([("this patient", curve["t"], curve["y"])], spec)
+    return charts
 
 
 def _borderline(prediction: dict[str, Any]) -> list[str]:
@@ -145,20 +151,11 @@ def _form_page(
     error: str | None,
     status: int = 200,
 ) -> Template:
-    models = [m for m in service.list_models(principal) if m["approved_version"]]
-    chosen = next((m for m in models if m["name"] == model), None)
-    card = (
-        service.lifecycle.version(model, chosen["approved_version"]).card
-        if chosen and model
-        else None
-    )
     return page(
         "predict.html",
         principal,
         status=status,
-        models=models,
-        model=model if chosen else None,
-        card=card,
-        values={k: form_text(data, k) for k in data},
+        values=kept_values(data),
         error=error,
+        **form_context(service, principal, model, mechanistic_only=False),
     )

@@ -16,9 +16,12 @@ from litestar.template.config import TemplateConfig
 
 from api.http.pages.catalogue import CataloguePages
 from api.http.pages.ethics import EthicsPages
+from api.http.pages.patients import PatientPages
 from api.http.pages.prediction import PredictionPages
 from api.http.pages.session import PAGES, PageSession
 from api.http.pages.sign_in import SignInPages
+from api.http.pages.simulation import SimulationPages
+from api.http.pages.twin_pages import PatientTwinPages
 
 _API = Path(__file__).resolve().parent.parent
 CSRF_COOKIE = "twinreg_csrf"
@@ -46,7 +49,16 @@ def csrf_config(token_key: bytes) -> CSRFConfig:
 def pages_router(token_key: bytes) -> Router:
     return Router(
         path=PAGES,
-        route_handlers=[SignInPages, CataloguePages, PredictionPages, EthicsPages],
+        route_handlers=[
+            SignInPages,
+            CataloguePages,
+            PredictionPages,
+            EthicsPages,
+            # the clinician's pages (issue 16)
+            PatientPages,
+            PatientTwinPages,
+            SimulationPages,
+        ],
         # The session first: a revoked session is sent to sign-in before its CSRF token or
         # its form is looked at.
         middleware=[PageSession(), DefineMiddleware(CSRFMiddleware, config=csrf_config(token_key))],

@@ -36,7 +36,7 @@ def _predict(web: Web, model: str, patient: str, features: dict[str, float]) -> 
     web.fill("#patient_id", patient)
     web.select("#purpose", "treatment")
     for name, value in features.items():
-        web.fill(f"#f_{name}", repr(value))
+        web.enter(f"f_{name}", value)
     web.click("#predict")
 
 
@@ -77,10 +77,10 @@ def test_clinician_sees_an_explained_prediction_as_a_chart_and_records_an_overri
     ), "the waterfall chart did not render"
     rows = web.testid("contributions").find_elements(By.TAG_NAME, "tr")
     assert len(rows) == len(twin.card.features) + 1
-    web.select("#action", "disregarded")
+    web.find("#action-disregarded").click()
     web.fill("#reason", "patient already on palliative pathway")
     web.click("#override")
-    assert "Override recorded" in web.text()
+    assert "Recorded: disregarded" in web.text()
     assert audit_id in web.testid("override").text
     records = service.audit.records(action=OVERRIDE_AUDIT_ACTION)
     assert [r["decision_id"] for r in records] == [audit_id]

@@ -57,6 +57,18 @@ class Web:
         element.clear()
         element.send_keys(value)
 
+    def enter(self, name: str, value: float) -> None:
+        """A form field by its name: a yes/no or coded choice clicked or selected, a number
+        typed."""
+        code = f"{value:g}"
+        radios = self.all(f'input[type="radio"][name="{name}"][value="{code}"]')
+        if radios:
+            radios[0].click()
+        elif self.all(f"select#{name}"):
+            self.select(f"#{name}", code)
+        else:
+            self.fill(f"#{name}", repr(value))
+
     def select(self, css: str, value: str) -> None:
         Select(self.find(css)).select_by_value(value)
 

@@ -1,0 +1,182 @@
+"""The clinician's pages in headless Chromium against the real app, each page and state
+photographed at 1366 and 800 px wide (``TWINREG_SCREENSHOTS``, default a folder in the
+system's temporary directory) with no horizontal overflow at either width."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from api.cli.demo import CLINICIAN, SITE
+from api.cli.demo_twin import demo_observations
+from api.composition.service import TwinregService
+from api.composition.tokens import issue_token
+from models.demo_twins import DemoTwin
+from tests.api.helpers import features_of, twin_named
+from tests.api.http.pages.clinician import consented
+from tests.api.http.pages.web import Web
+
+SHOTS = Path(os.environ.get("TWINREG_SCREENSHOTS", Path(tempfile.gettempdir()) / "twinreg-shots"))
+WIDTHS = (1366, 800)
+M = "whas500-mortality"
+VANCO = "vancomycin-auc"
+
+
+def shoot(web: Web, name: str) -> None:
+    """The whole page at each width: saved, and no wider than the window."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver = web.driver
+    try:
+        for width in WIDTHS:
+            driver.set_window_size(width, 900)
+            height = driver.execute_script("return document.documentElement.scrollHeight")
+            driver.set_window_size(width, min(int(height) + 120, 7000))
+            fits = driver.execute_script(
+                "return [document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            assert fits[0] <= fits[1], f"{name} overflows at {width} px: {fits}"
+            path = SHOTS / f"clinician-{name}-{width}.png"
+            driver.save_screenshot(str(path))
+            assert path.stat().st_size > 5_000, path
+    finally:
+        driver.set_window_size(1280, 1600)
+
+
+def _sign_in(web: Web, service: TwinregService, path: str) -> None:
+    web.sign_in(issue_token(service.token_key, CLINICIAN.user, "clinician", SITE, 3600), path)
+    web.open(path)  # sign-in returns to the path, not to its query
+
+
+def _fill(web: Web, patient: str, features: dict[str, float]) -> None:
+    web.fill("#patient_id", patient)
+    web.select("#purpose", "treatment")
+    for name, value in features.items():
+        web.enter(f"f_{name}", value)
+
+
+def test_prediction_pages(web: Web, service: TwinregService, demo_twins: list[DemoTwin]) -> None:
+    twin = twin_named(demo_twins, M)
+    consented(service, "shot-1", twin)
+    _sign_in(web, service, f"/ui/predict?model={M}")
+    shoot(web, "predict-form")
+    features = features_of(twin)
+    _fill(web, "shot-1", {**features, "age": twin.card.envelope["age"][1] + 5})
+    warning = web.testid("outside-f_age")
+    assert warning.is_displayed(), "no warning before submit for a value outside the envelope"
+    assert "Outside the validated population" in warning.text
+    assert "a treatment request is withheld" in warning.text
+    shoot(web, "predict-form-outside")
+    web.fill("#f_age", repr(features["age"]))
+    assert not web.testid("outside-f_age").is_displayed()
+    web.click("#predict")
+    assert web.testid("decision").text == "Released"
+    assert web.testid("headline").text.startswith("Probability of death")
+    assert web.testid("envelope").text == "Within the validated population"
+    shoot(web, "result-classifier")
+    web.find('[data-testid="attribution-detail"] summary').click()
+    assert web.testid("waterfall").is_displayed()
+    shoot(web, "result-classifier-log-odds")
+    web.click("#again")
+    assert web.find("#patient_id").get_attribute("value") == "shot-1"
+    assert web.find(f"#f_gender_{features['gender']:g}").is_selected()
+    shoot(web, "predict-form-again")
+    web.click("#predict")
+    web.find("#action-accepted").click()
+    web.click("#override")
+    assert "Recorded: accepted" in web.text()
+    shoot(web, "override-recorded")
+
+
+def test_survival_and_withheld_pages(
+    web: Web, service: TwinregService, demo_twins: list[DemoTwin]
+) -> None:
+    cox = twin_named(demo_twins, "gbsg2-recurrence")
+    consented(service, "shot-2", cox)
+    _sign_in(web, service, f"/ui/predict?model={cox.name}")
+    _fill(web, "shot-2", features_of(cox))
+    web.click("#predict")
+    assert "Event-free survival at 1826 days" in web.testid("decision-card").text
+    shoot(web, "result-cox")
+    service.patients.register(CLINICIAN, "shot-3", SITE)
+    web.open(f"/ui/predict?model={M}")
+    _fill(web, "shot-3", features_of(twin_named(demo_twins, M)))
+    web.click("#predict")
+    assert web.testid("decision").text == "Withheld"
+    assert web.testid("fix-consent").is_displayed()
+    shoot(web, "result-withheld")
+
+
+def test_mechanistic_and_what_if_pages(
+    web: Web, service: TwinregService, mechanistic_twins: list[DemoTwin]
+) -> None:
+    twin = twin_named(mechanistic_twins, VANCO)
+    consented(service, "shot-4", twin)
+    _sign_in(web, service, f"/ui/predict?model={VANCO}")
+    regimen = {"creatinine_clearance": 60.0, "weight": 80.0, "dose_mg": 1750.0, "interval_h": 12.0}
+    _fill(web, "shot-4", regimen)
+    web.click("#predict")
+    assert web.testid("verdict").text == "above the 400\u2013600 mg·h/L target range"
+    assert web.driver.execute_script(
+        "return arguments[0].complete && arguments[0].naturalWidth > 0", web.testid("trajectory")
+    )
+    shoot(web, "result-vancomycin")
+    web.open(f"/ui/simulate?model={VANCO}")
+    _fill(web, "shot-4", {**regimen, "dose_mg": 625.0})
+    web.fill("#s1_name", "current")
+    web.fill("#s2_name", "1000 mg q12h")
+    web.fill("#s2_f_dose_mg", "1000")
+    web.fill("#s3_name", "1500 mg q24h")
+    web.fill("#s3_f_dose_mg", "1500")
+    web.fill("#s3_f_interval_h", "24")
+    shoot(web, "what-if-form")
+    web.click("#simulate")
+    names = [e.text for e in web.all('[data-testid="scenario-name"]')]
+    assert names == ["current", "1000 mg q12h", "1500 mg q24h"]
+    assert web.testid("trajectories").is_displayed()
+    shoot(web, "what-if-result")
+
+
+def test_patient_and_twin_pages(
+    web: Web, service: TwinregService, mechanistic_twins: list[DemoTwin]
+) -> None:
+    _sign_in(web, service, "/ui/patients")
+    shoot(web, "patients")
+    web.fill("#patient_id", "shot-5")
+    web.click("#register")
+    assert "Patient registered." in web.testid("notice").text
+    for category in ("demographics", "history", "labs", "medication"):
+        web.find(f"#cat-{category}").click()
+    web.click("#grant")
+    assert "Consent recorded for treatment" in web.testid("notice").text
+    web.find("#grant")  # the form is still there for another purpose
+    web.select("#purpose", "research")
+    web.find("#cat-labs").click()
+    web.click("#grant")
+    web.click('[data-testid="withdraw-research"]')
+    assert "withdrawn" in web.testid("notice").text
+    shoot(web, "patient")
+    web.select("#twin_model", VANCO)
+    web.click("#create-twin")
+    assert web.testid("no-state").is_displayed()
+    service.twins.ingest(CLINICIAN, "shot-5", demo_observations(), None, None)
+    web.click("#calibrate")
+    assert "Calibrated" in web.testid("notice").text
+    web.click("#recommend")
+    assert web.testid("regimens").find_elements(By.TAG_NAME, "tr")
+    web.click("#forecast")
+    assert web.testid("forecast-band").is_displayed()
+    shoot(web, "twin")
+
+
+@pytest.mark.parametrize("path", ["/ui/predict", "/ui/simulate", "/ui/patients"])
+def test_clinician_navigation_reaches_each_page(
+    web: Web, service: TwinregService, path: str
+) -> None:
+    _sign_in(web, service, "/ui/")
+    assert path in web.links()
+    web.open(path)
+    assert web.find("h1").text
