@@ -102,9 +102,10 @@ def to_html(report: EthicsReport) -> str:
     return _DOCUMENT.render(r=r, style=Markup(STYLE), body=to_html_fragment(report))  # noqa: S704
 
 
-def to_html_fragment(report: EthicsReport) -> Markup:
+def to_html_fragment(report: EthicsReport, audit_chain: bool = True) -> Markup:
     """The report's sections as HTML markup, for embedding in a page that carries
-    :data:`STYLE` (the ethics-board dashboard)."""
+    :data:`STYLE` (the ethics-board dashboard, which shows the chain's section itself:
+    ``audit_chain=False``)."""
     d = report.decisions
     versions = [_version_label(v.model, v.model_version) for v in d.by_model_version]
     decisions_chart = (
@@ -130,6 +131,7 @@ def to_html_fragment(report: EthicsReport) -> Markup:
     )
     html = _SECTIONS_TEMPLATE.render(
         r=report.to_dict(),
+        audit_chain=audit_chain,
         decisions_chart=decisions_chart,
         reasons_chart=reasons_chart,
     )
@@ -232,7 +234,7 @@ generated {{ r.generated_at }}</p>
 )
 
 _SECTIONS_TEMPLATE = _ENV.from_string(
-    """<section>
+    """{% if audit_chain %}<section>
 <h2>Audit chain</h2>
 {% set c = r.audit_chain %}
 <p class="{{ 'ok' if c.ok else 'bad' }}">{{ 'Intact' if c.ok else 'BROKEN' }}:
@@ -240,7 +242,7 @@ _SECTIONS_TEMPLATE = _ENV.from_string(
 <p class="meta">{{ c.verified_records }} of {{ c.records_total }} records verified
 {%- if c.checkpoints_checked %}, {{ c.checkpoints_checked }} checkpoints checked{% endif %};
 {{ c.records_in_period }} records in the period.</p>
-</section>
+</section>{% endif %}
 
 <section>
 <h2>Release decisions</h2>
