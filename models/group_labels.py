@@ -45,9 +45,12 @@ def group_labels(card: TwinCard) -> dict[str, dict[str, str]]:
 
 def _from_description(card: TwinCard, attribute: str) -> dict[str, str]:
     spec = next((f for f in card.features if f.name == attribute), None)
-    if spec is None:
-        return {}
-    return {code: label.strip() for code, label in _PAIR.findall(spec.description)}
+    return {} if spec is None else code_labels(spec.description)
+
+
+def code_labels(description: str) -> dict[str, str]:
+    """The ``<code> = <label>`` pairs a feature's description spells out."""
+    return {code: label.strip() for code, label in _PAIR.findall(description)}
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

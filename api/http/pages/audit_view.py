@@ -12,6 +12,8 @@ from typing import Any
 CHAIN_FIELDS = ("seq", "record_id", "at", "action", "hash", "prev_hash")
 #: Fields shown in their own sections, not among the others.
 SHOWN_APART = frozenset((*CHAIN_FIELDS, "principal", "decision", "checks"))
+#: Fields whose name alone would mislead.
+FIELD_LABELS = {"patient": "patient (keyed pseudonym, never the id)"}
 #: A model name or version that may be put in a link to its page.
 _LINKABLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -27,7 +29,11 @@ def record_view(record: dict[str, Any]) -> dict[str, Any]:
         "decision": record.get("decision") if isinstance(record.get("decision"), str) else None,
         "checks": [c for c in checks if isinstance(c, dict)] if isinstance(checks, list) else [],
         "version_link": f"/ui/models/{model}/versions/{version}" if linkable else None,
-        "fields": [(k, text(v)) for k, v in sorted(record.items()) if k not in SHOWN_APART],
+        "fields": [
+            (FIELD_LABELS.get(k, k.replace("_", " ")), text(v))
+            for k, v in sorted(record.items())
+            if k not in SHOWN_APART
+        ],
     }
 
 
