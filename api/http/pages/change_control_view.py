@@ -121,4 +121,4 @@ def _range(pair: Any) -> str:
 
 
 def _shown(value: Any) -> str:
-    return "none" if value is None else number(value) if isinstance(value, float) else str(value)
+    return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
