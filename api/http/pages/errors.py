@@ -19,7 +19,12 @@ from api.http.auth import record_refusal
 from api.http.pages.error_words import http_detail, http_title, ways_back
 from api.http.pages.render import page
 from api.http.pages.security import is_page
-from api.http.pages.session import cleared_cookie, service_of, sign_in_location
+from api.http.pages.session import (
+    cleared_cookie,
+    navigation_principal,
+    service_of,
+    sign_in_location,
+)
 from api.http.problems import STATUS_TABLE, STORE_FAILED, public_detail, route_of
 from api.http.refusals import BAD_INPUT_STATUSES, record_bad_input, record_once
 from explain import ExplainError
@@ -87,7 +92,7 @@ def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Template:
 def _error_page(
     request: Request[Any, Any, Any], status: int, title: str, detail: str, audit_id: str | None
 ) -> Template:
-    principal = getattr(request.state, "principal", None)
+    principal = navigation_principal(request)
     return page(
         "error.html",
         principal,
