@@ -203,7 +203,8 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;
   border-bottom:2px solid #d5dae3;padding-bottom:.2rem}
 table{border-collapse:collapse;width:100%;margin:.6rem 0}
 th,td{border:1px solid #d5dae3;padding:.3rem .5rem;text-align:left;vertical-align:top;
-  overflow-wrap:anywhere}
+  overflow-wrap:break-word}
+code{overflow-wrap:anywhere}
 th{background:#f1f3f7}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .meta{color:#5a6375}.ok{color:#2b7a3d;font-weight:600}.bad{color:#b8412f;font-weight:600}
 .kpi{display:flex;gap:1rem;flex-wrap:wrap}.kpi div{border:1px solid #d5dae3;
