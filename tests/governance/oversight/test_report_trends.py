@@ -68,7 +68,10 @@ def log(sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> dict[str, str
     return ids
 
 
-def _trend(engine: Engine, wanted: DecisionFilter = DecisionFilter()) -> DecisionTrend:
+EVERYTHING = DecisionFilter()
+
+
+def _trend(engine: Engine, wanted: DecisionFilter = EVERYTHING) -> DecisionTrend:
     """Three whole weeks: Monday 2 March 00:00 to Monday 23 March 00:00 (exclusive)."""
     start = MONDAY.replace(hour=0)
     with read_connection(engine) as conn:
