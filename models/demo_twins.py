@@ -212,7 +212,12 @@ def _gbsg2_twin() -> DemoTwin:
         data_categories=("demographics", "labs", "history"),
         horizon=GBSG2_HORIZON_DAYS,
         horizon_unit="days",
-        extra={"dataset": "GBSG2", "train_rows": len(train), "seed": SEED},
+        extra={
+            "dataset": "GBSG2",
+            "train_rows": len(train),
+            "seed": SEED,
+            "group_labels": {"menostat": {"0": "pre-menopausal", "1": "post-menopausal"}},
+        },
     )
     return DemoTwin(
         name="gbsg2-recurrence",

@@ -42,6 +42,11 @@ POPULATION_ROWS = 300
 NOISE_SIGMA = 0.15
 BACKGROUND_ROWS = 20
 SENSITIVE_ATTRIBUTES: tuple[str, ...] = ("sex", "age_band")
+#: The groups of each sensitive attribute in words (``models.group_labels``).
+GROUP_LABELS: dict[str, dict[str, str]] = {
+    "sex": {"0": "male", "1": "female"},
+    "age_band": {"0": "18-39 years", "1": "40-64 years", "2": "65 years and over"},
+}
 
 Rng = np.random.Generator
 FloatArray = npt.NDArray[np.float64]
@@ -294,6 +299,7 @@ def _build(recipe: _Recipe, rng: Rng) -> DemoTwin:
             "output": recipe.output,
             "outputs": list(model.output_names),
             "reference_population": "virtual",
+            "group_labels": {k: dict(v) for k, v in GROUP_LABELS.items()},
             "population_rows": POPULATION_ROWS,
             "noise_sigma": NOISE_SIGMA,
             "seed": SEED,

@@ -11,9 +11,17 @@ from rich.table import Table
 
 from api.cli.demo_glucose_twin import PATIENT as GLUCOSE_PATIENT
 from api.cli.demo_glucose_twin import run_glucose_twin_demo
+from api.cli.demo_outcome import (
+    contribution,
+    contribution_unit,
+    feature_value,
+    outcome_sentence,
+    scale_sentence,
+)
 from api.cli.demo_twin import PATIENT, run_twin_demo
 from api.composition.service import TwinregService
 from governance.identity.principal import Principal
+from models.card import TwinCard
 from models.demo_twins import DemoTwin, train_demo_twins
 from models.mechanistic_demo import train_mechanistic_twins
 from models.warfarin.demo import warfarin_twin
@@ -47,30 +55,14 @@ def run_demo(service: TwinregService, console: Console | None = None) -> int:
     whas = next(t for t in twins if t.name == "whas500-mortality")
     features = _features(whas)
     console.rule("1. released: patient-001, treatment, whas500-mortality")
-    _show(
-        console,
-        service.predictions.predict(CLINICIAN, whas.name, "patient-001", "treatment", features),
-    )
+    _decide(service, console, whas, "patient-001", "treatment", features)
     console.rule("2. withheld: patient-002 has no consent for treatment")
-    _show(
-        console,
-        service.predictions.predict(CLINICIAN, whas.name, "patient-002", "treatment", features),
-    )
+    _decide(service, console, whas, "patient-002", "treatment", features)
     console.rule("3. withheld: insurance-underwriting is a prohibited purpose")
-    _show(
-        console,
-        service.predictions.predict(
-            CLINICIAN, whas.name, "patient-001", "insurance-underwriting", features
-        ),
-    )
+    _decide(service, console, whas, "patient-001", "insurance-underwriting", features)
     vanco = next(t for t in twins if t.name == "vancomycin-auc")
     console.rule("4. released: vancomycin AUC24 for patient-001 (mechanistic twin)")
-    _show(
-        console,
-        service.predictions.predict(
-            CLINICIAN, vanco.name, "patient-001", "treatment", _features(vanco)
-        ),
-    )
+    _decide(service, console, vanco, "patient-001", "treatment", _features(vanco))
     console.rule(f"5. a vancomycin patient twin of {PATIENT}: calibrated, dosed, threaded")
     run_twin_demo(service, CLINICIAN, console)
     _warfarin(service, next(t for t in twins if t.name == "iwpc-warfarin"), console)
@@ -95,10 +87,7 @@ def _warfarin(service: TwinregService, twin: DemoTwin, console: Console) -> None
     consented to every other category), released and explained in mg/week with one."""
     features = _features(twin)
     console.rule("6. withheld: iwpc-warfarin, patient-001's consent names no genomic data")
-    _show(
-        console,
-        service.predictions.predict(CLINICIAN, twin.name, "patient-001", "treatment", features),
-    )
+    _decide(service, console, twin, "patient-001", "treatment", features)
     console.rule(f"7. released: iwpc-warfarin weekly dose for {WARFARIN_PATIENT} (mg/week)")
     service.patients.register(CLINICIAN, WARFARIN_PATIENT, SITE)
     if not any(
@@ -107,10 +96,7 @@ def _warfarin(service: TwinregService, twin: DemoTwin, console: Console) -> None
         service.patients.grant(
             CLINICIAN, WARFARIN_PATIENT, "treatment", WARFARIN_CATEGORIES, None, None
         )
-    _show(
-        console,
-        service.predictions.predict(CLINICIAN, twin.name, WARFARIN_PATIENT, "treatment", features),
-    )
+    _decide(service, console, twin, WARFARIN_PATIENT, "treatment", features)
 
 
 def _train(console: Console) -> list[DemoTwin]:
@@ -176,24 +162,40 @@ def _show_models(service: TwinregService, console: Console) -> None:
     console.print(table)
 
 
-def _show(console: Console, decision: Any) -> None:
+def _decide(
+    service: TwinregService,
+    console: Console,
+    twin: DemoTwin,
+    patient: str,
+    purpose: str,
+    features: dict[str, float],
+) -> None:
+    """Ask for ``twin``'s prediction for ``patient`` and show the decision in words."""
+    decision = service.predictions.predict(CLINICIAN, twin.name, patient, purpose, features)
+    _show(console, decision, twin.card, features)
+
+
+def _show(console: Console, decision: Any, card: TwinCard, values: dict[str, float]) -> None:
+    """A decision in words: the outcome as the card states it, with its unit, the
+    explanation's scale and each top contribution beside the patient's value."""
     if decision.released:
         comp = decision.computation
         pred, expl = comp.prediction, comp.explanation
         console.print(
-            f"[green]released[/] {decision.model} v{decision.model_version}: "
-            f"{pred['kind']} = {pred['value']:.3f}   audit {decision.audit_id}"
+            f"[green]released[/] {decision.model} v{decision.model_version}   "
+            f"audit {decision.audit_id}"
         )
-        console.print(
-            f"explained in {expl['output_space']}: base {expl['base_value']:.3f} "
-            f"-> output {expl['output_value']:.3f}"
-        )
+        console.print(f"  [bold]{outcome_sentence(card, pred)}[/]")
+        console.print(f"  {scale_sentence(card, expl)}")
+        unit = contribution_unit(card, str(expl["output_space"]))
         top = sorted(expl["contributions"].items(), key=lambda kv: -abs(kv[1]))[:5]
         table = Table(title="top contributions")
         table.add_column("feature")
-        table.add_column("contribution", justify="right")
+        table.add_column("patient's value")
+        table.add_column(f"contribution ({unit})" if unit else "contribution", justify="right")
         for name, value in top:
-            table.add_row(name, f"{value:+.3f}")
+            shown = feature_value(card, name, float(values[name])) if name in values else "—"
+            table.add_row(name, shown, contribution(value))
         console.print(table)
     else:
         console.print(f"[red]withheld[/]   audit {decision.audit_id}")

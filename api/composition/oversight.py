@@ -9,6 +9,7 @@ key (:mod:`governance.audit.checkpoints`): a checkpoint whose signature fails is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -28,11 +29,18 @@ from governance.audit.checkpoints import (
 from governance.audit.reads import reader, stored_rows
 from governance.audit.signing import CheckpointKey, CheckpointSigner
 from governance.canonical import canonical_json
+from governance.errors import NotFound
 from governance.identity.principal import Principal
 from governance.lifecycle.versions import Lifecycle
 from governance.oversight.report_export import to_csv, to_html, to_json
+from governance.oversight.report_trends import DecisionFilter, DecisionTrend
+from governance.oversight.report_trends import decision_trend as build_trend
 from governance.oversight.reports import EthicsReport, build_report
 from governance.policy.store import PolicyStore
+from governance.store.db import read_connection
+
+#: An audit record id: a UUID as the chain writes it.
+_RECORD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 #: The ethics report's formats (``format=``): media type and exporter of each.
 REPORT_EXPORTERS: dict[str, tuple[str, Callable[[EthicsReport], str]]] = {
@@ -100,6 +108,56 @@ def audit_records(
         },
     )
     return records
+
+
+def decision_trend(
+    lifecycle: Lifecycle,
+    audit: AuditLog,
+    engine: Engine,
+    principal: Principal,
+    since: datetime,
+    until: datetime,
+    wanted: DecisionFilter,
+) -> DecisionTrend:
+    """Release decisions of [since, until) per week, outcome and reason, and the withheld
+    ones with their audit record ids: a read of the report and of the audit log, audited."""
+    lifecycle.require_on(principal, "report", "read")
+    _require_audit(lifecycle, principal, "read")
+    if until <= since:
+        raise BadRequest("until must be after since", field="until")
+    with read_connection(engine) as conn:
+        trend = build_trend(conn, since, until, wanted)
+    audit.append(
+        "audit.read",
+        {
+            "principal": principal.to_audit(),
+            "filters": {"view": "decision trend", "since": since, "until": until}
+            | wanted.to_dict(),
+            "returned": len(trend.withheld),
+        },
+    )
+    return trend
+
+
+def audit_record(
+    lifecycle: Lifecycle, audit: AuditLog, principal: Principal, record_id: str
+) -> dict[str, Any]:
+    """One audit record by its id; the read is audited (a record that does not exist is
+    the caller's refusal, recorded where the error meets HTTP)."""
+    _require_audit(lifecycle, principal, "read")
+    if not _RECORD_ID.fullmatch(record_id):
+        raise BadRequest(
+            "record_id must be an audit record id such as 3f2b1c9e-0d4a-4f6b-9a51-2c7d8e9f0a1b",
+            field="record_id",
+        )
+    found = audit.record(record_id)
+    if found is None:
+        raise NotFound(f"no audit record {record_id!r}")
+    audit.append(
+        "audit.read",
+        {"principal": principal.to_audit(), "filters": {"record_id": record_id}, "returned": 1},
+    )
+    return found
 
 
 def audit_verify(

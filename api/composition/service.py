@@ -34,6 +34,7 @@ from governance.audit.chain import AuditLog
 from governance.audit.checkpoint_writer import CheckpointWriter
 from governance.audit.policy_stamp import PolicyStamp
 from governance.audit.signing import CheckpointKey
+from governance.clock import utcnow
 from governance.consent.patients import PatientService
 from governance.devices.bindings import DeviceBindings
 from governance.errors import NotFound
@@ -42,6 +43,7 @@ from governance.identity.pseudonym import Pseudonymiser
 from governance.identity.revocation import Revocations
 from governance.lifecycle.versions import Lifecycle
 from governance.oversight.overrides import OVERRIDE_ACTIONS, OverrideAction, OverrideService
+from governance.oversight.report_trends import DecisionFilter, DecisionTrend
 from governance.oversight.reports import EthicsReport
 from governance.policy.rules import DatabaseRules, read_policy_csv
 from governance.policy.store import PolicyStore
@@ -223,6 +225,15 @@ class TwinregService:
         actions[action](principal, model, version, comment)
         return self.lifecycle.version(model, version).status
 
+    def approval_preconditions(
+        self, principal: Principal, model: str, version: str
+    ) -> list[dict[str, Any]]:
+        """What approving the version needs now, each met or not and why (nothing acts)."""
+        check_reference(model, version)
+        self.lifecycle.require(principal, model, "read")
+        found = self.lifecycle.approval_preconditions(principal, model, version, utcnow())
+        return [p.to_dict() for p in found]
+
     def is_revoked(self, jti: str, subject: str, issued_at: datetime) -> bool:
         return self.revocations.is_revoked(jti, subject, issued_at)
 
@@ -304,9 +315,21 @@ class TwinregService:
             fmt,
         )
 
+    def decision_trend(
+        self, principal: Principal, since: datetime, until: datetime, wanted: DecisionFilter
+    ) -> DecisionTrend:
+        """Decisions per week by outcome and reason, and the withheld ones (audited)."""
+        return oversight.decision_trend(
+            self.lifecycle, self.audit, self.engine, principal, since, until, wanted
+        )
+
     # -- audit --------------------------------------------------------------------------
     def audit_records(self, principal: Principal, **filters: Any) -> list[dict[str, Any]]:
         return oversight.audit_records(self.lifecycle, self.audit, principal, filters)
+
+    def audit_record(self, principal: Principal, record_id: str) -> dict[str, Any]:
+        """One audit record by its id (the read is audited)."""
+        return oversight.audit_record(self.lifecycle, self.audit, principal, record_id)
 
     def audit_verify(
         self,

@@ -242,6 +242,10 @@ class AuditLog:
         """Records in seq order with ``since <= at < until`` (:func:`reads.records`)."""
         return reads.records(self._engine, since, until, action, limit, offset)
 
+    def record(self, record_id: str) -> dict[str, Any] | None:
+        """The record ``record_id`` (:func:`reads.record`), None when there is none."""
+        return reads.record(self._engine, record_id)
+
     def count(self) -> int:
         """Number of records stored."""
         return reads.count(self._engine)

@@ -53,14 +53,25 @@ def records(
     stmt = stmt.limit(limit).offset(offset)
     with reader(engine) as conn:
         rows = conn.execute(stmt).all()
-    out: list[dict[str, Any]] = []
-    for body, digest, prev_hash in rows:
-        parsed: dict[str, Any] = json.loads(body)
-        record: dict[str, Any] = dict(parsed.pop("payload"))
-        record.update(parsed)
-        record["hash"] = digest
-        record["prev_hash"] = prev_hash
-        out.append(record)
+    return [_flat(body, digest, prev_hash) for body, digest, prev_hash in rows]
+
+
+def record(engine: Engine, record_id: str) -> dict[str, Any] | None:
+    """The record ``record_id`` (shaped as :func:`records` returns them), None if none."""
+    stmt = select(_t.c.body, _t.c.hash, _t.c.prev_hash).where(_t.c.record_id == record_id)
+    with reader(engine) as conn:
+        row = conn.execute(stmt).first()
+    return None if row is None else _flat(row[0], row[1], row[2])
+
+
+def _flat(body: str, digest: str, prev_hash: str) -> dict[str, Any]:
+    """The payload's fields next to the body's own (seq, record_id, at, action) and the
+    stored hashes."""
+    parsed: dict[str, Any] = json.loads(body)
+    out: dict[str, Any] = dict(parsed.pop("payload"))
+    out.update(parsed)
+    out["hash"] = digest
+    out["prev_hash"] = prev_hash
     return out
 
 

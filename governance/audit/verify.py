@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from governance.audit.chain import chain_hash
 from governance.audit.reads import GENESIS, reader, stored_rows
 from governance.canonical import iso_utc
+from governance.store.records import AuditRecord
+
+_t = AuditRecord.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class VerifyResult:
     first_bad_seq: int | None
     message: str
     covered: int = 0
+    #: Records stored, counted on the snapshot verified (None if it could not be read).
+    total: int | None = None
 
 
 def verify(engine: Engine, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResult:
@@ -60,14 +65,16 @@ def verify(engine: Engine, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResu
             due.setdefault(cp.count, []).append(cp)
     prev = GENESIS
     verified = covered = 0
+    total: int | None = None
     try:
         with reader(engine, snapshot=True) as conn:
+            total = int(conn.execute(select(func.count()).select_from(_t)).scalar_one())
             for seq, record_id, action, body, prev_col, stored in stored_rows(conn):
                 problem = _check_record(
                     verified + 1, prev, seq, record_id, action, body, prev_col, stored
                 )
                 if problem is not None:
-                    return VerifyResult(False, verified, problem[0], problem[1], covered)
+                    return VerifyResult(False, verified, problem[0], problem[1], covered, total)
                 prev = stored
                 for cp in due.pop(seq, ()):
                     if cp.hash != stored:
@@ -81,6 +88,7 @@ def verify(engine: Engine, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResu
                                 f"first {cp.count} records: the chain up to it was rewritten"
                             ),
                             covered,
+                            total,
                         )
                     covered = seq
                 verified = seq
@@ -100,10 +108,11 @@ def verify(engine: Engine, checkpoints: Sequence[Checkpoint] = ()) -> VerifyResu
                 f"chain ends at seq={verified}: it was truncated"
             ),
             covered,
+            total,
         )
     matched = sum(1 for cp in checkpoints if cp.count > 0)
     return VerifyResult(
-        True, verified, None, _verified_message(verified, matched, covered), covered
+        True, verified, None, _verified_message(verified, matched, covered), covered, total
     )
 
 

@@ -22,6 +22,7 @@ from governance.audit.chain import AuditLog
 from governance.clock import as_utc
 from governance.errors import Forbidden, NotFound
 from governance.identity.principal import Principal
+from governance.lifecycle.readiness import Precondition, approval_preconditions
 from governance.lifecycle.serving import ServingState, first_row, iso_utc
 from governance.lifecycle.transitions import APPROVED, SUSPENDED, BiasAuditView, Transitions
 from governance.policy.store import PolicyStore
@@ -169,6 +170,13 @@ class Lifecycle:
     def approve(self, principal: Principal, model: str, version: str, comment: str) -> str | None:
         """Approve ``version``; returns the version it supersedes, if any."""
         return self.transitions.approve(principal, model, version, comment)
+
+    def approval_preconditions(
+        self, principal: Principal, model: str, version: str, now: datetime
+    ) -> list[Precondition]:
+        """What approving the version needs, met or not (:mod:`.readiness`); acts on nothing."""
+        max_age = self._policies.current().bias_audit_max_age_days
+        return approval_preconditions(self, principal, model, version, now, max_age)
 
     def reject(self, principal: Principal, model: str, version: str, comment: str) -> None:
         self.transitions.reject(principal, model, version, comment)

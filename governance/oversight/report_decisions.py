@@ -95,7 +95,7 @@ def decision_section(conn: Connection, since: datetime, until: datetime) -> Deci
             if payload.get("warnings"):
                 warned += 1
         elif outcome == "withheld":
-            check, detail = _failing_check(payload.get("checks"))
+            check, detail = failing_check(payload.get("checks"))
             reasons[check][detail] += 1
         else:
             refusals[str(payload.get("reason") or "no reason recorded")] += 1
@@ -136,7 +136,7 @@ def _registered_rows(conn: Connection) -> _RowOf:
     return row_of
 
 
-def _failing_check(checks: Any) -> tuple[str, str]:
+def failing_check(checks: Any) -> tuple[str, str]:
     """The first failing check of a withheld decision (the gate stops at it)."""
     if isinstance(checks, list):
         for c in checks:

@@ -102,9 +102,10 @@ def to_html(report: EthicsReport) -> str:
     return _DOCUMENT.render(r=r, style=Markup(STYLE), body=to_html_fragment(report))  # noqa: S704
 
 
-def to_html_fragment(report: EthicsReport) -> Markup:
+def to_html_fragment(report: EthicsReport, audit_chain: bool = True) -> Markup:
     """The report's sections as HTML markup, for embedding in a page that carries
-    :data:`STYLE` (the ethics-board dashboard)."""
+    :data:`STYLE` (the ethics-board dashboard, which shows the chain's section itself:
+    ``audit_chain=False``)."""
     d = report.decisions
     versions = [_version_label(v.model, v.model_version) for v in d.by_model_version]
     decisions_chart = (
@@ -130,6 +131,7 @@ def to_html_fragment(report: EthicsReport) -> Markup:
     )
     html = _SECTIONS_TEMPLATE.render(
         r=report.to_dict(),
+        audit_chain=audit_chain,
         decisions_chart=decisions_chart,
         reasons_chart=reasons_chart,
     )
@@ -200,7 +202,9 @@ STYLE = """body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;col
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;
   border-bottom:2px solid #d5dae3;padding-bottom:.2rem}
 table{border-collapse:collapse;width:100%;margin:.6rem 0}
-th,td{border:1px solid #d5dae3;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th,td{border:1px solid #d5dae3;padding:.3rem .5rem;text-align:left;vertical-align:top;
+  overflow-wrap:break-word}
+code{overflow-wrap:anywhere}
 th{background:#f1f3f7}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .meta{color:#5a6375}.ok{color:#2b7a3d;font-weight:600}.bad{color:#b8412f;font-weight:600}
 .kpi{display:flex;gap:1rem;flex-wrap:wrap}.kpi div{border:1px solid #d5dae3;
@@ -232,7 +236,7 @@ generated {{ r.generated_at }}</p>
 )
 
 _SECTIONS_TEMPLATE = _ENV.from_string(
-    """<section>
+    """{% if audit_chain %}<section>
 <h2>Audit chain</h2>
 {% set c = r.audit_chain %}
 <p class="{{ 'ok' if c.ok else 'bad' }}">{{ 'Intact' if c.ok else 'BROKEN' }}:
@@ -240,7 +244,7 @@ _SECTIONS_TEMPLATE = _ENV.from_string(
 <p class="meta">{{ c.verified_records }} of {{ c.records_total }} records verified
 {%- if c.checkpoints_checked %}, {{ c.checkpoints_checked }} checkpoints checked{% endif %};
 {{ c.records_in_period }} records in the period.</p>
-</section>
+</section>{% endif %}
 
 <section>
 <h2>Release decisions</h2>

@@ -124,7 +124,8 @@ def build_report(
         result.count,
         result.first_bad_seq,
         result.message,
-        int(total),
+        # the records stored on the snapshot verified: "n of total" never mixes two moments
+        int(total) if result.total is None else result.total,
         int(in_period),
         len(checkpoints),
     )

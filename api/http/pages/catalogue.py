@@ -12,12 +12,16 @@ from litestar.response import Redirect, Template
 
 from api.composition.service import TwinregService
 from api.errors import BadRequest
+from api.http.pages.bias_view import attribute_views
+from api.http.pages.change_control_view import card_changes, change_rows
 from api.http.pages.charts import calibration_chart, importance_chart
 from api.http.pages.permissions import LIFECYCLE_ACTIONS, may, offered_actions
 from api.http.pages.render import form_text, page
 from api.http.pages.session import provide_page_principal, service_of
 from governance.errors import NotFound
 from governance.identity.principal import Principal
+from models.card import TwinCard
+from models.group_labels import group_labels
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 VERSION = "/{name:str}/versions/{version:str}"
@@ -52,16 +56,17 @@ class CataloguePages(Controller):
     ) -> Template:
         service = service_of(request)
         detail = service.version_detail(principal, name, version)
-        dossier = _dossier(service, principal, name, version)
+        actions = offered_actions(service, principal, name, detail["status"])
         return page(
             "version.html",
             principal,
             v=detail,
-            audit=detail["bias_audits"][-1] if detail["bias_audits"] else None,
-            actions=offered_actions(service, principal, name, detail["status"]),
-            dossier=dossier,
+            actions=actions,
+            preconditions=service.approval_preconditions(principal, name, version)
+            if "approve" in actions
+            else None,
             may_read_dossier=may(service, principal, name, "read_dossier"),
-            charts=_charts(dossier["dossier"]) if dossier else {},
+            **_evidence(service, principal, detail),
             notice=_DONE.get(done or ""),
             notice_kind="ok",
         )
@@ -89,6 +94,29 @@ class CataloguePages(Controller):
                 raise BadRequest("write a comment saying why", field="comment")
             service.transition(principal, action, name, version, comment)
         return Redirect(f"/ui/models/{name}/versions/{version}?done={action}", status_code=303)
+
+
+def _evidence(
+    service: TwinregService, principal: Principal, detail: dict[str, Any]
+) -> dict[str, Any]:
+    """The bias audit and the dossier of a version as the page shows them: groups by their
+    labels, gaps beside their thresholds, change control side by side, charts."""
+    name, version = detail["model"], detail["version"]
+    labels = group_labels(TwinCard.from_dict(detail["card"]))
+    audit = detail["bias_audits"][-1] if detail["bias_audits"] else None
+    limits = service.policies.current().bias_audit_limits
+    dossier = _dossier(service, principal, name, version)
+    body: dict[str, Any] = dossier["dossier"] if dossier else {}
+    change = body.get("change_control")
+    return {
+        "audit": audit,
+        "bias": attribute_views(audit["metrics"], labels, limits) if audit else [],
+        "labels": labels,
+        "dossier": dossier,
+        "change_rows": change_rows(change, body["findings"]) if change else [],
+        "card_changes": card_changes(change["card"]) if change else [],
+        "charts": _charts(body) if body else {},
+    }
 
 
 def _dossier(

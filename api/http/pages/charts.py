@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from governance.oversight.report_export import plain_text
 
@@ -46,4 +47,40 @@ def calibration_chart(predicted: Sequence[float], observed: Sequence[float]) -> 
     ax.set_ylabel("observed rate")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
+    return _data_uri(fig)
+
+
+#: Withheld reasons in shades of red and brown, released green, refused grey.
+_REASON_COLOURS = ("#b8412f", "#e07b39", "#8c2d6b", "#c9a227", "#6b3a2a", "#d95f76", "#7a5c00")
+
+
+def trend_chart(
+    weeks: Sequence[str],
+    released: Sequence[int],
+    withheld: Mapping[str, Sequence[int]],
+    refused: Sequence[int],
+) -> str:
+    """Decisions per week as stacked bars: released, withheld by reason (the failing
+    check), refused for bad input. Week and reason labels are data: plain text."""
+    fig = Figure(figsize=(7.5, 3.6 + 0.18 * len(withheld)), layout="constrained")
+    ax = fig.add_subplot()
+    x = list(range(len(weeks)))
+    bottom = [0] * len(weeks)
+    layers: list[tuple[str, Sequence[int], str]] = [("released", released, "#2b7a3d")]
+    for i, (reason, counts) in enumerate(withheld.items()):
+        colour = _REASON_COLOURS[i % len(_REASON_COLOURS)]
+        layers.append((f"withheld: {reason}", counts, colour))
+    layers.append(("refused (bad input)", refused, "#8a93a3"))
+    for name, counts, colour in layers:
+        if any(counts):
+            ax.bar(x, counts, bottom=bottom, color=colour, label=name, width=0.7)
+            bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+    ax.set_xticks(
+        x, weeks, rotation=45 if len(weeks) > 8 else 0, ha="right" if len(weeks) > 8 else "center"
+    )
+    ax.set_ylabel("decisions per week")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.spines[["top", "right"]].set_visible(False)
+    if ax.get_legend_handles_labels()[0]:
+        fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     return _data_uri(fig)

@@ -16,11 +16,17 @@ from litestar.response import Redirect, Template
 
 from api.errors import ApiError, Unauthorized
 from api.http.auth import record_refusal
+from api.http.pages.error_words import http_detail, http_title, ways_back
 from api.http.pages.render import page
 from api.http.pages.security import is_page
-from api.http.pages.session import cleared_cookie, service_of, sign_in_location
+from api.http.pages.session import (
+    cleared_cookie,
+    navigation_principal,
+    service_of,
+    sign_in_location,
+)
 from api.http.problems import STATUS_TABLE, STORE_FAILED, public_detail, route_of
-from api.http.refusals import record_once
+from api.http.refusals import BAD_INPUT_STATUSES, record_bad_input, record_once
 from explain import ExplainError
 from governance.errors import AuditWriteError, GovernanceError, TokenRevoked
 from governance.store.db import STORE_ERRORS
@@ -57,7 +63,16 @@ def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Template:
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Template:
-    response = _error_page(request, exc.status_code, "Request refused", str(exc.detail), None)
+    """An error Litestar raised (no such page, method, unreadable parameter, CSRF): its
+    page, in words; a signed-in session's bad input is audited as on the JSON API."""
+    detail = http_detail(request, exc)
+    audit_id = getattr(exc, "audit_id", None)
+    if audit_id is None and exc.status_code in BAD_INPUT_STATUSES:
+        try:
+            audit_id = record_bad_input(request, exc.status_code, detail)
+        except AuditWriteError as failed:
+            return domain_error(request, failed)
+    response = _error_page(request, exc.status_code, http_title(exc.status_code), detail, audit_id)
     response.headers.update(exc.headers or {})  # a 405's Allow, a 429's RateLimit-*
     return response
 
@@ -77,7 +92,7 @@ def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Template:
 def _error_page(
     request: Request[Any, Any, Any], status: int, title: str, detail: str, audit_id: str | None
 ) -> Template:
-    principal = getattr(request.state, "principal", None)
+    principal = navigation_principal(request)
     return page(
         "error.html",
         principal,
@@ -86,6 +101,7 @@ def _error_page(
         title=title,
         detail=detail,
         audit_id=audit_id,
+        ways_back=ways_back(str(request.scope.get("path", "")), principal is not None),
     )
 
 

@@ -1,5 +1,6 @@
-"""The ethics-board dashboard: the report for a period with its charts, every withheld
-decision with its reasons, and the audit-chain verification."""
+"""The ethics-board dashboard: the audit chain's verification, decisions per week by
+outcome and reason under filters (model, site, reason), every withheld decision linked to
+its audit record (:mod:`api.http.pages.audit_pages`), and the report for the period."""
 
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ from litestar.di import Provide
 from litestar.response import Template
 
 from api.errors import BadRequest
+from api.http.pages.charts import trend_chart
 from api.http.pages.render import page
 from api.http.pages.session import provide_page_principal, service_of
 from api.http.work import EXPENSIVE
 from governance.identity.principal import Principal
+from governance.oversight.report_decisions import INPUT_CHECK
 from governance.oversight.report_export import to_html_fragment
+from governance.oversight.report_trends import DecisionFilter, DecisionTrend, WeekDecisions
 
-#: Decision records scanned for the per-decision table (the report's counts cover all).
-SCAN_LIMIT = 2000
-DECISION_ACTIONS = ("prediction", "simulation")
+#: The longest filter value accepted (model names, sites and check names are short).
+MAX_FILTER_LENGTH = 200
 
 
 class EthicsPages(Controller):
@@ -37,29 +40,30 @@ class EthicsPages(Controller):
         since: date | None = None,
         until: date | None = None,
         period: str | None = None,
+        model: str | None = None,
+        site: str | None = None,
+        reason: str | None = None,
     ) -> Template:
         start, end = _period(since, until, period, datetime.now(UTC))
+        wanted = DecisionFilter(
+            _filter(model, "model"), _filter(site, "site"), _filter(reason, "reason")
+        )
         service = service_of(request)
         report = service.ethics_report_data(principal, start, end)
-        withheld: list[dict[str, Any]] = []
-        scanned = 0
-        for action in DECISION_ACTIONS:
-            records = service.audit_records(
-                principal, since=start, until=end, action=action, limit=SCAN_LIMIT
-            )
-            scanned = max(scanned, len(records))
-            withheld += [_withheld_row(r) for r in records if r.get("decision") == "withheld"]
-        withheld.sort(key=lambda r: r["at"])
+        trend = service.decision_trend(principal, start, end, wanted)
+        reasons = [r for r in trend.reasons if r != INPUT_CHECK]  # refused: their own column
         return page(
             "ethics.html",
             principal,
             since=start.date().isoformat(),
             until=(end - timedelta(days=1)).date().isoformat(),
-            report=to_html_fragment(report),
-            withheld=withheld,
-            truncated=scanned >= SCAN_LIMIT,
-            scan_limit=SCAN_LIMIT,
-            verification=service.audit_verify(principal),
+            wanted=wanted,
+            report=to_html_fragment(report, audit_chain=False),
+            chain=report.audit_chain,
+            trend=trend,
+            reasons=reasons,
+            weeks=[_week_row(w, reasons) for w in trend.weeks],
+            trend_chart=_trend_chart(trend),
         )
 
     @get("/export", sync_to_thread=True)
@@ -105,15 +109,37 @@ def _period(
     return start, end
 
 
-def _withheld_row(record: dict[str, Any]) -> dict[str, Any]:
-    failed = [c for c in record.get("checks", []) if not c.get("passed")]
+def _filter(value: str | None, field: str) -> str | None:
+    """A filter value as given (compared with the records, never interpreted)."""
+    if value is None or not value.strip():
+        return None
+    if len(value) > MAX_FILTER_LENGTH:
+        raise BadRequest(f"{field} must be at most {MAX_FILTER_LENGTH} characters", field=field)
+    return value.strip()
+
+
+def _week_row(week: WeekDecisions, reasons: list[str]) -> dict[str, Any]:
     return {
-        "at": record["at"],
-        "audit_id": record["record_id"],
-        "action": record["action"],
-        "model": record.get("model"),
-        "model_version": record.get("model_version"),
-        "purpose": record.get("purpose"),
-        "site": (record.get("principal") or {}).get("site"),
-        "reasons": failed,
+        "week": week.week.isoformat(),
+        "days": week.days,
+        "released": week.released,
+        "withheld": week.withheld,
+        "refused": week.refused,
+        "total": week.total,
+        "by_reason": [week.by_reason.get(r, 0) for r in reasons],
     }
+
+
+def _trend_chart(trend: DecisionTrend) -> str | None:
+    if not any(w.total for w in trend.weeks):
+        return None
+    weeks = trend.weeks
+    withheld = {
+        r: [w.by_reason.get(r, 0) for w in weeks] for r in trend.reasons if r != INPUT_CHECK
+    }
+    return trend_chart(
+        [w.week.strftime("%d %b") for w in weeks],
+        [w.released for w in weeks],
+        withheld,
+        [w.refused for w in weeks],
+    )

@@ -14,6 +14,8 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from api.http.pages import numbers
+from api.http.pages.audit_pages import AuditRecordPages
 from api.http.pages.catalogue import CataloguePages
 from api.http.pages.ethics import EthicsPages
 from api.http.pages.patients import PatientPages
@@ -28,7 +30,14 @@ CSRF_COOKIE = "twinreg_csrf"
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    return TemplateConfig(directory=_API / "templates", engine=JinjaTemplateEngine)
+    return TemplateConfig(
+        directory=_API / "templates", engine=JinjaTemplateEngine, engine_callback=_filters
+    )
+
+
+def _filters(engine: JinjaTemplateEngine) -> None:
+    """The pages' number filters (:mod:`api.http.pages.numbers`)."""
+    numbers.register(engine.engine)
 
 
 def csrf_config(token_key: bytes) -> CSRFConfig:
@@ -58,6 +67,8 @@ def pages_router(token_key: bytes) -> Router:
             PatientPages,
             PatientTwinPages,
             SimulationPages,
+            # the validators' and the ethics board's (issue 16)
+            AuditRecordPages,
         ],
         # The session first: a revoked session is sent to sign-in before its CSRF token or
         # its form is looked at.

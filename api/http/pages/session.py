@@ -76,6 +76,25 @@ def signed_in(request: Request[Any, Any, Any]) -> Principal | None:
     return principal if isinstance(principal, Principal) else None
 
 
+def navigation_principal(request: Request[Any, Any, Any]) -> Principal | None:
+    """Who to show the navigation of on an error page: the session's principal, also for
+    an error raised before :class:`PageSession` ran (no page at that address, a method no
+    page takes). Read quietly: nothing is granted by it, so an unusable cookie is simply no
+    one (refusals of sessions are audited where a page is asked for), and a store that
+    fails while the error page is drawn (the error may be that store's) is no one too."""
+    principal = signed_in(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if principal is not None or not token:
+        return principal
+    service = service_of(request)
+    try:
+        return read_token(
+            service.token_key, token, service.policies.current().roles, service.is_revoked
+        )
+    except Exception:
+        return None
+
+
 def session_cookie(request: Request[Any, Any, Any], token: str) -> Cookie:
     """The cookie that keeps ``token``: it expires with the token, scripts cannot read it
     and no other site's form or link sends it (``Secure`` over https: every cookie of the

@@ -80,3 +80,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "by probability of AUC24 400-600 mg·h/L" in out and "attainment" in out
     assert "forecast of the top regimen: AUC24" in out and "eta_CL:" in out
     assert "the thread: 13 items" in out and "calibration state 1: converged" in out
+    # outcomes in words with units (issue 16), never a bare number
+    flat = " ".join(out.split())
+    assert "probability of death from any cause during follow-up" in flat
+    assert "% (below the operating threshold of 50 %)" in flat or "% (at or above" in flat
+    assert "AUC over 24 h (auc24):" in flat and "contribution (mg·h/L)" in flat
+    assert "contribution (mg/week)" in flat and "probability =" not in flat

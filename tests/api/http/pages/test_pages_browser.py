@@ -173,9 +173,9 @@ def test_ethics_board_sees_why_each_withheld_prediction_was_withheld_and_suspend
 
     web.sign_in(_token(service, "erin", "ethics_board"), "/ui/ethics")
     assert web.testid("verification").text.startswith("Chain intact")
-    table = web.testid("withheld").text
-    assert withheld_id in table
-    assert "consent" in table
+    table = web.testid("withheld")
+    assert f"/ui/ethics/audit/{withheld_id}" in table.get_attribute("innerHTML")
+    assert "consent" in table.text
     assert web.all("svg.chart"), "the report's charts are missing"
     web.click("#export-html")
     assert web.driver.title.startswith("Ethics-board report")
@@ -184,7 +184,8 @@ def test_ethics_board_sees_why_each_withheld_prediction_was_withheld_and_suspend
     web.driver.back()
     web.click("#last-month")
     assert "period=last-month" in web.path
-    assert withheld_id not in web.testid("withheld").text  # this month's, not last month's
+    # this month's, not last month's
+    assert withheld_id not in web.testid("withheld").get_attribute("innerHTML")
 
     web.open(f"/ui/models/{M}/versions/1")
     form = web.testid("action-suspend")

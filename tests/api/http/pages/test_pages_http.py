@@ -196,7 +196,7 @@ def test_the_version_page_shows_a_clamped_feature(api: Api) -> None:
     _sign_in(api, api.token("victor", "validator"))
     page = api.client.get("/ui/models/vancomycin-auc/versions/1")
     assert page.status_code == 200
-    assert 'data-testid="clamp-creatinine_clearance">used as 5.0 \u2013 150.0<' in page.text
+    assert 'data-testid="clamp-creatinine_clearance">used as 5 \u2013 150<' in page.text
 
 
 def test_the_dossier_on_the_version_page_shows_the_explainer_background(api: Api) -> None:

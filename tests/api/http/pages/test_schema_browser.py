@@ -83,3 +83,8 @@ def test_the_docs_list_every_operation_and_load_nothing_from_elsewhere(
     network = [u for u in requested if urlsplit(u).scheme in ("http", "https", "ws", "wss")]
     elsewhere = sorted(u for u in network if urlsplit(u).netloc != urlsplit(server).netloc)
     assert elsewhere == [], f"/schema requested other hosts: {elsewhere}"
+    watched_browser.set_window_size(800, 900)  # issue 16: no horizontal overflow at 800 px
+    document, window = watched_browser.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert document <= window, f"/schema overflows at 800 px: {document} > {window}"
