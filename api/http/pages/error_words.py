@@ -45,7 +45,9 @@ def http_detail(request: Request[Any, Any, Any], exc: HTTPException) -> str:
         return "There is no page at this address. Check the link, or start again below."
     if status == 405:
         allow = (exc.headers or {}).get("allow") or (exc.headers or {}).get("Allow")
-        takes = f"; it answers {allow}" if allow else ""
+        # Litestar joins a set: the same methods in any order, sorted here to read the same
+        methods = sorted(m.strip() for m in str(allow).split(",") if m.strip()) if allow else []
+        takes = f"; it answers {', '.join(methods)}" if methods else ""
         return f"This address does not take a {request.method} request{takes}."
     if isinstance(exc, ValidationException):
         return _validation_detail(exc)
