@@ -43,6 +43,8 @@ OPERATIONS = [
     ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/consent-gaps"),
     ("POST", "/v1/patients/{patient_id}/twins/{twin_id}/moves"),
     ("POST", "/v1/patients/{patient_id}/erase"),
+    ("POST", "/v1/devices/{device_id}/binding"),
+    ("DELETE", "/v1/devices/{device_id}/binding"),
 ]
 
 #: Operations of the schema the fuzz leaves out, and why.
@@ -137,6 +139,12 @@ ACCEPTED: dict[tuple[str, str], list[str]] = {
     # erase (an admin): 422 without ?site= (the admin names the patient's site) or a blank
     # reason; 404 a patient not registered there.
     ("POST", "/v1/patients/{patient_id}/erase"): ["403", "404", "422"],
+    # a device binding: 404 a patient or twin not registered at the caller's site, 409 a
+    # device already bound (or an erased patient), 422 an id the binding cannot use (a
+    # device id outside its pattern)
+    ("POST", "/v1/devices/{device_id}/binding"): ["404", "409", "422"],
+    # unbinding: 404 a device bound to nothing, 422 a device id outside the pattern
+    ("DELETE", "/v1/devices/{device_id}/binding"): ["404", "409", "422"],
 }
 #: Operations whose only justified 422 for schema-valid data is about one field: a
 #: positive case answered 422 must name it (the report's ``until`` not after ``since``).
@@ -166,7 +174,7 @@ def headers_for(api: Any, method: str, path: str) -> dict[str, str]:
     """The principal allowed to call ``method path`` (so the fuzz reaches the handler)."""
     if path.endswith("/erase"):
         return dict(api.admin)  # erasing a patient is an admin's
-    if path.startswith(("/v1/patients", "/v1/predictions", "/v1/simulations")):
+    if path.startswith(("/v1/patients", "/v1/predictions", "/v1/simulations", "/v1/devices")):
         return dict(api.clinician)
     if path.endswith(("/suspend", "/reinstate")):
         return dict(api.ethics)  # the stop button and its undoing
