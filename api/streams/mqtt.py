@@ -46,6 +46,9 @@ class MqttTransport:
         self._receive_maximum = receive_maximum
         self._queue: queue.Queue[Delivery] = queue.Queue()
         self._connected = threading.Event()
+        #: Set once the broker granted the readings' subscription (SUBACK): only then
+        #: is the ingester ready (a reading published before it would be lost).
+        self._subscribed = threading.Event()
         self._refusal: str | None = None
         #: Counts connections: a message's handle carries the one it came on; a PUBACK
         #: for an earlier connection's message is not sent (the broker sends it again).
@@ -61,6 +64,7 @@ class MqttTransport:
         )
         client.on_connect = self._on_connect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
         client.max_inflight_messages_set(1000)  # our dead letters in flight at once
         client.reconnect_delay_set(1, 30)
@@ -84,7 +88,8 @@ class MqttTransport:
         except OSError as exc:
             raise BrokerError(f"MQTT broker {self._where()} is unreachable: {exc}") from exc
         self._client.loop_start()
-        if not self._connected.wait(10.0) or self._refusal:
+        ready = self._connected.wait(10.0) and self._subscribed.wait(10.0)
+        if not ready or self._refusal:
             self._client.loop_stop()
             raise BrokerError(f"MQTT broker {self._where()} refused the ingester: "
                               f"{self._refusal or 'no answer in 10 s'}")  # fmt: skip
@@ -97,11 +102,19 @@ class MqttTransport:
         if reason.is_failure:
             self._refusal = str(reason)
             self._connected.set()
+            self._subscribed.set()
             return
         self._generation += 1
         client.subscribe(self._topics.mqtt_readings, qos=1)
         _log.info("connected to %s (session present: %s)", self._where(), _f.session_present)
         self._connected.set()
+
+    def _on_subscribe(self, _c: Any, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            self._refusal = f"the subscription to readings was refused: {', '.join(refused)}"
+            self._connected.set()
+        self._subscribed.set()
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         _log.warning("disconnected from %s: %s (reconnecting)", self._where(), reason)
