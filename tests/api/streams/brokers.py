@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -173,10 +174,13 @@ class Monitor:
                                   protocol=mqtt.MQTTv5)  # fmt: skip
         self.client.username_pw_set(MONITOR, broker.passwords[MONITOR])
         self.client.on_message = lambda c, u, m: self.letters.append(bytes(m.payload))
+        granted = threading.Event()
+        self.client.on_subscribe = lambda c, u, mid, reasons, p: granted.set()
         self.client.connect("127.0.0.1", broker.port)
         self.client.subscribe("twinreg/dead-letter/#", qos=1)
         self.client.loop_start()
-        time.sleep(0.2)
+        if not granted.wait(10):  # a dead letter sent before the SUBACK would be missed
+            raise RuntimeError("the monitor's subscription was not granted in 10 s")
 
     def close(self) -> None:
         self.client.disconnect()
