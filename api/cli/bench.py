@@ -32,11 +32,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import numpy as np
 import xgboost as xgb
+from numpy.typing import NDArray
 from rich.console import Console
 from rich.table import Table
 
@@ -44,6 +46,7 @@ from api.cli.demo import CLINICIAN, SITE, run_demo
 from api.composition.service import TwinregService
 from api.composition.tokens import issue_token
 
+FloatArray32 = NDArray[np.float32]
 MODEL = "whas500-mortality"
 PATIENT = "patient-001"
 #: How the benchmark (and ``twinreg serve``) runs uvicorn: uvloop, httptools with the read
@@ -94,81 +97,133 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class _Row:
+    """The benchmark's one row and the booster it runs on, as the registry loads it."""
+
+    version: str
+    booster: xgb.Booster
+    names: list[str]
+    features: dict[str, float]
+    row32: FloatArray32
+
+
 def run_bench(service: TwinregService, rounds: int, console: Console | None = None) -> None:
+    """Measure the bare and governed paths side by side, then a bounded load test."""
     console = console or Console()
+    row = _approved_row(service)
+    times, rps = _measure_paths(service, row, rounds)
+    title = f"twinreg bench: {MODEL} v{row.version}, one row, {rounds} rounds"
+    _print_latencies(console, title, times)
+    _print_ratios(console, times, rps)
+    _print_load(console, service, row.features)
+
+
+def _approved_row(service: TwinregService) -> _Row:
+    """The approved version's first evaluation row (the demo is run first if none is)."""
     if service.lifecycle.approved_version(MODEL) is None:
         run_demo(service, Console(quiet=True))
     state = service.lifecycle.approved_version(MODEL)
     assert state is not None
     twin = service.registry.load(MODEL, state.version, state.artifact_sha256)
     booster: xgb.Booster = twin.model  # type: ignore[assignment]
-    single = booster.copy()
-    single.set_param({"nthread": 1})
     names = list(state.card.feature_names)
     row_df = twin.evaluation.loc[:, names].iloc[[0]]
     features = {n: float(row_df.iloc[0][n]) for n in names}
-    row32 = row_df.to_numpy(dtype=np.float32)
-    body = _body(features)
+    return _Row(state.version, booster, names, features, row_df.to_numpy(dtype=np.float32))
 
+
+def _bare_paths(row: _Row, commit: Callable[[], None]) -> dict[str, Callable[[], object]]:
+    """Predict only; predict + TreeSHAP + one raw durable commit (also single-threaded)."""
+    booster, names, row32 = row.booster, row.names, row.row32
+    single = booster.copy()
+    single.set_param({"nthread": 1})
+
+    def bare() -> None:
+        booster.inplace_predict(row32, predict_type="margin")
+        booster.predict(xgb.DMatrix(row32, feature_names=names), pred_contribs=True)
+        commit()
+
+    def bare_single() -> None:
+        single.inplace_predict(row32, predict_type="margin")
+        single.predict(xgb.DMatrix(row32, feature_names=names, nthread=1), pred_contribs=True)
+        commit()
+
+    def predict_only() -> None:
+        booster.inplace_predict(row32, predict_type="margin")
+
+    return {
+        "bare predict only": predict_only,
+        "bare (predict+TreeSHAP+commit)": bare,
+        "bare, single-threaded booster": bare_single,
+    }
+
+
+def _governed_paths(
+    service: TwinregService, row: _Row, lean: _LeanClient, client: httpx.Client
+) -> dict[str, Callable[[], object]]:
+    """The full release gate in-process, and over HTTP from the lean client and httpx."""
+    body = _body(row.features)
+
+    def governed() -> None:
+        decision = service.predictions.predict(CLINICIAN, MODEL, PATIENT, "treatment", row.features)
+        assert decision.released, decision.reasons
+
+    def over_httpx() -> None:
+        response = client.post("/v1/predictions", json=body)
+        assert response.status_code == 200, response.text
+
+    return {
+        "governed, in-process": governed,
+        "governed, over HTTP": lean.predict,
+        "governed, over HTTP (httpx client)": over_httpx,
+    }
+
+
+def _measure_paths(
+    service: TwinregService, row: _Row, rounds: int
+) -> tuple[dict[str, list[float]], float]:
+    """Each path's latencies (s), measured in interleaved blocks, and the explained
+    predictions/s of one lean client over HTTP."""
     with (
         tempfile.TemporaryDirectory() as tmp,
         _server(service, 1) as base,
         httpx.Client(base_url=base, headers=_headers(service), timeout=30) as client,
     ):
-        commit = _raw_commit(Path(tmp) / "floor.db")
-        lean = _LeanClient(base, _headers(service), body)
-
-        def bare() -> None:
-            booster.inplace_predict(row32, predict_type="margin")
-            booster.predict(xgb.DMatrix(row32, feature_names=names), pred_contribs=True)
-            commit()
-
-        def bare_single() -> None:
-            single.inplace_predict(row32, predict_type="margin")
-            single.predict(xgb.DMatrix(row32, feature_names=names, nthread=1), pred_contribs=True)
-            commit()
-
-        def governed() -> None:
-            decision = service.predictions.predict(CLINICIAN, MODEL, PATIENT, "treatment", features)
-            assert decision.released, decision.reasons
-
-        def over_httpx() -> None:
-            response = client.post("/v1/predictions", json=body)
-            assert response.status_code == 200, response.text
-
-        def predict_only() -> None:
-            booster.inplace_predict(row32, predict_type="margin")
-
-        paths: dict[str, tuple[Callable[[], object], list[float]]] = {
-            "bare predict only": (predict_only, []),
-            "bare (predict+TreeSHAP+commit)": (bare, []),
-            "bare, single-threaded booster": (bare_single, []),
-            "governed, in-process": (governed, []),
-            "governed, over HTTP": (lean.predict, []),
-            "governed, over HTTP (httpx client)": (over_httpx, []),
+        lean = _LeanClient(base, _headers(service), _body(row.features))
+        paths = {
+            **_bare_paths(row, _raw_commit(Path(tmp) / "floor.db")),
+            **_governed_paths(service, row, lean, client),
         }
+        times: dict[str, list[float]] = {name: [] for name in paths}
         blocks = max(1, rounds // 50)  # interleaved: drift on the machine hits each alike
         for _ in range(blocks):
-            for fn, times in paths.values():
-                times += _timings(fn, max(1, rounds // blocks), warmup=3)
+            for name, fn in paths.items():
+                times[name] += _timings(fn, max(1, rounds // blocks), warmup=3)
         t0 = time.perf_counter()
         for _ in range(rounds):
             lean.predict()
         rps = rounds / (time.perf_counter() - t0)
         lean.close()
+    return times, rps
 
-    t = {name: times for name, (_, times) in paths.items()}
-    table = Table(title=f"twinreg bench: {MODEL} v{state.version}, one row, {rounds} rounds")
+
+def _print_latencies(console: Console, title: str, times: dict[str, list[float]]) -> None:
+    table = Table(title=title)
     for col in ("path", "p50 ms", "p99 ms", "mean ms"):
         table.add_column(col, justify="right" if col != "path" else "left")
-    for name, times in t.items():
+    for name, values in times.items():
         table.add_row(
             name,
-            f"{_pct(times, 50):.3f}",
-            f"{_pct(times, 99):.3f}",
-            f"{statistics.fmean(times) * 1e3:.3f}",
+            f"{_pct(values, 50):.3f}",
+            f"{_pct(values, 99):.3f}",
+            f"{statistics.fmean(values) * 1e3:.3f}",
         )
     console.print(table)
+
+
+def _print_ratios(console: Console, t: dict[str, list[float]], rps: float) -> None:
+    """The ratios of the p50s, against their targets, and the throughput of one client."""
     gov = _pct(t["governed, in-process"], 50)
     over_http = _pct(t["governed, over HTTP"], 50)
     console.print(
@@ -184,6 +239,10 @@ def run_bench(service: TwinregService, rounds: int, console: Console | None = No
         f"  from an httpx client: {_pct(t['governed, over HTTP (httpx client)'], 50) / gov:.2f}x"
     )
     console.print(f"explained predictions/s over HTTP (1 client): {rps:.0f}")
+
+
+def _print_load(console: Console, service: TwinregService, features: dict[str, float]) -> None:
+    """The bounded load test: 4 clients for 8 s against 1 and 2 workers."""
     load = Table(title="load on loopback: 4 clients, 8 s per row")
     for col in ("workers", "requests", "predictions/s", "p50 ms", "p99 ms", "error rate"):
         load.add_column(col, justify="right")

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 
 from api.composition.twin_gate import decide
 from api.composition.twin_kinds import Compute, TwinKindAdapter, adapter_for
+from api.composition.twin_moves import TwinMoves
 from api.composition.twin_scenario import checked_scenario
 from api.composition.validation import check_reference
 from governance.audit.chain import AuditLog
@@ -67,6 +68,7 @@ class TwinService:
         self._audit = audit
         self._policies = policies
         self._pseudonymiser = pseudonymiser
+        self._moves = TwinMoves(gate, runtime, bank, audit, policies)
         #: The site's time zone (``TWINREG_SITE_TIME_ZONE``): recommended dose times in it.
         self.time_zone = time_zone or ZoneInfo("UTC")
 
@@ -306,51 +308,9 @@ class TwinService:
         """Move the twin to the approved version of its model (or the ``version`` named,
         which the gate requires approved): recalibrated from its observations under it,
         through the gate; the move recorded with its first state there. A calibration that
-        does not converge moves nothing (422, audited)."""
+        does not converge moves nothing (422, audited). See :mod:`api.composition.twin_moves`."""
         twin = self._complete(self._twin(principal, patient_id, twin_id, "write"), patient_id)
-        if not reason.strip():
-            raise InvalidInput("a reason is required", field="reason")
-        try:
-            serving, target = self._gate.resolve(twin.model, version)
-        except NotFound as exc:
-            raise InvalidInput(f"{exc}", field="version") from exc
-        if version is None and serving is None:
-            raise Conflict(f"{twin.model} has no approved version to move twin {twin.id} to")
-        if target.version == twin.model_version:
-            raise Conflict(f"twin {twin.id} is already on version {twin.model_version}")
-        adapter = self._adapter(twin)
-        if target.card.kind.value != adapter.kind:
-            raise InvalidInput(
-                f"version {target.version} of {twin.model} is a {target.card.kind.value} twin, "
-                f"not {adapter.kind}",
-                field="version",
-            )
-        request = PredictionRequest(twin.model, patient_id, twin.purpose, {}, target.version, {})
-        decision, body = decide(
-            self._gate, self._runtime, principal, request, "twin.move",
-            lambda: adapter.calibrate(self.bank.observations(twin.patient_key)),
-            self.bank.digester(twin.patient_key),
-        )  # fmt: skip
-        audit = {
-            "principal": principal.to_audit(),
-            "patient": twin.patient_key,
-            "twin": twin.id,
-            "gate_record": decision.audit_id,
-            "policy_version": self._policies.current().version,
-        }
-        if body["status"] != "converged":
-            failed = InvalidInput(
-                f"the calibration under version {target.version} did not converge "
-                f"({body['message']}): twin {twin.id} stays on version {twin.model_version}",
-                field="observations",
-            )
-            failed.audit_id = self._audit.append("twin.move.failed", {
-                **audit, "to_version": target.version, "reason": "not_converged",
-                "solver": body["message"],
-            }).record_id  # fmt: skip
-            raise failed
-        state, moved = self.bank.move(principal, twin, target.version, body, reason, audit)
-        return self.bank.twin(twin.patient_key, twin.id), state, moved
+        return self._moves.move(principal, patient_id, twin, version, reason, self._adapter)
 
     def _compute(self, twin: TwinView, kind: str, request: Mapping[str, Any]) -> Compute:
         adapter = self._adapter(twin)

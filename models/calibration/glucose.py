@@ -18,8 +18,6 @@ returned with ``status == "failed"`` and no posterior.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from models.calibration.glucose_days import (
@@ -40,7 +38,14 @@ from models.calibration.glucose_prior import (
     fingerstick_sd,
     person_parameters,
 )
-from models.dosing.calibration import Calibration, Posterior
+from models.calibration.map_fit import (
+    Stopping,
+    gauss_newton_covariance,
+    laplace_posterior,
+    levenberg_marquardt,
+    start_at,
+)
+from models.dosing.calibration import Calibration
 from models.mechanistic._validation import FloatArray
 
 #: A day of CGM leaves kabs a flat valley: cohort subject 17 needs 55 steps on one day.
@@ -100,46 +105,20 @@ class _Residuals:
         return r, jac
 
 
-def _lm_step(r: FloatArray, jac: FloatArray, damping: float) -> FloatArray:
-    """The damped Gauss-Newton (Marquardt) step, capped at :data:`MAX_STEP` per η."""
-    jtj = jac.T @ jac
-    system = jtj + damping * np.diag(np.diag(jtj))
-    step = np.asarray(-np.linalg.solve(system, jac.T @ r), dtype=np.float64)
-    largest = float(np.max(np.abs(step)))
-    return step * (MAX_STEP / largest) if largest > MAX_STEP else step
-
-
 def map_estimate(
     days: GlucoseDays, start: FloatArray | None = None
 ) -> tuple[FloatArray, float, int, str, FloatArray]:
     """The mode's η, its objective, the iterations, "" (or why it failed), ``JᵀJ``; the
     search starts at the prior mode, or at ``start`` (a warm start)."""
-    residuals = _Residuals(days)
-    eta = np.zeros(N) if start is None else np.array(start, dtype=np.float64)
-    damping = 1e-3
-    value = math.inf
-    for iteration in range(1, MAX_ITERATIONS + 1):
-        r, jac = residuals.with_jacobian(eta)
-        value = float(r @ r)
-        if not (math.isfinite(value) and np.all(np.isfinite(jac))):
-            return eta, value, iteration, "a non-finite objective or Jacobian", jac.T @ jac
-        for _ in range(30):
-            step = _lm_step(r, jac, damping)
-            trial_r = residuals.value(eta + step)
-            trial = float(trial_r @ trial_r)
-            if math.isfinite(trial) and trial <= value:
-                break
-            damping *= 10.0
-        else:
-            return eta, value, iteration, "no step lowered the objective", jac.T @ jac
-        eta = eta + step
-        damping = max(damping / 10.0, 1e-9)
-        small = float(np.max(np.abs(step))) < STEP_TOL
-        if small or value - trial <= OBJECTIVE_RTOL * max(value, 1.0):
-            r, jac = residuals.with_jacobian(eta)
-            return eta, float(r @ r), iteration, "", jac.T @ jac
-    problem = f"no convergence in {MAX_ITERATIONS} iterations"
-    return eta, value, MAX_ITERATIONS, problem, np.full((N, N), np.nan)
+    stopping = Stopping(
+        max_iterations=MAX_ITERATIONS,
+        step_tol=STEP_TOL,
+        max_step=MAX_STEP,
+        damping_floor=1e-9,
+        objective_rtol=OBJECTIVE_RTOL,
+    )
+    fit = levenberg_marquardt(_Residuals(days), start_at(start, N), stopping)
+    return fit.eta, fit.objective, fit.iterations, fit.problem, fit.jtj
 
 
 def calibrate_glucose(days: GlucoseDays, start: FloatArray | None = None) -> Calibration:
@@ -152,23 +131,16 @@ def calibrate_glucose(days: GlucoseDays, start: FloatArray | None = None) -> Cal
     eta, value, iterations, problem, jtj = map_estimate(days, start)
     if not problem:
         try:
-            covariance = np.linalg.inv(np.linalg.cholesky(jtj))
+            covariance = gauss_newton_covariance(jtj)
         except np.linalg.LinAlgError:
             problem = "the Gauss-Newton matrix at the mode is not positive definite"
     if problem:
         return Calibration(
             "failed", problem, PRIOR_VERSION, days.observation_ids, value, iterations, None
         )
-    covariance = covariance.T @ covariance
-    sd = np.sqrt(np.diag(covariance))
     estimates = np.exp(LOG_MEDIAN + eta)
-    posterior = Posterior(
-        eta=tuple(float(v) for v in eta),
-        covariance=tuple(tuple(float(v) for v in row) for row in covariance),
-        sd=tuple(float(v) for v in sd),
-        shrinkage=tuple(float(v) for v in 1.0 - sd / OMEGA),
-        parameters=tuple(zip(PARAMETER_NAMES, map(float, estimates), strict=True)),
-    )
+    parameters = tuple(zip(PARAMETER_NAMES, map(float, estimates), strict=True))
+    posterior = laplace_posterior(eta, covariance, OMEGA, parameters)
     message = f"converged in {iterations} Levenberg-Marquardt iterations"
     return Calibration(
         "converged", message, PRIOR_VERSION, days.observation_ids, value, iterations, posterior

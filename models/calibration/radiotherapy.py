@@ -19,10 +19,10 @@ positive definite, is returned with ``status == "failed"`` and no posterior.
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 
+from models.calibration.map_fit import Stopping, laplace_posterior, levenberg_marquardt, start_at
 from models.calibration.radiotherapy_course import (
     RadiotherapyCourse,
     check_course,
@@ -35,7 +35,7 @@ from models.calibration.radiotherapy_prior import (
     SIGMA_LOG,
     named_parameters,
 )
-from models.dosing.calibration import Calibration, Posterior
+from models.dosing.calibration import Calibration
 from models.mechanistic._validation import FloatArray
 
 N = len(ETA_NAMES)
@@ -66,8 +66,12 @@ class Residuals:
     def run(self, etas: FloatArray) -> FloatArray:
         return self._whiten(simulate(etas, self.course.fractions, self.times), etas)
 
+    def value(self, eta: FloatArray) -> FloatArray:
+        r: FloatArray = self.run(eta[None, :])[0]
+        return r
+
     def objective(self, eta: FloatArray) -> float:
-        r = self.run(eta[None, :])[0]
+        r = self.value(eta)
         return float(r @ r)
 
     def with_jacobian(self, eta: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -95,43 +99,22 @@ class Residuals:
         return hess
 
 
-def _lm_step(r: FloatArray, jac: FloatArray, damping: float) -> FloatArray:
-    """The damped Gauss-Newton (Marquardt) step, capped at :data:`MAX_STEP` per η."""
-    jtj = jac.T @ jac
-    system = jtj + damping * np.diag(np.diag(jtj))
-    step = np.asarray(-np.linalg.solve(system, jac.T @ r), dtype=np.float64)
-    largest = float(np.max(np.abs(step)))
-    return step * (MAX_STEP / largest) if largest > MAX_STEP else step
-
-
 def map_estimate(
     course: RadiotherapyCourse, start: FloatArray | None = None
 ) -> tuple[FloatArray, float, int, str]:
     """The mode's η, its objective, the iterations, and "" (or why it failed)."""
-    residuals = Residuals(course)
-    eta = np.zeros(N) if start is None else np.array(start, dtype=np.float64)
-    damping = 1e-3
-    value = math.inf
-    for iteration in range(1, MAX_ITERATIONS + 1):
-        r, jac = residuals.with_jacobian(eta)
-        value = float(r @ r)
-        if not (math.isfinite(value) and np.all(np.isfinite(jac))):
-            return eta, value, iteration, "a non-finite objective or Jacobian"
-        if float(np.max(np.abs(2.0 * jac.T @ r))) <= GRADIENT_TOL:
-            return eta, value, iteration, ""
-        for _ in range(40):
-            step = _lm_step(r, jac, damping)
-            trial = residuals.objective(eta + step)
-            if math.isfinite(trial) and trial <= value:
-                break
-            damping *= 10.0
-        else:
-            return eta, value, iteration, "no step lowered the objective"
-        eta = eta + step
-        damping = max(damping / 10.0, 1e-12)
-        if float(np.max(np.abs(step))) < STEP_TOL:
-            return eta, trial, iteration, ""
-    return eta, value, MAX_ITERATIONS, f"no convergence in {MAX_ITERATIONS} iterations"
+    stopping = Stopping(
+        max_iterations=MAX_ITERATIONS,
+        step_tol=STEP_TOL,
+        max_step=MAX_STEP,
+        damping_floor=1e-12,
+        step_tries=40,
+        gradient_tol=GRADIENT_TOL,
+        gradient_scale=2.0,
+        refresh_at_mode=False,
+    )
+    fit = levenberg_marquardt(Residuals(course), start_at(start, N), stopping)
+    return fit.eta, fit.objective, fit.iterations, fit.problem
 
 
 def _failed(course: RadiotherapyCourse, message: str, value: float, n: int) -> Calibration:
@@ -159,14 +142,7 @@ def calibrate_radiotherapy(
         )
     covariance = 2.0 * np.linalg.inv(hessian)
     covariance = 0.5 * (covariance + covariance.T)
-    sd = np.sqrt(np.diag(covariance))
-    posterior = Posterior(
-        eta=tuple(float(v) for v in eta),
-        covariance=tuple(tuple(float(v) for v in row) for row in covariance),
-        sd=tuple(float(v) for v in sd),
-        shrinkage=tuple(float(v) for v in 1.0 - sd / OMEGA),
-        parameters=named_parameters(eta),
-    )
+    posterior = laplace_posterior(eta, covariance, OMEGA, named_parameters(eta))
     message = f"converged in {iterations} Levenberg-Marquardt iterations ({', '.join(ETA_NAMES)})"
     return Calibration(
         "converged", message, PRIOR_VERSION, course.observation_ids(), value, iterations, posterior

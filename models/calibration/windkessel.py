@@ -21,6 +21,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from models.calibration.errors import WindkesselDataError
+from models.calibration.map_fit import (
+    Stopping,
+    gauss_newton_covariance,
+    laplace_posterior,
+    levenberg_marquardt,
+    start_at,
+)
 from models.calibration.windkessel_prior import (
     CUFF_SD_MMHG,
     HEART_RATE_RANGE_BPM,
@@ -135,63 +142,29 @@ class Residuals:
         return r, jac
 
 
-def _lm_step(r: FloatArray, jac: FloatArray, damping: float) -> FloatArray:
-    """The damped Gauss-Newton (Marquardt) step, capped at :data:`MAX_STEP` per η."""
-    jtj = jac.T @ jac
-    system = jtj + damping * np.diag(np.diag(jtj))
-    step = np.asarray(-np.linalg.solve(system, jac.T @ r), dtype=np.float64)
-    largest = float(np.max(np.abs(step)))
-    return step * (MAX_STEP / largest) if largest > MAX_STEP else step
-
-
 def map_estimate(
     data: BloodPressures, start: FloatArray | None = None
 ) -> tuple[FloatArray, float, int, str, FloatArray]:
     """The mode's η, its objective, the iterations, "" (or why it failed), ``JᵀJ``."""
-    residuals = Residuals(data)
-    eta = np.zeros(N) if start is None else np.array(start, dtype=np.float64)
-    damping = 1e-3
-    value = math.inf
-    for iteration in range(1, MAX_ITERATIONS + 1):
-        r, jac = residuals.with_jacobian(eta)
-        value = float(r @ r)
-        if not (math.isfinite(value) and np.all(np.isfinite(jac))):
-            return eta, value, iteration, "a non-finite objective or Jacobian", jac.T @ jac
-        if float(np.max(np.abs(jac.T @ r))) <= GRADIENT_TOL:
-            return eta, value, iteration, "", jac.T @ jac
-        for _ in range(30):
-            step = _lm_step(r, jac, damping)
-            trial_r = residuals.value(eta + step)
-            trial = float(trial_r @ trial_r)
-            if math.isfinite(trial) and trial <= value:
-                break
-            damping *= 10.0
-        else:
-            return eta, value, iteration, "no step lowered the objective", jac.T @ jac
-        eta = eta + step
-        damping = max(damping / 10.0, 1e-12)
-        if float(np.max(np.abs(step))) < STEP_TOL:
-            r, jac = residuals.with_jacobian(eta)
-            return eta, float(r @ r), iteration, "", jac.T @ jac
-    problem = f"no convergence in {MAX_ITERATIONS} iterations"
-    return eta, value, MAX_ITERATIONS, problem, np.full((N, N), np.nan)
+    stopping = Stopping(
+        max_iterations=MAX_ITERATIONS,
+        step_tol=STEP_TOL,
+        max_step=MAX_STEP,
+        damping_floor=1e-12,
+        gradient_tol=GRADIENT_TOL,
+    )
+    fit = levenberg_marquardt(Residuals(data), start_at(start, N), stopping)
+    return fit.eta, fit.objective, fit.iterations, fit.problem, fit.jtj
 
 
 def posterior_at(eta: FloatArray, jtj: FloatArray, data: BloodPressures) -> Posterior:
     """The Laplace posterior at the mode (:class:`numpy.linalg.LinAlgError` if ``JᵀJ`` is
     not positive definite)."""
-    root = np.linalg.inv(np.linalg.cholesky(jtj))
-    covariance = root.T @ root
-    sd = np.sqrt(np.diag(covariance))
+    covariance = gauss_newton_covariance(jtj)
     estimates = TYPICAL * np.exp(eta)
     fixed = (("R_c", CHARACTERISTIC_RESISTANCE), ("stroke_volume", data.readings[-1].stroke_volume))
-    return Posterior(
-        eta=tuple(float(v) for v in eta),
-        covariance=tuple(tuple(float(v) for v in row) for row in covariance),
-        sd=tuple(float(v) for v in sd),
-        shrinkage=tuple(float(v) for v in 1.0 - sd / OMEGA),
-        parameters=(*zip(PARAMETER_NAMES, map(float, estimates), strict=True), *fixed),
-    )
+    parameters = (*zip(PARAMETER_NAMES, map(float, estimates), strict=True), *fixed)
+    return laplace_posterior(eta, covariance, OMEGA, parameters)
 
 
 def calibrate_windkessel(data: BloodPressures, start: FloatArray | None = None) -> Calibration:

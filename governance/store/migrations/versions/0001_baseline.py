@@ -23,6 +23,20 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    """The baseline's tables, each with its indexes (patient before consent, which refers
+    to it)."""
+    _patient()
+    _model_version()
+    _transition()
+    _bias_audit()
+    _audit_record()
+    _revoked_token()
+    _override()
+    _validation_dossier()
+    _consent()
+
+
+def _patient() -> None:
     op.create_table(
         "patient",
         sa.Column("patient_key", sa.String(length=64), nullable=False),
@@ -32,6 +46,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("patient_key"),
     )
     op.create_index("ix_patient_site", "patient", ["site"])
+
+
+def _model_version() -> None:
     op.create_table(
         "model_version",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -50,6 +67,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("model", "version"),
     )
     op.create_index("ix_model_version_model", "model_version", ["model"])
+
+
+def _transition() -> None:
     op.create_table(
         "transition",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -63,6 +83,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_transition_model", "transition", ["model"])
+
+
+def _bias_audit() -> None:
     op.create_table(
         "bias_audit",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -77,6 +100,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_bias_audit_version", "bias_audit", ["model", "version"])
+
+
+def _audit_record() -> None:
     op.create_table(
         "audit_record",
         sa.Column("seq", sa.Integer(), nullable=False),
@@ -90,6 +116,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("record_id"),
     )
     op.create_index("ix_audit_record_action", "audit_record", ["action"])
+
+
+def _revoked_token() -> None:
     op.create_table(
         "revoked_token",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -101,6 +130,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_revoked_token_subject", "revoked_token", ["subject"])
     op.create_index("ix_revoked_token_jti", "revoked_token", ["jti"])
+
+
+def _override() -> None:
     op.create_table(
         "override",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -118,6 +150,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("audit_id", "clinician"),
     )
     op.create_index("ix_override_audit_id", "override", ["audit_id"])
+
+
+def _validation_dossier() -> None:
     op.create_table(
         "validation_dossier",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -134,6 +169,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_validation_dossier_version", "validation_dossier", ["model", "version"])
+
+
+def _consent() -> None:
     op.create_table(
         "consent",
         sa.Column("id", sa.String(length=36), nullable=False),
