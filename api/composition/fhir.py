@@ -1,20 +1,26 @@
 """``POST /fhir``: a transaction Bundle through the same service calls as ``/v1``
 (patients.register, patients.grant / withdraw, twins.ingest); FHIR adds no rule.
 
-All or nothing, by a complete check before any write: the caller's role first, then the
-Bundle (validated and mapped: 400 / 422 naming the element), then per patient the site
-and each action's authority, the patient's existence, an erased patient, the consents a
-Bundle withdraws, and the consent that each observation needs given the Bundle's own
-Consents and the stored ones. Only then does each service call write (each in its own
-transaction, with its audit record). What is not atomic: a database failure or a
-concurrent change (a consent withdrawn meanwhile) between two of those writes leaves the
-writes before it stored; the README says so.
+All or nothing, in one database transaction. Before it, the caller's role, then the
+Bundle (validated and mapped: 400 / 422 naming the element). In it, holding the audit
+chain's lock (every other audited write waits, so nothing read there changes before the
+commit): per patient the site and each action's authority, the patient's existence, an
+erased patient, the consents a Bundle withdraws, and the consent that each observation
+needs given the Bundle's own Consents and the stored ones; then each service call writes
+in that same transaction (``conn=``: the patients registered, the consents granted or
+withdrawn, the observations ingested, each with its audit record, sealed and digested
+under the patient's key as ever), and the transaction commits once at the end. A refusal
+or a failure anywhere (an observation conflicting with a stored one, a database error)
+rolls all of it back; the refusal is then recorded on its own (``observation.withheld``
+here, any other where the error meets HTTP: ``request.refused``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
 
 from api.composition.fhir_coverage import (
     covered,
@@ -36,7 +42,6 @@ from governance.consent.patient_keys import find, lookup_params
 from governance.errors import Forbidden, InvalidInput, NotFound, PatientErased
 from governance.identity.principal import Principal
 from governance.policy.store import PolicySet
-from governance.store.db import read_connection
 from governance.twins.keys import ERASED
 
 if TYPE_CHECKING:
@@ -75,10 +80,15 @@ def transaction(
     bundle = parse_bundle(decode(body, content_type))
     plan = plan_transaction(bundle, policy.fhir_terms, policy.observation_kinds, principal.site)
     named = _purpose(policy, purpose)
-    judged = [_precheck(service, principal, policy, p, named) for p in plan.patients]
     responses: dict[int, dict[str, Any]] = {}
-    for patient, decided in zip(plan.patients, judged, strict=True):
-        responses.update(_write(service, principal, patient, decided))
+    try:
+        with service.engine.begin() as conn:
+            service.audit.hold(conn)
+            judged = [_precheck(service, principal, policy, p, named, conn) for p in plan.patients]
+            for patient, decided in zip(plan.patients, judged, strict=True):
+                responses.update(_write(service, principal, patient, decided, conn))
+    except _Withheld as withheld:  # rolled back: now its own record
+        raise withheld.recorded(service) from None
     return _response(plan, responses)
 
 
@@ -120,21 +130,23 @@ def _precheck(
     policy: PolicySet,
     plan: PatientPlan,
     purpose: str | None,
+    conn: Connection,
 ) -> Judged:
-    """Everything the writes of ``plan`` would refuse, refused now (nothing is written)."""
+    """Everything the writes of ``plan`` would refuse, refused before any of the Bundle's
+    writes runs (read in the Bundle's transaction ``conn``, under the chain's lock)."""
     _authorise(policy, principal, plan)
     params = lookup_params(service.pseudonymiser, plan.ref.site, plan.ref.patient_id)
-    with read_connection(service.engine) as conn:
-        key = find(conn, params)
+    key = find(conn, params)
     if key is None and plan.registered_by is None:
         raise NotFound(f"no patient with this id is registered at site {plan.ref.site!r}")
-    stored = stored_consents(service.engine, key)
+    stored = stored_consents(conn, key)
     withdrawn = withdrawn_ids(plan, stored)
     if not plan.observations:
         return Judged(())
-    if key is not None and service.twins.bank.is_erased(key):
+    if key is not None and service.twins.bank.is_erased(key, conn=conn):
         raise PatientErased(ERASED)
-    twins = [t.purpose for t in service.twins.bank.twins(key)] if key is not None else []
+    bank = service.twins.bank
+    twins = [t.purpose for t in bank.twins(key, conn=conn)] if key is not None else []
     purposes = judged_purposes(plan, purpose, twins)
     grants = [g for _, t in plan.consents for g in t.grants]
     wanted = needed(plan, policy.observation_kinds)
@@ -142,59 +154,72 @@ def _precheck(
     for judged in purposes:
         missing = sorted(wanted - covered(judged, stored, withdrawn, grants, now))
         if missing:
-            raise _withheld(
-                service, principal, params["key"] if key is None else key, plan, judged, missing
-            )
+            raise _Withheld(principal, params["key"] if key is None else key, plan, judged, missing)
     return Judged((None,) if purpose is None and twins else tuple(purposes))
 
 
-def _withheld(
-    service: TwinregService,
-    principal: Principal,
-    key: str,
-    plan: PatientPlan,
-    purpose: str,
-    missing: list[str],
-) -> Forbidden:
-    """The refusal of observations without consent, audited as ``/v1`` audits it."""
-    body = {
-        "principal": principal.to_audit(),
-        "patient": key,
-        "site": plan.ref.site,
-        "purpose": purpose,
-        "missing": missing,
-        "count": len(plan.observations),
-        "via": "fhir",
-    }
-    withheld = Forbidden(
-        f"withheld: no active consent for purpose {purpose!r} covering data categories "
-        f"{missing}, with this Bundle's Consents; nothing of the Bundle was stored"
-    )
-    withheld.audit_id = service.audit.append("observation.withheld", body).record_id
-    return withheld
+class _Withheld(Exception):
+    """Observations without consent: the Bundle's transaction rolls back, then
+    :meth:`recorded` audits the refusal as ``/v1`` audits it."""
+
+    def __init__(
+        self, principal: Principal, key: str, plan: PatientPlan, purpose: str, missing: list[str]
+    ) -> None:
+        super().__init__(purpose)
+        self.body = {
+            "principal": principal.to_audit(),
+            "patient": key,
+            "site": plan.ref.site,
+            "purpose": purpose,
+            "missing": missing,
+            "count": len(plan.observations),
+            "via": "fhir",
+        }
+
+    def recorded(self, service: TwinregService) -> Forbidden:
+        body = self.body
+        withheld = Forbidden(
+            f"withheld: no active consent for purpose {body['purpose']!r} covering data "
+            f"categories {body['missing']}, with this Bundle's Consents; nothing of the "
+            "Bundle was stored"
+        )
+        withheld.audit_id = service.audit.append("observation.withheld", body).record_id
+        return withheld
 
 
 def _write(
-    service: TwinregService, principal: Principal, plan: PatientPlan, judged: Judged
+    service: TwinregService,
+    principal: Principal,
+    plan: PatientPlan,
+    judged: Judged,
+    conn: Connection,
 ) -> dict[int, dict[str, Any]]:
-    """The patient's writes, through the services; each entry's response."""
+    """The patient's writes, through the services, in the Bundle's transaction ``conn``;
+    each entry's response."""
     site, patient_id = plan.ref.site, plan.ref.patient_id
     assert site is not None
     out: dict[int, dict[str, Any]] = {}
     if plan.registered_by is not None:
-        _, created = service.patients.register(principal, patient_id, site)
+        _, created = service.patients.register(principal, patient_id, site, conn=conn)
         out[plan.registered_by] = {
             "status": "201 Created" if created else "200 OK",
             "location": f"Patient/{patient_id}",
         }
     for index, terms in plan.consents:
         if terms.withdraw is not None:
-            view = service.patients.withdraw(principal, patient_id, terms.withdraw, site)
+            view = service.patients.withdraw(principal, patient_id, terms.withdraw, site, conn=conn)
             out[index] = {"status": "200 OK", "location": f"Consent/{view.id}"}
             continue
         views = [
             service.patients.grant(
-                principal, patient_id, g.purpose, g.categories, g.valid_from, g.valid_until, site
+                principal,
+                patient_id,
+                g.purpose,
+                g.categories,
+                g.valid_from,
+                g.valid_until,
+                site,
+                conn=conn,
             )
             for g in terms.grants
         ]
@@ -209,16 +234,21 @@ def _write(
             ),
         }
     if plan.observations:
-        out.update(_ingest(service, principal, plan, judged))
+        out.update(_ingest(service, principal, plan, judged, conn))
     return out
 
 
 def _ingest(
-    service: TwinregService, principal: Principal, plan: PatientPlan, judged: Judged
+    service: TwinregService,
+    principal: Principal,
+    plan: PatientPlan,
+    judged: Judged,
+    conn: Connection,
 ) -> dict[int, dict[str, Any]]:
     site, raws = plan.ref.site, [entry.raw for _, entry in plan.observations]
     results = [
-        service.twins.ingest(principal, plan.ref.patient_id, raws, p, site) for p in judged.purposes
+        service.twins.ingest(principal, plan.ref.patient_id, raws, p, site, conn=conn)
+        for p in judged.purposes
     ]
     stored, again, audit_id = results[0]
     said = f"stored {len(stored)} new, {len(again)} already stored (idempotent per identifier)"

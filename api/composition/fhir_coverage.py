@@ -11,25 +11,24 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, select
 
 from api.fhir.bundle import PatientPlan
 from api.fhir.consents import ConsentGrant
 from governance.clock import as_utc
 from governance.errors import InvalidInput, NotFound
 from governance.policy.observation_kinds import ObservationKind
-from governance.store.db import read_connection
 from governance.store.records import Consent
 
 _consent = Consent.__table__  # type: ignore[attr-defined]
 
 
-def stored_consents(engine: Engine, key: str | None) -> list[Consent]:
-    """The patient's consents as stored (none for a patient not registered yet)."""
+def stored_consents(conn: Connection, key: str | None) -> list[Consent]:
+    """The patient's consents as stored, read in the Bundle's transaction ``conn`` (none
+    for a patient not registered yet)."""
     if key is None:
         return []
-    with read_connection(engine) as conn:
-        rows = conn.execute(select(_consent).where(_consent.c.patient_key == key)).all()
+    rows = conn.execute(select(_consent).where(_consent.c.patient_key == key)).all()
     return [Consent(**row._mapping) for row in rows]
 
 

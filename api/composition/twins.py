@@ -6,7 +6,9 @@ Creation, calibration, forecasts and recommendations pass the release gate like 
 prediction (:mod:`api.composition.twin_gate`). Ingestion needs, per observation, an
 active consent covering its data category for the purpose of each active twin of the
 patient (or the ``purpose`` named): without it nothing is stored (403, audited). Every
-read of observations, states and the thread is audited.
+read of observations, states and the thread is audited. Ingestion may join a caller's
+transaction (``conn``: a FHIR transaction Bundle's), reading and writing on it; a refusal
+raised there is the caller's to record after its rollback.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from api.composition.twin_gate import decide
 from api.composition.twin_kinds import Compute, TwinKindAdapter, adapter_for
@@ -32,7 +34,7 @@ from governance.identity.pseudonym import Pseudonymiser
 from governance.policy.store import PolicyStore
 from governance.release.decision import PredictionRequest, TwinRuntime
 from governance.release.gate import ReleaseGate
-from governance.store.db import read_connection
+from governance.store.db import reading
 from governance.twins.bank import ACTIVE, Record, TwinBank, TwinView
 from governance.twins.entries import check_entries, parse_time
 from governance.twins.gaps import ConsentGaps, Gap
@@ -73,9 +75,17 @@ class TwinService:
         self.time_zone = time_zone or ZoneInfo("UTC")
 
     # -- who may act on whose twins -------------------------------------------------------
-    def patient(self, principal: Principal, patient_id: str, act: str, site: str | None) -> str:
+    def patient(
+        self,
+        principal: Principal,
+        patient_id: str,
+        act: str,
+        site: str | None,
+        conn: Connection | None = None,
+    ) -> str:
         """The stored key of the patient, if the caller may ``act`` on twins at their site
-        (a refusal is audited where it meets HTTP; a patient at another site is unknown)."""
+        (a refusal is audited where it meets HTTP; a patient at another site is unknown).
+        ``conn``: read in the caller's transaction."""
         policy = self._policies.current()
         target = site if site is not None else principal.site
         own = principal.site or "*"
@@ -85,11 +95,11 @@ class TwinService:
             raise InvalidInput("site is required for a caller bound to no site", field="site")
         if not policy.allows(principal.role, principal.site, target, "twin", act).allowed:
             raise Forbidden(f"role {principal.role!r} may not {act} twins at site {target!r}")
-        with read_connection(self._engine) as conn:
-            key = find(conn, lookup_params(self._pseudonymiser, target, patient_id))
+        with reading(self._engine, conn) as tx:
+            key = find(tx, lookup_params(self._pseudonymiser, target, patient_id))
         if key is None:
             raise NotFound(f"no patient with this id is registered at site {target!r}")
-        if act == "write" and self.bank.is_erased(key):
+        if act == "write" and self.bank.is_erased(key, conn=conn):
             raise PatientErased(ERASED)
         return key
 
@@ -183,14 +193,17 @@ class TwinService:
         purpose: str | None,
         site: str | None,
         context: Mapping[str, Any] | None = None,
+        *,
+        conn: Connection | None = None,
     ) -> tuple[list[str], list[str], str]:
         """Store the observations (idempotent per patient, source and id) in one
         transaction with one ``observation.ingest`` record; ``context`` (what an adapter
-        at the edge adds: the device, the transport, the messages) joins that record."""
-        key = self.patient(principal, patient_id, "write", site)
+        at the edge adds: the device, the transport, the messages) joins that record.
+        With ``conn``: in the caller's transaction (consent read there too)."""
+        key = self.patient(principal, patient_id, "write", site, conn)
         policy = self._policies.current()
         entries = check_entries(observations, policy.observation_kinds)
-        purposes = {purpose} if purpose else {t.purpose for t in self.bank.twins(key)}
+        purposes = {purpose} if purpose else {t.purpose for t in self.bank.twins(key, conn=conn)}
         if not purposes:
             raise InvalidInput(
                 "name a purpose, or create a twin first: consent is judged per purpose",
@@ -200,27 +213,30 @@ class TwinService:
         needed = {e.category for e in entries}
         base = {"principal": principal.to_audit(), "patient": key, "site": target}
         for wanted in sorted(purposes):
-            missing = sorted(needed - self._consented(patient_id, target, wanted))
+            missing = sorted(needed - self._consented(patient_id, target, wanted, conn))
             if missing:
                 body = {**base, "purpose": wanted, "missing": missing, "count": len(entries)}
                 withheld = Forbidden(
                     f"withheld: no active consent for purpose {wanted!r} covering data "
                     f"categories {missing}; nothing was stored"
                 )
-                withheld.audit_id = self._audit.append("observation.withheld", body).record_id
+                if conn is None:  # else recorded by the caller, after its rollback
+                    withheld.audit_id = self._audit.append("observation.withheld", body).record_id
                 raise withheld
         audit = {**base, "purposes": sorted(purposes), "policy_version": policy.version}
-        return self.bank.ingest(principal, key, entries, {**(context or {}), **audit})
+        return self.bank.ingest(principal, key, entries, {**(context or {}), **audit}, conn=conn)
 
-    def _consented(self, patient_id: str, site: str | None, purpose: str) -> frozenset[str]:
+    def _consented(
+        self, patient_id: str, site: str | None, purpose: str, conn: Connection | None
+    ) -> frozenset[str]:
         params = {
             **lookup_params(self._pseudonymiser, site, patient_id),
             "purpose": purpose,
             "at": utcnow(),
         }
         column = consents_column(self._engine.dialect.name)
-        with read_connection(self._engine) as conn:
-            return categories_of(conn.execute(select(column), params).scalar_one_or_none())
+        with reading(self._engine, conn) as tx:
+            return categories_of(tx.execute(select(column), params).scalar_one_or_none())
 
     def _adapter(self, twin: TwinView) -> TwinKindAdapter:
         adapter = adapter_for(self._kind(twin))

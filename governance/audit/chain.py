@@ -125,6 +125,15 @@ class AuditLog:
             self._after_append(entry.seq)
         return entry
 
+    def hold(self, conn: Connection) -> None:
+        """Take the chain's lock in the caller's transaction ``conn`` now, until it ends:
+        every other writer appending a record (every audited change) waits for it before
+        it can commit, so what the transaction reads stays as read until it commits
+        (SQLite: its ``BEGIN IMMEDIATE`` holds the write lock already; PostgreSQL: the
+        advisory lock)."""
+        if self._postgres:
+            conn.execute(_PG_LOCK)
+
     def _append_record(
         self, action: str, payload: Mapping[str, Any], conn: Connection | None
     ) -> AuditEntry:

@@ -2,7 +2,9 @@
 
 Per-patient facts live in indexed tables (not in Casbin policy lines), so that the gate's
 consent check stays one indexed query however many patients there are. Every change is
-audited in the same transaction as the change itself.
+audited in the same transaction as the change itself. Each write may join a caller's
+transaction (``conn``, :func:`governance.store.db.joined`): then nothing is committed
+here, and a refusal raised there is the caller's to record after its rollback.
 
 A patient is an id *at a site* (:mod:`governance.consent.patient_keys`): registering an
 id at a site never meets another site's patient of the same id, so there is nothing to
@@ -20,17 +22,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from governance.audit.chain import AuditLog
 from governance.clock import as_utc, utcnow
 from governance.consent.patient_keys import find, lookup_params
-from governance.errors import Forbidden, GovernanceError, InvalidInput, NotFound
+from governance.errors import Conflict, Forbidden, GovernanceError, InvalidInput, NotFound
 from governance.identity.principal import Principal
 from governance.identity.pseudonym import Pseudonymiser
 from governance.policy.store import PolicyStore
-from governance.store.db import read_connection
+from governance.store.db import joined, read_connection, reading
 from governance.store.records import Consent, Patient
 from models.card import DATA_CATEGORIES
 
@@ -91,7 +93,9 @@ class PatientService:
         self._pseudonymiser = pseudonymiser
 
     # -- writes -------------------------------------------------------------------------
-    def register(self, principal: Principal, patient_id: str, site: str) -> tuple[str, bool]:
+    def register(
+        self, principal: Principal, patient_id: str, site: str, *, conn: Connection | None = None
+    ) -> tuple[str, bool]:
         """Register (or confirm) patient ``patient_id`` of ``site``. Returns (site,
         created). Whether another site has a patient of the same id plays no part."""
         _check_id("patient_id", patient_id)
@@ -107,12 +111,13 @@ class PatientService:
                 params["key"],
                 "role or site",
                 site,
+                joined=conn is not None,
             )
         try:
-            with self._engine.begin() as conn:
-                if find(conn, params) is not None:
+            with joined(self._engine, conn) as tx:
+                if find(tx, params) is not None:
                     return site, False
-                conn.execute(
+                tx.execute(
                     insert(_patient).values(
                         patient_key=params["key"],
                         site=site,
@@ -129,9 +134,14 @@ class PatientService:
                         "policy_version": policy.version,
                         "rule": list(decision.rule),
                     },
-                    conn=conn,
+                    conn=tx,
                 )
         except IntegrityError:  # registered by a concurrent request meanwhile
+            if conn is not None:  # the caller's transaction is spoilt: it rolls back
+                raise Conflict(
+                    f"patient registered at site {site!r} by another request meanwhile; "
+                    "send it again"
+                ) from None
             return site, False
         return site, True
 
@@ -144,8 +154,10 @@ class PatientService:
         valid_from: datetime | None,
         valid_until: datetime | None,
         site: str | None = None,
+        *,
+        conn: Connection | None = None,
     ) -> ConsentView:
-        key = self._visible_patient(principal, patient_id, "grant", site)
+        key = self._visible_patient(principal, patient_id, "grant", site, conn)
         policy = self._policies.current()
         if purpose not in policy.ethics.purposes:
             raise InvalidInput(
@@ -165,8 +177,8 @@ class PatientService:
             raise InvalidInput("valid_until must be after valid_from", field="valid_until")
         consent_id = str(uuid.uuid4())
         now = utcnow()
-        with self._engine.begin() as conn:
-            conn.execute(
+        with joined(self._engine, conn) as tx:
+            tx.execute(
                 insert(_consent).values(
                     id=consent_id,
                     patient_key=key,
@@ -190,23 +202,29 @@ class PatientService:
                     "valid_until": vu,
                     "policy_version": policy.version,
                 },
-                conn=conn,
+                conn=tx,
             )
         return ConsentView(consent_id, purpose, categories, vf, vu, now, principal.user, None, None)
 
     def withdraw(
-        self, principal: Principal, patient_id: str, consent_id: str, site: str | None = None
+        self,
+        principal: Principal,
+        patient_id: str,
+        consent_id: str,
+        site: str | None = None,
+        *,
+        conn: Connection | None = None,
     ) -> ConsentView:
-        key = self._visible_patient(principal, patient_id, "withdraw", site)
+        key = self._visible_patient(principal, patient_id, "withdraw", site, conn)
         now = utcnow()
-        with self._engine.begin() as conn:
-            row = conn.execute(
+        with joined(self._engine, conn) as tx:
+            row = tx.execute(
                 select(_consent).where(
                     and_(_consent.c.id == consent_id, _consent.c.patient_key == key)
                 )
             ).first()
             if row is not None and row.withdrawn_at is None:
-                conn.execute(
+                tx.execute(
                     update(_consent)
                     .where(_consent.c.id == consent_id)
                     .values(withdrawn_at=now, withdrawn_by=principal.user)
@@ -220,9 +238,9 @@ class PatientService:
                         "purpose": row.purpose,
                         "policy_version": self._policies.current().version,
                     },
-                    conn=conn,
+                    conn=tx,
                 )
-                row = conn.execute(select(_consent).where(_consent.c.id == consent_id)).one()
+                row = tx.execute(select(_consent).where(_consent.c.id == consent_id)).one()
         if row is None:  # recorded after the read's transaction, which wrote nothing
             raise self._refused(
                 NotFound(f"consent {consent_id!r} not found for this patient"),
@@ -230,6 +248,7 @@ class PatientService:
                 "consent.withdraw",
                 key,
                 "no such consent",
+                joined=conn is not None,
             )
         return _view(row)  # withdrawn now, or before (withdrawing twice changes nothing)
 
@@ -258,20 +277,27 @@ class PatientService:
         return [_view(r) for r in rows]
 
     def _visible_patient(
-        self, principal: Principal, patient_id: str, act: str, site: str | None
+        self,
+        principal: Principal,
+        patient_id: str,
+        act: str,
+        site: str | None,
+        conn: Connection | None = None,
     ) -> str:
         """The stored key of patient ``patient_id`` of ``site`` (default: the caller's
         own site), if the caller may ``act`` on consents there. The answer for an id that
         exists only at another site is the answer for an id that exists nowhere.
 
         Authorization before input: the role first, then the id and the site, then the
-        site's policy, then the patient. Every refusal but bad input is audited."""
+        site's policy, then the patient. Every refusal but bad input is audited (in a
+        caller's transaction ``conn``, by the caller)."""
         action = f"consent.{act}"
+        inside = conn is not None
         policy = self._policies.current()
         own = principal.site or "*"
         if not policy.allows(principal.role, principal.site, own, "consent", act).allowed:
             forbidden = Forbidden(f"role {principal.role!r} may not {act} consents")
-            raise self._refused(forbidden, principal, action, None, "role")
+            raise self._refused(forbidden, principal, action, None, "role", joined=inside)
         _check_id("patient_id", patient_id)
         target = site if site is not None else principal.site
         if target is None:
@@ -286,12 +312,16 @@ class PatientService:
             forbidden = Forbidden(
                 f"role {principal.role!r} may not {act} consents at site {target!r}"
             )
-            raise self._refused(forbidden, principal, action, params["key"], "site", target)
-        with read_connection(self._engine) as conn:
-            key = find(conn, params)
+            raise self._refused(
+                forbidden, principal, action, params["key"], "site", target, joined=inside
+            )
+        with reading(self._engine, conn) as tx:
+            key = find(tx, params)
         if key is None:
             missing = NotFound(f"no patient with this id is registered at site {target!r}")
-            raise self._refused(missing, principal, action, params["key"], "not found", target)
+            raise self._refused(
+                missing, principal, action, params["key"], "not found", target, joined=inside
+            )
         return key
 
     def _refused(
@@ -302,9 +332,14 @@ class PatientService:
         key: str | None,
         why: str,
         site: str | None = None,
+        *,
+        joined: bool = False,
     ) -> GovernanceError:
         """``exc``, once its refusal is recorded (``action.refused``: who, which patient
-        by its keyed pseudonym, at which site, why)."""
+        by its keyed pseudonym, at which site, why); ``exc`` as it is when it is raised in
+        a caller's transaction (``joined``: the caller records it after its rollback)."""
+        if joined:
+            return exc
         entry = self._audit.append(
             action + ".refused",
             {

@@ -150,6 +150,37 @@ def read_connection(engine: Engine) -> Connection:
     return engine.connect().execution_options(**{SQLITE_BEGIN: "DEFERRED"})
 
 
+# -- a caller's transaction ----------------------------------------------------------------
+# A service write takes ``conn``: None, and it runs in a transaction of its own, committed
+# before it returns; a connection, and it joins that transaction (the caller's: it commits
+# or rolls back everything written in it together, e.g. a FHIR transaction Bundle). A
+# service writing in a caller's transaction reads on the same connection (it sees what
+# the transaction wrote so far) and writes no audit record on any other: a refusal it
+# raises there carries no ``audit_id``, and the caller records it after its rollback.
+
+
+@contextmanager
+def joined(engine: Engine, conn: Connection | None) -> Iterator[Connection]:
+    """Writes in the caller's transaction ``conn`` (nothing committed here), or in a new
+    transaction committed on leaving the block (rolled back on an error)."""
+    if conn is not None:
+        yield conn
+        return
+    with engine.begin() as own:
+        yield own
+
+
+@contextmanager
+def reading(engine: Engine, conn: Connection | None) -> Iterator[Connection]:
+    """Reads on the caller's transaction ``conn`` (it sees what that transaction wrote), or
+    on a :func:`read_connection` of their own."""
+    if conn is not None:
+        yield conn
+        return
+    with read_connection(engine) as own:
+        yield own
+
+
 # -- the hot path of every request -------------------------------------------------------
 #: How SQLAlchemy's SQLite DateTime type stores values (UTC, no offset); raw statements
 #: bind datetimes in the same form so that they compare as SQLAlchemy's own would.

@@ -2,6 +2,8 @@
 patient data sealed under the patient's key (:mod:`governance.twins.keys`).
 
 Writes and their audit records commit together (``audit.append(..., conn=conn)``).
+Ingestion may join a caller's transaction (``conn``, :func:`governance.store.db.joined`):
+then the caller commits it, with everything else it wrote.
 Authorization and the release gate are the caller's (:mod:`api.composition.twins`): this
 module stores and reads what it is given.
 """
@@ -23,7 +25,7 @@ from governance.canonical import canonical_json
 from governance.clock import as_utc, utcnow
 from governance.errors import Conflict, InvalidInput, NotFound, PatientErased
 from governance.identity.principal import Principal
-from governance.store.db import read_connection
+from governance.store.db import joined, read_connection, reading
 from governance.store.twin_records import (
     PatientTwin,
     TwinMove,
@@ -152,12 +154,14 @@ class TwinBank:
             raise NotFound("no twin with this id for this patient")
         return _twin_view(row)
 
-    def twins(self, patient_key: str, status: str | None = ACTIVE) -> list[TwinView]:
+    def twins(
+        self, patient_key: str, status: str | None = ACTIVE, *, conn: Connection | None = None
+    ) -> list[TwinView]:
         query = select(_twin).where(_twin.c.patient_key == patient_key)
         if status is not None:
             query = query.where(_twin.c.status == status)
-        with read_connection(self._engine) as conn:
-            return [_twin_view(r) for r in conn.execute(query.order_by(_twin.c.created_at))]
+        with reading(self._engine, conn) as tx:
+            return [_twin_view(r) for r in tx.execute(query.order_by(_twin.c.created_at))]
 
     # -- observations ---------------------------------------------------------------------
     def ingest(
@@ -166,19 +170,22 @@ class TwinBank:
         patient_key: str,
         entries: Sequence[Entry],
         audit: dict[str, Any],
+        *,
+        conn: Connection | None = None,
     ) -> tuple[list[str], list[str], str]:
         """Store ``entries`` (one transaction, with the ``observation.ingest`` record built
         from ``audit``, with ``digest``: the HMAC under the patient's key of the entries'
         content digests in order, each as ``content_digest`` stores it). Returns (stored,
         already stored) observation ids and the record id. The same key with other content
-        refuses the whole request (:class:`Conflict`)."""
+        refuses the whole request (:class:`Conflict`). With ``conn``: in the caller's
+        transaction."""
         stored: list[str] = []
         repeated: list[str] = []
         digests: list[str] = []
         rows: list[dict[str, Any]] = []
-        with self._engine.begin() as conn:
-            key = self._keys.data_key(conn, patient_key, create=True)
-            known = _stored_keys(conn, patient_key, entries)  # one query for the batch
+        with joined(self._engine, conn) as tx:
+            key = self._keys.data_key(tx, patient_key, create=True)
+            known = _stored_keys(tx, patient_key, entries)  # one query for the batch
             for index, entry in enumerate(entries):
                 content = _json(entry.content())
                 digest = keyed_digest(key, content)
@@ -206,9 +213,9 @@ class TwinBank:
             # one digest of the whole batch: of its entries' content digests, in order
             batch = keyed_digest(key, "\n".join(digests).encode("ascii"))
             body = {**audit, "stored": stored, "already_stored": repeated, "digest": batch}
-            entry_audit = self._audit.append("observation.ingest", body, conn=conn)
+            entry_audit = self._audit.append("observation.ingest", body, conn=tx)
             if rows:  # one statement for the batch's rows, each with the batch's record
-                conn.execute(insert(_obs), [{**r, "audit_id": entry_audit.record_id} for r in rows])
+                tx.execute(insert(_obs), [{**r, "audit_id": entry_audit.record_id} for r in rows])
         return stored, repeated, entry_audit.record_id
 
     def observations(self, patient_key: str) -> list[Record]:
@@ -436,6 +443,6 @@ class TwinBank:
                 return None
         return partial(keyed_digest, key)
 
-    def is_erased(self, patient_key: str) -> bool:
-        with read_connection(self._engine) as conn:
-            return self._keys.is_erased(conn, patient_key)
+    def is_erased(self, patient_key: str, *, conn: Connection | None = None) -> bool:
+        with reading(self._engine, conn) as tx:
+            return self._keys.is_erased(tx, patient_key)

@@ -73,3 +73,12 @@ def pg_schema_url(pg_url: str) -> Iterator[str]:
 def signer() -> CheckpointSigner:
     """A fresh Ed25519 checkpoint signing key."""
     return CheckpointSigner.from_pem(CheckpointSigner.new_pem())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def both_engine(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[Engine]:
+    """A migrated governance database on SQLite, then on PostgreSQL (a fresh schema)."""
+    url = request.getfixturevalue("pg_schema_url") if request.param == "postgresql" else sqlite_url
+    built = upgraded_engine(url)
+    yield built
+    built.dispose()

@@ -136,3 +136,50 @@ def test_a_role_that_writes_nothing_is_refused_before_its_body_is_read(api: Any)
     assert r.status_code == 403, r.text
     r = api.client.post("/fhir", content=b"not json", headers={**api.clinician, **FHIR_JSON})
     refused(r, 400, "Bundle")
+
+
+def stored(api: Any) -> dict[str, int]:
+    """What a Bundle can store: patients, consents, observations, patient keys, audit."""
+    with api.service.engine.connect() as conn:
+        return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                for t in ("patient", "consent", "twin_observation", "patient_data_key",
+                          "audit_record")}  # fmt: skip
+
+
+def second_patient() -> list[dict[str, Any]]:
+    """Patient p-2 (registered now), its Consent and one observation of its own."""
+    url = "urn:uuid:6f1c2b8e-2f44-4c7b-a3a5-0d8e1f2a9c02"
+    new, granted = patient("p-2"), consent()
+    new["fullUrl"] = url
+    granted["resource"]["patient"] = {"reference": url}
+    weight = observation("wt2", "29463-7", "2026-03-01T06:00:00Z", 70, "kg")
+    weight["resource"]["subject"] = {"reference": url}
+    return [new, granted, weight]
+
+
+def test_a_bundle_whose_last_write_fails_stores_nothing_of_it(api: Any) -> None:
+    """All or nothing over the writes too: p-2 registered, its consent granted and its
+    observation ingested, then p-1's creatinine conflicts with the one stored (same
+    identifier, other value) -> 409, and the database holds nothing of the Bundle: no
+    patient, consent, observation or key of p-2, no audit record of those writes; one
+    refusal record."""
+    assert post(api, bundle(patient(), consent(), *course())).status_code == 200
+    before = stored(api)
+    other = observation("scr", "2160-0", "2026-03-01T06:30:00Z", 99.0, "umol/L")
+    other["resource"]["subject"] = {"identifier": {"system": "urn:twinreg:patient-id",
+                                                   "value": "p-1"}}  # fmt: skip
+    r = post(api, bundle(*second_patient(), other), purpose="TREAT")
+    assert r.status_code == 409, r.text
+    assert "already stored with other content" in r.json()["issue"][0]["diagnostics"]
+    assert stored(api) == {**before, "audit_record": before["audit_record"] + 1}
+    record = audit_body(api, r.json()["extension"][0]["valueString"])
+    assert record["action"] == "request.refused" and record["status"] == 409
+    # the same Bundle without the conflict stores all of it
+    r = post(api, bundle(*second_patient()), purpose="TREAT")
+    assert r.status_code == 200, r.text
+    after = stored(api)
+    assert (after["patient"], after["consent"], after["twin_observation"]) == (
+        before["patient"] + 1,
+        before["consent"] + 1,
+        before["twin_observation"] + 1,
+    )

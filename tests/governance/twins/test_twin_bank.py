@@ -6,7 +6,6 @@ twins retired, the data unreadable, the audit chain intact)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,15 +29,9 @@ PATIENT = "k" * 64
 MARKER = 123.456789
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "postgresql":
-        url = request.getfixturevalue("pg_schema_url")
-    else:
-        url = f"sqlite:///{tmp_path / 'governance.db'}"
-    built = upgraded_engine(url)
-    yield built
-    built.dispose()
+@pytest.fixture()
+def engine(both_engine: Engine) -> Engine:
+    return both_engine
 
 
 def make_bank(engine: Engine) -> tuple[TwinBank, AuditLog]:
