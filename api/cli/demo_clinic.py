@@ -1,8 +1,10 @@
 """``twinreg demo-clinic``: twinreg as a hospital's systems reach it, over HTTP on loopback.
 
 A ward's EHR posts a FHIR transaction Bundle (a new patient, their consent, a vancomycin
-course); a clinician creates and calibrates the patient's twin; a CGM publishes a day of
-readings on MQTT that ``twinreg ingest`` stores (when the broker is reachable); and the EHR
+course); a clinician creates and calibrates the patient's twin; a CGM bound to a glucose
+patient's twin publishes a day of readings on MQTT that the ingester stores, and the
+twin is recalibrated on them (:mod:`api.cli.demo_clinic_cgm`; skipped with a line saying
+why when the broker cannot be reached); and the EHR
 calls the CDS services — a risk card on ``patient-view`` and a dosing card on
 ``order-select`` for a draft vancomycin order — and sends the clinician's feedback. The
 EHR is twinreg's own (:mod:`api.cli.ehr`): a key made for the run, its issuer file in a
@@ -23,6 +25,7 @@ from rich.console import Console
 
 from api.cli.bench import _server
 from api.cli.demo import CLINICIAN, SITE, register_demo_patients, run_demo
+from api.cli.demo_clinic_cgm import run_cgm_day
 from api.cli.ehr import BASE, USER_ID, course_bundle, draft_order, issuer_files, risk_prefetch
 from api.cli.ehr import token as ehr_token
 from api.composition.service import TwinregService
@@ -51,9 +54,11 @@ def run_clinic_demo(service: TwinregService, console: Console | None = None) -> 
             http.headers["Authorization"] = f"Bearer {clinician}"
             console.rule("1. FHIR R4: the ward's EHR posts a transaction Bundle")
             twin_id = _fhir_course(http, console)
-            console.rule("2. CDS Hooks: the EHR calls the services")
+            console.rule("2. Device streams: a CGM publishes a day of readings on MQTT")
+            cgm = run_cgm_day(service, http, SITE, console)
+            console.rule("3. CDS Hooks: the EHR calls the services")
             _cds(http, key, console, _risk_features(service))
-    return 0 if twin_id else 1
+    return 0 if twin_id and cgm is not False else 1
 
 
 def _fhir_course(http: httpx.Client, console: Console) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from api.composition.service import TwinregService
 from api.streams.batch import BatchIngester
@@ -65,34 +66,72 @@ class Ingester:
                 )
 
 
-def run_ingesters(
+@dataclass
+class Running:
+    """Ingesters started by :func:`start_ingesters`: a thread per transport, one
+    recalibrator."""
+
+    stop: threading.Event
+    transports: list[Transport]
+    ingesters: list[Ingester]
+    threads: list[threading.Thread]
+    recalibrator: Recalibrator
+    closed: bool = False
+
+    @property
+    def stored(self) -> int:
+        """Readings stored so far, all transports together."""
+        return sum(i.stored for i in self.ingesters)
+
+    def alive(self) -> bool:
+        return all(t.is_alive() for t in self.threads)
+
+    def close(self) -> None:
+        """Stop (once): each batch under way finished, the recalibration under way too."""
+        if self.closed:
+            return
+        self.closed = True
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+        self.recalibrator.join()
+        for transport in self.transports:
+            transport.stop()
+
+
+def start_ingesters(
     service: TwinregService, transports: list[Transport], stop: threading.Event
-) -> None:
-    """Each transport's loop in a thread, one recalibrator for all, until ``stop``."""
+) -> Running:
+    """Each transport connected (:class:`BrokerError` if one is not), its loop in a thread,
+    one recalibrator for all; they run until ``stop`` (then :meth:`Running.close`)."""
     settings = service.settings.streams
     recalibrator = Recalibrator(service)
     for transport in transports:
         transport.start()  # BrokerError: nothing started is left running
-    threads = []
+    running = Running(stop, transports, [], [], recalibrator)
     for transport in transports:
         ingester = Ingester(service, transport, recalibrator, settings.batch,
                             settings.wait_ms / 1000.0)  # fmt: skip
         thread = threading.Thread(target=_guarded, args=(ingester, stop),
                                   name=f"ingest-{transport.name}")  # fmt: skip
-        threads.append(thread)
+        running.ingesters.append(ingester)
+        running.threads.append(thread)
         thread.start()
     recalibrator.start(stop)
     _log.info("ready: %s", ", ".join(t.name for t in transports))
+    return running
+
+
+def run_ingesters(
+    service: TwinregService, transports: list[Transport], stop: threading.Event
+) -> None:
+    """:func:`start_ingesters`, until ``stop`` or a loop ends (a broker lost for good)."""
+    running = start_ingesters(service, transports, stop)
     try:
-        while not stop.is_set() and all(t.is_alive() for t in threads):
+        while not stop.is_set() and running.alive():
             time.sleep(0.2)
     finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=30)
-        recalibrator.join()
-        for transport in transports:
-            transport.stop()
+        running.close()
 
 
 def _guarded(ingester: Ingester, stop: threading.Event) -> None:
