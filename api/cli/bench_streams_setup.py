@@ -1,4 +1,4 @@
-"""The streams bench's home: the vancomycin twin governed as the demo does, patients
+"""The streams bench's home: the vancomycin and glucose twins governed as the demo does, patients
 registered and consented with a twin each, devices bound; and the in-process baseline."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from api.composition.settings import Settings
 from models.mechanistic_demo import train_mechanistic_twins
 
 VANCO = "vancomycin-auc"
+GLUCOSE = "glucose-t1d-tir"
 CATEGORIES = ["demographics", "labs", "medication", "history"]
 DIRECT_BATCHES = 10
 
@@ -29,10 +30,10 @@ def bench_home(home: Path, devices: Sequence[str]) -> TwinregService:
     home.mkdir(mode=0o700)
     environ = {k: v for k, v in os.environ.items() if k == "TWINREG_NATS_URL"}
     service = TwinregService(Settings.load(home, environ=environ))
-    (twin,) = [t for t in train_mechanistic_twins() if t.name == VANCO]
-    refused = _govern(service, twin)
-    if refused:
-        raise RuntimeError(f"the bench's vancomycin twin was not approved: {refused}")
+    for twin in [t for t in train_mechanistic_twins() if t.name in (VANCO, GLUCOSE)]:
+        refused = _govern(service, twin)
+        if refused:
+            raise RuntimeError(f"the bench's {twin.name} twin was not approved: {refused}")
     for device in devices:
         _patient(service, f"patient-{device}")
         service.devices.bind(CLINICIAN, device, f"patient-{device}", None)
@@ -86,20 +87,23 @@ def vancomycin_patient(service: TwinregService, device: str) -> str:
     return twin
 
 
-def level(port: int, k: int) -> None:
-    """Device ``vanco-1`` sends its ``k``-th trough level (QoS 1, acknowledged)."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-vanco-1",
+def publish(port: int, device: str, payload: bytes) -> None:
+    """``device`` sends one message on its topic (QoS 1, acknowledged by the broker)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-{device}",
                          protocol=mqtt.MQTTv5)  # fmt: skip
     client.connect("127.0.0.1", port)
     client.loop_start()
+    client.publish(f"twinreg/devices/{device}/readings", payload, qos=1).wait_for_publish(10)
+    client.disconnect()
+    client.loop_stop()
+
+
+def level(port: int, k: int) -> None:
+    """Device ``vanco-1`` sends its ``k``-th trough level (QoS 1, acknowledged)."""
     reading = {"resourceType": "Observation", "status": "final",
                "identifier": [{"value": f"lvl-{k}"}],
                "code": {"coding": [{"system": "http://loinc.org", "code": "4092-3"}]},
                "effectiveDateTime": f"2026-03-03T0{3 + k}:00:00Z",
                "valueQuantity": {"value": 17.0 - k, "system": "http://unitsofmeasure.org",
                                  "code": "mg/L"}}  # fmt: skip
-    client.publish("twinreg/devices/vanco-1/readings", json.dumps(reading), qos=1).wait_for_publish(
-        10
-    )
-    client.disconnect()
-    client.loop_stop()
+    publish(port, "vanco-1", json.dumps(reading).encode())
