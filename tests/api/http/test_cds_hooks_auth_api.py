@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -13,6 +14,7 @@ from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from api.composition.settings import Settings
 from governance.audit.reads import payload_of
@@ -72,6 +74,9 @@ def test_a_valid_token_is_let_through(ehr: tuple[Any, Ehr]) -> None:
         ("expired", "ExpiredSignatureError"),
         ("hs256", "is not ES384 or RS384"),
         ("no_jti", "MissingRequiredClaimError"),
+        ("alg_none", "is not ES384 or RS384"),
+        ("es256", "is not ES384 or RS384"),
+        ("not_a_jwt", "DecodeError"),
     ],
 )
 def test_each_refused_token_is_401_and_audited(ehr: tuple[Any, Ehr], case: str, why: str) -> None:
@@ -86,16 +91,26 @@ def test_each_refused_token_is_401_and_audited(ehr: tuple[Any, Ehr], case: str, 
         "hs256": lambda: jwt.encode({"iss": client.issuer, "aud": BASE + RISK},
                                     "secret", algorithm="HS256", headers={"kid": client.kid}),
         "no_jti": lambda: _without_jti(client),
+        "alg_none": lambda: jwt.encode({"iss": client.issuer, "aud": BASE + RISK,
+                                        "exp": int(time.time()) + 60, "jti": str(uuid.uuid4())},
+                                       None, algorithm="none", headers={"kid": client.kid}),
+        "es256": lambda: jwt.encode({"iss": client.issuer, "aud": BASE + RISK,
+                                     "exp": int(time.time()) + 60, "jti": str(uuid.uuid4())},
+                                    ec.generate_private_key(ec.SECP256R1()), algorithm="ES256",
+                                    headers={"kid": client.kid}),
+        "not_a_jwt": lambda: "not.a.jwt",
     }  # fmt: skip
+    prepare_patient(api, "p-1", ["demographics", "vitals", "history"])  # a call could answer
+    before = api.service.audit.count()
     r = client.call("risk", CONTEXT, prefetch={}, token=tokens[case]())
     record = refusal(api, r)
     assert why in record["reason"] and record["scheme"] == "cds-hooks-jwt"
     assert why not in r.json()["detail"]  # which check failed: in the audit record only
+    assert set(r.json()) >= {"audit_id"} and "cards" not in r.json()
+    assert api.service.audit.count() == before + 1  # the refusal's record, nothing else
 
 
 def _without_jti(client: Ehr) -> str:
-    import time
-
     now = int(time.time())
     claims = {"iss": client.issuer, "aud": BASE + RISK, "exp": now + 60, "iat": now}
     return jwt.encode(claims, client.key, algorithm="ES384", headers={"kid": client.kid})
@@ -107,8 +122,10 @@ def test_a_replayed_jti_is_refused(ehr: tuple[Any, Ehr]) -> None:
     jti = str(uuid.uuid4())
     first = client.call("risk", CONTEXT, prefetch={}, token=client.token(RISK, jti=jti))
     assert first.status_code == 200, first.text
+    before = api.service.audit.count()
     again = client.call("risk", CONTEXT, prefetch={}, token=client.token(RISK, jti=jti))
     assert "a replay" in refusal(api, again)["reason"]
+    assert "cards" not in again.json() and api.service.audit.count() == before + 1
 
 
 def test_an_unmapped_user_is_refused(ehr: tuple[Any, Ehr]) -> None:
@@ -179,8 +196,10 @@ def test_a_jku_is_used_only_when_allow_listed(
         assert client.call("risk", CONTEXT, prefetch={}, token=signed).status_code == 200
         other = url.replace("jwks.json", "other.json")
         signed = client.token(RISK, key=rotated, header={"jku": other})
+        before = api.service.audit.count()
         r = client.call("risk", CONTEXT, prefetch={}, token=signed)
         assert "is not allow-listed" in refusal(api, r)["reason"]
+        assert "cards" not in r.json() and api.service.audit.count() == before + 1
 
 
 def test_rate_limit_is_per_issuer(settings: Settings, tmp_path: Path) -> None:
