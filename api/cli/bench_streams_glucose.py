@@ -26,6 +26,7 @@ PATIENT, DEVICE = "patient-t1d", "cgm-t1d"
 #: Readings stored directly before the device's: half a day of CGM.
 DIRECT_CGM = 144
 EVERY = 12  # the policy's every_readings for glucose_t1d
+_STATUS = text("SELECT status FROM twin_state WHERE twin_id = :t AND number = :n")
 
 
 def glucose_patient(service: TwinregService) -> tuple[str, list[dict[str, Any]]]:
@@ -81,10 +82,15 @@ def _wait_ids(service: TwinregService, ids: list[str], seconds: float = 60) -> N
 
 
 def _next_state(service: TwinregService, twin: str, before: int, seconds: float) -> float:
-    """When the twin's state after its ``before`` first ones was stored (epoch seconds)."""
+    """When the twin's state after its ``before`` first ones was stored (epoch seconds);
+    a state that did not converge is no recalibration (:class:`RuntimeError`)."""
     deadline = time.monotonic() + seconds
     while len(states := state_times(service.engine, twin)) <= before:
         if time.monotonic() > deadline:
             raise RuntimeError(f"the glucose twin was not recalibrated within {seconds:g} s")
         time.sleep(0.01)
+    with service.engine.connect() as conn:
+        status = conn.execute(_STATUS, {"t": twin, "n": before + 1}).scalar_one()
+    if status != "converged":
+        raise RuntimeError(f"the glucose twin's state {before + 1} is {status}, not converged")
     return states[before]
