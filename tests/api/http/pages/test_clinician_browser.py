@@ -48,7 +48,7 @@ def shoot(web: Web, name: str) -> None:
 
 def _sign_in(web: Web, service: TwinregService, path: str) -> None:
     web.sign_in(issue_token(service.token_key, CLINICIAN.user, "clinician", SITE, 3600), path)
-    web.open(path)  # sign-in returns to the path, not to its query
+    assert web.path == path  # sign-in returns where the user was going, query included
 
 
 def _fill(web: Web, patient: str, features: dict[str, float]) -> None:
