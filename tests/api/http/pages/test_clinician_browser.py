@@ -140,6 +140,41 @@ def test_mechanistic_and_what_if_pages(
     shoot(web, "what-if-result")
 
 
+def _hidden_overflow(web: Web) -> list[str]:
+    """Boxes whose content is wider than they are (a table scrolled inside its wrap)."""
+    found: list[str] = web.driver.execute_script(
+        "return [...document.querySelectorAll('.table-wrap, table, form')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1)"
+        ".map(e => (e.dataset.testid || e.className || e.tagName) + ' ' + e.scrollWidth"
+        " + '>' + e.clientWidth)"
+    )
+    return found
+
+
+def test_five_regimens_side_by_side_fit_at_800_px(
+    web: Web, service: TwinregService, mechanistic_twins: list[DemoTwin]
+) -> None:
+    twin = twin_named(mechanistic_twins, VANCO)
+    consented(service, "shot-6", twin)
+    _sign_in(web, service, f"/ui/simulate?model={VANCO}")
+    regimen = {"creatinine_clearance": 60.0, "weight": 80.0, "dose_mg": 625.0, "interval_h": 12.0}
+    _fill(web, "shot-6", regimen)
+    doses = {1: "625", 2: "1000", 3: "1250", 4: "1500", 5: "2000"}
+    for i, dose in doses.items():
+        web.fill(f"#s{i}_name", f"{dose} mg every 12 h")
+        web.fill(f"#s{i}_f_dose_mg", dose)
+    web.fill("#s5_name", "2000_mg_every_12_h_after_a_loading_dose_of_25_mg_per_kg")  # no break
+    web.driver.set_window_size(800, 900)
+    assert not _hidden_overflow(web)
+    shoot(web, "what-if-form-5")
+    web.click("#simulate")
+    assert len(web.all('[data-testid="scenario-name"]')) == len(doses)
+    for width in (1366, 800):
+        web.driver.set_window_size(width, 900)
+        assert not _hidden_overflow(web), width
+    shoot(web, "what-if-result-5")
+
+
 def test_patient_and_twin_pages(
     web: Web, service: TwinregService, mechanistic_twins: list[DemoTwin]
 ) -> None:
