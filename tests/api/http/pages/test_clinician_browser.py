@@ -110,14 +110,24 @@ def test_survival_and_withheld_pages(
     shoot(web, "result-withheld")
 
 
+#: The vancomycin patient of the mechanistic page tests.
+REGIMEN = {"creatinine_clearance": 60.0, "weight": 80.0, "dose_mg": 1750.0, "interval_h": 12.0}
+
+
+def _vancomycin_patient(
+    web: Web, service: TwinregService, twins: list[DemoTwin], patient: str, page: str
+) -> None:
+    """A consented patient, signed in on ``page`` of the vancomycin twin, the form filled."""
+    consented(service, patient, twin_named(twins, VANCO))
+    _sign_in(web, service, f"/ui/{page}?model={VANCO}")
+    _fill(web, patient, REGIMEN)
+
+
 def test_mechanistic_and_what_if_pages(
     web: Web, service: TwinregService, mechanistic_twins: list[DemoTwin]
 ) -> None:
-    twin = twin_named(mechanistic_twins, VANCO)
-    consented(service, "shot-4", twin)
-    _sign_in(web, service, f"/ui/predict?model={VANCO}")
-    regimen = {"creatinine_clearance": 60.0, "weight": 80.0, "dose_mg": 1750.0, "interval_h": 12.0}
-    _fill(web, "shot-4", regimen)
+    _vancomycin_patient(web, service, mechanistic_twins, "shot-4", "predict")
+    regimen = REGIMEN
     web.click("#predict")
     assert web.testid("verdict").text == "above the 400\u2013600 mg·h/L target range"
     assert web.driver.execute_script(
@@ -154,11 +164,7 @@ def _hidden_overflow(web: Web) -> list[str]:
 def test_five_regimens_side_by_side_fit_at_800_px(
     web: Web, service: TwinregService, mechanistic_twins: list[DemoTwin]
 ) -> None:
-    twin = twin_named(mechanistic_twins, VANCO)
-    consented(service, "shot-6", twin)
-    _sign_in(web, service, f"/ui/simulate?model={VANCO}")
-    regimen = {"creatinine_clearance": 60.0, "weight": 80.0, "dose_mg": 625.0, "interval_h": 12.0}
-    _fill(web, "shot-6", regimen)
+    _vancomycin_patient(web, service, mechanistic_twins, "shot-6", "simulate")
     doses = {1: "625", 2: "1000", 3: "1250", 4: "1500", 5: "2000"}
     for i, dose in doses.items():
         web.fill(f"#s{i}_name", f"{dose} mg every 12 h")
