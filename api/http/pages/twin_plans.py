@@ -42,7 +42,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "glucose_t1d": (
         Field("start", "Forecast from", kind="time"),
-        Field("horizon_h", "Over (1-72 h)", "h"),
+        Field("horizon_h", "Over", "h, 1 to 72"),
         Field("meal_time", "Planned meal at", kind="time", optional=True),
         Field("carbs_g", "Carbohydrates", "g", optional=True),
         Field("bolus_iu", "Insulin bolus with the meal", "IU", optional=True),
@@ -52,13 +52,13 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "windkessel": (
         Field("start", "Forecast from", kind="time"),
-        Field("horizon_h", "Over (up to 336 h)", "h"),
+        Field("horizon_h", "Over", "h, up to 336"),
         Field("hr_time", "Planned heart rate from", kind="time", optional=True),
         Field("hr_bpm", "Planned heart rate", "bpm", optional=True),
     ),
     "radiotherapy": (
         Field("start", "Forecast from", kind="time"),
-        Field("horizon_days", "Over (1-365 days)", "days"),
+        Field("horizon_days", "Over", "days, 1 to 365"),
         Field("n_fractions", "Planned fractions", kind="count", optional=True),
         Field("dose_gy", "Dose per fraction", "Gy", optional=True),
         Field("first_fraction", "First planned fraction", kind="time", optional=True),
