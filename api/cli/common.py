@@ -29,11 +29,17 @@ def _where(home: str | None) -> str:
 
 
 def _existing(settings: Settings, home: str | None) -> None:
-    """Refuse a home that does not exist or holds no governance database: a mistyped
-    ``--home`` must not silently become a new, empty home (only ``init``, ``demo``,
-    ``serve`` and ``bench`` create one)."""
+    """Refuse a home that is a file, does not exist or holds no governance database: a
+    mistyped ``--home`` must not silently become a new, empty home (only ``init``,
+    ``demo``, ``demo-clinic``, ``serve`` and ``bench`` create one; given a file, they say
+    it is not a folder)."""
     path = settings.home
     create = f"'twinreg init --home {path}' creates one"
+    if path.exists() and not path.is_dir():
+        _fail(
+            f"the twinreg home {path} (from {_where(home)}) is a file, not a folder: name the "
+            "home folder ('twinreg init --home FOLDER' creates one)"
+        )
     if not path.is_dir():
         _fail(f"no twinreg home at {path} (from {_where(home)}): it does not exist; {create}")
     if (

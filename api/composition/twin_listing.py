@@ -18,9 +18,11 @@ def patient_twins(
     policies: PolicyStore,
     principal: Principal,
     patient_id: str,
+    site: str | None = None,
 ) -> tuple[list[TwinView], str]:
-    """Every twin of the patient (any status, oldest first) and the read's audit id."""
-    key = twins.patient(principal, patient_id, "read", None)
+    """Every twin of the patient of ``site`` (default: the caller's) (any status, oldest
+    first) and the read's audit id."""
+    key = twins.patient(principal, patient_id, "read", site)
     found = twins.bank.twins(key, status=None)
     body = {
         "principal": principal.to_audit(),

@@ -276,6 +276,20 @@ class PatientService:
         )
         return [_view(r) for r in rows]
 
+    def sites(self, principal: Principal) -> list[str]:
+        """The sites at which patients are registered (names only), for a caller who may
+        register patients at any site (an admin choosing a site); else Forbidden."""
+        if (
+            not self._policies.current()
+            .allows(principal.role, principal.site, "*", "patient", "register")
+            .allowed
+            or principal.site is not None
+        ):
+            raise Forbidden(f"role {principal.role!r} works at its own site only")
+        with read_connection(self._engine) as conn:
+            rows = conn.execute(select(_patient.c.site).distinct().order_by(_patient.c.site))
+            return [str(r[0]) for r in rows]
+
     def _visible_patient(
         self,
         principal: Principal,

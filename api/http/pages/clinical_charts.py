@@ -1,11 +1,12 @@
 """The clinician's charts, drawn like the others (:mod:`api.http.pages.charts`): the
 contributions on the outcome's scale, a twin's trajectory (several regimens overlaid for
-the what-if page) and a patient twin's forecast band with the measured levels. Labels
+the what-if page) and a patient twin's forecast bands with the measured values. Labels
 (feature and scenario names) are data: plain text, never mathtext."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
@@ -13,6 +14,7 @@ from api.http.pages.charts import _data_uri
 from models.mechanistic.outputs import TrajectorySpec
 
 _COLOURS = ("#24508f", "#b8412f", "#2b7a3d", "#8a5a00", "#6a3d9a")
+_MARKERS = ("o", "v", "s")
 
 
 def _axis(spec_label: str, unit: str) -> str:
@@ -54,26 +56,41 @@ def trajectory_chart(
     return _data_uri(fig)
 
 
+@dataclass(frozen=True)
+class Band:
+    """One forecast series: its name, times, central values and 90 % interval."""
+
+    name: str
+    t: Sequence[float]
+    y: Sequence[float]
+    low: Sequence[float]
+    high: Sequence[float]
+
+
 def band_chart(
-    t: Sequence[float],
-    y: Sequence[float],
-    low: Sequence[float],
-    high: Sequence[float],
-    levels: Sequence[tuple[float, float]],
+    bands: Sequence[Band],
+    measured: Sequence[tuple[str, Sequence[tuple[float, float]]]],
     axes: tuple[str, str],
+    target: tuple[float, float, str] | None = None,
 ) -> str:
-    """A forecast with its 90 % band and the measured levels on the same time axis."""
+    """Forecasts with their 90 % bands and the measured values (each set named) on the same
+    time axis; ``target`` (low, high, what) shaded behind them."""
     fig = Figure(figsize=(6.5, 3.4), layout="constrained")
     ax = fig.add_subplot()
-    ax.fill_between(t, low, high, color="#24508f", alpha=0.18, label="90% prediction interval")
-    ax.plot(t, y, color="#24508f", linewidth=1.6, label="forecast")
-    if levels:
-        ax.plot(
-            [p[0] for p in levels], [p[1] for p in levels], "o", color="#b8412f",
-            label="measured levels",
-        )  # fmt: skip
+    if target is not None:
+        ax.axhspan(target[0], target[1], color="#2b7a3d", alpha=0.10,
+                   label=f"{target[2]} {target[0]:g}-{target[1]:g}")  # fmt: skip
+    for i, b in enumerate(bands):
+        colour = _COLOURS[i % len(_COLOURS)]
+        ax.fill_between(b.t, b.low, b.high, color=colour, alpha=0.18)
+        ax.plot(b.t, b.y, color=colour, linewidth=1.6,
+                label=f"{b.name} (90% prediction interval shaded)")  # fmt: skip
+    for i, (name, points) in enumerate(measured):
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], _MARKERS[i % len(_MARKERS)],
+                    color="#1d1d1d", markersize=4, label=name)  # fmt: skip
     ax.set_xlabel(axes[0], parse_math=False)
     ax.set_ylabel(axes[1], parse_math=False)
-    ax.legend(loc="best", fontsize=8, frameon=False)
+    ax.legend(loc="best", fontsize=7, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return _data_uri(fig)

@@ -37,7 +37,8 @@ _log = logging.getLogger("twinreg.pages")
 
 def unauthorized(request: Request[Any, Any, Any], _exc: Exception) -> Response[Any]:
     """No valid session: back to the sign-in page, with any stale cookie removed."""
-    redirect = Redirect(sign_in_location(request.url.path), status_code=303)
+    query = request.url.query if request.method == "GET" else ""
+    redirect = Redirect(sign_in_location(request.url.path, query), status_code=303)
     redirect.cookies.append(cleared_cookie(request))
     return redirect
 

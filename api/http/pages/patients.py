@@ -1,8 +1,10 @@
 """Patients and their consents on pages: register a patient of the clinician's site, grant
-and withdraw consents, open and create the patient's twins. The same service calls as
-``/v1/patients`` (each change audited in its own transaction, each read of consents or
-twins audited before it is shown); bad input is shown beside the form, recorded as the API
-records it."""
+and withdraw consents, open and create the patient's twins. An admin (bound to no site)
+names the site as the API does (``?site=``), chosen on a page of its own; a clinician's
+pages stay at their own site (another site named is refused as the API refuses it). The
+same service calls as ``/v1/patients`` (each change audited in its own transaction, each
+read of consents or twins audited before it is shown); bad input is shown beside the form,
+recorded as the API records it."""
 
 from __future__ import annotations
 
@@ -36,6 +38,16 @@ def patient_path(patient_id: str) -> str:
     return f"{PAGES}/patients/{quote(patient_id, safe='')}"
 
 
+def _site(site: str) -> str | None:
+    """The ``?site=`` named (``None``: the caller's own)."""
+    return site.strip()[:128] or None
+
+
+def site_query(principal: Principal, site: str | None) -> str:
+    """``?site=...`` for the links and forms of a caller bound to no site."""
+    return f"?site={quote(site, safe='')}" if principal.site is None and site else ""
+
+
 class PatientPages(Controller):
     path = "/patients"
     include_in_schema = False
@@ -43,40 +55,54 @@ class PatientPages(Controller):
 
     @get("/", sync_to_thread=True)
     def start(
-        self, request: Request[Any, Any, Any], principal: Principal, patient_id: str = ""
+        self,
+        request: Request[Any, Any, Any],
+        principal: Principal,
+        patient_id: str = "",
+        site: str = "",
     ) -> Template | Redirect:
-        """Find a patient by id (the form's GET), or register one."""
-        service_of(request).lifecycle.require(principal, "*", "read")
+        """Find a patient by id (the form's GET), or register one; an admin first chooses
+        the site."""
+        service = service_of(request)
+        service.lifecycle.require(principal, "*", "read")
+        chosen = _site(site)
+        if principal.site is None and chosen is None:
+            return page("patient_sites.html", principal, sites=service.patients.sites(principal))
         if patient_id.strip():
-            return Redirect(patient_path(patient_id.strip()), status_code=303)
-        return page("patients.html", principal, error=None)
+            where = site_query(principal, chosen)
+            return Redirect(patient_path(patient_id.strip()) + where, status_code=303)
+        return _patients_page(principal, chosen)
 
     @post("/", status_code=200, sync_to_thread=True)
     def register(
-        self, request: Request[Any, Any, Any], principal: Principal, data: Form
+        self, request: Request[Any, Any, Any], principal: Principal, data: Form, site: str = ""
     ) -> Template:
         service = service_of(request)
         patient_id = form_text(data, "patient_id", limit=200)
+        chosen = _site(site)
         try:
-            if principal.site is None:
-                raise InvalidInput("your token names no site to register patients at", field="site")
-            _, created = service.patients.register(principal, patient_id, principal.site)
+            at = chosen or principal.site
+            if at is None:
+                raise InvalidInput("name the site to register the patient at (?site=)", "site")
+            _, created = service.patients.register(principal, patient_id, at)
         except INLINE as exc:
             message, status = refusal_words(request, exc)
-            return page("patients.html", principal, status=status, error=message)
+            return _patients_page(principal, chosen, status=status, error=message)
         notice = "Patient registered." if created else "This patient was already registered."
-        return _patient_page(request, principal, patient_id, notice=notice)
+        return _patient_page(request, principal, patient_id, chosen, notice=notice)
 
     @get("/{patient_id:str}", sync_to_thread=True)
     def patient(
-        self, request: Request[Any, Any, Any], principal: Principal, patient_id: str
+        self, request: Request[Any, Any, Any], principal: Principal, patient_id: str, site: str = ""
     ) -> Template:
-        return _patient_page(request, principal, patient_id)
+        return _patient_page(request, principal, patient_id, _site(site))
 
     @post("/{patient_id:str}/consents", status_code=200, sync_to_thread=True)
     def grant(
-        self, request: Request[Any, Any, Any], principal: Principal, patient_id: str, data: Form
-    ) -> Template:
+        self, request: Request[Any, Any, Any], principal: Principal, patient_id: str, data: Form,
+        site: str = "",
+    ) -> Template:  # fmt: skip
+        at_site = _site(site)
         categories = data.get("data_categories", [])
         chosen = [categories] if isinstance(categories, str) else list(categories)
         try:
@@ -87,22 +113,27 @@ class PatientPages(Controller):
                 [str(c) for c in chosen],
                 _date(data, "valid_from"),
                 _date(data, "valid_until"),
+                at_site,
             )
         except INLINE as exc:
             message, status = refusal_words(request, exc)
-            return _patient_page(request, principal, patient_id, error=message, status=status)
+            return _patient_page(
+                request, principal, patient_id, at_site, error=message, status=status
+            )
         notice = f"Consent recorded for {consent.purpose}: {', '.join(consent.data_categories)}."
-        return _patient_page(request, principal, patient_id, notice=notice)
+        return _patient_page(request, principal, patient_id, at_site, notice=notice)
 
     @post("/{patient_id:str}/consents/{consent_id:str}/withdraw", status_code=200,
           sync_to_thread=True)  # fmt: skip
     def withdraw(
         self, request: Request[Any, Any, Any], principal: Principal, patient_id: str,
-        consent_id: str,
+        consent_id: str, site: str = "",
     ) -> Template:  # fmt: skip
-        consent = service_of(request).patients.withdraw(principal, patient_id, consent_id)
+        chosen = _site(site)
+        patients = service_of(request).patients
+        consent = patients.withdraw(principal, patient_id, consent_id, chosen)
         notice = f"Consent for {consent.purpose} withdrawn; it applies to the next request."
-        return _patient_page(request, principal, patient_id, notice=notice)
+        return _patient_page(request, principal, patient_id, chosen, notice=notice)
 
     @post("/{patient_id:str}/twins", status_code=303, sync_to_thread=True)
     def create_twin(
@@ -128,10 +159,20 @@ def _date(data: dict[str, Any], name: str) -> datetime | None:
         raise InvalidInput(f"{name} must be a date (YYYY-MM-DD)", field=name) from None
 
 
+def _patients_page(
+    principal: Principal, site: str | None, *, status: int = 200, **context: Any
+) -> Template:
+    return page(
+        "patients.html", principal, status=status, site=site or principal.site,
+        site_q=site_query(principal, site), **({"error": None} | context),
+    )  # fmt: skip
+
+
 def _patient_page(
     request: Request[Any, Any, Any],
     principal: Principal,
     patient_id: str,
+    site: str | None = None,
     *,
     notice: str | None = None,
     error: str | None = None,
@@ -139,11 +180,13 @@ def _patient_page(
 ) -> Template:
     service = service_of(request)
     try:
-        consents = service.patients.consents(principal, patient_id)
+        consents = service.patients.consents(principal, patient_id, site)
     except NotFound as exc:
         message, _ = refusal_words(request, exc)
-        return page("patients.html", principal, status=404, error=message, unknown=patient_id)
-    twins, _ = patient_twins(service.twins, service.audit, service.policies, principal, patient_id)
+        return _patients_page(principal, site, status=404, error=message, unknown=patient_id)
+    twins, _ = patient_twins(
+        service.twins, service.audit, service.policies, principal, patient_id, site
+    )
     policy = service.policies.current()
     models = _twin_models(service, principal)
     return page(
@@ -152,6 +195,8 @@ def _patient_page(
         status=status,
         patient_id=patient_id,
         patient_path=patient_path(patient_id),
+        site=site or principal.site,
+        site_q=site_query(principal, site),
         consents=[c.to_dict() for c in consents],
         twins=twins,
         purposes=sorted(policy.ethics.purposes),

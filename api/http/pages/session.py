@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import jwt
 from litestar import Request
@@ -121,12 +121,29 @@ def cleared_cookie(request: Request[Any, Any, Any]) -> Cookie:
     )
 
 
-def sign_in_location(path: str) -> str:
-    return f"{PAGES}/sign-in?next={quote(path, safe='/')}"
+def sign_in_location(path: str, query: str = "") -> str:
+    """The sign-in page that returns to ``path`` (with its ``query``: where the user was
+    going) once signed in."""
+    going = f"{path}?{query}" if query else path
+    return f"{PAGES}/sign-in?next={quote(going, safe='/')}"
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path of our own pages may be a post-sign-in destination (no open redirect)."""
-    if target and target.startswith(PAGES + "/") and "//" not in target and "\\" not in target:
-        return target
-    return PAGES + "/"
+    """Only a same-origin relative path of our own pages (under ``/ui/``, query allowed)
+    may be a post-sign-in destination; anything else goes home (no open redirect): a
+    scheme or host (``https://...``, ``//evil``), a backslash (``/\\evil``: browsers read it
+    as ``/``), ``//`` in the path, a control character (browsers drop tabs and newlines),
+    or a ``.``/``..`` segment, even percent-encoded (``/ui/%2e%2e/``), that would leave
+    ``/ui/``."""
+    home = PAGES + "/"
+    if not target or len(target) > 2000 or "\\" in target:
+        return home
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return home
+    parts = urlsplit(target)
+    segments = unquote(parts.path).split("/")
+    if parts.scheme or parts.netloc or not parts.path.startswith(home) or "//" in parts.path:
+        return home
+    if any(s in (".", "..") for s in segments) or "\\" in unquote(parts.path):
+        return home
+    return target

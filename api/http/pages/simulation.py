@@ -1,4 +1,4 @@
-"""The what-if page: one patient under up to three regimens side by side, through the same
+"""The what-if page: one patient under up to five regimens side by side, through the same
 ``simulate`` service call as ``POST /v1/simulations`` (each scenario its own governed,
 audited decision); the values stay for "change the regimens"."""
 
@@ -14,6 +14,7 @@ from litestar.params import Body
 from litestar.response import Template
 
 from api.composition.service import TwinregService
+from api.composition.validation import MAX_SCENARIOS
 from api.errors import BadRequest
 from api.http.pages.clinical_charts import trajectory_chart
 from api.http.pages.decision_card import envelope_of
@@ -29,8 +30,8 @@ from models.card import TwinCard
 from models.mechanistic.outputs import output_spec, trajectory_spec
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-#: Scenario columns on the form.
-SCENARIOS = 3
+#: Scenario columns on the form: as many as the API takes.
+SCENARIOS = MAX_SCENARIOS
 
 
 class SimulationPages(Controller):

@@ -19,15 +19,17 @@ from api.composition.service import TwinregService
 from api.http.pages import twin_view as tv
 from api.http.pages.inline import refusal_words
 from api.http.pages.patients import INLINE, patient_path
-from api.http.pages.render import form_text, page
+from api.http.pages.render import page
 from api.http.pages.session import provide_page_principal, service_of
+from api.http.pages.twin_forecasts import forecast_view
+from api.http.pages.twin_plans import FIELDS, forecast_request, planned, required_number
 from api.http.work import EXPENSIVE
-from governance.errors import InvalidInput
 from governance.identity.principal import Principal
 from governance.twins.bank import Record
 
+#: Observations listed on the page (the latest); the thread lists every one.
+SHOWN = 50
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-LEVEL = "vancomycin_level"
 
 
 class PatientTwinPages(Controller):
@@ -57,13 +59,7 @@ class PatientTwinPages(Controller):
         twin_id: str, data: Form,
     ) -> Template:  # fmt: skip
         def act(service: TwinregService) -> str:
-            asked = {
-                "dose_mg": _float(data, "dose_mg"),
-                "interval_h": _float(data, "interval_h"),
-                "n_doses": int(_float(data, "n_doses")),
-                "horizon_h": _float(data, "horizon_h"),
-                "start": _start(data),
-            }
+            asked = forecast_request(data)
             out = service.twins.output(principal, patient_id, twin_id, "forecast", asked)
             return f"Forecast from state {out.body['state']}."
 
@@ -75,29 +71,12 @@ class PatientTwinPages(Controller):
         twin_id: str, data: Form,
     ) -> Template:  # fmt: skip
         def act(service: TwinregService) -> str:
-            target = [_float(data, "target_low"), _float(data, "target_high")]
+            target = [required_number(data, "target_low"), required_number(data, "target_high")]
             asked = {"target": {"auc24": target}, "loading": "loading" in data}
             out = service.twins.output(principal, patient_id, twin_id, "recommendation", asked)
             return f"Regimens ranked from state {out.body['state']}."
 
         return _acting(request, principal, patient_id, twin_id, act)
-
-
-def _float(data: dict[str, Any], name: str) -> float:
-    text = form_text(data, name, limit=32)
-    try:
-        return float(text)
-    except ValueError:
-        raise InvalidInput(f"{name.replace('_', ' ')} must be a number", field=name) from None
-
-
-def _start(data: dict[str, Any]) -> str:
-    """A ``datetime-local`` value read as UTC (the form says so), as RFC 3339."""
-    text = form_text(data, "start", limit=32)
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=UTC).isoformat()
-    except ValueError:
-        raise InvalidInput("start must be a date and time", field="start") from None
 
 
 def _acting(
@@ -160,18 +139,18 @@ def _twin_page(
         read_audit_id=audit_id,
         observations=[
             (r, tv.observation_words(r, kinds), tv.time_words(r.body.get("time")))
-            for r in observations
+            for r in observations[-SHOWN:]
         ],
+        earlier=max(0, len(observations) - SHOWN),
         state=states[-1] if states else None,
-        state_lines=tv.state_lines(states[-1]) if states else [],
+        state_lines=tv.state_lines(states[-1], kind) if states else [],
         forecast=forecast,
-        forecast_view=tv.forecast_view(forecast, [o for o in observations if o.kind == LEVEL])
-        if forecast
-        else None,
+        forecast_view=forecast_view(kind, forecast, observations) if forecast else None,
         recommendation=recommendation,
         regimens=tv.regimens(recommendation) if recommendation else [],
         thread=tv.thread_lines(records, kinds),
-        planned=_planned(recommendation),
+        fields=FIELDS.get(kind, ()),
+        planned=planned(kind, observations, _planned(recommendation)),
         notice=notice,
         notice_kind="ok",
         error=error,

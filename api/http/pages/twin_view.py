@@ -3,8 +3,9 @@ latest calibrated state (estimates with 90 % posterior intervals), the latest fo
 (its band, its value against the target) and recommendation (ranked regimens), and every
 record in order with its audit id.
 
-The vancomycin twin is shown in full; the other kinds' states and outputs are shown as
-their numbers (a value with its ``_low``/``_high`` interval when it has one)."""
+Each kind's calibrated parameters are named in words with their units (:data:`PARAMETERS`);
+a kind not described there is shown as its numbers (a value with its ``_low``/``_high``
+interval when it has one). The forecasts: :mod:`api.http.pages.twin_forecasts`."""
 
 from __future__ import annotations
 
@@ -14,16 +15,53 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from api.http.pages.clinical_charts import band_chart
 from governance.policy.observation_kinds import ObservationKind
 from governance.twins.bank import Record
-from models.mechanistic.outputs import output_spec
 
 Z90 = 1.6448536269514722
-#: Units of the vancomycin twin's individual parameters.
-PK_UNITS = {"CL": "L/h", "V1": "L", "Q": "L/h", "V2": "L"}
-PK_WORDS = {"CL": "clearance", "V1": "central volume", "Q": "inter-compartment clearance",
-            "V2": "peripheral volume"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A calibrated parameter in words: its unit, and the index of the log-scale deviation
+    (η) whose posterior SD gives its 90 % interval (``None``: held, with ``note``)."""
+
+    words: str
+    unit: str
+    eta: int | None
+    note: str = ""
+
+
+#: Each kind's parameters, as the calibrations name them (log-normal: θ = typical·exp(η), so
+#: a parameter monotone in one η has the interval θ·exp(±z·SD)).
+PARAMETERS: dict[str, dict[str, Parameter]] = {
+    "pk_vancomycin": {
+        "CL": Parameter("clearance", "L/h", 0),
+        "V1": Parameter("central volume", "L", 1),
+        "Q": Parameter("inter-compartment clearance", "L/h", None),
+        "V2": Parameter("peripheral volume", "L", 2),
+    },
+    "glucose_t1d": {
+        "Vmx": Parameter("insulin action on glucose use", "mg/kg/min per pmol/L", 0),
+        "kp3": Parameter("insulin action on liver glucose output", "mg/kg/min per pmol/L", 1),
+        "kabs": Parameter("gut absorption rate of a meal", "1/min", 2),
+    },
+    "windkessel": {
+        "R_p": Parameter("peripheral resistance", "mmHg·s/mL", 0),
+        "C": Parameter("arterial compliance", "mL/mmHg", 1),
+        "R_c": Parameter("characteristic resistance", "mmHg·s/mL", None, "held (the card's)"),
+        "stroke_volume": Parameter(
+            "stroke volume", "mL", None, "held: resistance and compliance are relative to it"
+        ),
+    },
+    "radiotherapy": {
+        "initial_volume": Parameter("tumour volume at the course's start", "cm³", 0),
+        "growth_rate": Parameter("growth rate", "1/day", 1),
+        "alpha": Parameter("radiosensitivity alpha", "1/Gy", 2),
+        "beta": Parameter("radiosensitivity beta (alpha/10)", "1/Gy²", 2),
+        "doubling_time": Parameter("volume doubling time without treatment", "days", 1),
+    },
+}
 OUTPUT_KINDS = ("state", "forecast", "recommendation", "move")
 
 
@@ -73,21 +111,24 @@ def _part(name: str, value: object, unit: str | None) -> str:
     return f"{name} {time_words(value)}"
 
 
-def state_lines(state: Record) -> list[Line]:
+def state_lines(state: Record, kind: str) -> list[Line]:
+    """The state's parameters in words with units and 90 % posterior intervals."""
     body = state.body
     posterior = body.get("posterior")
-    if isinstance(posterior, Mapping) and "parameters" in posterior:
-        sd = dict(zip(("CL", "V1", "V2"), posterior.get("sd", ()), strict=False))
-        out = []
-        for name, value in posterior["parameters"]:
-            unit = PK_UNITS.get(name, "")
-            note = ""
-            if name in sd:
-                low, high = value * math.exp(-Z90 * sd[name]), value * math.exp(Z90 * sd[name])
-                note = f"90% posterior interval {low:.3g}\u2013{high:.3g} {unit}"
-            out.append(Line(f"{PK_WORDS.get(name, name)} ({name})", f"{value:.3g} {unit}", note))
-        return out
-    return scalar_lines({k: v for k, v in body.items() if k not in ("observation_ids",)})
+    named = PARAMETERS.get(kind)
+    if not (isinstance(posterior, Mapping) and "parameters" in posterior and named):
+        return scalar_lines({k: v for k, v in body.items() if k not in ("observation_ids",)})
+    sd = list(posterior.get("sd", ()))
+    out = []
+    for name, value in posterior["parameters"]:
+        p = named.get(name, Parameter(name, "", None))
+        unit = f" {p.unit}" if p.unit else ""
+        note = p.note
+        if p.eta is not None and p.eta < len(sd):
+            low, high = value * math.exp(-Z90 * sd[p.eta]), value * math.exp(Z90 * sd[p.eta])
+            note = f"90% posterior interval {low:.3g}\u2013{high:.3g}{unit}"
+        out.append(Line(f"{p.words} ({name})", f"{value:.3g}{unit}", note))
+    return out
 
 
 def scalar_lines(body: Mapping[str, Any], prefix: str = "") -> list[Line]:
@@ -104,56 +145,6 @@ def scalar_lines(body: Mapping[str, Any], prefix: str = "") -> list[Line]:
             out.append(Line(prefix + key, f"{value:.4g}", note))
         elif isinstance(value, str) and len(value) <= 200:
             out.append(Line(prefix + key, value))
-    return out
-
-
-def forecast_view(forecast: Record, levels: Sequence[Record]) -> dict[str, Any]:
-    """The vancomycin forecast's AUC24 against its target and its band chart; other kinds:
-    their numbers."""
-    body = forecast.body
-    f = body.get("forecast", {})
-    if not {"times", "concentration", "auc24"} <= set(f):
-        return {"lines": scalar_lines(f), "chart": None, "verdict": ""}
-    spec = output_spec("pk_vancomycin", "auc24")
-    assert spec is not None and spec.range is not None
-    where = spec.range.verdict(f["auc24"])
-    origin = datetime.fromisoformat(body["time_origin"])
-    measured = [
-        ((r.at_time - origin).total_seconds() / 3600.0, float(r.body["value"]))
-        for r in _timed(levels)
-    ]
-    chart = band_chart(
-        f["times"], f["concentration"], f["concentration_low"], f["concentration_high"],
-        measured, ("time from the first dose (h)", "vancomycin concentration (mg/L)"),
-    )  # fmt: skip
-    return {
-        "lines": [
-            Line(
-                "AUC over 24 h from the regimen's start",
-                f"{f['auc24']:.4g} mg·h/L",
-                f"90%: {f['auc24_low']:.4g}\u2013{f['auc24_high']:.4g} mg·h/L",
-            )
-        ],
-        "verdict": f"{where} the {spec.range.words(spec.unit)} target range",
-        "tone": "ok" if where == "within" else "bad",
-        "chart": chart,
-        "method": f.get("method", ""),
-    }
-
-
-@dataclass(frozen=True)
-class _Timed:
-    at_time: datetime
-    body: Mapping[str, Any]
-
-
-def _timed(levels: Sequence[Record]) -> list[_Timed]:
-    out = []
-    for r in levels:
-        try:
-            out.append(_Timed(datetime.fromisoformat(str(r.body["time"])), r.body))
-        except (KeyError, ValueError):
-            continue
     return out
 
 

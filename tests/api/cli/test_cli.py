@@ -223,6 +223,50 @@ def test_a_mistyped_home_is_refused_and_not_created(tmp_path: Path, command: lis
     assert list(empty.iterdir()) == []
 
 
+#: Every command that reads a home (each with the arguments it needs first).
+READERS = [
+    ["info"], ["upgrade"], ["audit", "verify"], ["audit", "checkpoint"], ["audit", "public-key"],
+    ["audit", "export"], ["token", "--user", "a", "--role", "clinician", "--site", "s"],
+    ["token", "revoke", "--user", "a"], ["policy", "load"], ["ingest"],
+    ["register", "--name", "m", "--run-id", "r", "--user", "ds"],
+    ["dossier", "--user", "v", "m", "1"],
+]  # fmt: skip
+#: The commands that create a home when there is none.
+CREATORS = [["init"], ["demo"], ["demo-clinic"], ["serve"], ["bench"]]
+
+
+@pytest.mark.parametrize("command", READERS, ids=" ".join)
+def test_a_home_that_is_a_file_is_one_line_for_every_reader(
+    tmp_path: Path, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    afile = tmp_path / "home.txt"
+    afile.write_text("not a folder")
+    result = CliRunner().invoke(main, [*command, "--home", str(afile)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and result.exception is not None
+    assert isinstance(result.exception, SystemExit)
+    assert result.output.strip().splitlines() == [
+        f"twinreg: the twinreg home {afile} (from --home) is a file, not a folder: name the "
+        "home folder ('twinreg init --home FOLDER' creates one)"
+    ]
+    assert afile.read_text() == "not a folder"
+    monkeypatch.setenv("TWINREG_HOME", str(afile))
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 2 and "(from TWINREG_HOME) is a file" in result.output
+
+
+@pytest.mark.parametrize("command", CREATORS, ids=" ".join)
+def test_a_home_that_is_a_file_is_one_line_for_every_creator(
+    tmp_path: Path, command: list[str]
+) -> None:
+    afile = tmp_path / "home.txt"
+    afile.write_text("not a folder")
+    result = CliRunner().invoke(main, [*command, "--home", str(afile)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [f"twinreg: the home {afile} is not a folder"]
+    assert afile.read_text() == "not a folder"
+
+
 def test_an_unusable_home_path_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

@@ -48,7 +48,7 @@ def shoot(web: Web, name: str) -> None:
 
 def _sign_in(web: Web, service: TwinregService, path: str) -> None:
     web.sign_in(issue_token(service.token_key, CLINICIAN.user, "clinician", SITE, 3600), path)
-    web.open(path)  # sign-in returns to the path, not to its query
+    assert web.path == path  # sign-in returns where the user was going, query included
 
 
 def _fill(web: Web, patient: str, features: dict[str, float]) -> None:
@@ -110,14 +110,24 @@ def test_survival_and_withheld_pages(
     shoot(web, "result-withheld")
 
 
+#: The vancomycin patient of the mechanistic page tests.
+REGIMEN = {"creatinine_clearance": 60.0, "weight": 80.0, "dose_mg": 1750.0, "interval_h": 12.0}
+
+
+def _vancomycin_patient(
+    web: Web, service: TwinregService, twins: list[DemoTwin], patient: str, page: str
+) -> None:
+    """A consented patient, signed in on ``page`` of the vancomycin twin, the form filled."""
+    consented(service, patient, twin_named(twins, VANCO))
+    _sign_in(web, service, f"/ui/{page}?model={VANCO}")
+    _fill(web, patient, REGIMEN)
+
+
 def test_mechanistic_and_what_if_pages(
     web: Web, service: TwinregService, mechanistic_twins: list[DemoTwin]
 ) -> None:
-    twin = twin_named(mechanistic_twins, VANCO)
-    consented(service, "shot-4", twin)
-    _sign_in(web, service, f"/ui/predict?model={VANCO}")
-    regimen = {"creatinine_clearance": 60.0, "weight": 80.0, "dose_mg": 1750.0, "interval_h": 12.0}
-    _fill(web, "shot-4", regimen)
+    _vancomycin_patient(web, service, mechanistic_twins, "shot-4", "predict")
+    regimen = REGIMEN
     web.click("#predict")
     assert web.testid("verdict").text == "above the 400\u2013600 mg·h/L target range"
     assert web.driver.execute_script(
@@ -138,6 +148,37 @@ def test_mechanistic_and_what_if_pages(
     assert names == ["current", "1000 mg q12h", "1500 mg q24h"]
     assert web.testid("trajectories").is_displayed()
     shoot(web, "what-if-result")
+
+
+def _hidden_overflow(web: Web) -> list[str]:
+    """Boxes whose content is wider than they are (a table scrolled inside its wrap)."""
+    found: list[str] = web.driver.execute_script(
+        "return [...document.querySelectorAll('.table-wrap, table, form')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1)"
+        ".map(e => (e.dataset.testid || e.className || e.tagName) + ' ' + e.scrollWidth"
+        " + '>' + e.clientWidth)"
+    )
+    return found
+
+
+def test_five_regimens_side_by_side_fit_at_800_px(
+    web: Web, service: TwinregService, mechanistic_twins: list[DemoTwin]
+) -> None:
+    _vancomycin_patient(web, service, mechanistic_twins, "shot-6", "simulate")
+    doses = {1: "625", 2: "1000", 3: "1250", 4: "1500", 5: "2000"}
+    for i, dose in doses.items():
+        web.fill(f"#s{i}_name", f"{dose} mg every 12 h")
+        web.fill(f"#s{i}_f_dose_mg", dose)
+    web.fill("#s5_name", "2000_mg_every_12_h_after_a_loading_dose_of_25_mg_per_kg")  # no break
+    web.driver.set_window_size(800, 900)
+    assert not _hidden_overflow(web)
+    shoot(web, "what-if-form-5")
+    web.click("#simulate")
+    assert len(web.all('[data-testid="scenario-name"]')) == len(doses)
+    for width in (1366, 800):
+        web.driver.set_window_size(width, 900)
+        assert not _hidden_overflow(web), width
+    shoot(web, "what-if-result-5")
 
 
 def test_patient_and_twin_pages(

@@ -149,6 +149,7 @@ def test_ethics_board_pages(
         ("ethics_board", "/ui/no-such-page", "404 · Page not found", "Back to the start page"),
         ("ethics_board", "/ui/ethics?since=bad", "400 · Invalid request", "ethics-board dashboard"),
         ("validator", "/ui/ethics", "403 · Forbidden", "Back to the ethics-board dashboard"),
+        ("validator", "/ui/sign-out", "405 · Method not allowed", "Back to the start page"),
         ("validator", "/ui/models/no-such-model/versions/1", "404 · Not found", "model catalogue"),
         (
             "ethics_board",
