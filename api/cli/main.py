@@ -187,7 +187,7 @@ def token(
     """Print a signed bearer token (alone on stdout)."""
     if ctx.invoked_subcommand is not None:
         return
-    from api.composition.tokens import issue_token, parse_ttl
+    from api.composition.tokens import SITE_OPTIONAL_ROLES, SITE_ROLES_RULE, issue_token, parse_ttl
     from governance.identity.user_names import user_name
 
     if user is None or not role:
@@ -205,8 +205,8 @@ def token(
         _fail(f"unknown role {role!r}; roles: {', '.join(sorted(roles))}")
     if role == "clinician" and not site:
         _fail("a clinician's token needs --site")
-    if role != "clinician" and site:
-        _fail("only clinicians carry a site")
+    if role != "clinician" and role not in SITE_OPTIONAL_ROLES and site:
+        _fail(SITE_ROLES_RULE)
     try:
         seconds = parse_ttl(ttl)
     except ValueError as exc:
