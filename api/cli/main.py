@@ -18,6 +18,7 @@ from api.cli.audit import audit
 from api.cli.bench_suites import SUITES
 from api.cli.common import HOME_HELP, _fail, _service, _settings
 from api.cli.ingest import ingest
+from api.cli.trial import trial
 from api.errors import ApiError
 from governance.errors import GovernanceError
 from models.errors import DemoDataUnavailable
@@ -342,6 +343,7 @@ def bench(home: str | None, rounds: int, suite: str) -> None:
 
 main.add_command(audit)
 main.add_command(ingest)
+main.add_command(trial)
 
 
 if __name__ == "__main__":

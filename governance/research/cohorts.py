@@ -171,7 +171,7 @@ class CohortStore:
             raise NotFound(f"no cohort {cohort_id}")
         return _view(row)
 
-    def list(self, sites: Sequence[str | None]) -> list[Cohort]:
+    def of_sites(self, sites: Sequence[str | None]) -> list[Cohort]:
         """The cohorts of ``sites`` (None: the cohorts drawn from priors), newest first."""
         named = [s for s in sites if s is not None]
         clauses = []

@@ -35,8 +35,8 @@ def test_a_name_is_versioned_and_each_version_keeps_what_it_was_drawn_from(
     assert store.get(first.id).spec == PRIOR_SPEC  # the earlier version unchanged
     assert first.digest != second.digest
     assert first.digest == cohort_digest("icu", 1, PRIOR, None, MODEL, PRIOR_SPEC, [])
-    assert {c.id for c in store.list([None])} == {first.id, second.id}
-    assert store.list([SITE]) == []
+    assert {c.id for c in store.of_sites([None])} == {first.id, second.id}
+    assert store.of_sites([SITE]) == []
     with pytest.raises(NotFound):
         store.get("no-such-cohort")
     with engine.connect() as conn:
