@@ -116,7 +116,7 @@ class TrialService:
         job = self._owned(principal, job_id)
         cohort = self._cohorts.visible(principal, job.cohort_id)
         plan = trial_engine.parse_plan(
-            {k: v for k, v in job.request.items() if k != "members_digest"}
+            {k: v for k, v in job.request.items() if k not in ("members_digest", "chunk_size")}
         )
         plan = plan.pinned(job.model_version)
         clearance = self.gate.clear(principal, cohort, plan.model, plan.version, self._load)

@@ -10,8 +10,8 @@
 5. ``approval``    the version is approved (not suspended) and its artifact hash intact
 6. ``bias_audit``  a passing bias audit younger than the policy's maximum age
 
-A trial withheld is recorded (``trial.withheld``: who, cohort and its digest, every check
-run with its outcome) and raised as :class:`~governance.errors.Forbidden` carrying the
+A trial withheld is recorded (``trial.refused``, decision withheld: who, cohort and its
+digest, every check run with its outcome) and raised as :class:`~governance.errors.Forbidden` carrying the
 record's id; a trial cleared is recorded when its job starts (:mod:`governance.research.
 jobs`), with the checks returned here.
 """
@@ -213,7 +213,7 @@ class TrialGate:
             "policy_version": policy.version if policy else None,
             "withdrawn": d.withdrawn if d is not None else 0,
         }
-        entry = self._audit.append("trial.withheld", body)
+        entry = self._audit.append("trial.refused", body)
         reasons = "; ".join(f"{o.check}: {o.detail}" for o in outcomes if not o.passed)
         refused = Forbidden(f"withheld: {reasons}")
         refused.audit_id = entry.record_id

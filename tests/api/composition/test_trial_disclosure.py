@@ -18,11 +18,26 @@ def _arm(name: str, n: int, hits: int) -> dict[str, Any]:
         "name": name,
         "regimen": "15 mg/kg q12h over 1 h x 6",
         "n": n,
-        "outputs": [{"output": "auc24", "unit": "mg·h/L", "mean": 455.0,
-                     "quantiles": [list(q) for q in QUANTILES],
-                     "minimum": 101.5, "maximum": 999.25}],  # fmt: skip
-        "attainment": [{"target": "auc24 in [400, 600]", "hits": hits, "n": n,
-                        "proportion": hits / n, "low": 0.1, "high": 0.9}],  # fmt: skip
+        "outputs": [
+            {
+                "output": "auc24",
+                "unit": "mg·h/L",
+                "mean": 455.0,
+                "quantiles": [list(q) for q in QUANTILES],
+                "minimum": 101.5,
+                "maximum": 999.25,
+            }
+        ],
+        "attainment": [
+            {
+                "target": "auc24 in [400, 600]",
+                "hits": hits,
+                "n": n,
+                "proportion": hits / n,
+                "low": 0.1,
+                "high": 0.9,
+            }
+        ],
     }
 
 
@@ -30,11 +45,21 @@ def _result(a_hits: int, b_hits: int, n: int = 40) -> dict[str, Any]:
     return {
         "level": 0.95,
         "arms": [_arm("q12h", n, a_hits), _arm("q8h", n, b_hits)],
-        "comparisons": [{"arm": "q8h", "reference": "q12h",
-                         "attainment": [{"target": "auc24 in [400, 600]",
-                                         "difference": (b_hits - a_hits) / n,
-                                         "low": -0.1, "high": 0.3}],
-                         "median_differences": [["auc24", 40.0]]}],  # fmt: skip
+        "comparisons": [
+            {
+                "arm": "q8h",
+                "reference": "q12h",
+                "attainment": [
+                    {
+                        "target": "auc24 in [400, 600]",
+                        "difference": (b_hits - a_hits) / n,
+                        "low": -0.1,
+                        "high": 0.3,
+                    }
+                ],
+                "median_differences": [["auc24", 40.0]],
+            }
+        ],
     }
 
 
