@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 
 from governance.audit.chain import AuditLog
 from governance.clock import utcnow
-from governance.errors import Forbidden, PolicyError
+from governance.errors import Forbidden, NotFound, PolicyError
 from governance.identity.principal import Principal
 from governance.lifecycle.transitions import APPROVED
 from governance.lifecycle.versions import Lifecycle, VersionState
@@ -220,7 +220,14 @@ class TrialGate:
         raise refused
 
     def _resolve(self, model: str, version: str | None) -> VersionState | None:
-        """The version named (NotFound when it does not exist), else the approved one."""
+        """The version named (NotFound when it does not exist), else the approved one,
+        else the latest (which the approval check then refuses, saying its status)."""
         if version is not None:
             return self._lifecycle.version(model, version)
-        return self._lifecycle.serving.serving_version(model)
+        approved = self._lifecycle.serving.serving_version(model)
+        if approved is not None:
+            return approved
+        versions = self._lifecycle.versions(model)
+        if not versions:
+            raise NotFound(f"unknown model {model!r}; GET /v1/models lists the models")
+        return versions[-1]
