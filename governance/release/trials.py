@@ -11,9 +11,10 @@
 6. ``bias_audit``  a passing bias audit younger than the policy's maximum age
 
 A trial withheld is recorded (``trial.refused``, decision withheld: who, cohort and its
-digest, every check run with its outcome) and raised as :class:`~governance.errors.Forbidden` carrying the
-record's id; a trial cleared is recorded when its job starts (:mod:`governance.research.
-jobs`), with the checks returned here.
+digest, every check run with its outcome) and raised as
+:class:`~governance.errors.Forbidden` carrying the record's id; a trial cleared is
+recorded when its job starts (:mod:`governance.research.jobs`), with the checks returned
+here.
 """
 
 from __future__ import annotations
