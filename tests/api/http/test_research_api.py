@@ -148,3 +148,24 @@ def test_a_job_is_its_researchers_only_and_a_done_job_is_not_cancelled(api: Any)
     assert r.status_code == 409 and "is done" in r.json()["detail"]
     r = api.client.post(url + "/resume", headers=api.researcher)
     assert r.status_code == 409
+
+
+def test_research_only_rules_that_do_not_allow_research_withhold_every_trial(
+    api: Any,
+) -> None:
+    cohort = cohort_id(api)
+    ethics = api.service.settings.policies_dir / "ethics.toml"
+    text = ethics.read_text()
+    text = text.replace('purposes = ["treatment", "research", "quality-improvement"]',
+                        'purposes = ["treatment", "quality-improvement"]')  # fmt: skip
+    text = text.replace('research = "warn"\n', "")
+    ethics.write_text(text)
+    terms = api.service.settings.policies_dir / "fhir_terms.toml"  # names ethics' purposes
+    kept = [line for line in terms.read_text().splitlines() if '= "research"' not in line]
+    terms.write_text("\n".join(kept) + "\n")
+    api.service.policies.check_now()
+    r = api.client.post(f"/v1/cohorts/{cohort}/trials", json=PLAN, headers=api.researcher)
+    assert r.status_code == 403 and "purpose" in r.json()["detail"], r.text
+    (refused,) = records(api, "trial.refused")
+    assert [c["check"] for c in refused["checks"]] == ["role", "purpose"]
+    assert records(api, "trial.start") == []
