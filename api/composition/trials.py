@@ -66,6 +66,8 @@ class TrialService:
         self.jobs = TrialJobs(engine, audit)
         #: Where chunks run: here for small trials, else on Ray (tests share one).
         self.runners = trial_engine.Runners(ray_address, INLINE_PATIENT_ARMS)
+        #: Trials of at most this many patient-arms run while the request waits.
+        self.inline_limit = INLINE_PATIENT_ARMS
         #: One background trial at a time per process (Ray spreads each over the cores).
         self._background = threading.Semaphore(1)
         self._threads: dict[str, threading.Thread] = {}
@@ -94,7 +96,7 @@ class TrialService:
             source.chunks, (source.size, clearance.withdrawn + source.left_out),
             {**clearance.to_audit(), "purpose": "research", "uncalibrated": source.left_out},
         )  # fmt: skip
-        if wait or source.size * len(plan.arms) <= self.runners.inline_limit:
+        if wait or source.size * len(plan.arms) <= self.inline_limit:
             self._run(job, cohort, clearance, plan, source, principal, progress)
         else:
             self._spawn(job, cohort, clearance, plan, source, principal)

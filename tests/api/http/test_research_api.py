@@ -169,3 +169,18 @@ def test_research_only_rules_that_do_not_allow_research_withhold_every_trial(
     (refused,) = records(api, "trial.refused")
     assert [c["check"] for c in refused["checks"]] == ["role", "purpose"]
     assert records(api, "trial.start") == []
+
+
+def test_a_long_trial_is_a_background_job_whose_progress_and_result_are_read(api: Any) -> None:
+    api.service.trials.inline_limit = 0  # every trial a background job (chunks run here)
+    cohort = cohort_id(api)
+    r = api.client.post(f"/v1/cohorts/{cohort}/trials", json=PLAN, headers=api.researcher)
+    assert r.status_code == 202 and r.json()["state"] in ("queued", "running", "done")
+    url = r.headers["location"]
+    api.service.trials.wait(r.json()["id"], timeout=300)
+    job = api.client.get(url, headers=api.researcher).json()
+    assert job["state"] == "done", job
+    assert job["progress"] == {"chunks_done": 2, "chunks_total": 2, "fraction": 1.0}
+    assert job["result"]["arms"][0]["attainment"][0]["n"] == 300
+    (release,) = records(api, "trial.release")
+    assert release["result_digest"] == job["result_digest"]
