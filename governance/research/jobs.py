@@ -13,10 +13,10 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from governance.audit.chain import AuditLog
@@ -33,6 +33,8 @@ QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed"
 #: The states a job may be resumed from.
 RESUMABLE = frozenset({FAILED, CANCELLED})
 FINISHED = frozenset({DONE, FAILED, CANCELLED})
+#: A queued or running job without progress for this long was left by a stopped server.
+STALE_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -172,12 +174,28 @@ class TrialJobs:
         """Queued -> running (False: it was cancelled meanwhile, or runs already)."""
         return self._move(job_id, frozenset({QUEUED}), RUNNING)
 
-    def requeue(self, job_id: str) -> Job:
-        """A failed or cancelled job queued again to run its missing chunks."""
-        if not self._move(job_id, RESUMABLE, QUEUED, error=None):
+    def requeue(self, job_id: str, stale_after: timedelta = STALE_AFTER) -> Job:
+        """A failed or cancelled job queued again to run its missing chunks; also a job
+        left queued or running with no progress for ``stale_after`` (its server stopped:
+        a running job records each chunk as it finishes)."""
+        stale = utcnow() - stale_after
+        with self._engine.begin() as conn:
+            changed = conn.execute(
+                update(_job)
+                .where(
+                    _job.c.id == job_id,
+                    or_(
+                        _job.c.state.in_(sorted(RESUMABLE)),
+                        and_(_job.c.state.in_([QUEUED, RUNNING]), _job.c.updated_at < stale),
+                    ),
+                )
+                .values(state=QUEUED, updated_at=utcnow(), error=None)
+            ).rowcount
+        if not changed:
             job = self.get(job_id)
             raise Conflict(
-                f"job {job_id} is {job.state}: only a failed or cancelled job is resumed"
+                f"job {job_id} is {job.state}: only a failed or cancelled job is resumed (or "
+                f"one without progress for {stale_after.total_seconds() / 60:g} minutes)"
             )
         return self.get(job_id)
 

@@ -5,6 +5,7 @@ cancelled job is resumed where it stopped; a cancelled job releases nothing."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, text
@@ -84,3 +85,16 @@ def test_a_failed_or_cancelled_job_is_resumed_with_its_chunks(
         jobs.requeue(job_id)
     assert [j.id for j in jobs.running_jobs()] == [job_id]
     assert jobs.run(job_id) and jobs.get(job_id).state == RUNNING
+
+
+def test_a_job_left_running_by_a_stopped_server_is_resumed_once_stale(
+    engine: Engine, audit: AuditLog
+) -> None:
+    jobs = TrialJobs(engine, audit)
+    job_id = _start(jobs)
+    jobs.run(job_id)
+    jobs.add_chunk(job_id, 0, {"n": 1})
+    with pytest.raises(Conflict, match="without progress for 10 minutes"):
+        jobs.requeue(job_id)  # running, with recent progress: maybe running elsewhere
+    again = jobs.requeue(job_id, stale_after=timedelta(0))
+    assert again.state == QUEUED and jobs.chunks(job_id) == {0: {"n": 1}}
