@@ -140,8 +140,9 @@ class RayRunner(ChunkRunner):
     """Chunks as Ray tasks on ``workers`` CPUs, at most ``2 x workers`` in flight.
 
     ``address`` None starts a local Ray on this machine (``address="local"``: always a
-    fresh cluster with its own free ports, never one found on the machine) bound to
-    127.0.0.1, without a dashboard; otherwise connects to the cluster there. Use it as a
+    fresh cluster on free ports, never one found on the machine; Ray listens on this
+    node's address with its token authentication on), without a dashboard; otherwise
+    connects to the cluster there. Use it as a
     context manager (or call :meth:`close`): a Ray started here is shut down on exit.
     The cohort goes to the object store once per run; each task reads its slice.
     """
@@ -172,7 +173,6 @@ class RayRunner(ChunkRunner):
                     log_to_driver=False,
                     object_store_memory=self.object_store_bytes,
                     runtime_env=_ray_runtime_env(),
-                    _node_ip_address="127.0.0.1",
                 )
                 self._started_here = True
             else:
