@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from api.errors import TrialRunFailed
 from models.trials import (
@@ -46,18 +46,6 @@ class TrialRun:
     results: tuple[ChunkResult, ...]
     cancelled: bool
     summary: TrialSummary | None
-
-
-class TrialRunner(Protocol):
-    def run(
-        self,
-        cohort: VirtualCohort,
-        plan: TrialPlan,
-        *,
-        done: Iterable[ChunkResult] = (),
-        on_chunk: ChunkCallback | None = None,
-        cancelled: CancelCheck | None = None,
-    ) -> TrialRun: ...
 
 
 class ChunkRunner:
@@ -105,6 +93,10 @@ class ChunkRunner:
         raise NotImplementedError
 
 
+#: What callers type a runner as (either of the two below).
+TrialRunner = ChunkRunner
+
+
 class LocalRunner(ChunkRunner):
     """Chunks one after another in this process, each on ``threads`` numba threads
     (default: numba's; the benchmark's baseline and the runner for small jobs)."""
@@ -137,13 +129,15 @@ def _ray_runtime_env() -> dict[str, Any]:
 
 
 class RayRunner(ChunkRunner):
-    """Chunks as Ray tasks on ``workers`` CPUs, at most ``2 x workers`` in flight.
+    """Chunks as Ray tasks on ``workers`` CPUs (default: the cluster's), at most
+    ``concurrency`` running at once (default ``workers``; each task then reserves
+    ``workers / concurrency`` CPUs) and twice that in flight.
 
     ``address`` None starts a local Ray on this machine (``address="local"``: always a
     fresh cluster on free ports, never one found on the machine; Ray listens on this
     node's address with its token authentication on), without a dashboard; otherwise
-    connects to the cluster there. Use it as a
-    context manager (or call :meth:`close`): a Ray started here is shut down on exit.
+    connects to the cluster there. Use it as a context manager (or call :meth:`close`):
+    on exit a Ray started here is shut down, a cluster is disconnected from.
     The cohort goes to the object store once per run; each task reads its slice.
     """
 
@@ -152,11 +146,12 @@ class RayRunner(ChunkRunner):
         workers: int | None = None,
         address: str | None = None,
         object_store_bytes: int = 512 * 1024 * 1024,
+        concurrency: int | None = None,
     ) -> None:
         self.workers = workers
         self.address = address
         self.object_store_bytes = object_store_bytes
-        self._started_here = False
+        self.concurrency = concurrency
         self._task: Any = None
 
     def start(self) -> RayRunner:
@@ -174,7 +169,6 @@ class RayRunner(ChunkRunner):
                     object_store_memory=self.object_store_bytes,
                     runtime_env=_ray_runtime_env(),
                 )
-                self._started_here = True
             else:
                 ray.init(address=self.address, runtime_env=_ray_runtime_env(), log_to_driver=False)
         except Exception as exc:  # Ray raises many kinds (ConnectionError, RuntimeError...)
@@ -197,7 +191,7 @@ class RayRunner(ChunkRunner):
 
         if ray.is_initialized():
             ray.shutdown()
-        self._started_here = False
+        self._task = None
 
     def __enter__(self) -> RayRunner:
         return self.start()
@@ -220,11 +214,14 @@ class RayRunner(ChunkRunner):
         plan_ref = ray.put(plan)
         queue = list(reversed(todo))
         in_flight: list[Any] = []
-        limit = 2 * (self.workers or 1)
+        workers = self.workers or 1
+        running = min(self.concurrency or workers, workers)
+        task = self._task.options(num_cpus=workers / running)
+        limit = 2 * running
         try:
             while queue or in_flight:
                 while queue and len(in_flight) < limit:
-                    in_flight.append(self._task.remote(cohort_ref, plan_ref, queue.pop()))
+                    in_flight.append(task.remote(cohort_ref, plan_ref, queue.pop()))
                 ready, in_flight = ray.wait(in_flight, num_returns=1)
                 if record(ray.get(ready[0])):
                     return True
