@@ -11,6 +11,8 @@ the composition checks and records a trial once, before and after running it.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -138,7 +140,8 @@ class RayRunner(ChunkRunner):
     node's address with its token authentication on), without a dashboard; otherwise
     connects to the cluster there. Use it as a context manager (or call :meth:`close`):
     on exit a Ray started here is shut down, a cluster is disconnected from.
-    The cohort goes to the object store once per run; each task reads its slice.
+    The cohort's model inputs go to the object store once per run (zero-copy for the
+    workers on this node); each task reads its slice.
     """
 
     def __init__(
@@ -166,11 +169,17 @@ class RayRunner(ChunkRunner):
                     num_cpus=self.workers or os.cpu_count() or 1,
                     include_dashboard=False,
                     log_to_driver=False,
+                    logging_level=logging.ERROR,
                     object_store_memory=self.object_store_bytes,
                     runtime_env=_ray_runtime_env(),
                 )
             else:
-                ray.init(address=self.address, runtime_env=_ray_runtime_env(), log_to_driver=False)
+                ray.init(
+                    address=self.address,
+                    runtime_env=_ray_runtime_env(),
+                    log_to_driver=False,
+                    logging_level=logging.ERROR,
+                )
         except Exception as exc:  # Ray raises many kinds (ConnectionError, RuntimeError...)
             raise TrialRunFailed(f"Ray did not start ({self.address or 'local'}): {exc}") from exc
         if self.workers is None:
@@ -210,7 +219,7 @@ class RayRunner(ChunkRunner):
 
         if self._task is None:
             raise TrialRunFailed("the Ray runner is not started (use it in a with block)")
-        cohort_ref = ray.put(cohort)
+        cohort_ref = ray.put(dataclasses.replace(cohort, extra={}))  # what the model reads
         plan_ref = ray.put(plan)
         queue = list(reversed(todo))
         in_flight: list[Any] = []
