@@ -4,6 +4,7 @@ numpy's, attainment and its intervals against statsmodels, chunk results through
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -112,11 +113,12 @@ def test_the_comparison_is_each_arm_minus_the_first() -> None:
     json.dumps(summary.as_dict())
 
 
-def test_a_chunk_result_survives_json_and_incomplete_or_doubled_results_are_refused() -> None:
+def test_chunk_results_survive_json_and_pickle_and_incomplete_or_doubled_ones_are_refused() -> None:
     chunks = PLAN.chunks(len(COHORT))
     results = [run_chunk(COHORT, PLAN, c) for c in chunks]
     back = [ChunkResult.from_dict(json.loads(json.dumps(r.as_dict()))) for r in results]
-    for a, b in zip(results, back, strict=True):
+    pickled = [pickle.loads(pickle.dumps(r)) for r in results]  # how Ray hands them back
+    for a, b in zip(results * 2, back + pickled, strict=True):
         assert a.chunk == b.chunk
         np.testing.assert_array_equal(a.tally.counts, b.tally.counts)
         np.testing.assert_array_equal(a.tally.sums, b.tally.sums)
