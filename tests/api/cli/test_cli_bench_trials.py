@@ -26,13 +26,14 @@ def test_the_trials_suite_prints_every_figure_beside_its_bound() -> None:
         ("Ray 2 workers / prange", "<= 2x"),
         ("speed-up of Ray 2 workers over 1", ">= 1.7x"),
         ("patient-arms per second per core", "-"),
+        ("what 2 cores give now: prange 2 threads over 1 thread", "-"),
         ("the three summaries identical", "yes"),
     ]:
         line = next((x for x in text.splitlines() if label in x), None)
         assert line is not None and bound in line, (label, text)
     assert results["identical_summaries"] and results["chunks"] == 8
     assert "15 mg/kg q12h: P(auc24 in [400, 600]) =" in text and "n = 4,000" in text
-    assert [len(v) for v in results["times"].values()] == [1, 1, 1]
+    assert [len(v) for v in results["times"].values()] == [1, 1, 1, 1]
 
 
 def test_the_trials_suite_is_a_bench_choice_with_a_patients_option() -> None:
