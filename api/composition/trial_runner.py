@@ -3,7 +3,8 @@ cohort, on this process's numba threads (:class:`LocalRunner`) or on Ray
 (:class:`RayRunner`: a local Ray started here, or a cluster at ``TWINREG_RAY_ADDRESS``).
 
 Both have one interface, :meth:`run`: the chunks already finished (``done``, e.g. kept by
-a job before a crash) are not run again; ``on_chunk`` receives each newly finished chunk
+a job before a crash, from the same cohort and plan: the job keeps their digests) are not
+run again; ``on_chunk`` receives each newly finished chunk
 with the progress (the caller persists it); ``cancelled`` is asked between chunks, and a
 cancelled run returns what finished without a summary. No gate or audit happens here:
 the composition checks and records a trial once, before and after running it.

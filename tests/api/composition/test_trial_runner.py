@@ -43,9 +43,18 @@ def ray_runner() -> Iterator[RayRunner]:
     assert not ray.is_initialized()
 
 
-def test_the_local_ray_has_its_own_port(ray_runner: RayRunner) -> None:
+def _numba_threads() -> int:
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def test_the_local_ray_has_its_own_port_and_one_numba_thread_per_worker(
+    ray_runner: RayRunner,
+) -> None:
     port = ray.get_runtime_context().gcs_address.rsplit(":", 1)[1]
     assert int(port) != 6379  # Redis's port on this machine, and Ray's own default
+    assert ray.get(ray.remote(num_cpus=1)(_numba_threads).remote()) == 1
     assert ray.cluster_resources()["CPU"] == 2  # type: ignore[no-untyped-call]
     with pytest.raises(TrialRunFailed, match="already initialised"):
         RayRunner(workers=1).start()
