@@ -22,9 +22,11 @@ from typing import Any
 from api.errors import TrialRunFailed
 from models.trials import (
     ChunkResult,
+    CohortPrior,
     TrialPlan,
     TrialSummary,
     VirtualCohort,
+    draw,
     merge_results,
     run_chunk,
     summarise,
@@ -142,7 +144,9 @@ class RayRunner(ChunkRunner):
     connects to the cluster there. Use it as a context manager (or call :meth:`close`):
     on exit a Ray started here is shut down, a cluster is disconnected from.
     The cohort's model inputs go to the object store once per run (zero-copy for the
-    workers on this node); each task reads its slice.
+    workers on a node); each task reads its slice. With ``draw_in_tasks`` a cohort drawn
+    from a prior travels as the prior (bytes, not arrays) and each task draws its own
+    range, identical to the driver's (the scale path: docs/scale-trials.md).
     """
 
     def __init__(
@@ -151,11 +155,13 @@ class RayRunner(ChunkRunner):
         address: str | None = None,
         object_store_bytes: int = 512 * 1024 * 1024,
         concurrency: int | None = None,
+        draw_in_tasks: bool = False,
     ) -> None:
         self.workers = workers
         self.address = address
         self.object_store_bytes = object_store_bytes
         self.concurrency = concurrency
+        self.draw_in_tasks = draw_in_tasks
         self._task: Any = None
 
     def start(self) -> RayRunner:
@@ -220,7 +226,9 @@ class RayRunner(ChunkRunner):
 
         if self._task is None:
             raise TrialRunFailed("the Ray runner is not started (use it in a with block)")
-        cohort_ref = ray.put(dataclasses.replace(cohort, extra={}))  # what the model reads
+        prior = _prior_of(cohort) if self.draw_in_tasks else None
+        # what the model reads, or the prior each task draws its own range of
+        cohort_ref = ray.put(prior or dataclasses.replace(cohort, extra={}))
         plan_ref = ray.put(plan)
         queue = list(reversed(todo))
         in_flight: list[Any] = []
@@ -243,8 +251,25 @@ class RayRunner(ChunkRunner):
                 ray.cancel(ref)
 
 
-def _chunk_task(cohort: VirtualCohort, plan: TrialPlan, chunk: Chunk) -> ChunkResult:
-    return run_chunk(cohort, plan, chunk)
+def _prior_of(cohort: VirtualCohort) -> CohortPrior | None:
+    """The prior a cohort was drawn from (its ``source``), when it was drawn whole."""
+    recorded = cohort.source.get("prior")
+    if recorded is None:
+        return None
+    prior = CohortPrior.from_mapping(recorded)
+    return prior if prior.size == len(cohort) else None
+
+
+def _chunk_task(
+    patients: VirtualCohort | CohortPrior, plan: TrialPlan, chunk: Chunk
+) -> ChunkResult:
+    """One chunk; given a prior, the task draws the chunk's patients itself (equal to the
+    same range of the whole cohort: :func:`models.trials.draw`)."""
+    if isinstance(patients, VirtualCohort):
+        return run_chunk(patients, plan, chunk)
+    part = draw(patients, chunk.start, chunk.stop)
+    local = dataclasses.replace(chunk, start=0, stop=chunk.stop - chunk.start)
+    return ChunkResult(chunk, run_chunk(part, plan, local).tally)
 
 
 def _warm_task(seconds: float) -> int:

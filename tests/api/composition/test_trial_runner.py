@@ -82,6 +82,16 @@ def test_a_cancelled_ray_run_resumes_from_its_finished_chunks(ray_runner: RayRun
     assert second.summary == LocalRunner().run(COHORT, PLAN).summary
 
 
+def test_tasks_drawing_their_own_patients_give_the_same_summary(ray_runner: RayRunner) -> None:
+    ray_runner.draw_in_tasks = True
+    try:
+        drawn = ray_runner.run(COHORT, PLAN)
+    finally:
+        ray_runner.draw_in_tasks = False
+    assert drawn.summary == LocalRunner().run(COHORT, PLAN).summary
+    assert sorted(r.chunk.key for r in drawn.results) == sorted(c.key for c in PLAN.chunks(9_000))
+
+
 def test_a_failing_chunk_stops_the_ray_run_with_a_clear_error(ray_runner: RayRunner) -> None:
     bad = VirtualCohort(
         weight_kg=np.full(3_000, 500.0),  # outside the twin's range: refused in the worker
