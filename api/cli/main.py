@@ -333,12 +333,18 @@ def policy_load(home: str | None) -> None:
     show_default=True,
     help="; ".join(f"{name}: {suite.measures}" for name, suite in SUITES.items()),
 )
-def bench(home: str | None, rounds: int, suite: str) -> None:
+@click.option(
+    "--patients",
+    default=None,
+    type=click.IntRange(1_000, 10_000_000),
+    help="virtual patients of the trials suite (default 1,000,000)",
+)
+def bench(home: str | None, rounds: int, suite: str, patients: int | None) -> None:
     """Benchmarks, printed as ratios measured side by side in one run; ``all`` runs every
     suite in turn."""
     for name, chosen in SUITES.items():
         if suite in (name, "all"):
-            chosen.run(lambda: _service(home, create=True), rounds)
+            chosen.run(lambda: _service(home, create=True), rounds, patients)
 
 
 main.add_command(audit)

@@ -3,7 +3,8 @@ cohort, on this process's numba threads (:class:`LocalRunner`) or on Ray
 (:class:`RayRunner`: a local Ray started here, or a cluster at ``TWINREG_RAY_ADDRESS``).
 
 Both have one interface, :meth:`run`: the chunks already finished (``done``, e.g. kept by
-a job before a crash) are not run again; ``on_chunk`` receives each newly finished chunk
+a job before a crash, from the same cohort and plan: the job keeps their digests) are not
+run again; ``on_chunk`` receives each newly finished chunk
 with the progress (the caller persists it); ``cancelled`` is asked between chunks, and a
 cancelled run returns what finished without a summary. No gate or audit happens here:
 the composition checks and records a trial once, before and after running it.
@@ -11,17 +12,21 @@ the composition checks and records a trial once, before and after running it.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from api.errors import TrialRunFailed
 from models.trials import (
     ChunkResult,
+    CohortPrior,
     TrialPlan,
     TrialSummary,
     VirtualCohort,
+    draw,
     merge_results,
     run_chunk,
     summarise,
@@ -46,18 +51,6 @@ class TrialRun:
     results: tuple[ChunkResult, ...]
     cancelled: bool
     summary: TrialSummary | None
-
-
-class TrialRunner(Protocol):
-    def run(
-        self,
-        cohort: VirtualCohort,
-        plan: TrialPlan,
-        *,
-        done: Iterable[ChunkResult] = (),
-        on_chunk: ChunkCallback | None = None,
-        cancelled: CancelCheck | None = None,
-    ) -> TrialRun: ...
 
 
 class ChunkRunner:
@@ -105,6 +98,10 @@ class ChunkRunner:
         raise NotImplementedError
 
 
+#: What callers type a runner as (either of the two below).
+TrialRunner = ChunkRunner
+
+
 class LocalRunner(ChunkRunner):
     """Chunks one after another in this process, each on ``threads`` numba threads
     (default: numba's; the benchmark's baseline and the runner for small jobs)."""
@@ -137,13 +134,19 @@ def _ray_runtime_env() -> dict[str, Any]:
 
 
 class RayRunner(ChunkRunner):
-    """Chunks as Ray tasks on ``workers`` CPUs, at most ``2 x workers`` in flight.
+    """Chunks as Ray tasks on ``workers`` CPUs (default: the cluster's), at most
+    ``concurrency`` running at once (default ``workers``; each task then reserves
+    ``workers / concurrency`` CPUs) and twice that in flight.
 
     ``address`` None starts a local Ray on this machine (``address="local"``: always a
-    fresh cluster with its own free ports, never one found on the machine) bound to
-    127.0.0.1, without a dashboard; otherwise connects to the cluster there. Use it as a
-    context manager (or call :meth:`close`): a Ray started here is shut down on exit.
-    The cohort goes to the object store once per run; each task reads its slice.
+    fresh cluster on free ports, never one found on the machine; Ray listens on this
+    node's address with its token authentication on), without a dashboard; otherwise
+    connects to the cluster there. Use it as a context manager (or call :meth:`close`):
+    on exit a Ray started here is shut down, a cluster is disconnected from.
+    The cohort's model inputs go to the object store once per run (zero-copy for the
+    workers on a node); each task reads its slice. With ``draw_in_tasks`` a cohort drawn
+    from a prior travels as the prior (bytes, not arrays) and each task draws its own
+    range, identical to the driver's (the scale path: docs/scale-trials.md).
     """
 
     def __init__(
@@ -151,11 +154,14 @@ class RayRunner(ChunkRunner):
         workers: int | None = None,
         address: str | None = None,
         object_store_bytes: int = 512 * 1024 * 1024,
+        concurrency: int | None = None,
+        draw_in_tasks: bool = False,
     ) -> None:
         self.workers = workers
         self.address = address
         self.object_store_bytes = object_store_bytes
-        self._started_here = False
+        self.concurrency = concurrency
+        self.draw_in_tasks = draw_in_tasks
         self._task: Any = None
 
     def start(self) -> RayRunner:
@@ -170,13 +176,17 @@ class RayRunner(ChunkRunner):
                     num_cpus=self.workers or os.cpu_count() or 1,
                     include_dashboard=False,
                     log_to_driver=False,
+                    logging_level=logging.ERROR,
                     object_store_memory=self.object_store_bytes,
                     runtime_env=_ray_runtime_env(),
-                    _node_ip_address="127.0.0.1",
                 )
-                self._started_here = True
             else:
-                ray.init(address=self.address, runtime_env=_ray_runtime_env(), log_to_driver=False)
+                ray.init(
+                    address=self.address,
+                    runtime_env=_ray_runtime_env(),
+                    log_to_driver=False,
+                    logging_level=logging.ERROR,
+                )
         except Exception as exc:  # Ray raises many kinds (ConnectionError, RuntimeError...)
             raise TrialRunFailed(f"Ray did not start ({self.address or 'local'}): {exc}") from exc
         if self.workers is None:
@@ -197,7 +207,7 @@ class RayRunner(ChunkRunner):
 
         if ray.is_initialized():
             ray.shutdown()
-        self._started_here = False
+        self._task = None
 
     def __enter__(self) -> RayRunner:
         return self.start()
@@ -216,15 +226,20 @@ class RayRunner(ChunkRunner):
 
         if self._task is None:
             raise TrialRunFailed("the Ray runner is not started (use it in a with block)")
-        cohort_ref = ray.put(cohort)
+        prior = _prior_of(cohort) if self.draw_in_tasks else None
+        # what the model reads, or the prior each task draws its own range of
+        cohort_ref = ray.put(prior or dataclasses.replace(cohort, extra={}))
         plan_ref = ray.put(plan)
         queue = list(reversed(todo))
         in_flight: list[Any] = []
-        limit = 2 * (self.workers or 1)
+        workers = self.workers or 1
+        running = min(self.concurrency or workers, workers)
+        task = self._task.options(num_cpus=workers / running)
+        limit = 2 * running
         try:
             while queue or in_flight:
                 while queue and len(in_flight) < limit:
-                    in_flight.append(self._task.remote(cohort_ref, plan_ref, queue.pop()))
+                    in_flight.append(task.remote(cohort_ref, plan_ref, queue.pop()))
                 ready, in_flight = ray.wait(in_flight, num_returns=1)
                 if record(ray.get(ready[0])):
                     return True
@@ -236,8 +251,25 @@ class RayRunner(ChunkRunner):
                 ray.cancel(ref)
 
 
-def _chunk_task(cohort: VirtualCohort, plan: TrialPlan, chunk: Chunk) -> ChunkResult:
-    return run_chunk(cohort, plan, chunk)
+def _prior_of(cohort: VirtualCohort) -> CohortPrior | None:
+    """The prior a cohort was drawn from (its ``source``), when it was drawn whole."""
+    recorded = cohort.source.get("prior")
+    if recorded is None:
+        return None
+    prior = CohortPrior.from_mapping(recorded)
+    return prior if prior.size == len(cohort) else None
+
+
+def _chunk_task(
+    patients: VirtualCohort | CohortPrior, plan: TrialPlan, chunk: Chunk
+) -> ChunkResult:
+    """One chunk; given a prior, the task draws the chunk's patients itself (equal to the
+    same range of the whole cohort: :func:`models.trials.draw`)."""
+    if isinstance(patients, VirtualCohort):
+        return run_chunk(patients, plan, chunk)
+    part = draw(patients, chunk.start, chunk.stop)
+    local = dataclasses.replace(chunk, start=0, stop=chunk.stop - chunk.start)
+    return ChunkResult(chunk, run_chunk(part, plan, local).tally)
 
 
 def _warm_task(seconds: float) -> int:

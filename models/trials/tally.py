@@ -88,6 +88,14 @@ class ArmTally:
             self.hits + other.hits,
         )
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled (between Ray workers and the driver) with sparse histograms: the
+        non-empty bins' flat indices and counts, a quarter of the dense size or less."""
+        flat = self.counts.reshape(-1)
+        where = np.flatnonzero(flat).astype(np.int32)
+        fields = (self.n, where, flat[where], self.sums, self.minima, self.maxima, self.hits)
+        return _from_sparse, fields
+
     def as_dict(self) -> dict[str, Any]:
         """JSON form; histograms sparse (``[[bin, count], ...]`` of non-empty bins)."""
         sparse = [[[int(i), int(row[i])] for i in np.flatnonzero(row)] for row in self.counts]
@@ -117,6 +125,20 @@ class ArmTally:
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise TrialInputError("chunk result", "a tally written by as_dict") from exc
+
+
+def _from_sparse(
+    n: int,
+    where: IntArray,
+    counts: IntArray,
+    sums: FloatArray,
+    minima: FloatArray,
+    maxima: FloatArray,
+    hits: IntArray,
+) -> ArmTally:
+    dense = np.zeros(len(OUTPUTS) * (N_BINS + 2), dtype=np.int64)
+    dense[where] = counts
+    return ArmTally(n, dense.reshape(len(OUTPUTS), N_BINS + 2), sums, minima, maxima, hits)
 
 
 def _reached(outputs: FloatArray, target: Target) -> int:
