@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.trials import CohortPrior, TrialInputError
 from sqlalchemy import Engine
 
 from api.composition.research_input import decode, mapping, only, text
@@ -26,6 +25,7 @@ from governance.policy.store import PolicyStore
 from governance.research.cohorts import PATIENTS, PRIOR, Cohort, CohortStore
 from governance.research.members import RESEARCH, consenting, site_twins, still_in
 from models.card import TwinKind
+from models.trials import CohortPrior, TrialInputError
 
 #: The twin kinds a cohort can be drawn for (the trial engine's model).
 COHORT_KINDS = frozenset({TwinKind.PK_VANCOMYCIN.value})
