@@ -40,6 +40,8 @@ from governance.twins.bank import TwinBank
 
 _log = logging.getLogger("twinreg.trials")
 Progress = Callable[[int, int], None]
+#: What a job's stored request holds besides the plan.
+_NOT_PLAN = ("members_digest", "chunk_size", "uncalibrated")
 #: A trial of at most this many patient-arms runs while the request waits.
 INLINE_PATIENT_ARMS = 20_000
 
@@ -90,10 +92,11 @@ class TrialService:
         plan = trial_engine.parse_plan(data)
         clearance = self.gate.clear(principal, cohort, plan.model, plan.version, self._load)
         source = trial_engine.cohort_source(cohort, clearance, self._bank, plan)
-        request = {**plan.as_dict(), "members_digest": source.digest}
+        request = {**plan.as_dict(), "members_digest": source.digest,
+                   "uncalibrated": source.left_out}  # fmt: skip
         job = self.jobs.start(
             principal, cohort.id, cohort.digest, plan.model, clearance.state.version, request,
-            source.chunks, (source.size, clearance.withdrawn + source.left_out),
+            source.chunks, (source.size, clearance.withdrawn),
             {**clearance.to_audit(), "purpose": "research", "uncalibrated": source.left_out},
         )  # fmt: skip
         if wait or source.size * len(plan.arms) <= self.inline_limit:
@@ -117,9 +120,7 @@ class TrialService:
         self._lifecycle.require_on(principal, "job", "resume", subject="jobs")
         job = self._owned(principal, job_id)
         cohort = self._cohorts.visible(principal, job.cohort_id)
-        plan = trial_engine.parse_plan(
-            {k: v for k, v in job.request.items() if k not in ("members_digest", "chunk_size")}
-        )
+        plan = trial_engine.parse_plan({k: v for k, v in job.request.items() if k not in _NOT_PLAN})
         plan = plan.pinned(job.model_version)
         clearance = self.gate.clear(principal, cohort, plan.model, plan.version, self._load)
         source = trial_engine.cohort_source(cohort, clearance, self._bank, plan)
@@ -186,7 +187,7 @@ class TrialService:
             shown = disclose(result, cohort.real_patients, policy.research.min_cell_size)
             audit = {"principal": principal.to_audit(), "purpose": "research",
                      "policy_version": policy.version, "patients": source.size,
-                     "withdrawn": clearance.withdrawn + source.left_out}  # fmt: skip
+                     "withdrawn": clearance.withdrawn, "uncalibrated": source.left_out}  # fmt: skip
             self.jobs.release(job.id, shown, audit)
         except Conflict:
             return  # cancelled while the last chunk ran: nothing is released
