@@ -6,8 +6,9 @@ workers, Ray with 1 worker (one local Ray of 2 CPUs, started and warmed before a
 starts; "1 worker" runs one task at a time, each reserving both CPUs, with the same
 pipelining). The ways alternate round after round, so a load from elsewhere on the
 machine falls on all of them; the best of ``rounds`` rounds counts. A fourth way, the
-same chunks on 1 numba thread, shows what the second core gives at that moment (the
-ceiling of Ray's 2-over-1 speed-up on a shared machine).
+same chunks on 1 numba thread, shows how busy the cores are at that moment: below 1 the
+second core was mostly taken elsewhere (a fork-join measure, more hurt by a descheduled
+thread than Ray's independent tasks).
 Every way's summary must be identical. Bounds: Ray 2 workers <= 2x the prange time, and
 Ray 2 workers >= 1.7x as fast as 1 worker.
 """
@@ -115,7 +116,7 @@ def trials_rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("Ray, 1 worker", f"{r['ray1_seconds']:.2f} s", "-"),
         ("Ray 2 workers / prange", f"{r['ray2_over_prange']:.2f}x", "<= 2x"),
         ("speed-up of Ray 2 workers over 1", f"{r['ray_speedup']:.2f}x", ">= 1.7x"),
-        ("  what 2 cores give now: prange 2 threads over 1 thread "
+        ("  the cores' contention: prange 2 threads over 1 thread "
          f"({r['prange1_seconds']:.2f} s)", f"{r['machine_speedup']:.2f}x", "-"),
         ("patient-arms per second per core (Ray, 1 worker)",
          f"{r['per_core_per_second']:,.0f}", "-"),

@@ -26,7 +26,7 @@ def test_the_trials_suite_prints_every_figure_beside_its_bound() -> None:
         ("Ray 2 workers / prange", "<= 2x"),
         ("speed-up of Ray 2 workers over 1", ">= 1.7x"),
         ("patient-arms per second per core", "-"),
-        ("what 2 cores give now: prange 2 threads over 1 thread", "-"),
+        ("the cores' contention: prange 2 threads over 1 thread", "-"),
         ("every way's summary identical", "yes"),
     ]:
         line = next((x for x in text.splitlines() if label in x), None)
