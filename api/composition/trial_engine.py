@@ -15,6 +15,16 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
+
+from api.composition.research_input import only, optional_text, text
+from api.composition.trial_runner import LocalRunner, RayRunner, TrialRunner
+from api.composition.trial_runner import Progress as RunProgress
+from api.composition.twin_course import OutsideModel, build_course
+from governance.errors import Forbidden, GovernanceError, InvalidInput
+from governance.release.trials import TrialClearance
+from governance.research.cohorts import Cohort
+from governance.twins.bank import TwinBank
+from models.errors import ModelsError
 from models.trials import (
     Arm,
     ChunkResult,
@@ -28,16 +38,6 @@ from models.trials import (
     explain_arm,
     from_patients,
 )
-
-from api.composition.research_input import only, optional_text, text
-from api.composition.trial_runner import LocalRunner, TrialRunner, runner_for
-from api.composition.trial_runner import Progress as RunProgress
-from api.composition.twin_course import OutsideModel, build_course
-from governance.errors import Forbidden, GovernanceError, InvalidInput
-from governance.release.trials import TrialClearance
-from governance.research.cohorts import Cohort
-from governance.twins.bank import TwinBank
-from models.errors import ModelsError
 
 _PLAN_FIELDS = {"model", "version", "arms", "outputs", "targets", "horizon_h"}
 
@@ -210,7 +210,8 @@ class Runners:
         elif self.shared is not None:
             yield self.shared
         else:
-            with runner_for(self.ray_address) as runner:
+            # a cohort drawn from a prior travels as the prior: each task draws its range
+            with RayRunner(address=self.ray_address, draw_in_tasks=True) as runner:
                 yield runner
 
 
