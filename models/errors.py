@@ -6,6 +6,8 @@ ModelsError
  +-- DemoDataUnavailable  the demo data sets' optional package is not installed
  +-- DoseInputError   inputs a dosing algorithm cannot read (a code out of range, no
                       positive dose)
+ +-- FieldInputError  an input named by ``field`` is outside what ``allowed`` says; the
+                      base of models.mechanistic's and models.trials' input errors
 """
 
 
@@ -28,3 +30,20 @@ class DemoDataUnavailable(ModelsError):
 
 class DoseInputError(ModelsError, ValueError):
     """Inputs a dosing algorithm cannot read; the message names the input and why."""
+
+
+class FieldInputError(ModelsError, ValueError):
+    """An input is outside its allowed range or form.
+
+    ``field`` names the offending input and ``allowed`` describes what is accepted, so an
+    API layer can turn the error into a problem-details body without parsing the message.
+    """
+
+    def __init__(self, field: str, allowed: str, got: object = None) -> None:
+        self.field = field
+        self.allowed = allowed
+        self.got = got
+        detail = f"{field} must be {allowed}"
+        if got is not None:
+            detail += f" (got {got!r})"
+        super().__init__(detail)

@@ -182,6 +182,11 @@ class Api:
     def admin(self) -> dict[str, str]:
         return self.headers("ada", "admin")
 
+    @property
+    def researcher(self) -> dict[str, str]:
+        """A researcher of the demo's site (who may also draw cohorts of its patients)."""
+        return self.headers("rita", "researcher", SITE)
+
 
 @pytest.fixture()
 def api(service: TwinregService) -> Iterator[Api]:

@@ -21,8 +21,10 @@ class Suite:
     #: The suite runs the demo: without the demo's data sets it says what to install
     #: before anything (a home included) is created.
     needs_demo_data: bool = False
+    #: The function takes a number of virtual patients (``twinreg bench --patients``).
+    sized: bool = False
 
-    def run(self, service: Callable[[], Any], rounds: int) -> None:
+    def run(self, service: Callable[[], Any], rounds: int, patients: int | None = None) -> None:
         if self.needs_demo_data:
             from models.datasets import require_demo_data
 
@@ -31,6 +33,8 @@ class Suite:
         function = getattr(importlib.import_module(module), name)
         if self.needs_home:
             function(service(), rounds)
+        elif self.sized and patients is not None:
+            function(n_patients=patients)
         else:
             function()
 
@@ -84,5 +88,12 @@ SUITES: dict[str, Suite] = {
         "next to in-process ingestion, reading-to-stored p50/p99, reading-to-recalibrated "
         "state (needs mosquitto installed and NATS reachable)",
         "api.cli.bench_streams:run_streams_bench",
+    ),
+    "trials": Suite(
+        "an in-silico trial of 1,000,000 virtual vancomycin patients x 2 arms (72 h): numba "
+        "prange without Ray, Ray with 2 workers and with 1, side by side (--patients for "
+        "fewer)",
+        "api.cli.bench_trials:run_trials_bench",
+        sized=True,
     ),
 }

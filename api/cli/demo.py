@@ -18,6 +18,7 @@ from api.cli.demo_outcome import (
     outcome_sentence,
     scale_sentence,
 )
+from api.cli.demo_trial import run_trial_demo
 from api.cli.demo_twin import PATIENT, run_twin_demo
 from api.composition.service import TwinregService
 from governance.identity.principal import Principal
@@ -70,7 +71,9 @@ def run_demo(service: TwinregService, console: Console | None = None) -> int:
         f"8. a glucose patient twin of {GLUCOSE_PATIENT}: 3 days of CGM, calibrated, forecast"
     )
     run_glucose_twin_demo(service, CLINICIAN, console)
-    console.rule("9. audit verification")
+    console.rule("9. an in-silico trial: 100,000 virtual patients, 15 mg/kg q12h vs q8h")
+    run_trial_demo(service, console)
+    console.rule("10. audit verification")
     result = service.audit_verify(None)
     style = "green" if result["ok"] else "red"
     console.print(f"[{style}]{result['message']} ({result['count']} records)")

@@ -18,6 +18,7 @@ from api.cli.audit import audit
 from api.cli.bench_suites import SUITES
 from api.cli.common import HOME_HELP, _fail, _service, _settings
 from api.cli.ingest import ingest
+from api.cli.trial import trial
 from api.errors import ApiError
 from governance.errors import GovernanceError
 from models.errors import DemoDataUnavailable
@@ -187,7 +188,7 @@ def token(
     """Print a signed bearer token (alone on stdout)."""
     if ctx.invoked_subcommand is not None:
         return
-    from api.composition.tokens import issue_token, parse_ttl
+    from api.composition.tokens import SITE_OPTIONAL_ROLES, SITE_ROLES_RULE, issue_token, parse_ttl
     from governance.identity.user_names import user_name
 
     if user is None or not role:
@@ -205,8 +206,8 @@ def token(
         _fail(f"unknown role {role!r}; roles: {', '.join(sorted(roles))}")
     if role == "clinician" and not site:
         _fail("a clinician's token needs --site")
-    if role != "clinician" and site:
-        _fail("only clinicians carry a site")
+    if role != "clinician" and role not in SITE_OPTIONAL_ROLES and site:
+        _fail(SITE_ROLES_RULE)
     try:
         seconds = parse_ttl(ttl)
     except ValueError as exc:
@@ -332,16 +333,23 @@ def policy_load(home: str | None) -> None:
     show_default=True,
     help="; ".join(f"{name}: {suite.measures}" for name, suite in SUITES.items()),
 )
-def bench(home: str | None, rounds: int, suite: str) -> None:
+@click.option(
+    "--patients",
+    default=None,
+    type=click.IntRange(1_000, 10_000_000),
+    help="virtual patients of the trials suite (default 1,000,000)",
+)
+def bench(home: str | None, rounds: int, suite: str, patients: int | None) -> None:
     """Benchmarks, printed as ratios measured side by side in one run; ``all`` runs every
     suite in turn."""
     for name, chosen in SUITES.items():
         if suite in (name, "all"):
-            chosen.run(lambda: _service(home, create=True), rounds)
+            chosen.run(lambda: _service(home, create=True), rounds, patients)
 
 
 main.add_command(audit)
 main.add_command(ingest)
+main.add_command(trial)
 
 
 if __name__ == "__main__":

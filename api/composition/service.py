@@ -18,12 +18,14 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from api.composition import bias_audits, catalogue, dossiers, oversight, status
+from api.composition.cohorts import CohortService
 from api.composition.devices import DeviceService
 from api.composition.home import ensure_home
 from api.composition.predictions import PredictionService
 from api.composition.runtime import RegistryRuntime
 from api.composition.settings import Settings
 from api.composition.status import Health
+from api.composition.trials import TrialService
 from api.composition.twins import TwinService
 from api.composition.validation import (
     check_reference,
@@ -125,6 +127,18 @@ class TwinregService:
         )
         self.devices = DeviceService(
             self.engine, self.twins, DeviceBindings(self.engine, self.audit, keys), self.policies
+        )
+        #: Research: cohorts and in-silico trials (issue 17).
+        self.cohorts = CohortService(self.engine, self.audit, self.policies, self.lifecycle)
+        self.trials = TrialService(
+            self.engine,
+            self.audit,
+            self.policies,
+            self.lifecycle,
+            self.cohorts,
+            self.twins.bank,
+            self.runtime.load,
+            settings.ray_address,
         )
 
     # -- registration -------------------------------------------------------------------

@@ -37,6 +37,7 @@
 | ``TWINREG_NATS_PASSWORD_FILE`` | unset: a file holding the ingester's NATS password |
 | ``TWINREG_INGEST_BATCH`` | ``500``: most readings committed in one transaction |
 | ``TWINREG_INGEST_WAIT_MS`` | ``20``: longest wait for a batch to fill before committing it |
+| ``TWINREG_RAY_ADDRESS`` | unset: trials start a local Ray (a worker per core); set: that one |
 """
 
 from __future__ import annotations
@@ -164,6 +165,9 @@ class Settings:
     cds_rate_limit_per_minute: int = 600
     #: Device streams: brokers, topics, batches (``twinreg ingest``).
     streams: StreamSettings = StreamSettings()
+    #: The Ray cluster in-silico trials run on (``ray://host:10001`` or ``host:6379``);
+    #: None: a local Ray started for the trial (api.composition.trial_runner).
+    ray_address: str | None = None
 
     @classmethod
     def load(
@@ -219,6 +223,7 @@ class Settings:
             cds_issuers=Path(issuers).expanduser().resolve() if issuers else None,
             cds_rate_limit_per_minute=_at_least_one(env, "TWINREG_CDS_RATE_LIMIT", "600"),
             streams=StreamSettings.load(env),
+            ray_address=env.get("TWINREG_RAY_ADDRESS", "").strip() or None,
         )
 
     @property

@@ -1,7 +1,7 @@
 """Bearer tokens: HS256 JWTs signed with the home's secret.
 
 Claims: ``sub`` (the user name, normalised: :mod:`governance.identity.user_names`),
-``role``, ``site`` (clinicians only), ``iat``, ``exp``, ``jti``.
+``role``, ``site`` (clinicians; optionally researchers), ``iat``, ``exp``, ``jti``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,12 @@ def parse_ttl(text: str) -> int:
     if not match or int(match.group(1)) == 0:
         raise ValueError("ttl must look like 30m, 8h or 7d")
     return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+#: Roles whose token may carry a site without needing one: a researcher bound to a site
+#: may draw cohorts from its patient twins; one bound to none draws virtual cohorts only.
+SITE_OPTIONAL_ROLES = frozenset({"researcher"})
+SITE_ROLES_RULE = "only clinicians (and, optionally, researchers) carry a site"
 
 
 def issue_token(key: bytes, user: str, role: str, site: str | None, ttl_seconds: int) -> str:
@@ -76,8 +82,8 @@ def read_token(
     if role == "clinician":
         if not isinstance(site, str) or not site:
             raise Unauthorized("a clinician's token must carry a site")
-    elif site is not None:
-        raise Unauthorized("only clinicians carry a site")
+    elif site is not None and (role not in SITE_OPTIONAL_ROLES or not isinstance(site, str)):
+        raise Unauthorized(SITE_ROLES_RULE)
     jti = str(claims["jti"])
     issued = datetime.fromtimestamp(int(claims["iat"]), UTC)
     if is_revoked is not None and is_revoked(jti, sub, issued):

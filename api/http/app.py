@@ -26,6 +26,7 @@ from api.http.controllers.models import ModelController
 from api.http.controllers.oversight import OverrideController, ReportController
 from api.http.controllers.patients import PatientController
 from api.http.controllers.predictions import PredictionController
+from api.http.controllers.research import CohortController, JobController
 from api.http.controllers.simulations import SimulationController
 from api.http.controllers.twins import TwinController
 from api.http.fhir_errors import for_fhir
@@ -125,6 +126,8 @@ def create_app(settings: Settings | None = None, service: TwinregService | None 
             PatientController,
             TwinController,
             DeviceController,
+            CohortController,
+            JobController,
             ModelController,
             AuditController,
             OverrideController,

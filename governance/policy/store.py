@@ -39,6 +39,7 @@ from governance.policy.feature_codes import FEATURE_CODES_FILE, parse_feature_co
 from governance.policy.fhir_terms import FHIR_TERMS_FILE, parse_fhir_terms
 from governance.policy.observation_kinds import OBSERVATION_KINDS_FILE, parse_observation_kinds
 from governance.policy.recalibration import RECALIBRATION_FILE, parse_recalibration
+from governance.policy.research import RESEARCH_FILE, parse_research
 from governance.policy.rules import DatabaseRules, Rule
 from governance.policy.watch import PolicyWatcher
 
@@ -56,6 +57,7 @@ REQUIRED_FILES = (
     FHIR_TERMS_FILE,
     FEATURE_CODES_FILE,
     RECALIBRATION_FILE,
+    RESEARCH_FILE,
 )
 ENVELOPE_ACTIONS = frozenset({"withhold", "warn"})
 _MAX_MEMO = 10_000
@@ -128,6 +130,8 @@ class PolicySet:
         #: The CDS Hooks services and their FHIR feature map (:mod:`api.cds`).
         self.feature_codes = parse_feature_codes(contents[FEATURE_CODES_FILE])
         self.recalibration = parse_recalibration(contents[RECALIBRATION_FILE])
+        #: Research's limits: minimum cell size, cohort sizes (:mod:`.research`).
+        self.research = parse_research(contents[RESEARCH_FILE])
 
     def allows(
         self, role: str, site: str | None, target: str | None, obj: str, act: str
@@ -298,7 +302,7 @@ class PolicyStore:
 
 def _files_digest(contents: Mapping[str, str]) -> str:
     """What the store compares between refreshes: the digest of every file's content
-    (reading and hashing the seven files takes tens of microseconds)."""
+    (reading and hashing the ten files takes tens of microseconds)."""
     return _content_hash(contents)
 
 

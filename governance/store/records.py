@@ -170,4 +170,9 @@ class ValidationDossier(SQLModel, table=True):
 
 # The patient twins' and device bindings' tables and the CDS Hooks adapter's replay cache:
 # the same metadata, so the same migrations and schema checks.
-from governance.store import cds_records, device_records, twin_records  # noqa: E402, F401
+from governance.store import (  # noqa: E402, F401
+    cds_records,
+    device_records,
+    research_records,
+    twin_records,
+)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from models.dosing.errors import DosingDataError
 from models.mechanistic._validation import FloatArray
@@ -71,9 +72,26 @@ def cockcroft_gault(
     ):
         if not (math.isfinite(value) and low <= value <= high):
             raise DosingDataError(name, "invalid", f"must be in [{low:g}, {high:g}], got {value!r}")
-    scr = max(creatinine_mg_dl, 1.0) if age_years > 60.0 else creatinine_mg_dl
-    crcl = (140.0 - age_years) * weight_kg / (72.0 * scr) * (0.85 if female else 1.0)
-    return min(crcl, CRCL_CAP_ML_MIN)
+    crcl = cockcroft_gault_array(
+        np.array([creatinine_mg_dl]),
+        np.array([age_years]),
+        np.array([weight_kg]),
+        np.array([female]),
+    )
+    return float(crcl[0])
+
+
+def cockcroft_gault_array(
+    creatinine_mg_dl: FloatArray,
+    age_years: FloatArray,
+    weight_kg: FloatArray,
+    female: npt.NDArray[np.bool_],
+) -> FloatArray:
+    """:func:`cockcroft_gault` for arrays of checked values (no range check here)."""
+    scr = np.where(age_years > 60.0, np.maximum(creatinine_mg_dl, 1.0), creatinine_mg_dl)
+    crcl = (140.0 - age_years) * weight_kg / (72.0 * scr) * np.where(female, 0.85, 1.0)
+    result: FloatArray = np.minimum(crcl, CRCL_CAP_ML_MIN)
+    return result
 
 
 def typical_parameters(crcl: FloatArray, weight: FloatArray, dialysis: bool) -> FloatArray:

@@ -8,6 +8,7 @@ not exist) and must not leak patient-level data.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -25,9 +26,11 @@ DECISIONS = ("/v1/predictions", "/v1/simulations", "/fhir/RiskAssessment/$predic
 #: CDS Hooks services authenticate an EHR's own JWT; the clinician is its mapped user, whose
 #: role and site decide through the same service calls (tests/api/http/test_cds_hooks_*).
 EHR = "/cds-services"
-ROLES = ("data_scientist", "validator", "clinician", "ethics_board", "admin")
+ROLES = ("data_scientist", "validator", "clinician", "ethics_board", "admin", "researcher")
 M = "whas500-mortality"
 DEVICE_BINDING = "/v1/devices/{device_id:str}/binding"
+COHORT = "/v1/cohorts/{cohort_id:str}"
+JOB = "/v1/jobs/{job_id:str}"
 
 #: (method, route path) -> roles allowed; clinicians only at their own site.
 ALLOWED: dict[tuple[str, str], set[str]] = {
@@ -83,6 +86,14 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     # device streams: a clinician binds a device to a patient of their site, and unbinds it
     ("POST", DEVICE_BINDING): {"clinician"},
     ("DELETE", DEVICE_BINDING): {"clinician"},
+    # research: cohorts and in-silico trials are a researcher's
+    ("POST", "/v1/cohorts"): {"researcher"},
+    ("GET", "/v1/cohorts"): {"researcher"},
+    ("GET", COHORT): {"researcher"},
+    ("POST", COHORT + "/trials"): {"researcher"},
+    ("GET", JOB): {"researcher"},
+    ("DELETE", JOB): {"researcher"},
+    ("POST", JOB + "/resume"): {"researcher"},
 }
 
 #: Routes whose resource lives at a site: a clinician of another site is refused there.
@@ -127,6 +138,7 @@ def _request(
     released: str,
     role: str,
     twin: str = "",
+    research: tuple[str, str] = ("", ""),
 ) -> Any:
     url = (
         path.replace("{patient_id:str}", "p-1")
@@ -136,6 +148,8 @@ def _request(
         .replace("{version:str}", "1")
         .replace("{twin_id:str}", twin)
         .replace("{device_id:str}", "cgm-matrix")
+        .replace("{cohort_id:str}", research[0])
+        .replace("{job_id:str}", research[1])
     )
     body: Any = None
     if path == "/v1/predictions":
@@ -180,6 +194,10 @@ def _request(
         body = {"start": "2026-01-01T00:00:00Z", "resolution": "empty"}
     elif path.endswith("/moves"):
         body = {"reason": "matrix"}
+    elif path == "/v1/cohorts" and method == "POST":
+        body = MATRIX_COHORT
+    elif path.endswith("/trials"):
+        body = MATRIX_TRIAL
     elif method == "POST" and "/versions/" in path and not path.endswith("bias-audits"):
         body = {"comment": "matrix"}
     # ids are scoped per site: a caller bound to no site names the patient's
@@ -192,6 +210,32 @@ def _request(
     elif path == "/fhir/AuditEvent":
         params = {"date": "ge2020-01-01T00:00:00Z"}
     return api.client.request(method, url, json=body, headers=headers, params=params)
+
+
+MATRIX_COHORT = {"name": "matrix", "model": "vancomycin-auc", "source": "prior",
+                 "prior": {"size": 40, "seed": 1}}  # fmt: skip
+MATRIX_TRIAL = {
+    "model": "vancomycin-auc",
+    "arms": [{"name": "q12h", "regimen": {"dose_mg_per_kg": 15, "interval_h": 12, "n_doses": 6}}],
+    "targets": [{"output": "auc24", "low": 400, "high": 600}],
+}
+
+
+def prepare_research(api: Any) -> tuple[str, str]:
+    """A cohort and a finished trial job of the matrix's researcher ``u`` (no site): the
+    ids the research routes name (the job, done, is neither cancelled nor resumed: 409)."""
+    from governance.identity.principal import Principal
+
+    cohort = api.service.cohorts.create(
+        Principal("u", "researcher"), json.dumps(MATRIX_COHORT).encode()
+    )
+    job = api.service.trials.jobs.start(
+        Principal("u", "researcher"), cohort.id, cohort.digest, "vancomycin-auc", "1",
+        {**MATRIX_TRIAL, "members_digest": cohort.digest}, 1, (40, 0), {},
+    )  # fmt: skip
+    api.service.trials.jobs.run(job.id)
+    api.service.trials.jobs.release(job.id, {"arms": []}, {})
+    return cohort.id, job.id
 
 
 def is_withheld(path: str, response: Any) -> bool:
@@ -228,6 +272,7 @@ def test_matrix(api: Any, demo_twins: list[Any], role: str, site: str) -> None:
         "/v1/devices/cgm-matrix/binding", json={"patient_id": "p-1"}, headers=api.clinician
     )
     assert bound.status_code == 201, bound.text
+    research = prepare_research(api)
     if role == "clinician":
         headers = api.headers("c", role, "st-mary" if site == "own" else "st-elsewhere")
     else:
@@ -238,7 +283,9 @@ def test_matrix(api: Any, demo_twins: list[Any], role: str, site: str) -> None:
         allowed = role in ALLOWED[(method, path)] and not (
             role == "clinician" and site == "other" and path in SITE_BOUND
         )
-        response = _request(api, method, path, headers, consent, features, released, role, twin)
+        response = _request(
+            api, method, path, headers, consent, features, released, role, twin, research
+        )
         cell = f"{method} {path} as {role}@{site}: {response.status_code} {response.text[:200]}"
         assert response.status_code != 401, cell
         if allowed:
@@ -254,6 +301,11 @@ def test_matrix(api: Any, demo_twins: list[Any], role: str, site: str) -> None:
                     path.endswith("/moves")
                     and response.status_code == 409
                     and "already on version" in response.json().get("detail", "")
+                )
+                or (  # authorised; the job is done: neither cancelled nor resumed
+                    path.startswith(JOB)
+                    and response.status_code == 409
+                    and "is done: only a" in response.json().get("detail", "")
                 )
             ), cell
         else:

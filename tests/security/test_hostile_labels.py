@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from matplotlib.font_manager import FontProperties, findfont, get_font
@@ -174,3 +175,41 @@ def test_unknown_versions_of_registered_models_share_the_model_row(api: Api) -> 
     mine = [row for row in rows if row["model"] == "whas500-mortality"]
     assert {row["model_version"] for row in mine} <= {None, "1"}
     assert sum(row["refused"] for row in mine) == 3
+
+
+def _trial_job(label: str) -> dict[str, Any]:
+    quantiles = [[0.05, 300.0], [0.25, 380.0], [0.5, 450.0], [0.75, 520.0], [0.95, 640.0]]
+    arm = {
+        "name": label, "regimen": label, "n": 100,
+        "outputs": [{"output": "auc24", "unit": "mg·h/L", "mean": 451.0, "quantiles": quantiles}],
+        "attainment": [{"target": label, "hits": 40, "n": 100, "proportion": 0.4,
+                        "low": 0.31, "high": 0.5}],
+    }  # fmt: skip
+    difference = {"target": label, "difference": 0.0, "low": -0.1, "high": 0.1}
+    result = {
+        "level": 0.95,
+        "arms": [arm, {**arm, "name": "reference"}],
+        "comparisons": [{"arm": label, "reference": "reference", "attainment": [difference],
+                         "median_differences": []}],
+        "explanations": [{"arm": label, "output": "auc24", "mean_abs": [[label, 1.0]]}],
+    }  # fmt: skip
+    return {"id": "job-1", "model": "vancomycin-auc", "version": "1", "cohort": label,
+            "cohort_digest": "d" * 64, "patients": 100, "withdrawn": 0, "result": result,
+            "result_digest": "r" * 64, "release_audit_id": "a-1",
+            "request": {"targets": [{"output": "auc24", "low": 400, "high": 600}]}}  # fmt: skip
+
+
+@pytest.mark.parametrize("label", HOSTILE)
+def test_trial_report_draws_client_names_as_text_and_escapes_them(label: str) -> None:
+    """Arm names, regimens and targets come from the client: escaped in the HTML, drawn
+    as plain text in the charts."""
+    from api.cli.trial_report import render_report
+
+    page = render_report(_trial_job(label))
+    svgs = re.findall(r"<svg .*?</svg>", page, flags=re.DOTALL)
+    assert len(svgs) == 1
+    _checked_svg(svgs[0])
+    if "$" in label:
+        assert DOLLAR_GLYPH in svgs[0]  # the arm's name on the y axis, drawn as text
+    outside = re.sub(r"<svg .*?</svg>", "", page, flags=re.DOTALL)
+    assert "<script" not in outside and "<svg onload" not in outside

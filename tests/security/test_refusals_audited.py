@@ -29,7 +29,14 @@ from api.http.refusals import BAD_INPUT_STATUSES
 from models.demo_twins import DemoTwin
 from tests.api.helpers import features_of, prepare_patient, twin_named
 from tests.api.twin_course import TWIN_CATEGORIES, prepare_twin
-from tests.security.test_authorization_matrix import ALLOWED, CELLS, M, _request, _routes
+from tests.security.test_authorization_matrix import (
+    ALLOWED,
+    CELLS,
+    M,
+    _request,
+    _routes,
+    prepare_research,
+)
 
 REFUSALS = (403, 404, 409)
 DECISIONS = {
@@ -107,12 +114,13 @@ def test_every_refusal_of_every_route_is_audited_once(
         role,
         ("st-mary" if site == "own" else "st-elsewhere") if role == "clinician" else None,
     )
+    research = prepare_research(api)
     refused = read = 0
     for method, path in _routes(api.client.app):
         response, added = _answer_and_records(
             api,
             lambda m=method, p=path: _request(
-                api, m, p, headers, consent, features, released, role, twin
+                api, m, p, headers, consent, features, released, role, twin, research
             ),
         )
         where = f"{method} {path} as {role}@{site}: {response.status_code} {response.text[:200]}"

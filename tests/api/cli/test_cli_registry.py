@@ -86,3 +86,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "% (below the operating threshold of 50 %)" in flat or "% (at or above" in flat
     assert "AUC over 24 h (auc24):" in flat and "contribution (mg·h/L)" in flat
     assert "contribution (mg/week)" in flat and "probability =" not in flat
+    # the in-silico trial (issue 17): both arms' attainment with intervals, and released
+    assert flat.count("auc24 in [400, 600]:") >= 3  # two arms and their difference
+    assert "100,000 patients" in flat and "(95% interval" in flat
+    assert "released with audit record" in flat
