@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from api.composition.trial_runner import RayRunner
 
 from api.composition.trial_engine import Runners
+from api.composition.trial_runner import RayRunner
 from governance.identity.principal import Principal
 from tests.api.http.test_research_api import PLAN
 from tests.api.twin_course import VANCO
