@@ -35,7 +35,7 @@ class CohortController(Controller):
         return {"cohorts": [c.to_dict() for c in service.cohorts.listing(principal)]}
 
     @get("/{cohort_id:str}", sync_to_thread=True, summary="One cohort",
-         responses=errors(403, 404))  # fmt: skip
+         responses=errors(400, 403, 404))  # fmt: skip
     def read(self, cohort_id: str, service: TwinregService, principal: Principal) -> dict[str, Any]:
         return service.cohorts.get(principal, cohort_id).to_dict()
 
@@ -56,17 +56,17 @@ class JobController(Controller):
     dependencies = {"service": Provide(provide_service), "principal": Provide(provide_principal)}
 
     @get(sync_to_thread=True, summary="A job: its state, progress, and its result when done",
-         responses=errors(403, 404))  # fmt: skip
+         responses=errors(400, 403, 404))  # fmt: skip
     def read(self, job_id: str, service: TwinregService, principal: Principal) -> dict[str, Any]:
         return service.trials.job(principal, job_id)
 
     @delete(status_code=200, sync_to_thread=True, summary="Cancel a queued or running job",
-            responses=errors(403, 404, 409))  # fmt: skip
+            responses=errors(400, 403, 404, 409))  # fmt: skip
     def cancel(self, job_id: str, service: TwinregService, principal: Principal) -> dict[str, Any]:
         return service.trials.cancel(principal, job_id)
 
     @post("/resume", status_code=202, sync_to_thread=True,
           summary="Resume a failed or cancelled job from its finished chunks",
-          responses=errors(403, 404, 409))  # fmt: skip
+          responses=errors(400, 403, 404, 409))  # fmt: skip
     def resume(self, job_id: str, service: TwinregService, principal: Principal) -> dict[str, Any]:
         return service.trials.resume(principal, job_id)
