@@ -25,6 +25,13 @@ import pandas as pd
 from models import datasets
 from models.card import FeatureSpec, FeatureType, TwinCard, TwinKind
 from models.cox import CoxLinearModel
+from models.uncertainty import (
+    BoosterBootstrap,
+    CoxBootstrap,
+    LogisticCovariance,
+    ResidualRange,
+    Uncertainty,
+)
 
 SEED = 20240531
 HELD_OUT_FRACTION = 0.3
@@ -44,6 +51,8 @@ class DemoTwin:
     evaluation: pd.DataFrame
     #: Up to :data:`BACKGROUND_ROWS` training rows in card feature order, for explainers.
     background: npt.NDArray[np.float64]
+    #: How each patient's range is found (:mod:`models.uncertainty`); None: no range.
+    uncertainty: Uncertainty | None = None
 
 
 def _spec(
@@ -146,6 +155,10 @@ def _whas500_twins() -> list[DemoTwin]:
         random_state=SEED, n_jobs=2,
     ).fit(features, y)  # fmt: skip
     logit = LogisticRegression(max_iter=10_000, C=1.0).fit(features.to_numpy(dtype=np.float64), y)
+    booster_refits = BoosterBootstrap.fit(
+        booster_model, features.to_numpy(np.float64), y, seed=SEED
+    )
+    logit_covariance = LogisticCovariance.of_fit(logit, features.to_numpy(dtype=np.float64))
 
     envelope = _envelope(train, names)
 
@@ -175,6 +188,7 @@ def _whas500_twins() -> list[DemoTwin]:
             ),
             evaluation=evaluation,
             background=background,
+            uncertainty=booster_refits,
         ),
         DemoTwin(
             name="whas500-mortality-logit",
@@ -185,6 +199,7 @@ def _whas500_twins() -> list[DemoTwin]:
             ),
             evaluation=evaluation.copy(),
             background=background.copy(),
+            uncertainty=logit_covariance,
         ),
     ]
 
@@ -225,6 +240,13 @@ def _gbsg2_twin() -> DemoTwin:
         card=card,
         evaluation=_evaluation(held, names, {"time": "time", "event": "event"}),
         background=_background(train, names),
+        uncertainty=CoxBootstrap.fit(
+            model,
+            train[list(names)].to_numpy(dtype=np.float64),
+            train["time"].to_numpy(dtype=np.float64),
+            train["event"].to_numpy(dtype=bool),
+            seed=SEED,
+        ),
     )
 
 
@@ -256,6 +278,11 @@ def _diabetes_twin() -> DemoTwin:
         card=card,
         evaluation=_evaluation(held, names, {"y": "progression"}),
         background=_background(train, names),
+        uncertainty=ResidualRange.of_forest(
+            forest,
+            train[list(names)].to_numpy(dtype=np.float64),
+            train["progression"].to_numpy(dtype=np.float64),
+        ),
     )
 
 

@@ -6,12 +6,15 @@
       evaluation.csv                         held-out evaluation set
       environment.json                       models.environment.build_environment()
       background.csv                         optional: the explainer's background rows
+      uncertainty/                           optional: how each patient's range is found
+                                             (models.uncertainty.files)
 
 ``background.csv`` holds the rows SHAP explanations are taken against (training rows for
 a statistical twin, reference patients for a mechanistic one), with exactly the card's
 feature columns in card order. Versions registered before it existed have none; the
-runtime then falls back to held-out rows and says so. Nothing else is allowed in the
-directory, so the digest covers exactly what is loaded.
+runtime then falls back to held-out rows and says so. A version without ``uncertainty/``
+gives its predictions without a range. Nothing else is allowed in the directory, so the
+digest covers exactly what is loaded.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from models.card import TwinCard, TwinKind
 from models.environment import build_environment
 from models.errors import ModelsError
 from models.formats import load_model, model_filename, save_model
+from models.uncertainty import Uncertainty, load_uncertainty, save_uncertainty
 from registry.errors import ArtifactInvalid
 from registry.hashing import artifact_files, bytes_digest
 
@@ -57,11 +61,13 @@ def write_twin_layout(
     evaluation: pd.DataFrame,
     environment: dict[str, str] | None = None,
     background: pd.DataFrame | None = None,
+    uncertainty: Uncertainty | None = None,
 ) -> str:
     """Write the layout into ``directory``; returns the evaluation set's SHA-256.
 
     ``environment`` defaults to :func:`models.environment.build_environment` now;
-    ``background`` (the card's feature columns, in card order) is stored when given.
+    ``background`` (the card's feature columns, in card order) and ``uncertainty`` (how a
+    patient's range is found) are stored when given.
     """
     if environment is None:
         environment = build_environment()
@@ -73,6 +79,9 @@ def write_twin_layout(
     directory.mkdir(parents=True, exist_ok=True)
     try:
         save_model(kind, model, directory)
+        if uncertainty is not None:
+            save_uncertainty(kind, uncertainty, directory)
+            load_uncertainty(kind, directory, model)  # refuses one that does not fit the model
     except ModelsError as exc:
         raise ArtifactInvalid(str(exc)) from exc
     _write_json(directory / CARD_FILE, card.to_dict())
@@ -111,6 +120,8 @@ class TwinFiles:
     #: The registered background (None: registered without one) and its SHA-256.
     background: pd.DataFrame | None = None
     background_digest: str | None = None
+    #: How a patient's range is found (None: registered without one).
+    uncertainty: Uncertainty | None = None
 
 
 def read_twin(directory: Path, *, kind: TwinKind | None = None) -> TwinFiles:
@@ -122,6 +133,12 @@ def read_twin(directory: Path, *, kind: TwinKind | None = None) -> TwinFiles:
     wanted = expected_files(card.kind)
     if BACKGROUND_FILE in present:
         wanted = wanted | {BACKGROUND_FILE}
+    try:
+        model = load_model(card.kind, directory)
+        uncertainty, uncertainty_files = load_uncertainty(card.kind, directory, model)
+    except ModelsError as exc:
+        raise ArtifactInvalid(str(exc)) from exc
+    wanted = wanted | uncertainty_files
     if present != wanted:
         raise ArtifactInvalid(
             f"twin layout mismatch: missing {sorted(wanted - present)}, "
@@ -131,14 +148,18 @@ def read_twin(directory: Path, *, kind: TwinKind | None = None) -> TwinFiles:
     raw = (directory / EVALUATION_FILE).read_bytes()
     try:
         evaluation = pd.read_csv(directory / EVALUATION_FILE)
-        model = load_model(card.kind, directory)
-    except ModelsError as exc:
-        raise ArtifactInvalid(str(exc)) from exc
     except (ValueError, OSError) as exc:
         raise ArtifactInvalid(f"unreadable {EVALUATION_FILE}: {exc!r}") from exc
     background, background_digest = _read_background(directory, card)
     return TwinFiles(
-        card, model, evaluation, environment, bytes_digest(raw), background, background_digest
+        card,
+        model,
+        evaluation,
+        environment,
+        bytes_digest(raw),
+        background,
+        background_digest,
+        uncertainty,
     )
 
 

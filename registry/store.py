@@ -16,6 +16,7 @@ import pandas as pd
 
 from models.card import TwinCard, TwinKind
 from models.environment import build_environment, environment_differences
+from models.uncertainty import Uncertainty
 from registry import layout, names
 from registry._mlflow import already_exists, open_client, translated
 from registry.cache import LoadedCache
@@ -67,6 +68,8 @@ class LoadedTwin:
     #: its SHA-256; None for a version registered without one (an earlier release).
     background: pd.DataFrame | None = None
     background_sha256: str | None = None
+    #: How a patient's range is found (models.uncertainty); None: registered without one.
+    uncertainty: Uncertainty | None = None
 
 
 class TwinRegistry:
@@ -124,16 +127,18 @@ class TwinRegistry:
         evaluation: pd.DataFrame,
         registrant: str,
         background: pd.DataFrame | None = None,
+        uncertainty: Uncertainty | None = None,
     ) -> RegisteredVersion:
         """Store ``model`` safely with its card, evaluation set, environment and (when
-        given) the explainer's background rows; register it."""
+        given) the explainer's background rows and the way a patient's range is found;
+        register it."""
         name = names.model_name(name)
         registrant = names.registrant(registrant)
         environment = build_environment()
         with tempfile.TemporaryDirectory(prefix="twinreg-") as tmp:
             directory = Path(tmp) / layout.ARTIFACT_PATH
             evaluation_digest = layout.write_twin_layout(
-                directory, kind, model, card, evaluation, environment, background
+                directory, kind, model, card, evaluation, environment, background, uncertainty
             )
             digest = artifact_digest(directory)
             experiment_id = self._experiment()
@@ -278,6 +283,7 @@ class TwinRegistry:
             artifact_sha256=actual,
             background=files.background,
             background_sha256=files.background_digest,
+            uncertainty=files.uncertainty,
         )
         return self._cache.put((name, version), twin)
 

@@ -127,7 +127,7 @@ def _govern(service: TwinregService, twin: DemoTwin) -> str | None:
     background = pd.DataFrame(twin.background, columns=list(twin.card.feature_names))
     rv = service.register_version(
         DATA_SCIENTIST, twin.name, twin.card.kind, twin.model, twin.card, twin.evaluation,
-        background,
+        background, twin.uncertainty,
     )  # fmt: skip
     audit = service.run_bias_audit(VALIDATOR, twin.name, rv.version)
     if not audit["passed"]:

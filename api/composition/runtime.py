@@ -138,6 +138,9 @@ class RegistryRuntime:
             prediction["survival_probability"] = explained.survival_probability
             prediction["horizon"] = explained.horizon
             prediction["horizon_unit"] = state.card.horizon_unit
+        uncertainty = handle.twin.uncertainty
+        if uncertainty is not None:
+            prediction["range"] = uncertainty.range_for(row[0], explained.prediction).to_dict()
         if state.card.kind.is_mechanistic:
             prediction["output"] = output or state.card.default_output
             if options.get("trajectory"):

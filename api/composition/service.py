@@ -57,6 +57,7 @@ from governance.twins.bank import TwinBank
 from governance.twins.keys import PatientKeys
 from models.card import TwinCard, TwinKind
 from models.mechanistic import warm_up as warm_mechanistic_kernels
+from models.uncertainty import Uncertainty
 from registry import RegisteredVersion, TwinRegistry
 
 _log = logging.getLogger("twinreg.service")
@@ -151,12 +152,21 @@ class TwinregService:
         card: TwinCard,
         evaluation: pd.DataFrame,
         background: pd.DataFrame | None = None,
+        uncertainty: Uncertainty | None = None,
     ) -> RegisteredVersion:
         """The data scientist's Python entry point: log, register and record a version
-        (with ``background``, the rows its explanations are taken against)."""
+        (with ``background``, the rows its explanations are taken against, and
+        ``uncertainty``, how each patient's range is found: :mod:`models.uncertainty`)."""
         self.lifecycle.require(principal, name, "register")
         registered = self.registry.register(
-            name, kind, model, card, evaluation, registrant=principal.user, background=background
+            name,
+            kind,
+            model,
+            card,
+            evaluation,
+            registrant=principal.user,
+            background=background,
+            uncertainty=uncertainty,
         )
         self._record(principal, registered)
         return registered

@@ -184,10 +184,35 @@ class _Shape:
         return f"the reference patient (the model's base value over its background rows): {shown}"
 
 
-_POINT_ONLY = (
-    "none given: the model gives a point estimate for one patient (how well it does across "
-    "patients is in its validation dossier)"
+_NO_RANGE = (
+    "none given: this version was registered without a way to find one (how well it does "
+    "across patients is in its validation dossier)"
 )
+_POPULATION_RUN = (
+    "none given: the twin is run once at the values entered (a patient twin, calibrated "
+    "to the patient's own observations, gives a forecast band)"
+)
+_MEANINGS = {
+    "estimate": "how far the model's estimate for this patient could move had it been "
+    "fitted on another sample of the same population",
+    "outcome": "where the outcomes of patients like this one fell",
+}
+
+
+def uncertainty_words(
+    prediction: Mapping[str, Any], show: Any, *, event_of_survival: bool = False
+) -> str | None:
+    """The prediction's range (``prediction["range"]``) in words, its ends written with
+    ``show``; a range of survival shown as one of the event (``1 - S``) when asked."""
+    found = prediction.get("range")
+    if not isinstance(found, Mapping):
+        return None
+    low, high = float(found["low"]), float(found["high"])
+    if event_of_survival:
+        low, high = 1 - high, 1 - low
+    level = f"{100 * float(found['level']):.0f}%"
+    meaning = _MEANINGS.get(str(found["meaning"]), str(found["meaning"]))
+    return f"{level} range {show(low)}\u2013{show(high)}: {meaning} ({found['method']})"
 
 
 def _shape(card: TwinCard, prediction: Mapping[str, Any], explanation: Mapping[str, Any]) -> _Shape:
@@ -218,7 +243,7 @@ def _probability_shape(
         verdict,
         tone,
         (),
-        _POINT_ONLY,
+        uncertainty_words(prediction, _pct) or _NO_RANGE,
         "change of the probability, in percentage points"
         + (
             ", each added to those above it (the log-odds add exactly: details below)"
@@ -255,7 +280,7 @@ def _survival_shape(
                 f"{lp:+.3f}: hazard {math.exp(lp - base):.2f} times the reference patient's",
             ),
         ),
-        _POINT_ONLY,
+        uncertainty_words(prediction, _pct, event_of_survival=True) or _NO_RANGE,
         f"change of the probability of the event by {when}, in percentage points, each "
         "added to those above it (the log partial hazards add exactly: details below)",
         "",
@@ -283,7 +308,8 @@ def _value_shape(card: TwinCard, prediction: Mapping[str, Any]) -> _Shape:
         verdict,
         tone,
         (),
-        _value_uncertainty(card, value, unit),
+        uncertainty_words(prediction, lambda v: f"{v:.4g} {unit}".strip())
+        or _value_uncertainty(card, value, unit),
         f"change of the {('value in ' + unit) if unit else 'value'}, each feature's own share "
         "(they add up exactly to the value minus the reference patient's)",
         unit,
@@ -299,7 +325,7 @@ def _value_uncertainty(card: TwinCard, value: float, unit: str) -> str:
     this one turn out to need."""
     sd = card.extra.get("residual_sd_sqrt_dose")
     if card.error_scale != "sqrt" or not isinstance(sd, int | float) or value < 0:
-        return _POINT_ONLY
+        return _POPULATION_RUN if card.kind.is_mechanistic else _NO_RANGE
     root = math.sqrt(value)
     low, high = max(0.0, root - Z90 * sd) ** 2, (root + Z90 * sd) ** 2
     return (

@@ -14,6 +14,8 @@ from tests.conftest import Api
 
 M = "whas500-mortality"
 COX = "gbsg2-recurrence"
+LOGIT = "whas500-mortality-logit"
+FOREST = "diabetes-progression"
 VANCO = "vancomycin-auc"
 
 
@@ -60,7 +62,56 @@ def test_a_classifier_result_is_a_decision_card(api: Api, demo_twins: list[DemoT
     row = re.search(r'data-testid="contribution-sysbp">(.*?)</tr>', page)
     assert row and " mmHg</td>" in row.group(1) and " points</td>" in row.group(1)
     assert "<summary>The attribution in log odds space" in page
-    assert "uncertainty" in page and "point estimate" in page
+    # the range is the version's own refits' for this patient, in the card's words
+    assert twin.uncertainty is not None
+    row = [features_of(twin)[n] for n in twin.card.feature_names]
+    expected = twin.uncertainty.range_for(row, 0.0)
+    shown = _uncertainty(page)
+    assert shown.startswith(f"90% range {_pct(expected.low)}\u2013{_pct(expected.high)}: ")
+    assert "had it been fitted on another sample" in shown and "50 refits on bootstrap" in shown
+    low, high = _ends(shown)
+    assert low <= float(_value(page).rstrip("%")) <= high
+
+
+def _uncertainty(page: str) -> str:
+    match = re.search(r'data-testid="uncertainty">([^<]+)<', page)
+    assert match, page[:2000]
+    return match.group(1)
+
+
+def _pct(p: float) -> str:
+    return f"{100 * p:.1f}%"
+
+
+def _ends(shown: str) -> tuple[float, float]:
+    match = re.match(r"90% range ([\d.]+)%?[^\u2013]*\u2013([\d.]+)", shown)
+    assert match, shown
+    return float(match.group(1)), float(match.group(2))
+
+
+def test_the_logistic_and_forest_twins_give_their_own_ranges(
+    api: Api, demo_twins: list[DemoTwin]
+) -> None:
+    logit, forest = twin_named(demo_twins, LOGIT), twin_named(demo_twins, FOREST)
+    consented(api.service, "card-6", logit)
+    consented(api.service, "card-7", forest)
+    sign_in_clinician(api)
+    page = _post(api, predict_form(logit, "card-6", features_of(logit)))
+    assert page.startswith("200"), page[:3000]
+    shown = _uncertainty(page)
+    assert "covariance over the" in shown and "by the delta method" in shown
+    low, high = _ends(shown)
+    assert low < float(_value(page).rstrip("%")) < high
+    page = _post(api, predict_form(forest, "card-7", features_of(forest)))
+    assert page.startswith("200"), page[:3000]
+    shown = _uncertainty(page)
+    assert "where the outcomes of patients like this one fell" in shown
+    assert "split-conformal on the out-of-bag residuals" in shown
+    low, high = _ends(shown)
+    value = float(_value(page).split()[0])
+    assert forest.uncertainty is not None
+    half = forest.uncertainty.to_dict()["half_width"]
+    assert abs(high - value - half) < 0.01 * half and max(0, value - half) - 0.01 <= low < value
 
 
 def test_the_cox_twin_says_its_survival_at_the_horizon(
@@ -79,6 +130,10 @@ def test_the_cox_twin_says_its_survival_at_the_horizon(
     assert survival, page[:4000]
     assert abs(float(survival.group(1)) + float(_value(page).rstrip("%")) - 100) < 0.11
     assert "times the reference patient's" in page
+    shown = _uncertainty(page)  # a range of the event by the horizon, as the headline
+    assert "200 refits on bootstrap resamples" in shown and "baseline survival" in shown
+    low, high = _ends(shown)
+    assert low < float(_value(page).rstrip("%")) < high
 
 
 def test_a_mechanistic_result_is_judged_against_its_target(
@@ -95,6 +150,7 @@ def test_a_mechanistic_result_is_judged_against_its_target(
     assert 'data-testid="verdict">above the 400\u2013600 mg·h/L target range<' in page
     assert 'data-testid="trajectory"' in page
     assert re.search(r'data-testid="contribution-dose_mg">.*?1750 mg</td>', page)
+    assert _uncertainty(page).startswith("none given: the twin is run once at the values")
 
 
 def test_outside_the_validated_population_treatment_is_withheld_research_flagged(

@@ -1,0 +1,97 @@
+"""A gradient-boosted twin's range: refits on bootstrap resamples of its training rows.
+
+Trees have no coefficient covariance to carry forward, so the honest measure of how much
+one patient's estimate depends on the sample is to refit: the same estimator (every
+hyperparameter as registered, one thread) on rows drawn with replacement, each refit's
+estimate for the patient computed like the model's own (the margin, through the sigmoid
+for a classifier), and the central 90 % of them taken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import xgboost as xgb
+from scipy.special import expit
+
+from models.errors import ArtifactFormatError
+from models.uncertainty.patient_range import PatientRange, percentile_range, resamples
+
+FloatArray = npt.NDArray[np.float64]
+METHOD = "booster_bootstrap"
+#: Refits stored with a version (300 trees of depth 3 on 350 rows: about 0.1 s each).
+REFITS = 50
+
+
+@dataclass(frozen=True, eq=False)
+class BoosterBootstrap:
+    boosters: tuple[xgb.Booster, ...]
+    classifier: bool
+    rows: int
+
+    def __post_init__(self) -> None:
+        if len(self.boosters) < 20:
+            raise ArtifactFormatError("a bootstrap of boosters needs at least 20 refits")
+        for booster in self.boosters:
+            booster.set_param({"nthread": 1})
+
+    @classmethod
+    def fit(
+        cls,
+        estimator: xgb.XGBModel,
+        X: npt.ArrayLike,
+        y: npt.ArrayLike,
+        *,
+        refits: int = REFITS,
+        seed: int = 0,
+    ) -> BoosterBootstrap:
+        """Refit ``estimator``'s hyperparameters on ``refits`` resamples of ``X, y``."""
+        matrix = np.asarray(X, dtype=np.float64)
+        target = np.asarray(y)
+        params = {**estimator.get_params(), "n_jobs": 1}
+        classifier = isinstance(estimator, xgb.XGBClassifier)
+        boosters = []
+        for rows in resamples(matrix.shape[0], refits, seed):
+            if classifier and np.unique(target[rows]).size < 2:
+                continue  # a resample of one class fits no classifier
+            refit = type(estimator)(**params).fit(matrix[rows], target[rows])
+            boosters.append(refit.get_booster())
+        return cls(tuple(boosters), classifier, matrix.shape[0])
+
+    def check_matches(self, model: object) -> None:
+        if not isinstance(model, xgb.Booster) or any(
+            b.num_features() != model.num_features() for b in self.boosters
+        ):
+            raise ArtifactFormatError("the refits read another number of features than the model")
+
+    def estimates(self, row: npt.ArrayLike) -> FloatArray:
+        """Each refit's estimate for ``row`` (a probability for a classifier)."""
+        x = np.asarray(row, dtype=np.float32).reshape(1, -1)
+        margins = np.array(
+            [float(b.inplace_predict(x, predict_type="margin")[0]) for b in self.boosters]
+        )
+        if not self.classifier:
+            return margins
+        result: FloatArray = expit(margins)
+        return result
+
+    def range_for(self, row: npt.ArrayLike, point: float) -> PatientRange:
+        low, high = percentile_range(self.estimates(row))
+        return PatientRange(
+            low,
+            high,
+            "probability" if self.classifier else "value",
+            "estimate",
+            f"{len(self.boosters)} refits on bootstrap resamples of the {self.rows} training rows",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": METHOD,
+            "rows": self.rows,
+            "classifier": self.classifier,
+            "refits": len(self.boosters),
+        }
