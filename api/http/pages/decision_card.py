@@ -50,6 +50,8 @@ class DecisionCard:
     tone: str
     facts: tuple[tuple[str, str], ...]
     uncertainty: str
+    #: The range beside the value ("90% range 15.2%\u201331.0%"); empty without one.
+    range_short: str
     inside: bool
     envelope_words: str
     base_words: str
@@ -142,6 +144,7 @@ def build_card(
         shape.tone,
         shape.facts,
         shape.uncertainty,
+        _short(shape.uncertainty),
         inside,
         envelope_words,
         shape.base_words(base),
@@ -197,6 +200,12 @@ _MEANINGS = {
     "fitted on another sample of the same population",
     "outcome": "where the outcomes of patients like this one fell",
 }
+
+
+def _short(uncertainty: str) -> str:
+    """The level and ends of a range's words (every range is worded "90% range a\u2013b:
+    what it is (how)"); empty for "none given"."""
+    return uncertainty.split(":", 1)[0] if uncertainty[:1].isdigit() else ""
 
 
 def uncertainty_words(

@@ -76,6 +76,8 @@ def test_prediction_pages(web: Web, service: TwinregService, demo_twins: list[De
     assert web.testid("decision").text == "Released"
     assert web.testid("headline").text.startswith("Probability of death")
     assert web.testid("envelope").text == "Within the validated population"
+    assert web.testid("range-short").text.startswith("90% range ")
+    assert "50 refits on bootstrap resamples" in web.testid("uncertainty").text
     shoot(web, "result-classifier")
     web.find('[data-testid="attribution-detail"] summary').click()
     assert web.testid("waterfall").is_displayed()
@@ -100,7 +102,15 @@ def test_survival_and_withheld_pages(
     _fill(web, "shot-2", features_of(cox))
     web.click("#predict")
     assert "Event-free survival at 1826 days" in web.testid("decision-card").text
+    assert web.testid("range-short").text.startswith("90% range ")
     shoot(web, "result-cox")
+    forest = twin_named(demo_twins, "diabetes-progression")
+    consented(service, "shot-4", forest)
+    web.open(f"/ui/predict?model={forest.name}")
+    _fill(web, "shot-4", features_of(forest))
+    web.click("#predict")
+    assert "patients like this one" in web.testid("uncertainty").text
+    shoot(web, "result-forest")
     service.patients.register(CLINICIAN, "shot-3", SITE)
     web.open(f"/ui/predict?model={M}")
     _fill(web, "shot-3", features_of(twin_named(demo_twins, M)))
