@@ -37,8 +37,9 @@ def registered_demo(
     out: dict[str, tuple[DemoTwin, RegisteredVersion]] = {}
     for twin in demo_twins:
         version = twin_registry.register(
-            twin.name, twin.card.kind, twin.model, twin.card, twin.evaluation, "dana"
-        )
+            twin.name, twin.card.kind, twin.model, twin.card, twin.evaluation, "dana",
+            uncertainty=twin.uncertainty,
+        )  # fmt: skip
         out[twin.name] = (twin, version)
     return out
 

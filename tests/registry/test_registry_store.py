@@ -14,6 +14,7 @@ from mlflow import MlflowClient
 
 from models.card import TwinKind
 from models.cox import CoxLinearModel
+from models.demo_twins import DemoTwin
 from models.environment import build_environment
 from registry import (
     ArtifactInvalid,
@@ -58,6 +59,27 @@ def test_round_trip_every_demo_twin(twin_registry: TwinRegistry, registered_demo
         np.testing.assert_array_equal(
             _predict(twin.card.kind, loaded.model, x), _predict(twin.card.kind, twin.model, x)
         )
+        # the way each patient's range is found comes back with the version, bit for bit
+        assert twin.uncertainty is not None and loaded.uncertainty is not None
+        for row in x[:5]:
+            assert loaded.uncertainty.range_for(row, 50.0) == twin.uncertainty.range_for(row, 50.0)
+
+
+def test_an_edited_range_is_refused(
+    twin_registry: TwinRegistry, registered_demo, demo_twins: list[DemoTwin]
+) -> None:
+    """The uncertainty folder is part of the artifact: a refit changed after registration
+    is a tampered version, and the version is not served."""
+    twin = next(t for t in demo_twins if t.name == "whas500-mortality")
+    registered = twin_registry.register(
+        "range-probe", twin.card.kind, twin.model, twin.card, twin.evaluation, "dana",
+        uncertainty=twin.uncertainty,
+    )  # fmt: skip
+    directory = _source_dir(twin_registry, "range-probe", registered.version)
+    refit = directory / "uncertainty" / "refit-007.ubj"
+    refit.write_bytes((directory / "uncertainty" / "refit-008.ubj").read_bytes())
+    with pytest.raises(ArtifactTampered):
+        twin_registry.load("range-probe", registered.version, registered.artifact_sha256)
 
 
 def test_version_tags_and_describe(twin_registry: TwinRegistry, registered_demo) -> None:

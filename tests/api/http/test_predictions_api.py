@@ -118,6 +118,21 @@ def test_released_for_every_kind(
     if name == "gbsg2-recurrence":
         survival = body["prediction"]["survival_probability"]
         assert 0.0 < survival < 1.0
+    # each patient's 90% range, as the version's registered method finds it
+    found = body["prediction"]["range"]
+    assert twin.uncertainty is not None
+    row = [features_of(twin, 1)[n] for n in twin.card.feature_names]
+    expected = twin.uncertainty.range_for(row, body["prediction"]["value"]).to_dict()
+    assert found == pytest.approx(expected)
+    assert (
+        found["level"] == 0.9
+        and found["of"]
+        == {
+            "whas500-mortality-logit": "probability",
+            "gbsg2-recurrence": "survival_probability",
+            "diabetes-progression": "value",
+        }[name]
+    )
 
 
 def test_plot_svg_on_request(api: Any, demo_twins: list[DemoTwin]) -> None:
