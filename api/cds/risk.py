@@ -99,11 +99,24 @@ def risk_card(
         text,
         "warning" if above else "info",
         cards.released_source(base, decision),
-        _detail(decision, values, explanation, what),
+        _detail(decision, values, explanation, what + _range(prediction)),
         [cards.link(f"{decision.model} v{decision.model_version} in twinreg",
                     cards.source(base, decision.model, decision.model_version)["url"])],
         overrideReasons=cards.override_reasons(),
     )  # fmt: skip
+
+
+def _range(prediction: dict[str, Any]) -> str:
+    """The prediction's 90% range, as a probability like the value, or a value."""
+    found = prediction.get("range")
+    if not isinstance(found, dict):
+        return ""
+    low, high = float(found["low"]), float(found["high"])
+    if found.get("of") == "survival_probability":
+        return f" (90% range of survival at the horizon {low:.0%}\u2013{high:.0%})"
+    if found.get("of") == "probability":
+        return f" (90% range {low:.0%}\u2013{high:.0%})"
+    return f" (90% range {low:.3g}\u2013{high:.3g})"
 
 
 def _detail(

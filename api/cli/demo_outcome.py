@@ -37,7 +37,7 @@ def outcome_sentence(card: TwinCard, prediction: Mapping[str, Any]) -> str:
     outcome = _TRAILING_UNIT.sub("", card.outcome)
     kind, value = prediction.get("kind"), float(prediction["value"])
     if kind == "probability":
-        text = f"probability of {outcome}: {_percent(value)}"
+        text = f"probability of {outcome}: {_percent(value)}{range_words(prediction)}"
         threshold = prediction.get("threshold")
         if threshold is not None:
             side = "at or above" if value >= float(threshold) else "below"
@@ -47,12 +47,31 @@ def outcome_sentence(card: TwinCard, prediction: Mapping[str, Any]) -> str:
         horizon = f"{float(prediction['horizon']):g} {prediction.get('horizon_unit', '')}"
         return (
             f"probability of no {outcome} within {horizon.strip()}: "
-            f"{_percent(float(prediction['survival_probability']))} "
+            f"{_percent(float(prediction['survival_probability']))}{range_words(prediction)} "
             f"(relative risk score {value:.2f})"
         )
     unit = output_unit(card)
     named = f" ({prediction['output']})" if prediction.get("output") else ""
-    return f"{outcome}{named}: {value:,.1f} {unit}".rstrip() + ("" if unit else " (no unit given)")
+    return (
+        f"{outcome}{named}: {value:,.1f} {unit}".rstrip()
+        + ("" if unit else " (no unit given)")
+        + range_words(prediction, unit)
+    )
+
+
+def range_words(prediction: Mapping[str, Any], unit: str = "") -> str:
+    """`` (90 % range a-b)``: the prediction's range, or '' without one; an outcome's
+    range says so."""
+    found = prediction.get("range")
+    if not isinstance(found, Mapping):
+        return ""
+    low, high = float(found["low"]), float(found["high"])
+    if found.get("of") in ("probability", "survival_probability"):
+        ends = f"{_percent(low).removesuffix(' %')}\u2013{_percent(high)}"
+    else:
+        ends = f"{low:,.1f}\u2013{high:,.1f} {unit}".rstrip()
+    what = " of patients like this one" if found.get("meaning") == "outcome" else ""
+    return f" (90 % range{what} {ends})"
 
 
 def scale_sentence(card: TwinCard, explanation: Mapping[str, Any]) -> str:

@@ -57,6 +57,11 @@ def test_a_probability_is_a_percentage_of_the_cards_outcome_beside_its_threshold
         "patient's -1.19 (23.4 %)"
     )
     assert contribution_unit(WHAS, "log_odds") == "log-odds"
+    ranged = {**prediction, "range": {"low": 0.152, "high": 0.31, "of": "probability",
+                                      "meaning": "estimate"}}  # fmt: skip
+    assert outcome_sentence(WHAS, ranged).startswith(
+        "probability of death during follow-up: 23.4 % (90 % range 15.2\u201331 %) (below"
+    )
 
 
 def test_a_survival_twin_says_its_survival_at_the_horizon_not_only_a_risk_score() -> None:
@@ -70,6 +75,8 @@ def test_a_survival_twin_says_its_survival_at_the_horizon_not_only_a_risk_score(
     assert outcome_sentence(GBSG2, prediction) == (
         "probability of no recurrence or death within 1826 days: 71.2 % (relative risk score 1.23)"
     )
+    prediction["range"] = {"low": 0.6, "high": 0.8, "of": "survival_probability"}
+    assert "71.2 % (90 % range 60\u201380 %) (relative" in outcome_sentence(GBSG2, prediction)
 
 
 def test_a_mechanistic_output_carries_the_unit_its_card_states() -> None:
@@ -77,6 +84,10 @@ def test_a_mechanistic_output_carries_the_unit_its_card_states() -> None:
     prediction = {"kind": "value", "value": 614.71, "output": "auc24"}
     assert outcome_sentence(VANCO, prediction) == (
         "vancomycin exposure at steady state: AUC over 24 h (auc24): 614.7 mg·h/L"
+    )
+    outcome = {"low": 500.0, "high": 729.4, "of": "value", "meaning": "outcome"}
+    assert outcome_sentence(VANCO, {**prediction, "range": outcome}).endswith(
+        "614.7 mg·h/L (90 % range of patients like this one 500.0\u2013729.4 mg·h/L)"
     )
     explanation = {"output_space": "raw", "base_value": 471.1, "output_value": 614.71}
     assert scale_sentence(VANCO, explanation).endswith(

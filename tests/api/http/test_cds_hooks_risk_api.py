@@ -87,6 +87,8 @@ def test_the_risk_card_is_the_released_prediction(
     assert action == "prediction" and decision["decision"] == "released"
     assert decision["principal"] == {"user": "carla", "role": "clinician", "site": "st-mary"}
     assert "| feature | value | contribution | from |" in card["detail"]
+    found = direct.json()["prediction"]["range"]  # the same range, in the card's detail
+    assert f"(90% range {found['low']:.0%}\u2013{found['high']:.0%})" in card["detail"]
 
 
 def test_missing_features_give_an_info_card_naming_them(
