@@ -22,6 +22,7 @@ from governance.validation.change_control import change_control
 from governance.validation.dossier import DossierEvidence
 from governance.validation.dossier_limits import DossierLimits
 from governance.validation.dossier_store import DossierCriteria, DossierView
+from models.uncertainty.evidence import range_evidence
 from models.validation import (
     BootstrapSettings,
     ValidationDataError,
@@ -55,6 +56,7 @@ def dossier_evidence(
         raise Conflict(
             f"cannot compute the dossier of {state.model} v{state.version}: {exc}"
         ) from exc
+    validation["ranges"] = range_evidence(card, twin.model, twin.uncertainty, twin.evaluation)
     X = twin.evaluation.loc[:, list(served.feature_names)].to_numpy(dtype=np.float64)
 
     def rebuild() -> TwinExplainer:

@@ -4,6 +4,7 @@ expired sessions, and the anchored public paths of the bearer middleware."""
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -207,3 +208,24 @@ def test_the_dossier_on_the_version_page_shows_the_explainer_background(api: Api
     assert '<p data-testid="dossier-background">Background: 100 rows; registered with the' in (
         page.text
     )
+
+
+def test_the_dossier_shows_how_each_patient_range_is_found_and_how_it_held(api: Api) -> None:
+    """The validator reads each version's range method, the ranges' widths over the
+    held-out rows and, for a range of the outcome, how often the outcome fell inside."""
+    _sign_in(api, api.token("victor", "validator"))
+    page = html.unescape(api.client.get("/ui/models/diabetes-progression/versions/1").text)
+    ranges = re.search(r'data-testid="dossier-ranges">(.*?)</p>', page, re.S)
+    assert ranges, page[:3000]
+    text = re.sub(r"<[^>]+>|\s+", " ", ranges.group(1))
+    assert "split-conformal on the out-of-bag residuals" in text
+    assert "a range of the outcome. Over the 133 held-out rows: median width" in text
+    coverage = re.search(r'data-testid="range-coverage">(\d+) %<', page)
+    assert coverage and 82 <= int(coverage.group(1)) <= 97
+    page = html.unescape(api.client.get("/ui/models/gbsg2-recurrence/versions/1").text)
+    ranges = re.search(r'data-testid="dossier-ranges">(.*?)</p>', page, re.S)
+    assert ranges and "200 refits on bootstrap" in ranges.group(1)
+    assert "a range of the estimate" in ranges.group(1) and " points (one in ten" in ranges.group(1)
+    assert "range-coverage" not in ranges.group(1)
+    page = html.unescape(api.client.get("/ui/models/vancomycin-auc/versions/1").text)
+    assert "none registered with this version" in page
