@@ -40,7 +40,7 @@ def _register(service: TwinregService, twin: DemoTwin) -> str:
     background = pd.DataFrame(twin.background, columns=list(twin.card.feature_names))
     return service.register_version(
         DATA_SCIENTIST, twin.name, twin.card.kind, twin.model, twin.card, twin.evaluation,
-        background,
+        background, twin.uncertainty,
     ).version  # fmt: skip
 
 
@@ -64,6 +64,7 @@ def test_validator_pages(
     assert "non-inferior" in web.testid("change-control-table").text
     assert "female (1)" in web.testid("subgroups-gender").text
     assert "max_tpr_gap" in web.testid("gaps-gender").text
+    assert "by the delta method" in web.testid("dossier-ranges").text
     shoot(web, shots, "version-candidate-ready")
 
     web.open(f"/ui/models/diabetes-progression/versions/{unready}")
