@@ -38,7 +38,7 @@ def patient_path(patient_id: str) -> str:
     return f"{PAGES}/patients/{quote(patient_id, safe='')}"
 
 
-def _site(site: str) -> str | None:
+def site_named(site: str) -> str | None:
     """The ``?site=`` named (``None``: the caller's own)."""
     return site.strip()[:128] or None
 
@@ -65,7 +65,7 @@ class PatientPages(Controller):
         the site."""
         service = service_of(request)
         service.lifecycle.require(principal, "*", "read")
-        chosen = _site(site)
+        chosen = site_named(site)
         if principal.site is None and chosen is None:
             return page("patient_sites.html", principal, sites=service.patients.sites(principal))
         if patient_id.strip():
@@ -79,7 +79,7 @@ class PatientPages(Controller):
     ) -> Template:
         service = service_of(request)
         patient_id = form_text(data, "patient_id", limit=200)
-        chosen = _site(site)
+        chosen = site_named(site)
         try:
             at = chosen or principal.site
             if at is None:
@@ -95,14 +95,14 @@ class PatientPages(Controller):
     def patient(
         self, request: Request[Any, Any, Any], principal: Principal, patient_id: str, site: str = ""
     ) -> Template:
-        return _patient_page(request, principal, patient_id, _site(site))
+        return _patient_page(request, principal, patient_id, site_named(site))
 
     @post("/{patient_id:str}/consents", status_code=200, sync_to_thread=True)
     def grant(
         self, request: Request[Any, Any, Any], principal: Principal, patient_id: str, data: Form,
         site: str = "",
     ) -> Template:  # fmt: skip
-        at_site = _site(site)
+        at_site = site_named(site)
         categories = data.get("data_categories", [])
         chosen = [categories] if isinstance(categories, str) else list(categories)
         try:
@@ -129,7 +129,7 @@ class PatientPages(Controller):
         self, request: Request[Any, Any, Any], principal: Principal, patient_id: str,
         consent_id: str, site: str = "",
     ) -> Template:  # fmt: skip
-        chosen = _site(site)
+        chosen = site_named(site)
         patients = service_of(request).patients
         consent = patients.withdraw(principal, patient_id, consent_id, chosen)
         notice = f"Consent for {consent.purpose} withdrawn; it applies to the next request."

@@ -98,7 +98,7 @@ def _scenarios(data: dict[str, Any], fields: list[Field]) -> list[tuple[str, Map
         changes = {
             f.name: number(data, f, prefix) for f in fields if form_text(data, prefix + f.name)
         }
-        name = form_text(data, f"s{i}_name", limit=60)
+        name = " ".join(form_text(data, f"s{i}_name", limit=60).split())  # a name on one line
         if name or changes:
             out.append((name or f"regimen {i}", changes))
     return out or [("as entered", {})]

@@ -2,7 +2,9 @@
 recommendation and thread (read through the audited thread call), and buttons that
 calibrate, forecast and recommend through the same service calls as the API (each through
 the release gate, each audited). A refusal of bad input or of the twin's state is shown on
-the page, recorded as the API records it."""
+the page, recorded as the API records it. A caller bound to no site whose role reads twins
+(an admin) names the site (``?site=``) and reads the page without its buttons: what passes
+the release gate is a clinician's of the patient's site."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from litestar.response import Template
 from api.composition.service import TwinregService
 from api.http.pages import twin_view as tv
 from api.http.pages.inline import refusal_words
-from api.http.pages.patients import INLINE, patient_path
+from api.http.pages.patients import INLINE, patient_path, site_named, site_query
 from api.http.pages.render import page
 from api.http.pages.session import provide_page_principal, service_of
 from api.http.pages.twin_forecasts import forecast_view
@@ -39,9 +41,12 @@ class PatientTwinPages(Controller):
 
     @get("/", sync_to_thread=True)
     def twin(
-        self, request: Request[Any, Any, Any], principal: Principal, patient_id: str, twin_id: str
-    ) -> Template:
-        return _twin_page(request, principal, patient_id, twin_id)
+        self, request: Request[Any, Any, Any], principal: Principal, patient_id: str,
+        twin_id: str, site: str = "",
+    ) -> Template:  # fmt: skip
+        """The twin read through its audited thread; a caller bound to no site (an admin,
+        whose role reads twins at every site) names the site and reads it without acting."""
+        return _twin_page(request, principal, patient_id, twin_id, site_named(site))
 
     @post("/calibrate", status_code=200, sync_to_thread=True, middleware=[EXPENSIVE])
     def calibrate(
@@ -115,13 +120,14 @@ def _twin_page(
     principal: Principal,
     patient_id: str,
     twin_id: str,
+    site: str | None = None,
     *,
     notice: str | None = None,
     error: str | None = None,
     status: int = 200,
 ) -> Template:
     service = service_of(request)
-    view, records, audit_id = service.twins.thread(principal, patient_id, twin_id, None)
+    view, records, audit_id = service.twins.thread(principal, patient_id, twin_id, site)
     states = [r for r in records if r.kind == "state" and r.status == "converged"]
     observations = [r for r in records if r.kind not in tv.OUTPUT_KINDS]
     forecast = _latest(records, "forecast")
@@ -134,6 +140,8 @@ def _twin_page(
         status=status,
         patient_id=patient_id,
         patient_path=patient_path(patient_id),
+        site=site or principal.site,
+        site_q=site_query(principal, site),
         twin=view,
         kind=kind,
         read_audit_id=audit_id,

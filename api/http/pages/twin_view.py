@@ -24,41 +24,56 @@ Z90 = 1.6448536269514722
 @dataclass(frozen=True)
 class Parameter:
     """A calibrated parameter in words: its unit, and the index of the log-scale deviation
-    (η) whose posterior SD gives its 90 % interval (``None``: held, with ``note``)."""
+    (η) whose posterior SD gives its 90 % interval (``None``: held, with ``note``).
+    ``symbol``: the conventional symbol shown once after the words (``CL``, a Greek
+    letter); none for a parameter whose words say it all (the calibration's code name is
+    never shown)."""
 
     words: str
     unit: str
     eta: int | None
     note: str = ""
+    symbol: str = ""
+
+    @property
+    def label(self) -> str:
+        """The words, with the symbol once: ``clearance (CL)``."""
+        return f"{self.words} ({self.symbol})" if self.symbol else self.words
 
 
 #: Each kind's parameters, as the calibrations name them (log-normal: θ = typical·exp(η), so
 #: a parameter monotone in one η has the interval θ·exp(±z·SD)).
 PARAMETERS: dict[str, dict[str, Parameter]] = {
     "pk_vancomycin": {
-        "CL": Parameter("clearance", "L/h", 0),
-        "V1": Parameter("central volume", "L", 1),
-        "Q": Parameter("inter-compartment clearance", "L/h", None),
-        "V2": Parameter("peripheral volume", "L", 2),
+        "CL": Parameter("clearance", "L/h", 0, symbol="CL"),
+        "V1": Parameter("central volume", "L", 1, symbol="V1"),
+        "Q": Parameter("inter-compartment clearance", "L/h", None, symbol="Q"),
+        "V2": Parameter("peripheral volume", "L", 2, symbol="V2"),
     },
     "glucose_t1d": {
-        "Vmx": Parameter("insulin action on glucose use", "mg/kg/min per pmol/L", 0),
-        "kp3": Parameter("insulin action on liver glucose output", "mg/kg/min per pmol/L", 1),
-        "kabs": Parameter("gut absorption rate of a meal", "1/min", 2),
+        "Vmx": Parameter("insulin action on glucose use", "mg/kg/min per pmol/L", 0, symbol="Vmx"),
+        "kp3": Parameter(
+            "insulin action on liver glucose output", "mg/kg/min per pmol/L", 1, symbol="kp3"
+        ),
+        "kabs": Parameter("gut absorption rate of a meal", "1/min", 2, symbol="kabs"),
     },
     "windkessel": {
-        "R_p": Parameter("peripheral resistance", "mmHg·s/mL", 0),
-        "C": Parameter("arterial compliance", "mL/mmHg", 1),
-        "R_c": Parameter("characteristic resistance", "mmHg·s/mL", None, "held (the card's)"),
+        "R_p": Parameter("peripheral resistance", "mmHg·s/mL", 0, symbol="Rp"),
+        "C": Parameter("arterial compliance", "mL/mmHg", 1, symbol="C"),
+        "R_c": Parameter(
+            "characteristic resistance", "mmHg·s/mL", None, "held (the card's)", symbol="Rc"
+        ),
         "stroke_volume": Parameter(
             "stroke volume", "mL", None, "held: resistance and compliance are relative to it"
         ),
     },
     "radiotherapy": {
         "initial_volume": Parameter("tumour volume at the course's start", "cm³", 0),
-        "growth_rate": Parameter("growth rate", "1/day", 1),
-        "alpha": Parameter("radiosensitivity alpha", "1/Gy", 2),
-        "beta": Parameter("radiosensitivity beta (alpha/10)", "1/Gy²", 2),
+        "growth_rate": Parameter("tumour growth rate", "1/day", 1),
+        "alpha": Parameter("radiosensitivity, linear term", "1/Gy", 2, symbol="\u03b1"),
+        "beta": Parameter(
+            "radiosensitivity, quadratic term", "1/Gy²", 2, symbol="\u03b2 = \u03b1/10"
+        ),
         "doubling_time": Parameter("volume doubling time without treatment", "days", 1),
     },
 }
@@ -121,13 +136,13 @@ def state_lines(state: Record, kind: str) -> list[Line]:
     sd = list(posterior.get("sd", ()))
     out = []
     for name, value in posterior["parameters"]:
-        p = named.get(name, Parameter(name, "", None))
+        p = named.get(name, Parameter(name.replace("_", " "), "", None))
         unit = f" {p.unit}" if p.unit else ""
         note = p.note
         if p.eta is not None and p.eta < len(sd):
             low, high = value * math.exp(-Z90 * sd[p.eta]), value * math.exp(Z90 * sd[p.eta])
             note = f"90% posterior interval {low:.3g}\u2013{high:.3g}{unit}"
-        out.append(Line(f"{p.words} ({name})", f"{value:.3g}{unit}", note))
+        out.append(Line(p.label, f"{value:.3g}{unit}", note))
     return out
 
 

@@ -53,3 +53,24 @@ def shoot(web: Web, directory: Path, name: str) -> list[Path]:
     finally:
         web.driver.set_window_size(*RESTORED)
     return saved
+
+
+def card_top_gaps(web: Web) -> dict[str, float]:
+    """Per card (by its test id): the space, in px, between the inside of the card's top
+    edge (its border and padding) and its first shown child's top (a hidden input shows
+    nothing): an empty band at a card's top reads as something missing."""
+    gaps: dict[str, float] = web.driver.execute_script(
+        """
+        const out = {};
+        document.querySelectorAll('.card').forEach((card, i) => {
+          const first = [...card.children].find(e => e.getClientRects().length > 0);
+          if (!first) return;
+          const style = getComputedStyle(card);
+          const inside = card.getBoundingClientRect().top + card.clientTop
+            + parseFloat(style.paddingTop);
+          out[card.dataset.testid || 'card-' + i] = first.getBoundingClientRect().top - inside;
+        });
+        return out;
+        """
+    )
+    return gaps

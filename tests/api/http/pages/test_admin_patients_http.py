@@ -11,13 +11,17 @@ from collections.abc import Mapping
 import pytest
 
 from api.cli.demo import CLINICIAN, SITE
+from api.cli.demo_twin import demo_observations
 from governance.errors import Forbidden
 from governance.identity.principal import Principal
-from tests.api.http.pages.clinician import csrf, sign_in_clinician
+from models.demo_twins import DemoTwin
+from tests.api.helpers import twin_named
+from tests.api.http.pages.clinician import consented, csrf, sign_in_clinician
 from tests.conftest import Api
 
 ADMIN = Principal("ada", "admin")
 OTHER = "st-luke"
+VANCO = "vancomycin-auc"
 
 
 def _sign_in_admin(api: Api) -> None:
@@ -102,3 +106,61 @@ def test_only_a_caller_bound_to_no_site_lists_the_sites(api: Api) -> None:
         api.service.patients.sites(Principal("val", "validator"))
     sign_in_clinician(api, "/ui/patients")
     assert OTHER not in _get(api, "/ui/patients")[1]
+
+
+def _calibrated_twin(api: Api, twins: list[DemoTwin], patient: str) -> str:
+    """A vancomycin twin of ``patient`` at the clinician's site, fed and calibrated."""
+    consented(api.service, patient, twin_named(twins, VANCO))
+    api.service.patients.grant(CLINICIAN, patient, "treatment", ["history"], None, None)
+    twin = api.service.twins.create(CLINICIAN, patient, VANCO, None, "treatment")
+    api.service.twins.ingest(CLINICIAN, patient, demo_observations(), None, None)
+    api.service.twins.calibrate(CLINICIAN, patient, twin.id)
+    return twin.id
+
+
+def test_an_admin_opens_a_patients_twin_and_reads_it_without_acting(
+    api: Api, mechanistic_twins: list[DemoTwin]
+) -> None:
+    twin_id = _calibrated_twin(api, mechanistic_twins, "tw-1")
+    _sign_in_admin(api)
+    status, page = _get(api, f"/ui/patients/tw-1?site={SITE}")
+    twin_page = f"/ui/patients/tw-1/twins/{twin_id}?site={SITE}"
+    assert status == 200 and f'href="{twin_page}" data-testid="twin-link"' in page, page[:4000]
+    status, page = _get(api, twin_page)
+    assert status == 200, page[:3000]
+    assert 'data-testid="state"' in page and 'data-testid="observations"' in page
+    assert 'data-testid="thread"' in page and f'href="/ui/patients/tw-1?site={SITE}"' in page
+    assert 'data-testid="twin-read-only"' in page  # no buttons that would be refused
+    assert 'id="calibrate"' not in page and 'data-testid="forecast-form"' not in page
+    (read,) = [b for b in _records(api, "twin.thread.read") if b["principal"] == ADMIN.to_audit()]
+    assert isinstance(read["records"], int) and read["records"] > 0
+    assert f'data-testid="read-audit-id">{read["record_id"]}</code>' in page
+
+
+def test_an_admin_is_refused_acting_on_a_twin_or_reading_it_without_a_site(
+    api: Api, mechanistic_twins: list[DemoTwin]
+) -> None:
+    twin_id = _calibrated_twin(api, mechanistic_twins, "tw-2")
+    _sign_in_admin(api)
+    refused = len(_records(api, "request.refused"))
+    status, page = _get(api, f"/ui/patients/tw-2/twins/{twin_id}")
+    assert status == 422 and "site is required" in page
+    status, page = _post(api, f"/ui/patients/tw-2/twins/{twin_id}/calibrate", {})
+    assert status == 403 and "a clinician of the patient's site does" in page
+    assert len(_records(api, "request.refused")) == refused + 2  # each refusal recorded
+    assert api.service.twins.bank.twin(read_key(api, "tw-2"), twin_id).state == 1
+
+
+def test_a_clinician_cannot_read_a_twin_of_another_site_by_naming_it(
+    api: Api, mechanistic_twins: list[DemoTwin]
+) -> None:
+    twin_id = _calibrated_twin(api, mechanistic_twins, "tw-3")
+    sign_in_clinician(api, "/ui/patients")
+    refused = len(_records(api, "request.refused"))
+    status, page = _get(api, f"/ui/patients/tw-3/twins/{twin_id}?site={OTHER}")
+    assert status == 403 and 'data-testid="thread"' not in page
+    assert len(_records(api, "request.refused")) == refused + 1
+
+
+def read_key(api: Api, patient: str) -> str:
+    return api.service.twins.patient(CLINICIAN, patient, "read", None)

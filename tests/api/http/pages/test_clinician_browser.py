@@ -191,6 +191,43 @@ def test_five_regimens_side_by_side_fit_at_800_px(
     shoot(web, "what-if-result-5")
 
 
+def _hidden_text(web: Web) -> list[str]:
+    """The what-if table's fields whose text is wider or taller than the field shows."""
+    found: list[str] = web.driver.execute_script(
+        "return [...document.querySelectorAll('.scenarios input, .scenarios textarea')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1)"
+        ".map(e => e.id + ' ' + JSON.stringify(e.value) + ' ' + e.scrollWidth + 'x'"
+        " + e.scrollHeight + '>' + e.clientWidth + 'x' + e.clientHeight)"
+    )
+    return found
+
+
+def test_what_if_fields_show_what_was_typed_at_800_px(
+    web: Web, service: TwinregService, mechanistic_twins: list[DemoTwin]
+) -> None:
+    _vancomycin_patient(web, service, mechanistic_twins, "shot-7", "simulate")
+    web.fill("#f_dose_mg", "1750.25")
+    for i in range(1, 6):
+        web.fill(f"#s{i}_name", f"{1000 + 250 * i} mg every 12 h after a loading dose")
+        web.fill(f"#s{i}_f_dose_mg", f"{1000 + 250 * i}.75")
+        web.fill(f"#s{i}_f_interval_h", "12.5")
+    web.fill("#s5_name", "2000_mg_every_12_h_after_a_loading_dose_of_25_mg_per_kg")  # no break
+    for width in (1366, 800):
+        web.driver.set_window_size(width, 900)
+        assert not _hidden_text(web), width
+        assert not _hidden_overflow(web), width
+    web.driver.set_window_size(1280, 1600)
+    shoot(web, "what-if-typed")
+    web.click("#simulate")
+    names = [e.text for e in web.all('[data-testid="scenario-name"]')]
+    assert names[0] == "1250 mg every 12 h after a loading dose", names
+    web.click("#again")
+    assert web.find("#s1_name").get_attribute("value") == names[0]  # kept for another go
+    web.driver.set_window_size(800, 900)
+    assert not _hidden_text(web)
+    web.driver.set_window_size(1280, 1600)
+
+
 def test_patient_and_twin_pages(
     web: Web, service: TwinregService, mechanistic_twins: list[DemoTwin]
 ) -> None:

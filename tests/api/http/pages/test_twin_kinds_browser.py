@@ -39,7 +39,7 @@ KINDS: dict[str, tuple[str, list[str], Any, str, str, str]] = {
         ["vitals", "imaging"],
         lambda: VITALS,
         "Planned heart rate (bpm)",
-        "peripheral resistance (R_p)",
+        "peripheral resistance (Rp)",
         "mmHg",
     ),
     "radiotherapy": (
@@ -47,7 +47,7 @@ KINDS: dict[str, tuple[str, list[str], Any, str, str, str]] = {
         ["imaging", "history", "medication"],
         lambda: FRACTIONS + VOLUMES,
         "Dose per fraction (Gy)",
-        "radiosensitivity alpha (alpha)",
+        "radiosensitivity, linear term (\u03b1)",
         "cm³",
     ),
 }
