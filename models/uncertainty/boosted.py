@@ -9,7 +9,7 @@ for a classifier), and the central 90 % of them taken.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from scipy.special import expit
 
 from models.errors import ArtifactFormatError
 from models.uncertainty.patient_range import PatientRange, percentile_range, resamples
+from models.uncertainty.tree_pack import PackedTrees
 
 FloatArray = npt.NDArray[np.float64]
 METHOD = "booster_bootstrap"
@@ -31,12 +32,15 @@ class BoosterBootstrap:
     boosters: tuple[xgb.Booster, ...]
     classifier: bool
     rows: int
+    #: The refits packed for evaluation together (:mod:`.tree_pack`).
+    _packed: PackedTrees = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.boosters) < 20:
             raise ArtifactFormatError("a bootstrap of boosters needs at least 20 refits")
         for booster in self.boosters:
             booster.set_param({"nthread": 1})
+        object.__setattr__(self, "_packed", PackedTrees.of(self.boosters))
 
     @classmethod
     def fit(
@@ -69,10 +73,7 @@ class BoosterBootstrap:
 
     def estimates(self, row: npt.ArrayLike) -> FloatArray:
         """Each refit's estimate for ``row`` (a probability for a classifier)."""
-        x = np.asarray(row, dtype=np.float32).reshape(1, -1)
-        margins = np.array(
-            [float(b.inplace_predict(x, predict_type="margin")[0]) for b in self.boosters]
-        )
+        margins = self._packed.margins(row)
         if not self.classifier:
             return margins
         result: FloatArray = expit(margins)

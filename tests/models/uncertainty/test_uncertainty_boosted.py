@@ -4,6 +4,7 @@ resamples, each patient's range the central 90 % of the refits' estimates."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import xgboost as xgb
 
@@ -64,3 +65,35 @@ def test_too_few_refits_or_another_model_are_refused(demo_twins: list[DemoTwin])
         refits.check_matches(
             xgb.XGBRegressor(n_estimators=2).fit(np.ones((4, 2)), np.arange(4)).get_booster()
         )
+
+
+def test_the_packed_refits_give_xgboosts_own_margins(demo_twins: list[DemoTwin]) -> None:
+    """Every refit's margin from the packed trees equals XGBoost's ``inplace_predict`` for
+    every held-out row (float32 leaves summed in float64: within 1e-5)."""
+    twin, _, refits = _twin(demo_twins)
+    X = twin.evaluation[NAMES].to_numpy(dtype=np.float64)
+    for row in X:
+        theirs = [
+            float(b.inplace_predict(row.astype(np.float32)[None, :], predict_type="margin")[0])
+            for b in refits.boosters
+        ]
+        np.testing.assert_allclose(refits._packed.margins(row), theirs, rtol=0, atol=1e-5)
+
+
+def test_packing_sends_a_row_left_below_the_threshold_and_refuses_categories() -> None:
+    X = np.array([[0.0], [1.0], [2.0], [3.0]] * 10)
+    y = np.array([0.0, 0.0, 10.0, 10.0] * 10)
+    model = xgb.XGBRegressor(n_estimators=1, max_depth=1, learning_rate=1.0, n_jobs=1).fit(X, y)
+    refits = BoosterBootstrap((model.get_booster(),) * 20, False, 40)
+    split = float(model.get_booster().trees_to_dataframe()["Split"].iloc[0])
+    for x in (split - 1e-3, split, split + 1e-3, 0.0, 3.0):
+        theirs = float(
+            model.get_booster().inplace_predict(np.array([[x]]), predict_type="margin")[0]
+        )
+        assert refits.estimates(np.array([x]))[0] == pytest.approx(theirs, abs=1e-6)
+    frame = pd.DataFrame({"c": pd.Categorical(["a", "b", "a", "b"] * 10)})
+    categorical = xgb.XGBRegressor(
+        n_estimators=1, max_depth=1, enable_categorical=True, tree_method="hist"
+    ).fit(frame, np.array([0.0, 10.0] * 20))
+    with pytest.raises(ArtifactFormatError, match="categorical"):
+        BoosterBootstrap((categorical.get_booster(),) * 20, False, 40)
