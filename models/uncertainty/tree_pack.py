@@ -1,14 +1,14 @@
 """Many XGBoost refits evaluated on one row at once, as packed arrays.
 
 Asking 50 boosters for one row's margin costs 50 calls into XGBoost (about 0.17-0.27 ms
-each, nearly all of it per-call overhead): 8-14 ms per prediction. Packed, every tree of
-every refit walks its row together, one level per step, in a few numpy gathers (well under
-a millisecond). The arrays come from each booster's own JSON model (exact float32
-thresholds and leaf values); a split sends the row left when ``x < threshold``, as XGBoost
-does for numerical splits (a missing value never reaches here: features are validated
-finite). Each refit's offset (its base score as a margin) is read back from XGBoost's own
-prediction at one row, so the packed margins equal ``inplace_predict(...,
-predict_type="margin")``, as tests/models/uncertainty hold them to.
+each, nearly all of it per-call overhead): 8-14 ms per prediction. Packed, one compiled
+loop walks every tree of every refit (15,000 trees of depth 3: about 0.2 ms; numpy
+gathers over the same arrays took 0.5-0.9 ms). The arrays come from each booster's own
+JSON model (exact float32 thresholds and leaf values); a split sends the row left when
+``x < threshold``, as XGBoost does for numerical splits (a missing value never reaches
+here: features are validated finite). Each refit's offset (its base score as a margin) is
+read back from XGBoost's own prediction at one row, so the packed margins equal
+``inplace_predict(..., predict_type="margin")``, as tests/models/uncertainty hold them to.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import xgboost as xgb
+from numba import njit
 
 from models.errors import ArtifactFormatError
 
@@ -87,19 +88,37 @@ class PackedTrees:
 
     def leaf_sums(self, row: npt.ArrayLike) -> FloatArray:
         """Each refit's sum of the leaves ``row`` reaches."""
-        x = np.asarray(row, dtype=np.float32).reshape(-1)
-        trees = np.arange(self.feature.shape[0])
-        node = np.zeros(trees.size, dtype=np.int64)
-        for _ in range(self.depth):
-            goes_left = x[self.feature[trees, node]] < self.threshold[trees, node]
-            node = np.where(goes_left, self.left[trees, node], self.right[trees, node])
-        sums = np.bincount(self.refit, weights=self.value[trees, node], minlength=self.offset.size)
-        return np.asarray(sums, dtype=np.float64)
+        x = np.ascontiguousarray(np.asarray(row, dtype=np.float32).reshape(-1))
+        sums = np.zeros(self.offset.size)
+        _walk(
+            x, self.feature, self.threshold, self.left, self.right, self.value,
+            self.refit, self.depth, sums,
+        )  # fmt: skip
+        return sums
 
     def margins(self, row: npt.ArrayLike) -> FloatArray:
         """Each refit's margin for ``row``, as XGBoost computes it."""
         result: FloatArray = self.leaf_sums(row) + self.offset
         return result
+
+
+@njit(cache=True)
+def _walk(
+    x: npt.NDArray[np.float32],
+    feature: IntArray,
+    threshold: npt.NDArray[np.float32],
+    left: IntArray,
+    right: IntArray,
+    value: FloatArray,
+    refit: IntArray,
+    depth: int,
+    sums: FloatArray,
+) -> None:
+    for t in range(feature.shape[0]):
+        node = 0
+        for _ in range(depth):
+            node = left[t, node] if x[feature[t, node]] < threshold[t, node] else right[t, node]
+        sums[refit[t]] += value[t, node]
 
 
 def _depth(left: IntArray, right: IntArray) -> int:
