@@ -5,7 +5,8 @@ bare     = booster.inplace_predict on a numpy row + XGBoost TreeSHAP (pred_contr
            the physical floor of a governed decision; the booster as the registry loads
            it (XGBoost's default threads). For reference also with a single-threaded
            copy, as the runtime serves it (api.composition.runtime), so that the ratio cannot hide
-           a threading gain;
+           a threading gain; and that copy with the version's 90% range (models.uncertainty:
+           50 refits walked as packed trees), the same work the governed path computes;
 governed = the full release gate in-process (policy, consent, approval, bias audit,
            envelope, explanation, additivity, audit commit);
 http     = the same request over HTTP to a server in another process on loopback, from a
@@ -20,18 +21,12 @@ All paths are measured in interleaved blocks, so that drift on the machine hits 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import socket
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,20 +37,17 @@ from numpy.typing import NDArray
 from rich.console import Console
 from rich.table import Table
 
+from api.cli.bench_http import LeanClient, server
 from api.cli.demo import CLINICIAN, SITE, run_demo
 from api.composition.service import TwinregService
 from api.composition.tokens import issue_token
+from models.uncertainty import Uncertainty
 
 FloatArray32 = NDArray[np.float32]
 MODEL = "whas500-mortality"
 PATIENT = "patient-001"
-#: How the benchmark (and ``twinreg serve``) runs uvicorn: uvloop, httptools with the read
-#: deadlines (api.http.read_timeouts), no access log (every decision is in the audit log;
-#: access lines would only cost time).
-UVICORN_OPTIONS = (
-    *("--loop", "uvloop", "--http", "api.http.read_timeouts:TimedHttpTools"),
-    "--no-access-log",
-)
+#: The single-threaded bare path with the version's per-patient range added.
+BARE_RANGED = "bare, single-threaded, + 90% range"
 
 
 def _timings(fn: Callable[[], object], rounds: int, warmup: int = 20) -> list[float]:
@@ -91,12 +83,6 @@ def _raw_commit(path: Path) -> Callable[[], None]:
     return commit
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class _Row:
     """The benchmark's one row and the booster it runs on, as the registry loads it."""
@@ -106,6 +92,8 @@ class _Row:
     names: list[str]
     features: dict[str, float]
     row32: FloatArray32
+    #: The version's per-patient range method (models.uncertainty), None without one.
+    uncertainty: Uncertainty | None
 
 
 def run_bench(service: TwinregService, rounds: int, console: Console | None = None) -> None:
@@ -130,7 +118,14 @@ def _approved_row(service: TwinregService) -> _Row:
     names = list(state.card.feature_names)
     row_df = twin.evaluation.loc[:, names].iloc[[0]]
     features = {n: float(row_df.iloc[0][n]) for n in names}
-    return _Row(state.version, booster, names, features, row_df.to_numpy(dtype=np.float32))
+    return _Row(
+        state.version,
+        booster,
+        names,
+        features,
+        row_df.to_numpy(dtype=np.float32),
+        twin.uncertainty,
+    )
 
 
 def _bare_paths(row: _Row, commit: Callable[[], None]) -> dict[str, Callable[[], object]]:
@@ -152,15 +147,26 @@ def _bare_paths(row: _Row, commit: Callable[[], None]) -> dict[str, Callable[[],
     def predict_only() -> None:
         booster.inplace_predict(row32, predict_type="margin")
 
-    return {
+    paths: dict[str, Callable[[], object]] = {
         "bare predict only": predict_only,
         "bare (predict+TreeSHAP+commit)": bare,
         "bare, single-threaded booster": bare_single,
     }
+    uncertainty = row.uncertainty
+    if uncertainty is not None:
+
+        def bare_ranged() -> None:
+            margin = float(single.inplace_predict(row32, predict_type="margin")[0])
+            single.predict(xgb.DMatrix(row32, feature_names=names, nthread=1), pred_contribs=True)
+            uncertainty.range_for(row32[0], 1 / (1 + np.exp(-margin)))
+            commit()
+
+        paths[BARE_RANGED] = bare_ranged
+    return paths
 
 
 def _governed_paths(
-    service: TwinregService, row: _Row, lean: _LeanClient, client: httpx.Client
+    service: TwinregService, row: _Row, lean: LeanClient, client: httpx.Client
 ) -> dict[str, Callable[[], object]]:
     """The full release gate in-process, and over HTTP from the lean client and httpx."""
     body = _body(row.features)
@@ -187,10 +193,10 @@ def _measure_paths(
     predictions/s of one lean client over HTTP."""
     with (
         tempfile.TemporaryDirectory() as tmp,
-        _server(service, 1) as base,
+        server(service, 1) as base,
         httpx.Client(base_url=base, headers=_headers(service), timeout=30) as client,
     ):
-        lean = _LeanClient(base, _headers(service), _body(row.features))
+        lean = LeanClient(base, _headers(service), _body(row.features))
         paths = {
             **_bare_paths(row, _raw_commit(Path(tmp) / "floor.db")),
             **_governed_paths(service, row, lean, client),
@@ -234,6 +240,11 @@ def _print_ratios(console: Console, t: dict[str, list[float]], rps: float) -> No
         f"  against the single-threaded bare: "
         f"{gov / _pct(t['bare, single-threaded booster'], 50):.2f}x"
     )
+    if BARE_RANGED in t:
+        console.print(
+            f"  against the single-threaded bare with the 90% range (the same work as the "
+            f"governed path computes): {gov / _pct(t[BARE_RANGED], 50):.2f}x"
+        )
     console.print(f"HTTP / in-process (p50):      {over_http / gov:.2f}x (target <= 1.3x)")
     console.print(
         f"  from an httpx client: {_pct(t['governed, over HTTP (httpx client)'], 50) / gov:.2f}x"
@@ -259,131 +270,6 @@ def _print_load(console: Console, service: TwinregService, features: dict[str, f
     console.print(load)
 
 
-@contextmanager
-def _server(
-    service: TwinregService, workers: int, extra_env: dict[str, str] | None = None
-) -> Iterator[str]:
-    """A real server in other processes on loopback (``extra_env`` added to its
-    environment); yields its base URL."""
-    port = _free_port()
-    env = dict(
-        os.environ,
-        **(extra_env or {}),
-        TWINREG_HOME=str(service.settings.home),
-        TWINREG_GOVERNANCE_URL=service.settings.governance_url,
-        TWINREG_TRACKING_URI=service.settings.tracking_uri,
-        TWINREG_ARTIFACT_ROOT=service.settings.artifact_root,
-        TWINREG_POLICIES=str(service.settings.policies_dir),
-        TWINREG_RATE_LIMIT="100000000",
-        # only the XGBoost twin is asked for: no mechanistic warm-up at start-up
-        TWINREG_WARM_UP="0",
-    )
-    command = [sys.executable, "-m", "uvicorn", "api.http.asgi:app", "--port", str(port)]
-    command += ["--workers", str(workers), "--log-level", "warning", *UVICORN_OPTIONS]
-    proc = subprocess.Popen(command, env=env)  # noqa: S603 (our interpreter, our module)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        ready = 0
-        while ready < 3 * workers:  # several answers: every worker is up
-            try:
-                ready += httpx.get(base + "/health", timeout=5).status_code == 200
-            except httpx.TransportError:
-                time.sleep(0.2)
-            if time.monotonic() > deadline:
-                raise RuntimeError("the benchmark server did not start")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-#: How a released prediction's body begins (``PredictionOut`` is encoded in field order):
-#: checked without parsing the whole body, as a load generator would.
-_RELEASED = b'{"decision":"released",'
-
-
-class _LeanClient:
-    """One keep-alive TCP connection speaking just the HTTP/1.1 this benchmark needs: the
-    request bytes built once; each call sends them, reads the response by its
-    Content-Length and checks that the prediction was released. What a load generator
-    such as wrk does, so that the client's own work does not count as the server's."""
-
-    def __init__(self, base: str, headers: dict[str, str], body: dict[str, object]) -> None:
-        host, port = base.removeprefix("http://").split(":")
-        self._address = (host, int(port))
-        payload = json.dumps(body).encode()
-        head = [
-            "POST /v1/predictions HTTP/1.1",
-            f"Host: {host}:{port}",
-            "Content-Type: application/json",
-            f"Content-Length: {len(payload)}",
-            *(f"{name}: {value}" for name, value in headers.items()),
-        ]
-        self._request = ("\r\n".join(head) + "\r\n\r\n").encode() + payload
-        self._socket: socket.socket | None = None
-        self._pending = b""
-
-    def predict(self) -> None:
-        status, data = self.post()
-        assert status == 200 and data.startswith(_RELEASED), data
-
-    def released(self) -> bool:
-        """One request; whether it came back as a released prediction."""
-        try:
-            status, data = self.post()
-            return status == 200 and data.startswith(_RELEASED)
-        except (OSError, ValueError):
-            self.close()
-            return False
-
-    def post(self) -> tuple[int, bytes]:
-        try:
-            return self._exchange()
-        except ConnectionError:  # the server closed an idle keep-alive connection
-            self.close()
-            return self._exchange()
-
-    def _exchange(self) -> tuple[int, bytes]:
-        if self._socket is None:
-            self._socket = socket.create_connection(self._address, timeout=30)
-            self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._pending = b""
-        self._socket.sendall(self._request)
-        data = self._pending
-        while b"\r\n\r\n" not in data:
-            data += self._receive()
-        head, _, rest = data.partition(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        status = int(lines[0].split()[1])
-        length = next(
-            (
-                int(line.partition(b":")[2])
-                for line in lines[1:]
-                if line.lower().startswith(b"content-length:")
-            ),
-            None,
-        )
-        if length is None:
-            raise ValueError(f"a response without Content-Length: {head[:200]!r}")
-        while len(rest) < length:
-            rest += self._receive()
-        self._pending = rest[length:]
-        return status, rest[:length]
-
-    def _receive(self) -> bytes:
-        assert self._socket is not None
-        chunk = self._socket.recv(65536)
-        if not chunk:
-            raise ConnectionError("the server closed the connection")
-        return chunk
-
-    def close(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
-
-
 def _headers(service: TwinregService) -> dict[str, str]:
     token = issue_token(service.token_key, CLINICIAN.user, "clinician", SITE, 3600)
     return {"Authorization": f"Bearer {token}"}
@@ -407,12 +293,12 @@ def run_load(
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
-    with _server(service, workers) as base:
+    with server(service, workers) as base:
         stop = time.monotonic() + seconds
 
         def client() -> None:
             nonlocal errors
-            lean = _LeanClient(base, _headers(service), body)
+            lean = LeanClient(base, _headers(service), body)
             try:
                 while time.monotonic() < stop:
                     t0 = time.perf_counter()

@@ -27,7 +27,8 @@ from rich.console import Console
 from rich.table import Table
 
 from api.cds.dosing import grid
-from api.cli.bench import _pct, _server
+from api.cli.bench import _pct
+from api.cli.bench_http import server
 from api.cli.demo import CLINICIAN, run_demo
 from api.cli.demo_twin import PATIENT as TWIN_PATIENT
 from api.cli.ehr import BASE, USER_ID, draft_order, issuer_files, risk_prefetch, token
@@ -102,7 +103,7 @@ def run_cds_bench(
     with tempfile.TemporaryDirectory() as tmp:
         env = {"TWINREG_PUBLIC_BASE_URL": BASE, "TWINREG_CDS_RATE_LIMIT": "100000000",
                "TWINREG_CDS_ISSUERS": str(issuer_files(Path(tmp), key))}  # fmt: skip
-        with _server(service, 1, env) as base, httpx.Client(base_url=base, timeout=60) as client:
+        with server(service, 1, env) as base, httpx.Client(base_url=base, timeout=60) as client:
             risk_http = _caller(client, key, "risk", risk_body)
             dosing_http = _caller(client, key, "vancomycin-dosing", dosing_body)
 

@@ -23,7 +23,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 from rich.console import Console
 
-from api.cli.bench import _server
+from api.cli.bench_http import server
 from api.cli.demo import CLINICIAN, SITE, register_demo_patients, run_demo
 from api.cli.demo_clinic_cgm import run_cgm_day
 from api.cli.ehr import BASE, USER_ID, course_bundle, draft_order, issuer_files, risk_prefetch
@@ -49,7 +49,7 @@ def run_clinic_demo(service: TwinregService, console: Console | None = None) -> 
     with tempfile.TemporaryDirectory() as tmp:
         env = {"TWINREG_PUBLIC_BASE_URL": BASE,
                "TWINREG_CDS_ISSUERS": str(issuer_files(Path(tmp), key))}  # fmt: skip
-        with _server(service, 1, env) as base, httpx.Client(base_url=base, timeout=120) as http:
+        with server(service, 1, env) as base, httpx.Client(base_url=base, timeout=120) as http:
             console.print(f"twinreg serving {service.settings.home} on {base}")
             http.headers["Authorization"] = f"Bearer {clinician}"
             console.rule("1. FHIR R4: the ward's EHR posts a transaction Bundle")
