@@ -24,20 +24,20 @@ from numba import njit
 from models.errors import ArtifactFormatError
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
+Float32Array = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, eq=False)
 class PackedTrees:
-    #: Per tree (rows) and node (columns, padded): the feature tested, the threshold, the
-    #: children (a leaf is its own child) and the leaf value.
-    feature: IntArray
-    threshold: npt.NDArray[np.float32]
-    left: IntArray
-    right: IntArray
-    value: FloatArray
+    #: Per tree (rows) and node (columns, padded): the feature tested and the two children
+    #: (a leaf is its own child), side by side so a step reads one place.
+    links: Int32Array
+    #: Per tree and node: the threshold of a split, the value of a leaf (both float32,
+    #: as XGBoost stores them).
+    numbers: Float32Array
     #: The refit each tree belongs to, and each refit's offset.
-    refit: IntArray
+    refit: Int32Array
     offset: FloatArray
     depth: int
 
@@ -59,25 +59,20 @@ class PackedTrees:
                 trees.append(tree)
                 owner.append(i)
         width = max(len(t["left_children"]) for t in trees)
-        shape = (len(trees), width)
-        feature = np.zeros(shape, dtype=np.int64)
-        threshold = np.zeros(shape, dtype=np.float32)
-        left = np.tile(np.arange(width, dtype=np.int64), (len(trees), 1))
-        right = left.copy()
-        value = np.zeros(shape, dtype=np.float64)
+        links = np.zeros((len(trees), width, 3), dtype=np.int32)
+        links[:, :, 1] = links[:, :, 2] = np.arange(width, dtype=np.int32)
+        numbers = np.zeros((len(trees), width), dtype=np.float32)
         for t, tree in enumerate(trees):
-            lc = np.asarray(tree["left_children"], dtype=np.int64)
+            lc = np.asarray(tree["left_children"], dtype=np.int32)
             n = lc.size
             inner = lc >= 0
-            conditions = np.asarray(tree["split_conditions"], dtype=np.float32)
-            feature[t, :n] = np.where(inner, np.asarray(tree["split_indices"]), 0)
-            threshold[t, :n] = conditions
-            left[t, :n] = np.where(inner, lc, np.arange(n))
-            right[t, :n] = np.where(inner, np.asarray(tree["right_children"]), np.arange(n))
-            value[t, :n] = np.where(inner, 0.0, conditions.astype(np.float64))
+            links[t, :n, 0] = np.where(inner, np.asarray(tree["split_indices"]), 0)
+            links[t, :n, 1] = np.where(inner, lc, np.arange(n))
+            links[t, :n, 2] = np.where(inner, np.asarray(tree["right_children"]), np.arange(n))
+            numbers[t, :n] = np.asarray(tree["split_conditions"], dtype=np.float32)
         packed = cls(
-            feature, threshold, left, right, value, np.asarray(owner, dtype=np.int64),
-            np.zeros(len(boosters)), _depth(left, right),
+            links, numbers, np.asarray(owner, dtype=np.int32), np.zeros(len(boosters)),
+            _depth(links[:, :, 1], links[:, :, 2]),
         )  # fmt: skip
         probe = np.zeros((1, boosters[0].num_features()), dtype=np.float32)
         xgboost_margins = np.array(
@@ -90,10 +85,7 @@ class PackedTrees:
         """Each refit's sum of the leaves ``row`` reaches."""
         x = np.ascontiguousarray(np.asarray(row, dtype=np.float32).reshape(-1))
         sums = np.zeros(self.offset.size)
-        _walk(
-            x, self.feature, self.threshold, self.left, self.right, self.value,
-            self.refit, self.depth, sums,
-        )  # fmt: skip
+        _walk(x, self.links, self.numbers, self.refit, self.depth, sums)
         return sums
 
     def margins(self, row: npt.ArrayLike) -> FloatArray:
@@ -105,23 +97,21 @@ class PackedTrees:
 @njit(cache=True)
 def _walk(
     x: npt.NDArray[np.float32],
-    feature: IntArray,
-    threshold: npt.NDArray[np.float32],
-    left: IntArray,
-    right: IntArray,
-    value: FloatArray,
-    refit: IntArray,
+    links: Int32Array,
+    numbers: Float32Array,
+    refit: Int32Array,
     depth: int,
     sums: FloatArray,
 ) -> None:
-    for t in range(feature.shape[0]):
+    for t in range(links.shape[0]):
         node = 0
         for _ in range(depth):
-            node = left[t, node] if x[feature[t, node]] < threshold[t, node] else right[t, node]
-        sums[refit[t]] += value[t, node]
+            feature, left, right = links[t, node, 0], links[t, node, 1], links[t, node, 2]
+            node = left if x[feature] < numbers[t, node] else right
+        sums[refit[t]] += numbers[t, node]
 
 
-def _depth(left: IntArray, right: IntArray) -> int:
+def _depth(left: Int32Array, right: Int32Array) -> int:
     """The most steps from a root to a leaf over all trees (a leaf points at itself):
     each node's depth is its parent's plus one, repeated until nothing changes."""
     rows, cols = np.nonzero(left != np.arange(left.shape[1]))
