@@ -16,6 +16,7 @@ NAMES = [s.name for s in DIABETES_SPECS]
 
 def test_the_conformal_rank_is_ceil_n_plus_one_times_level() -> None:
     assert conformal_half_width(np.arange(1.0, 10.0)) == 9.0  # n 9: rank ceil(9.0) = 9
+    assert conformal_half_width(np.arange(1.0, 11.0)) == 10.0  # n 10: ceil(9.9), not ceil(9.0)
     assert conformal_half_width(-np.arange(1.0, 20.0)) == 18.0  # n 19: rank 18, |r|
     with pytest.raises(ArtifactFormatError, match="too few"):
         conformal_half_width(np.arange(5.0))  # rank 6 of 5
