@@ -27,7 +27,7 @@ from governance.audit.reads import payload_of
 from governance.errors import AuditWriteError, GovernanceError, PolicyError, StoreUnavailable
 from governance.identity.principal import Principal
 from governance.policy.feature_codes import DosingService
-from governance.twins.bank import Record, TwinView
+from governance.twins.views import Record, TwinView
 
 OUTAGES = (PolicyError, AuditWriteError, StoreUnavailable)
 NO_TWIN = (

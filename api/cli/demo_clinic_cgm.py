@@ -37,7 +37,7 @@ from api.composition.settings import StreamSettings
 from api.streams.errors import BrokerError
 from api.streams.ingester import Running, start_ingesters
 from api.streams.mqtt import MqttTransport
-from governance.twins.bank import Record
+from governance.twins.views import Record
 from models.calibration.bench import virtual_days
 from models.calibration.glucose_prior import LOG_MEDIAN
 

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from api.composition.service import TwinregService
 from governance.identity.principal import Principal
-from governance.twins.bank import Record
+from governance.twins.views import Record
 from models.calibration.bench import virtual_days
 from models.calibration.glucose_days import GlucoseDays
 from models.calibration.glucose_prior import LOG_MEDIAN

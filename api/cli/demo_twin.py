@@ -13,7 +13,7 @@ from rich.table import Table
 
 from api.composition.service import TwinregService
 from governance.identity.principal import Principal
-from governance.twins.bank import Record
+from governance.twins.views import Record
 
 PATIENT = "patient-003"
 MODEL = "vancomycin-auc"

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from api.composition.twin_course import OutsideModel
 from governance.errors import InvalidInput
-from governance.twins.bank import Record
+from governance.twins.views import Record
 from models.calibration.errors import WindkesselDataError
 from models.calibration.windkessel import BloodPressures, Reading
 from models.calibration.windkessel_prior import HEART_RATE_RANGE_BPM

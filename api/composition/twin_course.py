@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from governance.errors import InvalidInput
-from governance.twins.bank import Record
+from governance.twins.views import Record
 from models.dosing.history import Course, Infusion, Level, TimedValue
 from models.dosing.prior import cockcroft_gault
 

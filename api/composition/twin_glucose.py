@@ -35,8 +35,8 @@ from api.composition.twin_glucose_days import (
 from api.composition.twin_kinds import Compute, register
 from api.composition.twin_vancomycin import calibration_body, calibration_of
 from governance.errors import InvalidInput
-from governance.twins.bank import Record
 from governance.twins.entries import parse_time
+from governance.twins.views import Record
 from models.calibration.errors import GlucoseDataError
 from models.calibration.glucose import calibrate_glucose
 from models.calibration.glucose_forecast import explain_glucose, forecast_glucose

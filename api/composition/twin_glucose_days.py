@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from governance.errors import InvalidInput
-from governance.twins.bank import Record
+from governance.twins.views import Record
 from models.calibration.errors import GlucoseDataError
 from models.calibration.glucose_days import GlucoseDays
 from models.mechanistic.errors import MechanisticInputError

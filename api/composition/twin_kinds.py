@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from governance.twins.bank import Record
+from governance.twins.views import Record
 
 #: A checked request's computation: (the patient's observations, the state's body) -> body.
 Compute = Callable[[Sequence[Record], Mapping[str, Any]], dict[str, Any]]

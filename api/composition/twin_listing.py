@@ -9,7 +9,7 @@ from api.composition.twins import TwinService
 from governance.audit.chain import AuditLog
 from governance.identity.principal import Principal
 from governance.policy.store import PolicyStore
-from governance.twins.bank import TwinView
+from governance.twins.views import TwinView
 
 
 def patient_twins(

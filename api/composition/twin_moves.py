@@ -21,7 +21,8 @@ from governance.identity.principal import Principal
 from governance.policy.store import PolicyStore
 from governance.release.decision import PredictionRequest, TwinRuntime
 from governance.release.gate import ReleaseGate
-from governance.twins.bank import Record, TwinBank, TwinView
+from governance.twins.bank import TwinBank
+from governance.twins.views import Record, TwinView
 
 #: The twin kind's adapter (:class:`InvalidInput` for a kind that cannot be calibrated).
 AdapterOf = Callable[[TwinView], TwinKindAdapter]

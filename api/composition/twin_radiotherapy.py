@@ -29,8 +29,8 @@ import numpy as np
 from api.composition.twin_kinds import Compute, register
 from api.composition.twin_vancomycin import calibration_body, calibration_of
 from governance.errors import InvalidInput
-from governance.twins.bank import Record
 from governance.twins.entries import parse_time
+from governance.twins.views import Record
 from models.calibration.errors import RadiotherapyDataError
 from models.calibration.radiotherapy import calibrate_radiotherapy
 from models.calibration.radiotherapy_course import Fraction, RadiotherapyCourse, Volume

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from api.composition.twin_course import USED_KINDS, build_course
 from api.composition.twin_kinds import Compute, register
 from api.composition.twin_outputs import CourseCompute, forecast_request, recommendation_request
-from governance.twins.bank import Record
+from governance.twins.views import Record
 from models.dosing.calibration import Calibration, Posterior, calibrate
 
 KIND = "pk_vancomycin"

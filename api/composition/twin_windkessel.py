@@ -34,8 +34,8 @@ from api.composition.twin_blood_pressure import (
 from api.composition.twin_kinds import Compute, register
 from api.composition.twin_vancomycin import calibration_body, calibration_of
 from governance.errors import InvalidInput
-from governance.twins.bank import Record
 from governance.twins.entries import parse_time
+from governance.twins.views import Record
 from models.calibration.errors import WindkesselDataError
 from models.calibration.windkessel import calibrate_windkessel
 from models.calibration.windkessel_forecast import (

@@ -35,10 +35,11 @@ from governance.policy.store import PolicyStore
 from governance.release.decision import PredictionRequest, TwinRuntime
 from governance.release.gate import ReleaseGate
 from governance.store.db import reading
-from governance.twins.bank import ACTIVE, Record, TwinBank, TwinView
+from governance.twins.bank import ACTIVE, TwinBank
 from governance.twins.entries import check_entries, parse_time
 from governance.twins.gaps import ConsentGaps, Gap
 from governance.twins.keys import ERASED
+from governance.twins.views import Record, TwinView
 
 
 def replay(

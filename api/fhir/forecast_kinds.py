@@ -12,7 +12,7 @@ from typing import Any
 
 from api.fhir.forecasts import Forecast, Said, at, curve, observation, period, scalar
 from governance.policy.fhir_terms import FhirTerms
-from governance.twins.bank import Record, TwinView
+from governance.twins.views import Record, TwinView
 
 Quantities = Callable[[Forecast], list[Said | None]]
 _PRESSURES = (("systolic", "systolic"), ("diastolic", "diastolic"),

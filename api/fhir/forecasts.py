@@ -41,7 +41,7 @@ from api.fhir.twin_elements import (
     subject,
 )
 from governance.policy.fhir_terms import FhirTerms
-from governance.twins.bank import Record, TwinView
+from governance.twins.views import Record, TwinView
 
 #: (observation kind of the table, LOINC code) of each forecast quantity with one.
 LOINC_CODES: dict[str, tuple[str, str]] = {

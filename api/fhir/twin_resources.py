@@ -20,7 +20,7 @@ from api.fhir.twin_elements import (
     subject,
 )
 from governance.policy.fhir_terms import FhirTerms
-from governance.twins.bank import Record, TwinView
+from governance.twins.views import Record, TwinView
 
 _AUC = "mg.h/L"
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -35,6 +33,7 @@ from governance.store.twin_records import (
 )
 from governance.twins.entries import Entry
 from governance.twins.keys import PatientKeys, keyed_digest, seal, unseal
+from governance.twins.views import Record, TwinView, twin_view
 
 _twin = PatientTwin.__table__  # type: ignore[attr-defined]
 _obs = TwinObservation.__table__  # type: ignore[attr-defined]
@@ -42,48 +41,6 @@ _state = TwinState.__table__  # type: ignore[attr-defined]
 _out = TwinOutput.__table__  # type: ignore[attr-defined]
 _move = TwinMove.__table__  # type: ignore[attr-defined]
 ACTIVE, RETIRED = "active", "retired"
-
-
-@dataclass(frozen=True)
-class TwinView:
-    id: str
-    patient_key: str
-    site: str
-    model: str
-    model_version: str
-    purpose: str
-    state: int
-    status: str
-    created_at: datetime
-    audit_id: str
-
-
-@dataclass(frozen=True)
-class Record:
-    """A stored observation, state or output, opened: ``body`` is its sealed content."""
-
-    id: str
-    kind: str
-    at: datetime
-    audit_id: str
-    body: dict[str, Any]
-    number: int | None = None
-    status: str | None = None
-
-
-def _twin_view(row: Any) -> TwinView:
-    return TwinView(
-        row.id,
-        row.patient_key,
-        row.site,
-        row.model,
-        row.model_version,
-        row.purpose,
-        row.state,
-        row.status,
-        as_utc(row.created_at),
-        row.audit_id,
-    )
 
 
 def _stored_keys(
@@ -143,7 +100,7 @@ class TwinBank:
                 )
             )
             row = conn.execute(select(_twin).where(_twin.c.id == twin_id)).one()
-        return _twin_view(row)
+        return twin_view(row)
 
     def twin(self, patient_key: str, twin_id: str) -> TwinView:
         with read_connection(self._engine) as conn:
@@ -152,7 +109,7 @@ class TwinBank:
             ).one_or_none()
         if row is None:
             raise NotFound("no twin with this id for this patient")
-        return _twin_view(row)
+        return twin_view(row)
 
     def twins(
         self, patient_key: str, status: str | None = ACTIVE, *, conn: Connection | None = None
@@ -161,7 +118,7 @@ class TwinBank:
         if status is not None:
             query = query.where(_twin.c.status == status)
         with reading(self._engine, conn) as tx:
-            return [_twin_view(r) for r in tx.execute(query.order_by(_twin.c.created_at))]
+            return [twin_view(r) for r in tx.execute(query.order_by(_twin.c.created_at))]
 
     # -- observations ---------------------------------------------------------------------
     def ingest(

@@ -30,7 +30,7 @@ from governance.identity.principal import Principal
 from governance.store.db import read_connection
 from governance.store.records import Consent
 from governance.store.twin_records import TwinConsentGap
-from governance.twins.bank import TwinView
+from governance.twins.views import TwinView
 
 _consent = Consent.__table__  # type: ignore[attr-defined]
 _gap = TwinConsentGap.__table__  # type: ignore[attr-defined]

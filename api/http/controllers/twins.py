@@ -31,7 +31,7 @@ from api.http.twin_schemas import (
     TwinOut,
 )
 from governance.identity.principal import Principal
-from governance.twins.bank import Record, TwinView
+from governance.twins.views import Record, TwinView
 
 TWIN = "/twins/{twin_id:str}"
 

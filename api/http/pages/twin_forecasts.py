@@ -11,7 +11,7 @@ from typing import Any
 
 from api.http.pages.clinical_charts import Band, band_chart
 from api.http.pages.twin_view import Line, scalar_lines, time_words
-from governance.twins.bank import Record
+from governance.twins.views import Record
 from models.mechanistic.outputs import OutputSpec, output_spec
 
 Points = list[tuple[float, float]]

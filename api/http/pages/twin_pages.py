@@ -27,7 +27,7 @@ from api.http.pages.twin_forecasts import forecast_view
 from api.http.pages.twin_plans import FIELDS, forecast_request, planned, required_number
 from api.http.work import EXPENSIVE
 from governance.identity.principal import Principal
-from governance.twins.bank import Record
+from governance.twins.views import Record
 
 #: Observations listed on the page (the latest); the thread lists every one.
 SHOWN = 50

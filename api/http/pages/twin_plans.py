@@ -16,7 +16,7 @@ from typing import Any
 
 from api.http.pages.render import form_text
 from governance.errors import InvalidInput
-from governance.twins.bank import Record
+from governance.twins.views import Record
 
 Request = dict[str, Any]
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from governance.policy.observation_kinds import ObservationKind
-from governance.twins.bank import Record
+from governance.twins.views import Record
 
 Z90 = 1.6448536269514722
 

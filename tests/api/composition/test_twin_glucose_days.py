@@ -16,8 +16,8 @@ from api.composition.twin_glucose_days import build_glucose
 from api.composition.twin_scenario import checked_scenario
 from governance.errors import InvalidInput
 from governance.policy.observation_kinds import parse_observation_kinds
-from governance.twins.bank import Record
 from governance.twins.entries import check_entries
+from governance.twins.views import Record
 from models.mechanistic.glucose_events import BASAL_RATE, BOLUS, MEAL
 
 KINDS = parse_observation_kinds(

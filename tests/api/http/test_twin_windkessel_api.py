@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from api.composition.twins import replay
-from governance.twins.bank import Record
+from governance.twins.views import Record
 from tests.api.helpers import prepare_patient
 from tests.api.twin_course import obs
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from api.composition.twins import replay
 from governance.audit.verify import verify
 from governance.identity.principal import Principal
-from governance.twins.bank import Record
+from governance.twins.views import Record
 from tests.api.helpers import prepare_patient
 from tests.api.twin_course import COVARIATES, DOSES, LEVELS, TWIN_CATEGORIES, VANCO, obs
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from api.http.pages.twin_view import PARAMETERS, state_lines
-from governance.twins.bank import Record
+from governance.twins.views import Record
 
 
 def _state(kind: str) -> Record:
