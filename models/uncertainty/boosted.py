@@ -32,15 +32,38 @@ class BoosterBootstrap:
     boosters: tuple[xgb.Booster, ...]
     classifier: bool
     rows: int
-    #: The refits packed for evaluation together (:mod:`.tree_pack`).
-    _packed: PackedTrees = field(init=False, repr=False)
+    #: The refits packed for evaluation together (:mod:`.tree_pack`); packed from the
+    #: boosters when not given (a stored pack is checked against them).
+    packed: PackedTrees | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.boosters) < 20:
             raise ArtifactFormatError("a bootstrap of boosters needs at least 20 refits")
         for booster in self.boosters:
             booster.set_param({"nthread": 1})
-        object.__setattr__(self, "_packed", PackedTrees.of(self.boosters))
+        if self.packed is None:
+            object.__setattr__(self, "packed", PackedTrees.of(self.boosters))
+        else:
+            self._check_pack()
+
+    @property
+    def _packed(self) -> PackedTrees:
+        assert self.packed is not None
+        return self.packed
+
+    def _check_pack(self) -> None:
+        """A stored pack must give each refit's own margins: checked at rows of zeros,
+        of ones and of each feature's most-used threshold (about 10 ms)."""
+        features = self.boosters[0].num_features()
+        pack = self._packed
+        if int(pack.links[:, :, 0].max()) >= features:
+            raise ArtifactFormatError("the packed refits read a feature the refits do not")
+        probes = [np.zeros(features), np.ones(features), _thresholds(pack, features)]
+        for probe in probes:
+            x = probe.astype(np.float32)[None, :]
+            theirs = [float(b.inplace_predict(x, predict_type="margin")[0]) for b in self.boosters]
+            if not np.allclose(pack.margins(probe), theirs, rtol=0, atol=1e-4):
+                raise ArtifactFormatError("the packed refits disagree with the refits themselves")
 
     @classmethod
     def fit(
@@ -96,3 +119,14 @@ class BoosterBootstrap:
             "classifier": self.classifier,
             "refits": len(self.boosters),
         }
+
+
+def _thresholds(pack: PackedTrees, features: int) -> FloatArray:
+    """A row at each feature's first split threshold found in the pack (0 where none)."""
+    row = np.zeros(features)
+    inner = pack.links[:, :, 1] != np.arange(pack.links.shape[1])
+    for feature in range(features):
+        used = inner & (pack.links[:, :, 0] == feature)
+        if np.any(used):
+            row[feature] = float(pack.numbers[used][0])
+    return row

@@ -4,6 +4,8 @@ patient a range (:mod:`models.uncertainty`), in safe formats only::
     uncertainty/
       range.json          {"format": "twinreg.uncertainty/1", "method": ..., ...}
       refit-000.ubj ...   booster_bootstrap only: one XGBoost refit per file
+      packed.npz          booster_bootstrap only: the refits packed for evaluation
+                          (models.uncertainty.tree_pack; checked against the refits)
 
 A version registered without the folder gives no range. Each method is allowed only for
 the kinds it fits, and is checked against the model it is stored with.
@@ -17,6 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import xgboost as xgb
 
 from models.card import TwinKind
@@ -26,11 +29,14 @@ from models.uncertainty.boosted import BoosterBootstrap
 from models.uncertainty.cox import CoxBootstrap
 from models.uncertainty.logistic import LogisticCovariance
 from models.uncertainty.residuals import ResidualRange
+from models.uncertainty.tree_pack import PackedTrees
 
 Uncertainty = LogisticCovariance | CoxBootstrap | BoosterBootstrap | ResidualRange
 
 FOLDER = "uncertainty"
 INDEX_FILE = "range.json"
+#: booster_bootstrap: the refits packed for evaluation (numpy arrays, no pickle).
+PACK_FILE = "packed.npz"
 FORMAT_TAG = "twinreg.uncertainty/1"
 
 #: The method each kind may store.
@@ -68,6 +74,10 @@ def save_uncertainty(kind: TwinKind, uncertainty: Uncertainty, directory: Path) 
             path = folder / _refit_name(i)
             path.write_bytes(bytes(booster.save_raw("ubj")))
             written.append(path)
+        with (folder / PACK_FILE).open("wb") as out:
+            arrays: dict[str, Any] = uncertainty._packed.arrays()
+            np.savez_compressed(out, allow_pickle=False, **arrays)
+        written.append(folder / PACK_FILE)
     return written
 
 
@@ -91,11 +101,12 @@ def load_uncertainty(
         refits = data.get("refits")
         if not isinstance(refits, int) or isinstance(refits, bool) or refits < 1:
             raise ArtifactFormatError(f"{INDEX_FILE}: refits must be a positive whole number")
-        names |= {_refit_name(i) for i in range(refits)}
+        names |= {_refit_name(i) for i in range(refits)} | {PACK_FILE}
         uncertainty = BoosterBootstrap(
             tuple(_booster(folder / _refit_name(i)) for i in range(refits)),
             bool(data.get("classifier")),
             int(data.get("rows", 0)),
+            _pack(folder / PACK_FILE, refits),
         )
     elif method == logistic.METHOD:
         uncertainty = LogisticCovariance.from_dict(data)
@@ -121,6 +132,15 @@ def _index(folder: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != FORMAT_TAG:
         raise ArtifactFormatError(f"{FOLDER}/{INDEX_FILE} is not a {FORMAT_TAG} file")
     return data
+
+
+def _pack(path: Path, refits: int) -> PackedTrees:
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+    except (OSError, ValueError) as exc:
+        raise ArtifactFormatError(f"unreadable {FOLDER}/{PACK_FILE}: {exc!r}") from exc
+    return PackedTrees.from_arrays(arrays, refits)
 
 
 def _booster(path: Path) -> xgb.Booster:

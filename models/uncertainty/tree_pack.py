@@ -14,7 +14,9 @@ read back from XGBoost's own prediction at one row, so the packed margins equal
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -80,6 +82,43 @@ class PackedTrees:
         )
         object.__setattr__(packed, "offset", xgboost_margins - packed.leaf_sums(probe[0]))
         return packed
+
+    def arrays(self) -> dict[str, npt.NDArray[Any]]:
+        """The pack as named arrays (stored beside the refits: packing 50 refits from
+        their JSON models takes about 1.2 s, reading the arrays milliseconds)."""
+        return {
+            "links": self.links,
+            "numbers": self.numbers,
+            "refit": self.refit,
+            "offset": self.offset,
+            "depth": np.asarray(self.depth, dtype=np.int64),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, npt.NDArray[Any]], refits: int) -> PackedTrees:
+        """A stored pack, checked to be walkable: every link inside its tree, every
+        tree owned by one of ``refits`` refits."""
+        try:
+            links = np.asarray(arrays["links"])
+            numbers = np.asarray(arrays["numbers"])
+            refit = np.asarray(arrays["refit"])
+            offset = np.asarray(arrays["offset"])
+            depth = int(np.asarray(arrays["depth"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactFormatError(f"malformed packed refits: {exc!r}") from exc
+        trees, width = numbers.shape if numbers.ndim == 2 else (-1, -1)
+        if not (
+            links.dtype == np.int32 and numbers.dtype == np.float32
+            and refit.dtype == np.int32 and offset.dtype == np.float64
+            and links.shape == (trees, width, 3) and refit.shape == (trees,)
+            and offset.shape == (refits,) and 0 <= depth < width
+            and np.all((links[:, :, 1:] >= 0) & (links[:, :, 1:] < width))
+            and np.all(links[:, :, 0] >= 0)
+            and np.all((refit >= 0) & (refit < refits))
+            and np.all(np.isfinite(numbers)) and np.all(np.isfinite(offset))
+        ):  # fmt: skip
+            raise ArtifactFormatError("packed refits do not describe walkable trees")
+        return cls(links, numbers, refit, offset, depth)
 
     def leaf_sums(self, row: npt.ArrayLike) -> FloatArray:
         """Each refit's sum of the leaves ``row`` reaches."""

@@ -12,7 +12,7 @@ import pytest
 from models.card import TwinKind
 from models.demo_twins import DemoTwin
 from models.errors import ArtifactFormatError
-from models.uncertainty import load_uncertainty, save_uncertainty
+from models.uncertainty import BoosterBootstrap, load_uncertainty, save_uncertainty
 
 
 def _twin(demo_twins: list[DemoTwin], name: str) -> DemoTwin:
@@ -79,3 +79,33 @@ def test_a_range_stored_with_another_model_is_refused(
     other = _twin(demo_twins, "whas500-mortality").model  # a booster, not the regression
     with pytest.raises(ArtifactFormatError, match="needs a fitted logistic regression"):
         load_uncertainty(logit.card.kind, tmp_path, other)
+
+
+def test_a_stored_pack_must_walk_and_agree_with_the_refits(
+    demo_twins: list[DemoTwin], tmp_path: Path
+) -> None:
+    """The packed refits are read back (not re-packed: 0.4 s instead of 1.3 s) and checked
+    against the refits themselves; a pack that disagrees, or cannot be walked, is refused."""
+    booster = _twin(demo_twins, "whas500-mortality")
+    assert booster.uncertainty is not None
+    kind = booster.card.kind
+    save_uncertainty(kind, booster.uncertainty, tmp_path)
+    pack = tmp_path / "uncertainty" / "packed.npz"
+    with np.load(pack) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    loaded, _ = load_uncertainty(kind, tmp_path, booster.model)
+    assert isinstance(loaded, BoosterBootstrap) and loaded.packed is not None
+    np.testing.assert_array_equal(loaded.packed.links, arrays["links"])
+    leaves = arrays["numbers"].copy()
+    leaves[:, 3:] += np.float32(0.01)  # every number past the root and its children moved
+    np.savez(pack, **{**arrays, "numbers": leaves})
+    with pytest.raises(ArtifactFormatError, match="disagree with the refits themselves"):
+        load_uncertainty(kind, tmp_path, booster.model)
+    links = arrays["links"].copy()
+    links[0, 0, 1] = 10_000  # a child outside its tree
+    np.savez(pack, **{**arrays, "links": links})
+    with pytest.raises(ArtifactFormatError, match="walkable"):
+        load_uncertainty(kind, tmp_path, booster.model)
+    pack.write_bytes(b"not a zip")
+    with pytest.raises(ArtifactFormatError, match=r"unreadable uncertainty/packed\.npz"):
+        load_uncertainty(kind, tmp_path, booster.model)
